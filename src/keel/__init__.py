@@ -1,0 +1,143 @@
+"""Keel: one package for a model's whole life.
+
+The names below load on first use, so ``import keel`` stays cheap (no SQLAlchemy, FastAPI
+or pandas until a function needs them).
+
+>>> import keel
+>>> keel.set_tracking_uri("/tmp/keel-doc")            # doctest: +SKIP
+>>> with keel.start_run(run_name="baseline"):          # doctest: +SKIP
+...     keel.log_param("model", "rf")
+...     keel.log_metric("acc", 0.91)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_FLUENT = "keel.tracking.fluent"
+_EXPORTS: dict[str, str] = {
+    "Client": "keel.tracking.client",
+    "Settings": "keel.config",
+    "Experiment": "keel.entities",
+    "FileInfo": "keel.entities",
+    "Metric": "keel.entities",
+    "MetricHistory": "keel.entities",
+    "Param": "keel.entities",
+    "Run": "keel.entities",
+    "RunStatus": "keel.entities",
+    "RunTag": "keel.entities",
+    "ViewType": "keel.entities",
+    "ActiveRun": _FLUENT,
+    "active_run": _FLUENT,
+    "end_run": _FLUENT,
+    "flush": _FLUENT,
+    "get_tracking_uri": _FLUENT,
+    "last_active_run": _FLUENT,
+    "log_artifact": _FLUENT,
+    "log_artifacts": _FLUENT,
+    "log_dict": _FLUENT,
+    "log_figure": _FLUENT,
+    "log_metric": _FLUENT,
+    "log_metrics": _FLUENT,
+    "log_param": _FLUENT,
+    "log_params": _FLUENT,
+    "log_text": _FLUENT,
+    "set_experiment": _FLUENT,
+    "set_tag": _FLUENT,
+    "set_tags": _FLUENT,
+    "set_tracking_uri": _FLUENT,
+    "start_run": _FLUENT,
+    "errors": "keel.errors",
+}
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "Experiment",
+    "FileInfo",
+    "Metric",
+    "MetricHistory",
+    "Param",
+    "Run",
+    "RunStatus",
+    "RunTag",
+    "Settings",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "end_run",
+    "errors",
+    "flush",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'keel' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if name == "errors" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from keel import errors
+    from keel.config import Settings
+    from keel.entities import (
+        Experiment,
+        FileInfo,
+        Metric,
+        MetricHistory,
+        Param,
+        Run,
+        RunStatus,
+        RunTag,
+        ViewType,
+    )
+    from keel.tracking.client import Client
+    from keel.tracking.fluent import (
+        ActiveRun,
+        active_run,
+        end_run,
+        flush,
+        get_tracking_uri,
+        last_active_run,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        set_experiment,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )

@@ -1,0 +1,29 @@
+"""Content hashes: BLAKE3, streamed in chunks, hex-encoded."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+CHUNK_SIZE = 4 * 1024 * 1024
+
+
+def new_hasher():  # type: ignore[no-untyped-def]
+    from blake3 import blake3
+
+    return blake3(max_threads=blake3.AUTO)
+
+
+def hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    """Digest and size of everything left in ``stream``."""
+    hasher = new_hasher()
+    size = 0
+    while chunk := stream.read(CHUNK_SIZE):
+        hasher.update(chunk)
+        size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def hash_bytes(data: bytes) -> str:
+    hasher = new_hasher()
+    hasher.update(data)
+    return str(hasher.hexdigest())

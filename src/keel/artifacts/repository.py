@@ -1,0 +1,122 @@
+"""Artifacts of runs: where the bytes go and where their records go, behind one interface.
+
+``RunArtifacts`` writes bytes straight to the run's artifact root and records each file's
+size and digest in the tracking store; the REST store's ``ProxiedArtifacts`` does the same
+through ``keel server``, so clients need no storage credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from keel.artifacts.paths import safe_artifact_path
+from keel.artifacts.store import ArtifactStore, Progress, file_chunks
+from keel.entities import FileInfo
+from keel.errors import InvalidArgument, NotFound
+from keel.store.base import TrackingStore
+
+
+class ArtifactRepository(Protocol):
+    def upload_stream(
+        self,
+        run_id: str,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        progress: Progress | None = None,
+        expected_digest: str | None = None,
+    ) -> FileInfo: ...
+    def list(self, run_id: str, path: str | None = None) -> list[FileInfo]: ...
+    def stat(self, run_id: str, path: str) -> FileInfo: ...
+    def read_chunks(self, run_id: str, path: str) -> Iterator[bytes]:
+        """The file's bytes, checked against its recorded digest."""
+        ...
+
+
+class RunArtifacts:
+    """Artifacts stored directly under each run's ``artifact_uri``."""
+
+    def __init__(self, store: TrackingStore) -> None:
+        self.store = store
+        self._roots: dict[str, ArtifactStore] = {}
+
+    def _root(self, run_id: str) -> ArtifactStore:
+        uri = self.store.get_run(run_id).info.artifact_uri
+        root = self._roots.get(uri)
+        if root is None:
+            root = self._roots[uri] = ArtifactStore(uri)
+        return root
+
+    def upload_stream(
+        self,
+        run_id: str,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        progress: Progress | None = None,
+        expected_digest: str | None = None,
+    ) -> FileInfo:
+        path = safe_artifact_path(path)
+        info = self._root(run_id).write_stream(
+            path, chunks, progress=progress, expected_digest=expected_digest
+        )
+        self.store.record_artifacts(run_id, [info])
+        return info
+
+    def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self.store.list_artifacts(run_id, safe_artifact_path(path, allow_root=True))
+
+    def stat(self, run_id: str, path: str) -> FileInfo:
+        return self.store.get_artifact(run_id, safe_artifact_path(path))
+
+    def read_chunks(self, run_id: str, path: str) -> Iterator[bytes]:
+        info = self.stat(run_id, path)
+        return self._root(run_id).read_chunks(info.path, expected_digest=info.digest)
+
+
+def walk(repo: ArtifactRepository, run_id: str, path: str | None) -> list[FileInfo]:
+    """Every file at or below ``path`` (a file or a folder)."""
+    path = safe_artifact_path(path, allow_root=True)
+    if path:
+        try:
+            return [repo.stat(run_id, path)]
+        except NotFound:
+            pass
+    found: list[FileInfo] = []
+    pending = [path]
+    while pending:
+        for entry in repo.list(run_id, pending.pop() or None):
+            (pending.append(entry.path) if entry.is_dir else found.append(entry))
+    if path and not found:
+        raise NotFound(f"artifact {path!r} of run {run_id}: not found")
+    return found
+
+
+def upload_path(
+    repo: ArtifactRepository,
+    run_id: str,
+    local: Path,
+    artifact_path: str | None,
+    *,
+    progress: Progress | None = None,
+) -> list[FileInfo]:
+    """Upload a file or a folder (recursively) below ``artifact_path``."""
+    base = safe_artifact_path(artifact_path, field="artifact_path", allow_root=True)
+    if local.is_file():
+        files = [(local, local.name)]
+    elif local.is_dir():
+        files = sorted(
+            (p, p.relative_to(local).as_posix()) for p in local.rglob("*") if p.is_file()
+        )
+    else:
+        raise InvalidArgument(f"local path {str(local)!r}: no such file or folder")
+    uploaded = []
+    for source, relative in files:
+        target = f"{base}/{relative}" if base else relative
+        with open(source, "rb") as handle:
+            uploaded.append(
+                repo.upload_stream(run_id, target, file_chunks(handle), progress=progress)
+            )
+    return uploaded

@@ -1,0 +1,169 @@
+"""``ArtifactStore``: artifact bytes under one root, on any fsspec filesystem.
+
+Every write streams to a temporary name beside its destination and is renamed into place
+once complete, so a reader never sees half a file. Every write returns the content's
+BLAKE3 digest, which the metadata store records; reads check it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from keel.artifacts.hashing import CHUNK_SIZE, new_hasher
+from keel.artifacts.paths import join, safe_artifact_path
+from keel.entities import FileInfo
+from keel.errors import IntegrityError, InvalidArgument, NotFound
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes just moved."""
+
+
+class ArtifactStore:
+    """Artifacts below ``root`` (a folder path or an fsspec URL such as ``s3://b/k``)."""
+
+    def __init__(self, root: str, *, storage_options: dict[str, Any] | None = None) -> None:
+        from fsspec.core import url_to_fs
+
+        self.root_uri = root.rstrip("/")
+        self.fs, self.root = url_to_fs(self.root_uri, **(storage_options or {}))
+        self.root = self.root.rstrip("/")
+        self._local = getattr(self.fs, "protocol", None) in ("file", ("file", "local"))
+
+    def _full(self, relative: str) -> str:
+        return join(self.root, safe_artifact_path(relative, allow_root=True))
+
+    # writing -------------------------------------------------------------------------
+
+    def write_stream(
+        self,
+        relative: str,
+        chunks: Iterable[bytes],
+        *,
+        progress: Progress | None = None,
+        expected_digest: str | None = None,
+    ) -> FileInfo:
+        """Stream ``chunks`` to ``relative``; returns the file's size and digest. With
+        ``expected_digest``, content that does not match is discarded, never renamed in."""
+        relative = safe_artifact_path(relative)
+        final = self._full(relative)
+        parent = final.rsplit("/", 1)[0]
+        temp = f"{parent}/.{final.rsplit('/', 1)[1]}.tmp-{uuid.uuid4().hex[:12]}"
+        self.fs.makedirs(parent, exist_ok=True)
+        hasher = new_hasher()
+        size = 0
+        try:
+            with self.fs.open(temp, "wb") as out:
+                for chunk in chunks:
+                    if not chunk:
+                        continue
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    size += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                if self._local:
+                    out.flush()
+                    os.fsync(out.fileno())
+            if expected_digest is not None and hasher.hexdigest() != expected_digest:
+                raise InvalidArgument(
+                    f"artifact {relative!r}: received content does not match the digest the "
+                    f"client sent ({expected_digest}); the upload was damaged, nothing was kept"
+                )
+            self.fs.mv(temp, final)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.fs.rm(temp)
+            raise
+        return FileInfo(relative, False, size, hasher.hexdigest())
+
+    def write_file(
+        self, relative: str, local_path: str | Path, *, progress: Progress | None = None
+    ) -> FileInfo:
+        with open(local_path, "rb") as src:
+            return self.write_stream(relative, file_chunks(src), progress=progress)
+
+    def write_bytes(self, relative: str, data: bytes) -> FileInfo:
+        return self.write_stream(relative, [data])
+
+    # reading -------------------------------------------------------------------------
+
+    def exists(self, relative: str) -> bool:
+        return bool(self.fs.exists(self._full(relative)))
+
+    def read_chunks(
+        self, relative: str, *, expected_digest: str | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> Iterator[bytes]:
+        """Stream a file; with ``expected_digest``, raise IntegrityError at the end if the
+        content does not match (callers writing to disk discard what they wrote)."""
+        full = self._full(relative)
+        try:
+            handle = self.fs.open(full, "rb")
+        except FileNotFoundError:
+            raise NotFound(f"artifact {relative!r}: not found in the artifact store") from None
+        hasher = new_hasher() if expected_digest else None
+        with handle:
+            while chunk := handle.read(chunk_size):
+                if hasher is not None:
+                    hasher.update(chunk)
+                yield chunk
+        if hasher is not None and hasher.hexdigest() != expected_digest:
+            raise IntegrityError(
+                f"artifact {relative!r}: content does not match its recorded digest "
+                f"(expected {expected_digest}, got {hasher.hexdigest()}); it was changed "
+                "or corrupted in storage"
+            )
+
+    def download(
+        self,
+        relative: str,
+        destination: str | Path,
+        *,
+        expected_digest: str | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Copy one file to a local path, atomically and checked against its digest."""
+        return write_local_atomically(
+            destination,
+            self.read_chunks(relative, expected_digest=expected_digest),
+            progress=progress,
+        )
+
+    def size(self, relative: str) -> int:
+        return int(self.fs.size(self._full(relative)))
+
+    def delete(self, relative: str) -> None:
+        full = self._full(relative)
+        if self.fs.exists(full):
+            self.fs.rm(full, recursive=True)
+
+
+def file_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK_SIZE):
+        yield chunk
+
+
+def write_local_atomically(
+    destination: str | Path, chunks: Iterable[bytes], *, progress: Progress | None = None
+) -> Path:
+    """Write ``chunks`` to ``destination`` via a temporary file; nothing is left behind
+    under the final name if the stream fails (for instance on a digest mismatch)."""
+    dest = Path(destination)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}")
+    try:
+        with open(temp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        os.replace(temp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    return dest

@@ -1,0 +1,91 @@
+"""``keel artifacts``"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from keel.cli.output import Json, TrackingUri, client, print_json, print_table
+
+app = typer.Typer(help="List, download and upload run artifacts.", no_args_is_help=True)
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Any]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@app.command("list")
+def list_artifacts(
+    run_id: str = typer.Argument(...),
+    path: str = typer.Argument(None, help="Folder within the run's artifacts."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """List a run's artifacts (one folder level)."""
+    from keel.entities.codec import file_info_to_dict
+
+    found = client(tracking_uri).list_artifacts(run_id, path)
+    if json:
+        print_json([file_info_to_dict(f) for f in found])
+        return
+    print_table(
+        None,
+        ["path", "size", "blake3"],
+        [(f.path + ("/" if f.is_dir else ""), f.file_size, (f.digest or "")[:16]) for f in found],
+    )
+
+
+@app.command("download")
+def download(
+    run_id: str = typer.Argument(...),
+    path: str = typer.Argument("", help="File or folder within the run's artifacts."),
+    output: Path = typer.Option(Path("."), "--output", "-o", help="Local folder to write to."),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Download artifacts; each file is checked against its recorded digest."""
+    from keel.artifacts.repository import walk
+
+    c = client(tracking_uri)
+    files = walk(c.artifacts, run_id, path or None)
+    total = sum(f.file_size or 0 for f in files)
+    with _progress(total, "downloading") as advance:
+        local = c.download_artifacts(run_id, path, output, progress=advance)
+    typer.echo(f"downloaded {len(files)} file(s), {total} bytes, to {local}")
+
+
+@app.command("upload")
+def upload(
+    run_id: str = typer.Argument(...),
+    local_path: Path = typer.Argument(..., exists=True, help="File or folder to upload."),
+    artifact_path: str = typer.Option(None, "--artifact-path", "-p", help="Folder in the run."),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Upload a file or a folder to a run's artifacts."""
+    paths = (
+        [local_path] if local_path.is_file() else [p for p in local_path.rglob("*") if p.is_file()]
+    )
+    total = sum(p.stat().st_size for p in paths)
+    c = client(tracking_uri)
+    with _progress(total, "uploading") as advance:
+        uploaded = c.log_artifact(run_id, local_path, artifact_path, progress=advance)
+    typer.echo(f"uploaded {len(uploaded)} file(s), {total} bytes")

@@ -1,0 +1,197 @@
+"""``keel runs``"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from keel.cli.output import Json, TrackingUri, client, duration, print_json, print_table, when
+
+app = typer.Typer(help="Find, inspect, compare and delete runs.", no_args_is_help=True)
+
+Experiments = typer.Option(..., "--experiment", "-e", help="Experiment id or name; repeatable.")
+
+
+def _experiment_ids(c: Any, given: list[str]) -> list[str]:
+    from keel.errors import NotFound
+
+    ids = []
+    for item in given:
+        if item.isdigit():
+            ids.append(item)
+            continue
+        found = c.get_experiment_by_name(item)
+        if found is None:
+            raise NotFound(f"experiment {item!r}: no such experiment")
+        ids.append(found.experiment_id)
+    return ids
+
+
+def _status(run: Any) -> str:
+    status = str(run.info.status)
+    if status == "RUNNING" and run.info.last_heartbeat:
+        import time
+
+        silent = time.time() - run.info.last_heartbeat / 1000
+        if silent > 120:
+            return f"RUNNING (no heartbeat for {int(silent // 60)}m)"
+    return status
+
+
+def _show_runs(runs: list[Any], json: bool, next_page_token: str | None) -> None:
+    from keel.entities.codec import run_to_dict
+
+    if json:
+        print_json({"runs": [run_to_dict(r) for r in runs], "next_page_token": next_page_token})
+        return
+    metric_keys = sorted({k for r in runs for k in r.data.metrics})[:6]
+    print_table(
+        None,
+        ["run id", "name", "status", "started", "duration", *metric_keys],
+        [
+            (
+                r.info.run_id,
+                r.info.run_name,
+                _status(r),
+                when(r.info.start_time),
+                duration(r.info.start_time, r.info.end_time),
+                *(_fmt(r.data.metrics.get(k)) for k in metric_keys),
+            )
+            for r in runs
+        ],
+    )
+    if next_page_token:
+        typer.echo(f"more results: --page-token {next_page_token}")
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+@app.command("list")
+def list_runs(
+    experiment: list[str] = Experiments,
+    max_results: int = typer.Option(50, "--max-results", "-n"),
+    view: str = typer.Option("active", help="active, deleted or all."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """List the newest runs of experiments."""
+    c = client(tracking_uri)
+    page = c.search_runs(_experiment_ids(c, experiment), view=view, max_results=max_results)
+    _show_runs(page.runs, json, page.next_page_token)
+
+
+@app.command("search")
+def search(
+    filter_string: str = typer.Argument(
+        "", metavar="FILTER", help="e.g. \"metrics.acc > 0.9 and params.model = 'rf'\""
+    ),
+    experiment: list[str] = Experiments,
+    order_by: list[str] = typer.Option([], "--order-by", "-o", help="e.g. 'metrics.acc DESC'."),
+    max_results: int = typer.Option(100, "--max-results", "-n"),
+    page_token: str = typer.Option(None, "--page-token"),
+    view: str = typer.Option("active", help="active, deleted or all."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Search runs with a filter and an order."""
+    c = client(tracking_uri)
+    page = c.search_runs(
+        _experiment_ids(c, experiment),
+        filter_string or None,
+        order_by=order_by or None,
+        max_results=max_results,
+        page_token=page_token,
+        view=view,
+    )
+    _show_runs(page.runs, json, page.next_page_token)
+
+
+@app.command("show")
+def show(
+    run_id: str = typer.Argument(...),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Show a run: info, params, latest metrics, tags, code version."""
+    from keel.entities.codec import run_to_dict
+
+    run = client(tracking_uri).get_run(run_id)
+    if json:
+        print_json(run_to_dict(run))
+        return
+    i = run.info
+    print_table(
+        f"run {i.run_id}",
+        ["field", "value"],
+        [
+            ("name", i.run_name),
+            ("experiment", i.experiment_id),
+            ("status", _status(run)),
+            ("started", when(i.start_time)),
+            ("ended", when(i.end_time)),
+            ("duration", duration(i.start_time, i.end_time)),
+            ("parent", i.parent_run_id),
+            ("user", i.user_id),
+            ("artifacts", i.artifact_uri),
+        ],
+    )
+    for title, values in (
+        ("params", run.data.params),
+        ("metrics (latest)", {k: _fmt(val) for k, val in run.data.metrics.items()}),
+        ("tags", run.data.tags),
+    ):
+        if values:
+            print_table(title, ["key", "value"], sorted(values.items()))
+
+
+@app.command("compare")
+def compare(
+    run_ids: list[str] = typer.Argument(..., help="Two or more run ids."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Compare runs side by side: params and latest metrics that differ come first."""
+    c = client(tracking_uri)
+    runs = [c.get_run(r) for r in run_ids]
+    rows: list[tuple[str, ...]] = []
+    for kind, getter in (("param", lambda r: r.data.params), ("metric", lambda r: r.data.metrics)):
+        keys = sorted({k for r in runs for k in getter(r)})
+        for key in keys:
+            values = [getter(r).get(key) for r in runs]
+            shown = [_fmt(x) if kind == "metric" and x is not None else (x or "") for x in values]
+            differs = len({str(x) for x in values}) > 1
+            rows.append((("* " if differs else "  ") + f"{kind}s.{key}", *shown))
+    rows.sort(key=lambda row: not row[0].startswith("*"))
+    if json:
+        print_json({"run_ids": run_ids, "rows": [list(r) for r in rows]})
+        return
+    print_table(None, ["key", *(r.info.run_name for r in runs)], rows)
+
+
+@app.command("delete")
+def delete(run_id: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> None:
+    """Delete a run (restorable)."""
+    client(tracking_uri).delete_run(run_id)
+    typer.echo(f"deleted run {run_id}")
+
+
+@app.command("restore")
+def restore(run_id: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> None:
+    """Restore a deleted run."""
+    client(tracking_uri).restore_run(run_id)
+    typer.echo(f"restored run {run_id}")
+
+
+@app.command("reap")
+def reap(
+    silent_for: float = typer.Option(
+        None, help="Seconds without heartbeat (default KEEL_RUN_TIMEOUT)."
+    ),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Mark RUNNING runs whose process died (no heartbeat) as KILLED."""
+    lost = client(tracking_uri).reap_lost_runs(silent_for)
+    typer.echo(f"marked {len(lost)} lost run(s) KILLED" + (": " + ", ".join(lost) if lost else ""))

@@ -1,0 +1,36 @@
+"""``keel server``"""
+
+from __future__ import annotations
+
+import typer
+
+
+def server(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(5000, help="Port to listen on."),
+    backend_store_uri: str = typer.Option(
+        None,
+        "--backend-store-uri",
+        help="Database for metadata: a folder, sqlite:///FILE or postgresql+psycopg://... "
+        "(default: KEEL_TRACKING_URI or the embedded store).",
+    ),
+    artifacts_uri: str = typer.Option(
+        None,
+        "--artifacts-uri",
+        envvar="KEEL_ARTIFACTS_URI",
+        help="Root for artifacts: a folder or an fsspec URL (s3://bucket/prefix).",
+    ),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    log_level: str = typer.Option("info", help="Server log level."),
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /docs) over a store."""
+    from keel.server.serve import serve
+
+    serve(
+        host=host,
+        port=port,
+        backend_store_uri=backend_store_uri,
+        artifacts_uri=artifacts_uri,
+        workers=workers,
+        log_level=log_level,
+    )

@@ -1,0 +1,79 @@
+"""Settings: every ``KEEL_*`` environment variable, read in this one place.
+
+>>> settings = Settings.from_env({"KEEL_TRACKING_URI": "http://127.0.0.1:5000"})
+>>> settings.tracking_uri
+'http://127.0.0.1:5000'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from keel.errors import InvalidArgument
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    home: Path
+    """Where the embedded store lives (``KEEL_HOME``, default ``./.keel``)."""
+    tracking_uri: str | None = None
+    """``KEEL_TRACKING_URI``: a folder, ``sqlite:///...``, ``postgresql+psycopg://...`` or
+    ``http(s)://host:port``. ``None`` means the embedded store under ``home``."""
+    artifacts_uri: str | None = None
+    """``KEEL_ARTIFACTS_URI``: root for artifacts of a SQL store (a folder or fsspec URL)."""
+    user: str | None = None
+    """``KEEL_USER``: recorded on runs; defaults to the login name."""
+    flush_interval: float = 1.0
+    """``KEEL_FLUSH_INTERVAL``: seconds the client waits to gather writes into a batch."""
+    max_buffered_rows: int = 1_000_000
+    """``KEEL_MAX_BUFFERED_ROWS``: writes held in memory before logging waits on a flush."""
+    heartbeat_interval: float = 15.0
+    """``KEEL_HEARTBEAT_INTERVAL``: seconds between heartbeats of an active run."""
+    run_timeout: float = 300.0
+    """``KEEL_RUN_TIMEOUT``: a RUNNING run silent this long is reaped as lost (KILLED)."""
+    http_timeout: float = 30.0
+    """``KEEL_HTTP_TIMEOUT``: seconds before a request to ``keel server`` gives up."""
+    spool_dir: Path | None = None
+    """``KEEL_SPOOL_DIR``: where writes wait while the server is unreachable
+    (default ``<home>/spool``)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("KEEL_HOME") or ".keel").expanduser()
+        spool = env.get("KEEL_SPOOL_DIR")
+        return cls(
+            home=home,
+            tracking_uri=env.get("KEEL_TRACKING_URI") or None,
+            artifacts_uri=env.get("KEEL_ARTIFACTS_URI") or None,
+            user=env.get("KEEL_USER") or None,
+            flush_interval=_number(env, "KEEL_FLUSH_INTERVAL", 1.0),
+            max_buffered_rows=int(_number(env, "KEEL_MAX_BUFFERED_ROWS", 1_000_000)),
+            heartbeat_interval=_number(env, "KEEL_HEARTBEAT_INTERVAL", 15.0),
+            run_timeout=_number(env, "KEEL_RUN_TIMEOUT", 300.0),
+            http_timeout=_number(env, "KEEL_HTTP_TIMEOUT", 30.0),
+            spool_dir=Path(spool).expanduser() if spool else None,
+        )
+
+    def with_tracking_uri(self, uri: str | None) -> Settings:
+        return replace(self, tracking_uri=uri)
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.home / "spool"
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name}: must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise InvalidArgument(f"{name}: must be greater than 0, got {raw!r}")
+    return value

@@ -1,0 +1,127 @@
+"""The rules every name, value and batch must meet, checked before anything is written.
+
+The client checks a write when it is made (so a mistake surfaces at the line that made it,
+not at the next flush) and the store checks it again (a server trusts no client). Each
+error names the field and the rule.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from keel.errors import InvalidArgument, PayloadTooLarge
+
+MAX_NAME_LENGTH = 250
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_BYTES = 8 * 1024
+MAX_TAG_VALUE_BYTES = 64 * 1024
+MAX_BATCH_ROWS = 100_000
+"""Most rows (metric points + params + tags + run creations) one write request carries."""
+MAX_BATCH_RUNS = 10_000
+MAX_SEARCH_RESULTS = 50_000
+INT64_MAX = 2**63 - 1
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KEY = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def check_name(field: str, value: object) -> str:
+    """A human name: an experiment's or a run's."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgument(f"{field}: must not be empty")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidArgument(
+            f"{field}: must be at most {MAX_NAME_LENGTH} characters, got {len(value)}"
+        )
+    if _CONTROL.search(value):
+        raise InvalidArgument(f"{field}: must not contain control characters")
+    return value
+
+
+def check_key(field: str, key: object) -> str:
+    """A param, metric or tag key: also used in paths and filters, so a narrow alphabet."""
+    if not isinstance(key, str):
+        raise InvalidArgument(f"{field}: must be a string, got {type(key).__name__}")
+    if not key:
+        raise InvalidArgument(f"{field}: must not be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidArgument(
+            f"{field} {key[:40]!r}...: must be at most {MAX_KEY_LENGTH} characters"
+        )
+    if not _KEY.match(key):
+        raise InvalidArgument(
+            f"{field} {key!r}: may contain only letters, digits, '_', '-', '.', ' ', '/' and ':'"
+        )
+    if key.startswith("/") or ".." in key.split("/"):
+        raise InvalidArgument(f"{field} {key!r}: must not start with '/' or contain '..'")
+    return key
+
+
+def _check_text(field: str, value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise InvalidArgument(f"{field}: must be at most {limit} bytes, got {size}")
+    if "\x00" in value:
+        raise InvalidArgument(f"{field}: must not contain NUL characters")
+    return value
+
+
+def check_param(key: object, value: object) -> tuple[str, str]:
+    k = check_key("param key", key)
+    return k, _check_text(f"param {k!r} value", value, MAX_PARAM_VALUE_BYTES)
+
+
+def check_tag(key: object, value: object) -> tuple[str, str]:
+    k = check_key("tag key", key)
+    return k, _check_text(f"tag {k!r} value", value, MAX_TAG_VALUE_BYTES)
+
+
+def check_metric(key: object, value: object, timestamp: object, step: object) -> None:
+    k = check_key("metric key", key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument(f"metric {k!r} value: must be a number, got {value!r}")
+    if isinstance(value, int) and abs(value) > 2**1023:
+        raise InvalidArgument(f"metric {k!r} value: {value} does not fit a 64-bit float")
+    check_int(f"metric {k!r} step", step, minimum=-INT64_MAX)
+    check_int(f"metric {k!r} timestamp", timestamp, minimum=0)
+
+
+def check_int(field: str, value: object, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{field}: must be an integer, got {value!r}")
+    if not minimum <= value <= INT64_MAX:
+        raise InvalidArgument(f"{field}: must be between {minimum} and {INT64_MAX}")
+    return value
+
+
+def check_run_id(value: object) -> str:
+    if not isinstance(value, str) or not _RUN_ID.match(value):
+        raise InvalidArgument(f"run_id: must be 32 lowercase hex characters, got {value!r}")
+    return value
+
+
+def check_batch_size(rows: int, runs: int) -> None:
+    if rows > MAX_BATCH_ROWS:
+        raise PayloadTooLarge(
+            f"batch: at most {MAX_BATCH_ROWS} rows (metric points, params, tags) per "
+            f"request, got {rows}; split it (keel.Client.log_batch does this for you)"
+        )
+    if runs > MAX_BATCH_RUNS:
+        raise PayloadTooLarge(f"batch: at most {MAX_BATCH_RUNS} runs per request, got {runs}")
+
+
+def check_max_results(value: object) -> int:
+    n = check_int("max_results", value, minimum=1)
+    if n > MAX_SEARCH_RESULTS:
+        raise InvalidArgument(f"max_results: must be at most {MAX_SEARCH_RESULTS}, got {n}")
+    return n
+
+
+def is_finite(value: float) -> bool:
+    return not (math.isnan(value) or math.isinf(value))

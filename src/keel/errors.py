@@ -1,0 +1,87 @@
+"""Keel's exceptions, one tree for every layer.
+
+```
+KeelError
+├── InvalidArgument      bad input; names the field and the rule        (HTTP 400)
+│   └── PayloadTooLarge  a batch or body over a documented limit        (HTTP 413)
+├── NotFound             an experiment, run or artifact that is not there (HTTP 404)
+├── AlreadyExists        a name that is taken                            (HTTP 409)
+├── Conflict             a write that contradicts what is stored         (HTTP 409)
+├── Forbidden            not allowed for this caller                     (HTTP 403)
+├── IntegrityError       stored content no longer matches its hash       (HTTP 500)
+└── StoreUnavailable     the store or server cannot be reached           (HTTP 503)
+```
+
+The domain raises these; the server maps each to a status once (``server/errors.py``) and
+the REST client maps the status back once (``store/rest``), so callers catch the same
+types whichever store they use.
+"""
+
+from __future__ import annotations
+
+
+class KeelError(Exception):
+    """Base of every error Keel raises on purpose."""
+
+    status_code: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(KeelError):
+    status_code = 400
+    code = "invalid_argument"
+
+
+class PayloadTooLarge(InvalidArgument):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class NotFound(KeelError):
+    status_code = 404
+    code = "not_found"
+
+
+class AlreadyExists(KeelError):
+    status_code = 409
+    code = "already_exists"
+
+
+class Conflict(KeelError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(KeelError):
+    status_code = 403
+    code = "forbidden"
+
+
+class IntegrityError(KeelError):
+    status_code = 500
+    code = "integrity_error"
+
+
+class StoreUnavailable(KeelError):
+    status_code = 503
+    code = "unavailable"
+
+
+ERRORS_BY_CODE: dict[str, type[KeelError]] = {
+    cls.code: cls
+    for cls in (
+        KeelError,
+        InvalidArgument,
+        PayloadTooLarge,
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        Forbidden,
+        IntegrityError,
+        StoreUnavailable,
+    )
+}

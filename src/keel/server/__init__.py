@@ -1,0 +1,1 @@
+"""``keel server``: the REST API (FastAPI on uvicorn) over a tracking store."""

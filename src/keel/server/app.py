@@ -1,0 +1,106 @@
+"""The FastAPI application: composes the routers; holds no logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from keel import __version__
+from keel.artifacts.repository import RunArtifacts
+from keel.config import Settings
+from keel.errors import InvalidArgument
+from keel.server.errors import error_response, install_error_handlers
+from keel.server.responses import JSON
+from keel.server.routes import artifacts, experiments, runs
+from keel.store import open_store
+from keel.uri import StoreKind, resolve_tracking_uri
+
+log = logging.getLogger("keel.server")
+
+MAX_JSON_BODY = 64 * 1024 * 1024
+REAP_EVERY_SECONDS = 60.0
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app over the store ``settings.tracking_uri`` names (a SQL store)."""
+    uri = settings.tracking_uri or str(settings.home)
+    if resolve_tracking_uri(uri).kind is not StoreKind.SQL:
+        raise InvalidArgument(
+            f"backend store URI {uri!r}: the server needs a database (a folder, sqlite:///... "
+            "or postgresql+psycopg://...), not another server"
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await run_in_threadpool(open_store, uri, settings)
+        app.state.store = store
+        app.state.artifacts = RunArtifacts(store)
+        reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            store.close()
+
+    app = FastAPI(
+        title="Keel",
+        version=__version__,
+        description="Experiment tracking, artifacts and more. Errors have the shape "
+        '`{"error": {"code": ..., "message": ...}}`.',
+        lifespan=lifespan,
+        default_response_class=JSON,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.include_router(experiments.router)
+    app.include_router(runs.router)
+    app.include_router(artifacts.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSON:
+        return JSON({"status": "ok", "version": __version__})
+
+    return app
+
+
+async def _reap_forever(store: Any, run_timeout: float) -> None:
+    while True:
+        await asyncio.sleep(REAP_EVERY_SECONDS)
+        try:
+            lost = await run_in_threadpool(store.reap_lost_runs, int(run_timeout * 1000))
+            if lost:
+                log.info("marked %d runs without heartbeat KILLED", len(lost))
+        except Exception:
+            log.exception("reaping lost runs failed")
+
+
+class BodyLimit:
+    """Refuse JSON bodies over ``MAX_JSON_BODY`` with 413 before reading them. Artifact
+    uploads stream and are not limited here."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].endswith("/artifacts/content"):
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length" and int(value or 0) > MAX_JSON_BODY:
+                    response = error_response(
+                        413,
+                        "payload_too_large",
+                        f"body: at most {MAX_JSON_BODY} bytes per request; split the batch",
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: ``KEEL_TRACKING_URI`` names the backend store."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,66 @@
+"""``/api/v1/experiments``"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from keel.entities import ViewType
+from keel.entities.codec import experiment_to_dict
+from keel.errors import InvalidArgument, NotFound
+from keel.server.deps import StoreDep
+from keel.server.responses import JSON
+from keel.server.schemas import (
+    ExperimentCreate,
+    ExperimentId,
+    ExperimentList,
+    ExperimentPublic,
+    ExperimentTag,
+)
+
+router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
+
+
+@router.post("", response_model=ExperimentId, status_code=201)
+def create_experiment(body: ExperimentCreate, store: StoreDep) -> JSON:
+    if body.artifact_location is not None:
+        raise InvalidArgument(
+            "artifact_location: the server places artifacts under its own root; leave it out"
+        )
+    experiment_id = store.create_experiment(body.name, None, body.tags)
+    return JSON({"experiment_id": experiment_id}, status_code=201)
+
+
+@router.get("", response_model=ExperimentList)
+def list_experiments(store: StoreDep, view: Literal["active", "deleted", "all"] = "active") -> JSON:
+    found = store.search_experiments(ViewType(view))
+    return JSON({"experiments": [experiment_to_dict(e) for e in found]})
+
+
+@router.get("/by-name", response_model=ExperimentPublic)
+def get_experiment_by_name(store: StoreDep, name: str = Query(min_length=1)) -> JSON:
+    found = store.get_experiment_by_name(name)
+    if found is None:
+        raise NotFound(f"experiment {name!r}: no such experiment")
+    return JSON(experiment_to_dict(found))
+
+
+@router.get("/{experiment_id}", response_model=ExperimentPublic)
+def get_experiment(experiment_id: str, store: StoreDep) -> JSON:
+    return JSON(experiment_to_dict(store.get_experiment(experiment_id)))
+
+
+@router.delete("/{experiment_id}", status_code=204)
+def delete_experiment(experiment_id: str, store: StoreDep) -> None:
+    store.delete_experiment(experiment_id)
+
+
+@router.post("/{experiment_id}/restore", status_code=204)
+def restore_experiment(experiment_id: str, store: StoreDep) -> None:
+    store.restore_experiment(experiment_id)
+
+
+@router.put("/{experiment_id}/tags", status_code=204)
+def set_experiment_tag(experiment_id: str, body: ExperimentTag, store: StoreDep) -> None:
+    store.set_experiment_tag(experiment_id, body.key, body.value)

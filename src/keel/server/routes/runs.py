@@ -1,0 +1,117 @@
+"""``/api/v1/runs`` and ``/api/v1/writes``"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from keel.entities import RunStatus, ViewType
+from keel.entities.codec import (
+    batch_from_dict,
+    history_to_dict,
+    run_info_to_dict,
+    run_page_to_dict,
+    run_to_dict,
+)
+from keel.entities.validation import check_run_id
+from keel.server.deps import StoreDep
+from keel.server.responses import JSON
+from keel.server.schemas import (
+    MetricHistoryPublic,
+    Reap,
+    ReapedRuns,
+    RunCreateBody,
+    RunInfoPublic,
+    RunPagePublic,
+    RunPublic,
+    RunSearch,
+    RunUpdate,
+    WriteAck,
+    WriteBatchIn,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+@router.post("/writes", response_model=WriteAck)
+def write(body: WriteBatchIn, store: StoreDep) -> JSON:
+    """Apply a batch of writes to runs. Idempotent by ``batch_id``."""
+    batch = batch_from_dict(body.model_dump())
+    store.write(batch)
+    return JSON({"batch_id": batch.batch_id, "applied": True})
+
+
+@router.post("/runs", response_model=RunPublic, status_code=201)
+def create_run(body: RunCreateBody, store: StoreDep) -> JSON:
+    if body.run_id is not None:
+        check_run_id(body.run_id)
+    run = store.create_run(
+        body.experiment_id,
+        run_id=body.run_id,
+        run_name=body.run_name,
+        start_time=body.start_time,
+        tags=body.tags,
+        parent_run_id=body.parent_run_id,
+        user_id=body.user_id,
+    )
+    return JSON(run_to_dict(run), status_code=201)
+
+
+@router.post("/runs/search", response_model=RunPagePublic)
+def search_runs(body: RunSearch, store: StoreDep) -> JSON:
+    page = store.search_runs(
+        body.experiment_ids,
+        body.filter,
+        view=ViewType(body.view),
+        max_results=body.max_results,
+        order_by=body.order_by,
+        page_token=body.page_token,
+    )
+    return JSON(run_page_to_dict(page))
+
+
+@router.post("/runs/reap", response_model=ReapedRuns)
+def reap_lost_runs(body: Reap, store: StoreDep) -> JSON:
+    return JSON({"run_ids": store.reap_lost_runs(body.silent_for_ms)})
+
+
+@router.get("/runs/{run_id}", response_model=RunPublic)
+def get_run(run_id: str, store: StoreDep) -> JSON:
+    return JSON(run_to_dict(store.get_run(run_id)))
+
+
+@router.patch("/runs/{run_id}", response_model=RunInfoPublic)
+def update_run(run_id: str, body: RunUpdate, store: StoreDep) -> JSON:
+    info = store.update_run(
+        run_id,
+        status=RunStatus(body.status) if body.status else None,
+        end_time=body.end_time,
+        run_name=body.run_name,
+    )
+    return JSON(run_info_to_dict(info))
+
+
+@router.delete("/runs/{run_id}", status_code=204)
+def delete_run(run_id: str, store: StoreDep) -> None:
+    store.delete_run(run_id)
+
+
+@router.post("/runs/{run_id}/restore", status_code=204)
+def restore_run(run_id: str, store: StoreDep) -> None:
+    store.restore_run(run_id)
+
+
+@router.delete("/runs/{run_id}/tags", status_code=204)
+def delete_tag(run_id: str, store: StoreDep, key: str = Query(min_length=1)) -> None:
+    store.delete_tag(run_id, key)
+
+
+@router.get("/runs/{run_id}/metrics/history", response_model=MetricHistoryPublic)
+def metric_history(
+    run_id: str,
+    store: StoreDep,
+    key: str = Query(min_length=1),
+    max_points: int | None = Query(default=None, ge=4, le=1_000_000),
+) -> JSON:
+    """A metric's full series, or with ``max_points`` a downsampled one for charts that
+    keeps each bucket's first, last, lowest and highest point."""
+    return JSON(history_to_dict(store.get_metric_history(run_id, key, max_points=max_points)))

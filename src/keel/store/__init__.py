@@ -1,0 +1,31 @@
+"""Persistence of tracking metadata behind one interface (:class:`TrackingStore`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keel.store.base import TrackingStore
+
+if TYPE_CHECKING:
+    from keel.config import Settings
+
+__all__ = ["TrackingStore", "open_store"]
+
+
+def open_store(uri: str, settings: Settings, *, migrate: bool = True) -> TrackingStore:
+    """Open the store a tracking URI names; a SQL schema that is behind is upgraded."""
+    from keel.uri import StoreKind, resolve_tracking_uri
+
+    target = resolve_tracking_uri(uri, artifacts_uri=settings.artifacts_uri)
+    if target.kind is StoreKind.REST:
+        from keel.store.rest import RestTrackingStore
+
+        return RestTrackingStore(target.uri, timeout=settings.http_timeout)
+    from keel.store.sql.migrate import ensure_schema
+    from keel.store.sql.store import SqlTrackingStore
+
+    artifact_root = target.artifacts_uri or str((settings.home / "artifacts").resolve())
+    store = SqlTrackingStore(target.uri, artifact_root=artifact_root)
+    if migrate:
+        ensure_schema(store.engine)
+    return store

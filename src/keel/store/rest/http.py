@@ -1,0 +1,91 @@
+"""HTTP to ``keel server``: one place that sends requests and maps errors back to Keel's
+exception types (the inverse of ``server/errors.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import orjson
+
+from keel.errors import ERRORS_BY_CODE, KeelError, StoreUnavailable
+
+_UNAVAILABLE = {502, 503, 504}
+
+
+class Http:
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            headers={"User-Agent": "keel-client"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        content = orjson.dumps(json) if json is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        try:
+            response = self._client.request(
+                method, path, content=content, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"keel server at {self.base_url}: unreachable ({exc})") from None
+        _raise_for_error(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return orjson.loads(response.content)
+
+    def upload(
+        self, path: str, chunks: Iterable[bytes], *, params: dict[str, Any], headers: dict[str, str]
+    ) -> Any:
+        try:
+            response = self._client.put(
+                path, content=chunks, params=params, headers=headers, timeout=None
+            )
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"keel server at {self.base_url}: unreachable ({exc})") from None
+        _raise_for_error(response)
+        return orjson.loads(response.content)
+
+    @contextmanager
+    def download(self, path: str, *, params: dict[str, Any]) -> Iterator[httpx.Response]:
+        try:
+            with self._client.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for_error(response)
+                yield response
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"keel server at {self.base_url}: unreachable ({exc})") from None
+
+
+def _raise_for_error(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status in _UNAVAILABLE:
+        raise StoreUnavailable(f"keel server: {status} {response.reason_phrase}")
+    try:
+        error = orjson.loads(response.content)["error"]
+        code, message = error["code"], error["message"]
+    except Exception:
+        code, message = "", f"{status} {response.reason_phrase}: {response.text[:200]}"
+    cls = ERRORS_BY_CODE.get(code)
+    if cls is None:
+        from keel.errors import InvalidArgument
+
+        cls = InvalidArgument if 400 <= status < 500 else KeelError
+    raise cls(message)

@@ -1,0 +1,261 @@
+"""``RestTrackingStore``: the :class:`TrackingStore` interface over ``keel server``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from keel.artifacts.hashing import new_hasher
+from keel.entities import (
+    Experiment,
+    FileInfo,
+    MetricHistory,
+    Run,
+    RunInfo,
+    RunPage,
+    RunStatus,
+    ViewType,
+    WriteBatch,
+)
+from keel.entities.codec import (
+    batch_to_dict,
+    experiment_from_dict,
+    file_info_from_dict,
+    history_from_dict,
+    run_from_dict,
+    run_info_from_dict,
+    run_page_from_dict,
+)
+from keel.errors import IntegrityError, InvalidArgument, NotFound
+from keel.store.rest.http import Http
+
+API = "/api/v1"
+
+
+class RestTrackingStore:
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = Http(self.base_url, timeout=timeout)
+        self.artifacts = ProxiedArtifacts(self.http)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # experiments ---------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        body: dict[str, object] = {"name": name, "tags": tags or {}}
+        if artifact_location is not None:
+            body["artifact_location"] = artifact_location
+        return str(self.http.request("POST", f"{API}/experiments", json=body)["experiment_id"])
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return experiment_from_dict(self.http.request("GET", f"{API}/experiments/{experiment_id}"))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        try:
+            found = self.http.request("GET", f"{API}/experiments/by-name", params={"name": name})
+        except NotFound:
+            return None
+        return experiment_from_dict(found)
+
+    def search_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        found = self.http.request(
+            "GET", f"{API}/experiments", params={"view": ViewType(view).value}
+        )
+        return [experiment_from_dict(e) for e in found["experiments"]]
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.http.request("DELETE", f"{API}/experiments/{experiment_id}")
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.http.request("POST", f"{API}/experiments/{experiment_id}/restore")
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self.http.request(
+            "PUT", f"{API}/experiments/{experiment_id}/tags", json={"key": key, "value": value}
+        )
+
+    # runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        run_id: str | None = None,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: dict[str, str] | None = None,
+        parent_run_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Run:
+        body = {
+            "experiment_id": experiment_id,
+            "run_id": run_id,
+            "run_name": run_name,
+            "start_time": start_time,
+            "tags": tags or {},
+            "parent_run_id": parent_run_id,
+            "user_id": user_id,
+        }
+        return run_from_dict(self.http.request("POST", f"{API}/runs", json=body))
+
+    def get_run(self, run_id: str) -> Run:
+        return run_from_dict(self.http.request("GET", f"{API}/runs/{_run(run_id)}"))
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        body = {
+            "status": status.value if status else None,
+            "end_time": end_time,
+            "run_name": run_name,
+        }
+        return run_info_from_dict(
+            self.http.request("PATCH", f"{API}/runs/{_run(run_id)}", json=body)
+        )
+
+    def delete_run(self, run_id: str) -> None:
+        self.http.request("DELETE", f"{API}/runs/{_run(run_id)}")
+
+    def restore_run(self, run_id: str) -> None:
+        self.http.request("POST", f"{API}/runs/{_run(run_id)}/restore")
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.http.request("DELETE", f"{API}/runs/{_run(run_id)}/tags", params={"key": key})
+
+    def write(self, batch: WriteBatch) -> None:
+        self.http.request("POST", f"{API}/writes", json=batch_to_dict(batch))
+
+    def get_metric_history(
+        self, run_id: str, key: str, *, max_points: int | None = None
+    ) -> MetricHistory:
+        params: dict[str, object] = {"key": key}
+        if max_points is not None:
+            params["max_points"] = max_points
+        found = self.http.request(
+            "GET", f"{API}/runs/{_run(run_id)}/metrics/history", params=params
+        )
+        return history_from_dict(found)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        *,
+        view: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunPage:
+        body = {
+            "experiment_ids": list(experiment_ids),
+            "filter": filter_string,
+            "view": ViewType(view).value,
+            "max_results": max_results,
+            "order_by": list(order_by) if order_by else None,
+            "page_token": page_token,
+        }
+        return run_page_from_dict(self.http.request("POST", f"{API}/runs/search", json=body))
+
+    def reap_lost_runs(self, silent_for_ms: int) -> list[str]:
+        found = self.http.request("POST", f"{API}/runs/reap", json={"silent_for_ms": silent_for_ms})
+        return list(found["run_ids"])
+
+    # artifact records are written by the server as it stores the bytes ----------------
+
+    def record_artifacts(self, run_id: str, files: Sequence[FileInfo]) -> None:
+        raise InvalidArgument(
+            "artifacts: upload through the server (Client.log_artifact); it records them"
+        )
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self.artifacts.list(run_id, path)
+
+    def get_artifact(self, run_id: str, path: str) -> FileInfo:
+        return self.artifacts.stat(run_id, path)
+
+
+class ProxiedArtifacts:
+    """Artifact bytes streamed through ``keel server``; digests checked at both ends."""
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def upload_stream(
+        self,
+        run_id: str,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        progress: object = None,
+        expected_digest: str | None = None,
+    ) -> FileInfo:
+        # Hash while sending and compare with the digest the server computed; given
+        # expected_digest, the server itself refuses a mismatch before keeping anything.
+        hasher = new_hasher()
+
+        def counted() -> Iterator[bytes]:
+            for chunk in chunks:
+                hasher.update(chunk)
+                if callable(progress):
+                    progress(len(chunk))
+                yield chunk
+
+        headers = {"Content-Type": "application/octet-stream"}
+        if expected_digest:
+            headers["X-Keel-Digest"] = expected_digest
+        found = self.http.upload(
+            f"{API}/runs/{_run(run_id)}/artifacts/content",
+            counted(),
+            params={"path": path},
+            headers=headers,
+        )
+        info = file_info_from_dict(found)
+        if info.digest != hasher.hexdigest():
+            raise IntegrityError(
+                f"artifact {path!r}: the server stored different bytes than were sent "
+                f"(sent {hasher.hexdigest()}, stored {info.digest})"
+            )
+        return info
+
+    def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        params = {"path": path} if path else None
+        found = self.http.request("GET", f"{API}/runs/{_run(run_id)}/artifacts", params=params)
+        return [file_info_from_dict(f) for f in found["files"]]
+
+    def stat(self, run_id: str, path: str) -> FileInfo:
+        found = self.http.request(
+            "GET", f"{API}/runs/{_run(run_id)}/artifacts/stat", params={"path": path}
+        )
+        return file_info_from_dict(found)
+
+    def read_chunks(self, run_id: str, path: str) -> Iterator[bytes]:
+        with self.http.download(
+            f"{API}/runs/{_run(run_id)}/artifacts/content", params={"path": path}
+        ) as response:
+            expected = response.headers.get("X-Keel-Digest")
+            hasher = new_hasher()
+            for chunk in response.iter_bytes(4 * 1024 * 1024):
+                hasher.update(chunk)
+                yield chunk
+        if expected and hasher.hexdigest() != expected:
+            raise IntegrityError(
+                f"artifact {path!r}: downloaded bytes do not match the recorded digest"
+            )
+
+
+def _run(run_id: str) -> str:
+    """Run ids go into URL paths: refuse anything that is not a plain id."""
+    if not run_id or not run_id.isalnum():
+        raise NotFound(f"run {run_id!r}: no such run")
+    return run_id

@@ -1,0 +1,1 @@
+"""The SQL tracking store: SQLite (embedded default) and PostgreSQL through SQLAlchemy 2."""

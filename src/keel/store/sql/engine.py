@@ -1,0 +1,101 @@
+"""Engines for SQLite and PostgreSQL, tuned for many concurrent writers.
+
+SQLite runs in WAL mode (readers never block the writer) with a long busy timeout, and
+every write transaction starts with ``BEGIN IMMEDIATE``: a writer takes the lock up front
+and waits its turn, instead of failing with "database is locked" when two deferred
+transactions both try to upgrade. ``synchronous=NORMAL`` in WAL mode survives a killed
+process (what the server must survive); set ``KEEL_SQLITE_SYNCHRONOUS=FULL`` semantics by
+passing ``durable=True`` for power-loss durability at a cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool, QueuePool
+
+from keel.errors import InvalidArgument
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+_WRITE = "keel_write"
+
+
+def make_engine(url: str, *, durable: bool = False) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
+        raise InvalidArgument(f"tracking URI {url!r}: not a database URL ({exc})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database, durable=durable)
+    if backend == "postgresql":
+        return create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=8,
+            pool_pre_ping=True,
+            future=True,
+        )
+    raise InvalidArgument(
+        f"tracking URI {url!r}: unsupported database {backend!r}; use sqlite or postgresql"
+    )
+
+
+def _sqlite_engine(url: str, database: str | None, *, durable: bool) -> Engine:
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        poolclass=QueuePool if database and database != ":memory:" else NullPool,
+        pool_size=4,
+        max_overflow=16,
+        future=True,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how each transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute("PRAGMA case_sensitive_like=ON")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: takes SQLite's write lock at the start."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A consistent snapshot for a read of several statements."""
+    with engine.connect() as conn, conn.begin():
+        yield conn

@@ -1,0 +1,1 @@
+"""Experiment tracking: the client, its background writer and the fluent API."""

@@ -1,0 +1,448 @@
+"""``keel.Client``: every tracking operation, by experiment and run id.
+
+Writes (params, metrics, tags, ending runs) go through the background writer and return
+at once; ``flush()`` waits until they are stored. Reads first send what this client has
+buffered, so a client always reads its own writes.
+
+>>> client = keel.Client("/tmp/keel-demo")                     # doctest: +SKIP
+>>> run = client.create_run(client.create_experiment("demo"))  # doctest: +SKIP
+>>> client.log_metric(run.run_id, "loss", 0.25, step=1)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import getpass
+import io
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from keel.artifacts.paths import safe_artifact_path
+from keel.artifacts.repository import ArtifactRepository, upload_path, walk
+from keel.artifacts.store import Progress, write_local_atomically
+from keel.config import Settings
+from keel.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    MetricColumns,
+    MetricHistory,
+    Param,
+    Run,
+    RunCreate,
+    RunData,
+    RunEnd,
+    RunInfo,
+    RunPage,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from keel.entities import validation as v
+from keel.errors import Conflict, InvalidArgument
+from keel.store import TrackingStore, open_store
+from keel.tracking.spool import Spool
+from keel.tracking.writer import BackgroundWriter
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Client:
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        store: TrackingStore | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.tracking_uri = tracking_uri or self.settings.tracking_uri or str(self.settings.home)
+        self.store = store or open_store(self.tracking_uri, self.settings)
+        self.artifacts: ArtifactRepository = _artifacts_for(self.store)
+        remote = hasattr(self.store, "base_url")
+        self._writer = BackgroundWriter(
+            self.store,
+            spool=Spool(self.settings.spool_path, self.tracking_uri) if remote else None,
+            flush_interval=self.settings.flush_interval,
+            max_buffered_rows=self.settings.max_buffered_rows,
+            heartbeat_interval=self.settings.heartbeat_interval,
+        )
+        self._params: dict[tuple[str, str], str] = {}
+        self.user = self.settings.user or _login_name()
+
+    def close(self) -> None:
+        self._writer.close()
+        self.store.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Block until every write made so far is durably stored (or, if the server is
+        unreachable, safely spooled to disk for replay)."""
+        self._writer.flush()
+
+    # experiments ---------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        return self.store.create_experiment(name, artifact_location, dict(tags or {}))
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.store.get_experiment(str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self.store.get_experiment_by_name(name)
+
+    def search_experiments(self, view: ViewType | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        return self.store.search_experiments(ViewType(view))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.store.delete_experiment(str(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.restore_experiment(str(experiment_id))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self.store.set_experiment_tag(str(experiment_id), key, str(value))
+
+    # runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        """Create a run now (one round trip) and return it as stored."""
+        self.flush()
+        return self.store.create_run(
+            str(experiment_id),
+            run_name=run_name,
+            start_time=start_time,
+            tags=_tags(tags),
+            parent_run_id=parent_run_id,
+            user_id=self.user,
+        )
+
+    def begin_run(
+        self,
+        experiment: Experiment,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Run:
+        """Start a run without waiting on the store: the run id is made here and the
+        creation travels with the run's first batch of writes. Used by ``keel.start_run``."""
+        run_id = uuid.uuid4().hex
+        name = run_name or f"run-{run_id[:8]}"
+        v.check_name("run_name", name)
+        checked = _tags(tags)
+        if parent_run_id is not None:
+            v.check_run_id(parent_run_id)
+        start = now_ms()
+        self._writer.create_run(
+            run_id,
+            RunCreate(experiment.experiment_id, name, start, parent_run_id, self.user),
+            checked,
+        )
+        self._writer.watch(run_id)
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=experiment.experiment_id,
+            run_name=name,
+            status=RunStatus.RUNNING,
+            start_time=start,
+            end_time=None,
+            lifecycle_stage=experiment.lifecycle_stage,
+            artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+            parent_run_id=parent_run_id,
+            user_id=self.user,
+            last_heartbeat=start,
+        )
+        return Run(info, RunData(tags=checked))
+
+    def get_run(self, run_id: str) -> Run:
+        self.flush()
+        return self.store.get_run(run_id)
+
+    def update_run(
+        self, run_id: str, *, status: RunStatus | str | None = None, run_name: str | None = None
+    ) -> RunInfo:
+        self.flush()
+        return self.store.update_run(
+            run_id, status=RunStatus(status) if status else None, run_name=run_name
+        )
+
+    def set_terminated(
+        self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, end_time: int | None = None
+    ) -> None:
+        """End a run; returns once the end (and everything logged before it) is stored."""
+        status = RunStatus(status)
+        if not status.is_terminal:
+            raise InvalidArgument(f"status: a run ends FINISHED, FAILED or KILLED, not {status}")
+        self._writer.unwatch(run_id)
+        self._writer.end_run(run_id, RunEnd(status, end_time if end_time is not None else now_ms()))
+        self.flush()
+
+    def delete_run(self, run_id: str) -> None:
+        self.flush()
+        self.store.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.restore_run(run_id)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str | None = None,
+        *,
+        view: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> RunPage:
+        """Runs matching ``filter_string`` (e.g. ``"metrics.acc > 0.9 and
+        params.model = 'rf'"``), one page at a time."""
+        if isinstance(experiment_ids, str):
+            experiment_ids = [experiment_ids]
+        self.flush()
+        return self.store.search_runs(
+            [str(e) for e in experiment_ids],
+            filter_string,
+            view=ViewType(view),
+            max_results=max_results,
+            order_by=list(order_by) if order_by else None,
+            page_token=page_token,
+        )
+
+    def reap_lost_runs(self, silent_for: float | None = None) -> list[str]:
+        """Mark RUNNING runs silent for ``silent_for`` seconds (default
+        ``KEEL_RUN_TIMEOUT``) KILLED, tagged ``keel.lost``; returns their ids."""
+        seconds = self.settings.run_timeout if silent_for is None else silent_for
+        return self.store.reap_lost_runs(int(seconds * 1000))
+
+    # logging -------------------------------------------------------------------------
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        self.log_params(run_id, {key: value})
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        checked = dict(v.check_param(k, _stringify(val)) for k, val in params.items())
+        for key, value in checked.items():
+            old = self._params.get((run_id, key))
+            if old is not None and old != value:
+                raise Conflict(
+                    f"param {key!r} of run {run_id}: already logged as {old[:100]!r}, cannot "
+                    f"change to {value[:100]!r} (params are immutable)"
+                )
+        self._params.update({(run_id, k): val for k, val in checked.items()})
+        self._writer.log_params(run_id, checked)
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        ts = now_ms() if timestamp is None else timestamp
+        step = 0 if step is None else step
+        v.check_metric(key, value, ts, step)
+        self._writer.log_metric(run_id, key, float(value), ts, step)
+
+    def log_metrics(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float],
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        ts = now_ms() if timestamp is None else timestamp
+        step = 0 if step is None else step
+        columns = MetricColumns()
+        for key, value in metrics.items():
+            v.check_metric(key, value, ts, step)
+            columns.append(key, float(value), ts, step)
+        self._writer.log_metrics(run_id, columns)
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.set_tags(run_id, {key: value})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        self._writer.set_tags(run_id, _tags(tags))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.flush()
+        self.store.delete_tag(run_id, key)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Metric] = (),
+        params: Iterable[Param] = (),
+        tags: Iterable[RunTag] = (),
+    ) -> None:
+        """Log many points, params and tags at once, of any size: the writer splits them
+        into requests under the server's limit. Call :meth:`flush` to wait for storage."""
+        if params:
+            self.log_params(run_id, {p.key: p.value for p in params})
+        if tags:
+            self.set_tags(run_id, {t.key: t.value for t in tags})
+        columns = MetricColumns()
+        keys_seen: set[str] = set()
+        for m in metrics:
+            if m.key not in keys_seen:
+                v.check_key("metric key", m.key)
+                keys_seen.add(m.key)
+            value = m.value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidArgument(f"metric {m.key!r} value: must be a number, got {value!r}")
+            columns.append(m.key, float(value), v.check_int("timestamp", m.timestamp), m.step)
+        if len(columns):
+            self._writer.log_metrics(run_id, columns)
+
+    def get_metric_history(
+        self, run_id: str, key: str, *, max_points: int | None = None
+    ) -> MetricHistory:
+        """Every point of a metric, or with ``max_points`` a downsampled series that keeps
+        each bucket's first, last, lowest and highest point (for charts)."""
+        self.flush()
+        return self.store.get_metric_history(run_id, key, max_points=max_points)
+
+    # artifacts -----------------------------------------------------------------------
+
+    def log_artifact(
+        self,
+        run_id: str,
+        local_path: str | Path,
+        artifact_path: str | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> list[FileInfo]:
+        """Upload a file (or a folder, recursively) under ``artifact_path``."""
+        self.flush()
+        return upload_path(
+            self.artifacts, run_id, Path(local_path), artifact_path, progress=progress
+        )
+
+    def log_artifacts(
+        self,
+        run_id: str,
+        local_dir: str | Path,
+        artifact_path: str | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> list[FileInfo]:
+        """Upload the contents of a folder under ``artifact_path``."""
+        folder = Path(local_dir)
+        if not folder.is_dir():
+            raise InvalidArgument(f"local_dir {str(folder)!r}: not a folder")
+        return self.log_artifact(run_id, folder, artifact_path, progress=progress)
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> FileInfo:
+        self.flush()
+        return self.artifacts.upload_stream(run_id, safe_artifact_path(artifact_file), [data])
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> FileInfo:
+        return self.log_bytes(run_id, text.encode("utf-8"), artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Mapping[str, Any], artifact_file: str) -> FileInfo:
+        """Save a dict as JSON, or YAML when the name ends in .yaml/.yml (needs PyYAML)."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            try:
+                import yaml
+            except ImportError:
+                raise InvalidArgument(
+                    f"artifact_file {artifact_file!r}: YAML needs PyYAML (pip install pyyaml); "
+                    "or use a .json name"
+                ) from None
+            text = yaml.safe_dump(dict(dictionary), sort_keys=False)
+        else:
+            text = json.dumps(dictionary, indent=2, default=str)
+        return self.log_text(run_id, text, artifact_file)
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> FileInfo:
+        """Save a matplotlib or plotly figure; the format follows the file's extension."""
+        buffer = io.BytesIO()
+        module = type(figure).__module__
+        if module.startswith("matplotlib"):
+            figure.savefig(buffer, format=Path(artifact_file).suffix.lstrip(".") or "png")
+        elif module.startswith("plotly"):
+            if artifact_file.endswith(".html"):
+                buffer.write(figure.to_html().encode())
+            else:
+                buffer.write(figure.to_image(format=Path(artifact_file).suffix.lstrip(".")))
+        else:
+            raise InvalidArgument(
+                f"figure: expected a matplotlib or plotly figure, got {type(figure).__name__}"
+            )
+        return self.log_bytes(run_id, buffer.getvalue(), artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        self.flush()
+        return self.artifacts.list(run_id, path)
+
+    def download_artifacts(
+        self,
+        run_id: str,
+        path: str = "",
+        dst_path: str | Path | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Download a file or folder; every file is checked against its recorded digest.
+        Returns the local path of what was asked for."""
+        self.flush()
+        destination = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="keel-"))
+        files = walk(self.artifacts, run_id, path)
+        relative_base = safe_artifact_path(path, allow_root=True)
+        for info in files:
+            write_local_atomically(
+                destination / info.path,
+                self.artifacts.read_chunks(run_id, info.path),
+                progress=progress,
+            )
+        return destination / relative_base if relative_base else destination
+
+
+def _artifacts_for(store: TrackingStore) -> ArtifactRepository:
+    proxied = getattr(store, "artifacts", None)
+    if proxied is not None:
+        return proxied  # type: ignore[no-any-return]
+    from keel.artifacts.repository import RunArtifacts
+
+    return RunArtifacts(store)
+
+
+def _stringify(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    return dict(v.check_tag(k, _stringify(val)) for k, val in (tags or {}).items())
+
+
+def _login_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None

@@ -1,0 +1,270 @@
+"""The client's write path: logging returns at once; a background thread sends batches.
+
+``log_metric`` and friends append to an in-memory :class:`RunWrite` per run. A daemon
+thread sends what has gathered every ``flush_interval`` seconds (sooner when a lot has
+gathered) as one :class:`WriteBatch`; ``flush()`` sends everything now and returns when
+the store has it durably. Memory is bounded: past ``max_buffered_rows`` logging waits for
+the sender. When the store is unreachable, batches go to the on-disk :class:`Spool` and
+are replayed, in order, once it answers again; batch ids make replays idempotent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator
+
+from keel.entities import MetricColumns, RunCreate, RunEnd, RunWrite, WriteBatch
+from keel.entities.validation import MAX_BATCH_ROWS
+from keel.errors import KeelError, PayloadTooLarge, StoreUnavailable
+from keel.store.base import TrackingStore
+from keel.tracking.spool import Spool
+
+log = logging.getLogger(__name__)
+
+SEND_SOON_ROWS = 50_000
+"""Wake the sender early once this many rows have gathered."""
+
+_writers: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
+
+
+class BackgroundWriter:
+    def __init__(
+        self,
+        store: TrackingStore,
+        *,
+        spool: Spool | None,
+        flush_interval: float = 1.0,
+        max_buffered_rows: int = 1_000_000,
+        heartbeat_interval: float = 15.0,
+    ) -> None:
+        self._store = store
+        self._spool = spool
+        self._interval = flush_interval
+        self._max_rows = max_buffered_rows
+        self._cond = threading.Condition(threading.Lock())
+        self._send_lock = threading.Lock()
+        self._pending: dict[str, RunWrite] = {}
+        self._rows = 0
+        self._errors: list[KeelError] = []
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._heartbeat_interval = heartbeat_interval
+        self._alive: set[str] = set()
+        self._last_beat = time.monotonic()
+        _writers.add(self)
+
+    # producers -----------------------------------------------------------------------
+
+    def _entry(self, run_id: str) -> RunWrite:
+        entry = self._pending.get(run_id)
+        if entry is None:
+            entry = self._pending[run_id] = RunWrite(run_id)
+        return entry
+
+    def _added(self, rows: int) -> None:
+        """Account for new rows (lock held); start the sender, wait if memory is full."""
+        self._rows += rows
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+        if self._rows >= SEND_SOON_ROWS:
+            self._cond.notify_all()
+        while self._rows >= self._max_rows and not self._closed:
+            self._cond.notify_all()
+            self._cond.wait(timeout=1.0)
+
+    def create_run(self, run_id: str, create: RunCreate, tags: dict[str, str]) -> None:
+        with self._cond:
+            entry = self._entry(run_id)
+            entry.create = create
+            entry.tags.update(tags)
+            self._added(1 + len(tags))
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
+        with self._cond:
+            self._entry(run_id).metrics.append(key, value, timestamp, step)
+            self._added(1)
+
+    def log_metrics(self, run_id: str, metrics: MetricColumns) -> None:
+        with self._cond:
+            self._entry(run_id).metrics.extend(metrics)
+            self._added(len(metrics))
+
+    def log_params(self, run_id: str, params: dict[str, str]) -> None:
+        with self._cond:
+            self._entry(run_id).params.update(params)
+            self._added(len(params))
+
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        with self._cond:
+            self._entry(run_id).tags.update(tags)
+            self._added(len(tags))
+
+    def watch(self, run_id: str) -> None:
+        """Send heartbeats for ``run_id`` until :meth:`unwatch`, so that a run whose
+        process dies is told apart from one still running."""
+        with self._cond:
+            self._alive.add(run_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+
+    def unwatch(self, run_id: str) -> None:
+        with self._cond:
+            self._alive.discard(run_id)
+
+    def end_run(self, run_id: str, end: RunEnd) -> None:
+        with self._cond:
+            self._entry(run_id).end = end
+            self._added(1)
+
+    # sending -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="keel-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(
+                    lambda: self._closed or self._rows >= SEND_SOON_ROWS, timeout=self._interval
+                )
+                if self._closed:
+                    return
+                if time.monotonic() - self._last_beat >= self._heartbeat_interval:
+                    self._last_beat = time.monotonic()
+                    now = int(time.time() * 1000)
+                    for run_id in self._alive:
+                        self._entry(run_id).heartbeat = now
+            try:
+                self._drain()
+            except Exception:  # never let the sender die; the next flush reports errors
+                log.exception("keel: background write failed")
+
+    def flush(self) -> None:
+        """Send everything logged so far; return once the store has it (or it is spooled
+        because the store is unreachable). Raises the first write the store refused."""
+        self._drain()
+        with self._cond:
+            errors, self._errors = self._errors, []
+        if errors:
+            raise errors[0]
+
+    @property
+    def spooled(self) -> int:
+        return len(self._spool) if self._spool is not None else 0
+
+    def _drain(self) -> None:
+        with self._send_lock:
+            with self._cond:
+                writes = [w for w in self._pending.values() if not w.is_empty()]
+                self._pending = {}
+                self._rows = 0
+                self._cond.notify_all()
+            if self._spool is not None and len(self._spool) and not self._replay():
+                for batch in _split(writes):
+                    self._spool.append(batch)
+                return
+            for batch in _split(writes):
+                self._send(batch)
+
+    def _send(self, batch: WriteBatch) -> None:
+        try:
+            self._store.write(batch)
+        except StoreUnavailable as exc:
+            if self._spool is None:
+                self._errors.append(exc)
+                return
+            log.warning("keel: store unreachable, spooling writes to %s", self._spool.folder)
+            self._spool.append(batch)
+        except KeelError as exc:
+            self._errors.append(exc)
+
+    def _replay(self) -> bool:
+        """Send spooled batches in order; False if the store is still unreachable."""
+        assert self._spool is not None
+        for path, batch in self._spool.pending():
+            try:
+                self._store.write(batch)
+            except StoreUnavailable:
+                return False
+            except KeelError as exc:
+                # Refused for good (e.g. the run was deleted meanwhile): report, drop.
+                self._errors.append(exc)
+            self._spool.remove(path)
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._drain()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+def _split(writes: list[RunWrite]) -> Iterator[WriteBatch]:
+    """Pack writes into batches under the store's row limit, splitting big metric logs.
+    A run's creation stays in the first piece and its end in the last."""
+    batch = WriteBatch(uuid.uuid4().hex)
+    room = MAX_BATCH_ROWS
+    for write in writes:
+        while write.size() > room:
+            head, write = _cut(write, room)
+            if head is not None:
+                batch.runs.append(head)
+            elif not batch.runs:
+                raise PayloadTooLarge(
+                    f"run {write.run_id}: more than {MAX_BATCH_ROWS} params and tags at once"
+                )
+            yield batch
+            batch, room = WriteBatch(uuid.uuid4().hex), MAX_BATCH_ROWS
+        batch.runs.append(write)
+        room -= write.size()
+    if batch.runs:
+        yield batch
+
+
+def _cut(write: RunWrite, room: int) -> tuple[RunWrite | None, RunWrite]:
+    """Take up to ``room`` rows of ``write`` (metric points first to go to the tail)."""
+    fixed = (write.create is not None) + len(write.params) + len(write.tags)
+    if fixed + 1 > room:
+        return None, write  # start a fresh batch for this run
+    take = room - fixed
+    head = RunWrite(
+        write.run_id,
+        create=write.create,
+        params=write.params,
+        tags=write.tags,
+        metrics=write.metrics.slice(0, take),
+        heartbeat=write.heartbeat,
+    )
+    tail = RunWrite(
+        write.run_id, metrics=write.metrics.slice(take, len(write.metrics)), end=write.end
+    )
+    return head, tail
+
+
+def _flush_all_at_exit() -> None:
+    for writer in list(_writers):
+        writer.close()
+
+
+def _reset_after_fork() -> None:
+    # The sender thread does not survive fork; the child starts its own on first write.
+    for writer in list(_writers):
+        writer._cond = threading.Condition(threading.Lock())
+        writer._send_lock = threading.Lock()
+        writer._thread = None
+
+
+atexit.register(_flush_all_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+__all__ = ["BackgroundWriter"]
