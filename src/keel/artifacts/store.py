@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,6 +16,7 @@ from typing import Any, BinaryIO
 from keel.artifacts.hashing import CHUNK_SIZE, new_hasher
 from keel.artifacts.paths import join, safe_artifact_path
 from keel.entities import FileInfo
+from keel.entities.ids import new_id
 from keel.errors import IntegrityError, InvalidArgument, NotFound
 
 Progress = Callable[[int], None]
@@ -52,7 +52,7 @@ class ArtifactStore:
         relative = safe_artifact_path(relative)
         final = self._full(relative)
         parent = final.rsplit("/", 1)[0]
-        temp = f"{parent}/.{final.rsplit('/', 1)[1]}.tmp-{uuid.uuid4().hex[:12]}"
+        temp = f"{parent}/.{final.rsplit('/', 1)[1]}.tmp-{new_id()[:12]}"
         self.fs.makedirs(parent, exist_ok=True)
         hasher = new_hasher()
         size = 0
@@ -154,7 +154,7 @@ def write_local_atomically(
     under the final name if the stream fails (for instance on a digest mismatch)."""
     dest = Path(destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:12]}")
+    temp = dest.with_name(f".{dest.name}.tmp-{new_id()[:12]}")
     try:
         with open(temp, "wb") as out:
             for chunk in chunks:

@@ -44,6 +44,19 @@ def check_name(field: str, value: object) -> str:
 
 def check_key(field: str, key: object) -> str:
     """A param, metric or tag key: also used in paths and filters, so a narrow alphabet."""
+    if isinstance(key, str) and key in _GOOD_KEYS:
+        return key
+    _check_key(field, key)
+    if len(_GOOD_KEYS) < 100_000:
+        _GOOD_KEYS.add(key)  # type: ignore[arg-type]
+    return key  # type: ignore[return-value]
+
+
+_GOOD_KEYS: set[str] = set()
+"""Keys already found valid: the same few keys are checked again and again."""
+
+
+def _check_key(field: str, key: object) -> None:
     if not isinstance(key, str):
         raise InvalidArgument(f"{field}: must be a string, got {type(key).__name__}")
     if not key:
@@ -58,7 +71,6 @@ def check_key(field: str, key: object) -> str:
         )
     if key.startswith("/") or ".." in key.split("/"):
         raise InvalidArgument(f"{field} {key!r}: must not start with '/' or contain '..'")
-    return key
 
 
 def _check_text(field: str, value: object, limit: int) -> str:

@@ -16,7 +16,6 @@ import io
 import json
 import tempfile
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from keel.entities import (
     ViewType,
 )
 from keel.entities import validation as v
+from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_store
 from keel.tracking.spool import Spool
@@ -151,7 +151,7 @@ class Client:
     ) -> Run:
         """Start a run without waiting on the store: the run id is made here and the
         creation travels with the run's first batch of writes. Used by ``keel.start_run``."""
-        run_id = uuid.uuid4().hex
+        run_id = new_id()
         name = run_name or f"run-{run_id[:8]}"
         v.check_name("run_name", name)
         checked = _tags(tags)
@@ -194,13 +194,13 @@ class Client:
     def set_terminated(
         self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, end_time: int | None = None
     ) -> None:
-        """End a run; returns once the end (and everything logged before it) is stored."""
+        """End a run. Like every write, this returns at once (the end is sent right away
+        by the background writer); call :meth:`flush` to wait until it is stored."""
         status = RunStatus(status)
         if not status.is_terminal:
             raise InvalidArgument(f"status: a run ends FINISHED, FAILED or KILLED, not {status}")
         self._writer.unwatch(run_id)
         self._writer.end_run(run_id, RunEnd(status, end_time if end_time is not None else now_ms()))
-        self.flush()
 
     def delete_run(self, run_id: str) -> None:
         self.flush()

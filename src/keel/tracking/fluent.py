@@ -207,7 +207,8 @@ def last_active_run() -> Run | None:
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
-    """End the active run; returns once it and everything logged to it is stored."""
+    """End the active run. The end is sent at once in the background; ``keel.flush()``
+    (or the interpreter's exit) waits until everything is stored."""
     with _state.lock:
         if not _state.stack:
             return

@@ -16,11 +16,11 @@ import logging
 import os
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Iterator
 
 from keel.entities import MetricColumns, RunCreate, RunEnd, RunWrite, WriteBatch
+from keel.entities.ids import new_id
 from keel.entities.validation import MAX_BATCH_ROWS
 from keel.errors import KeelError, PayloadTooLarge, StoreUnavailable
 from keel.store.base import TrackingStore
@@ -55,6 +55,7 @@ class BackgroundWriter:
         self._errors: list[KeelError] = []
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._urgent = False
         self._heartbeat_interval = heartbeat_interval
         self._alive: set[str] = set()
         self._last_beat = time.monotonic()
@@ -119,9 +120,12 @@ class BackgroundWriter:
             self._alive.discard(run_id)
 
     def end_run(self, run_id: str, end: RunEnd) -> None:
+        """Queue the end of a run and wake the sender: a run's end goes out at once."""
         with self._cond:
             self._entry(run_id).end = end
             self._added(1)
+            self._urgent = True
+            self._cond.notify_all()
 
     # sending -------------------------------------------------------------------------
 
@@ -133,10 +137,12 @@ class BackgroundWriter:
         while True:
             with self._cond:
                 self._cond.wait_for(
-                    lambda: self._closed or self._rows >= SEND_SOON_ROWS, timeout=self._interval
+                    lambda: self._closed or self._urgent or self._rows >= SEND_SOON_ROWS,
+                    timeout=self._interval,
                 )
                 if self._closed:
                     return
+                self._urgent = False
                 if time.monotonic() - self._last_beat >= self._heartbeat_interval:
                     self._last_beat = time.monotonic()
                     now = int(time.time() * 1000)
@@ -211,7 +217,7 @@ class BackgroundWriter:
 def _split(writes: list[RunWrite]) -> Iterator[WriteBatch]:
     """Pack writes into batches under the store's row limit, splitting big metric logs.
     A run's creation stays in the first piece and its end in the last."""
-    batch = WriteBatch(uuid.uuid4().hex)
+    batch = WriteBatch(new_id())
     room = MAX_BATCH_ROWS
     for write in writes:
         while write.size() > room:
@@ -223,7 +229,7 @@ def _split(writes: list[RunWrite]) -> Iterator[WriteBatch]:
                     f"run {write.run_id}: more than {MAX_BATCH_ROWS} params and tags at once"
                 )
             yield batch
-            batch, room = WriteBatch(uuid.uuid4().hex), MAX_BATCH_ROWS
+            batch, room = WriteBatch(new_id()), MAX_BATCH_ROWS
         batch.runs.append(write)
         room -= write.size()
     if batch.runs:

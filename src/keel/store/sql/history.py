@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from keel.entities import MetricHistory
 from keel.errors import InvalidArgument, NotFound
+from keel.store.sql.rollups import (
+    COARSE,
+    FINE,
+    MIN_POINTS,
+    Buckets,
+    Extremes,
+    read_rollups,
+    summarise,
+)
 from keel.store.sql.tables import metric_series, runs
 
 NAN = float("nan")
 MIN_MAX_POINTS = 4
-
-# One pass over the covering index: split the step range into buckets and keep, in each,
-# the points holding the lowest and the highest value, plus the series' first and last
-# point. Windows are standard SQL, so SQLite and PostgreSQL run the same statement.
-_DOWNSAMPLE = text(
-    """
-    WITH p AS (
-        SELECT step, timestamp, value,
-               CAST((step - :lo) * :buckets / :span AS BIGINT) AS bucket
-        FROM metric_points WHERE series_id = :sid
-    ), r AS (
-        SELECT step, timestamp, value,
-               ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY
-                   CASE WHEN value IS NULL THEN 1 ELSE 0 END, value, step) AS low,
-               ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY
-                   CASE WHEN value IS NULL THEN 1 ELSE 0 END, value DESC, step) AS high
-        FROM p
-    )
-    SELECT step, timestamp, value FROM r
-    WHERE low = 1 OR high = 1 OR step = :lo OR step = :hi
-    ORDER BY step, timestamp
-    """
-)
+Point = tuple[int, int, float | None]  # step, timestamp, value
 
 
 def metric_history(
     conn: Connection, run_id: str, key: str, *, max_points: int | None = None
 ) -> MetricHistory:
+    """Every point in step order; or, when the series has more than ``max_points``, at
+    most that many: the series' first and last point and, in each of
+    ``(max_points - 2) // 2`` equal step ranges, its lowest and highest point."""
     if max_points is not None and max_points < MIN_MAX_POINTS:
         raise InvalidArgument(f"max_points: must be at least {MIN_MAX_POINTS}, got {max_points}")
     s = metric_series.c
@@ -48,26 +38,61 @@ def metric_history(
         if conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first() is None:
             raise NotFound(f"run {run_id}: no such run")
         return MetricHistory(key, [], [], [])
-    series_id, total = row
+    series_id, total = int(row[0]), int(row[1])
     if max_points is None or total <= max_points:
-        result = conn.exec_driver_sql(
-            "SELECT step, timestamp, value FROM metric_points WHERE series_id = "
-            f"{int(series_id)} ORDER BY series_id, step, timestamp",
-        )
+        points = _all_points(conn, series_id)
     else:
-        lo, hi = conn.execute(
-            text("SELECT MIN(step), MAX(step) FROM metric_points WHERE series_id = :sid"),
-            {"sid": series_id},
-        ).one()
-        # Two points per bucket, and the first and last step: at most max_points in all
-        # (more only when many points share the first or last step).
-        buckets = max(1, (max_points - 2) // 2)
-        result = conn.execute(
-            _DOWNSAMPLE,
-            {"sid": series_id, "lo": lo, "hi": hi, "span": hi - lo + 1, "buckets": buckets},
+        points = _downsampled(conn, series_id, max_points, total)
+    return MetricHistory(
+        key,
+        [p[0] for p in points],
+        [NAN if p[2] is None else p[2] for p in points],
+        [p[1] for p in points],
+        total=total,
+    )
+
+
+def _all_points(conn: Connection, series_id: int) -> list[Point]:
+    return conn.exec_driver_sql(
+        "SELECT step, timestamp, value FROM metric_points "
+        f"WHERE series_id = {series_id} ORDER BY series_id, step, timestamp"
+    ).all()  # type: ignore[return-value]
+
+
+def _edge(conn: Connection, series_id: int, direction: str) -> Point:
+    return conn.exec_driver_sql(  # type: ignore[return-value]
+        "SELECT step, timestamp, value FROM metric_points WHERE series_id = "
+        f"{series_id} ORDER BY series_id {direction}, step {direction}, timestamp {direction} "
+        "LIMIT 1"
+    ).one()
+
+
+def _downsampled(conn: Connection, series_id: int, max_points: int, total: int) -> list[Point]:
+    first, last = _edge(conn, series_id, "ASC"), _edge(conn, series_id, "DESC")
+    lo, hi = first[0], last[0]
+    count = max(1, (max_points - 2) // 2)
+    even = Buckets.even(lo, hi, count)
+    if total > MIN_POINTS and (hi - lo + 1) >> FINE >= count:
+        # The stored rollups are fine enough: merge their buckets into ours.
+        level = COARSE if (hi - lo + 1) >> COARSE >= count else FINE
+        merged: dict[int, Extremes] = {}
+        for bucket, extremes in read_rollups(conn, series_id, level):
+            ours = even.of(max(bucket << level, lo))
+            found = merged.get(ours)
+            merged[ours] = extremes if found is None else found.merge(extremes)
+        extremes_list = list(merged.values())
+    else:
+        # A short step range: reading its points is cheap.
+        rows = _all_points(conn, series_id)
+        extremes_list = list(
+            summarise(
+                [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], even
+            ).values()
         )
-    rows = result.all()
-    steps = [r[0] for r in rows]
-    timestamps = [r[1] for r in rows]
-    values = [NAN if r[2] is None else r[2] for r in rows]
-    return MetricHistory(key, steps, values, timestamps, total=total)
+    chosen: set[Point] = {first, last}
+    for e in extremes_list:
+        for point in (e.low, e.high):
+            if point is not None:
+                value, step, timestamp = point
+                chosen.add((step, timestamp, value))
+    return sorted(chosen, key=lambda p: (p[0], p[1]))

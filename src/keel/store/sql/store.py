@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, select, update
@@ -25,6 +24,7 @@ from keel.entities import (
     WriteBatch,
 )
 from keel.entities import validation as v
+from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
@@ -191,9 +191,9 @@ class SqlTrackingStore:
         parent_run_id: str | None = None,
         user_id: str | None = None,
     ) -> Run:
-        run_id = run_id or uuid.uuid4().hex
+        run_id = run_id or new_id()
         batch = WriteBatch(
-            batch_id=uuid.uuid4().hex,
+            batch_id=new_id(),
             runs=[
                 RunWrite(
                     run_id=run_id,

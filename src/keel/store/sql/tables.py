@@ -120,6 +120,26 @@ metric_points = Table(
     Index("ix_metric_points_series_step", "series_id", "step", "timestamp", "value"),
 )
 
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column(
+        "series_id",
+        Integer,
+        ForeignKey("metric_series.series_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),
+    Column("points", BigInteger, nullable=False),
+    Column("min_value", Float),
+    Column("min_step", BigInteger),
+    Column("min_timestamp", BigInteger),
+    Column("max_value", Float),
+    Column("max_step", BigInteger),
+    Column("max_timestamp", BigInteger),
+)
+
 artifacts = Table(
     "artifacts",
     metadata,
@@ -143,6 +163,7 @@ __all__ = [
     "experiments",
     "metadata",
     "metric_points",
+    "metric_rollups",
     "metric_series",
     "params",
     "runs",

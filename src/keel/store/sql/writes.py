@@ -10,12 +10,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from keel.entities import LifecycleStage, RunStatus, RunWrite, WriteBatch
 from keel.entities import validation as v
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from keel.store.sql.rollups import SeriesColumns, update_rollups
 from keel.store.sql.tables import (
     experiments,
     metric_series,
@@ -87,12 +88,16 @@ def apply_batch(conn: Connection, batch: WriteBatch, *, now: int, artifact_root_
         return False
     if not batch.runs:
         return True
-    _create_runs(conn, [w for w in batch.runs if w.create is not None], now, artifact_root_for)
-    _check_runs_writable(conn, batch.runs)
-    _write_params(conn, batch.runs)
+    created = [w for w in batch.runs if w.create is not None]
+    _create_runs(conn, created, now, artifact_root_for)
+    # Runs made by this batch exist, are active and have nothing stored yet.
+    new_runs = {w.run_id for w in created}
+    existing = [w for w in batch.runs if w.run_id not in new_runs]
+    _check_runs_writable(conn, existing)
+    _write_params(conn, batch.runs, new_runs)
     _write_tags(conn, batch.runs)
-    _write_metrics(conn, batch.runs)
-    _touch_and_end(conn, batch.runs, now)
+    _write_metrics(conn, batch.runs, new_runs)
+    _touch_and_end(conn, batch.runs, existing, now)
     return True
 
 
@@ -149,6 +154,8 @@ def _experiment_id(value: str) -> int:
 
 def _check_runs_writable(conn: Connection, writes: Sequence[RunWrite]) -> None:
     ids = [w.run_id for w in writes]
+    if not ids:
+        return
     stages = dict(
         conn.execute(
             select(runs.c.run_uuid, runs.c.lifecycle_stage).where(runs.c.run_uuid.in_(ids))
@@ -162,15 +169,17 @@ def _check_runs_writable(conn: Connection, writes: Sequence[RunWrite]) -> None:
             raise InvalidArgument(f"run {run_id}: is deleted; restore it before logging to it")
 
 
-def _write_params(conn: Connection, writes: Sequence[RunWrite]) -> None:
+def _write_params(conn: Connection, writes: Sequence[RunWrite], new_runs: set[str]) -> None:
     wanted = {(w.run_id, k): val for w in writes for k, val in w.params.items()}
     if not wanted:
         return
-    run_ids = list({run_id for run_id, _ in wanted})
+    run_ids = list({run_id for run_id, _ in wanted if run_id not in new_runs})
     stored: dict[tuple[str, str], str] = {}
     query = select(params.c.run_uuid, params.c.key, params.c.value)
-    for run_id, key, value in conn.execute(query.where(params.c.run_uuid.in_(run_ids))):
-        stored[(run_id, key)] = value
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        for run_id, key, value in conn.execute(query.where(params.c.run_uuid.in_(chunk))):
+            stored[(run_id, key)] = value
     new = []
     for (run_id, key), value in wanted.items():
         old = stored.get((run_id, key))
@@ -206,30 +215,67 @@ def _latest_key(step: int, timestamp: int, value: float | None) -> tuple[int, in
     return step, timestamp, -math.inf if value is None else value
 
 
-def _write_metrics(conn: Connection, writes: Sequence[RunWrite]) -> None:
-    # Summarise each (run, key) series in the batch: latest point and point count.
-    summary: dict[tuple[str, str], list[Any]] = {}
+def _group_by_series(writes: Sequence[RunWrite]) -> dict[tuple[str, str], SeriesColumns]:
+    """Split each run's metric columns by key; a run logging one key (the usual case)
+    keeps its lists as they are."""
+    grouped: dict[tuple[str, str], SeriesColumns] = {}
     for w in writes:
         m = w.metrics
         if not m.keys:
             continue
-        run_id = w.run_id
-        for key, value, ts, step in zip(m.keys, m.values, m.timestamps, m.steps, strict=True):
-            value = None if value != value else float(value)
-            entry = summary.get((run_id, key))
-            if entry is None:
-                summary[(run_id, key)] = [step, ts, value, 1]
-            else:
-                entry[3] += 1
-                if _latest_key(step, ts, value) > _latest_key(entry[0], entry[1], entry[2]):
-                    entry[0], entry[1], entry[2] = step, ts, value
-    if not summary:
+        values = [None if v != v else float(v) for v in m.values]
+        first = m.keys[0]
+        if m.keys.count(first) == len(m.keys):
+            _extend(grouped, (w.run_id, first), (m.steps, m.timestamps, values))
+            continue
+        for key, step, ts, value in zip(m.keys, m.steps, m.timestamps, values, strict=True):
+            cols = grouped.get((w.run_id, key))
+            if cols is None:
+                cols = grouped[(w.run_id, key)] = ([], [], [])
+            cols[0].append(step)
+            cols[1].append(ts)
+            cols[2].append(value)
+    return grouped
+
+
+def _extend(
+    grouped: dict[tuple[str, str], SeriesColumns], pair: tuple[str, str], cols: SeriesColumns
+) -> None:
+    found = grouped.get(pair)
+    if found is None:
+        grouped[pair] = (list(cols[0]), list(cols[1]), list(cols[2]))
+    else:
+        for mine, more in zip(found, cols, strict=True):
+            mine.extend(more)  # type: ignore[arg-type]
+
+
+def _latest(cols: SeriesColumns) -> tuple[int, int, float | None]:
+    """The series' latest point by MLflow's rule, found with C-level scans."""
+    steps, timestamps, values = cols
+    top = max(steps)
+    if steps.count(top) == 1:
+        i = steps.index(top)
+        return top, timestamps[i], values[i]
+    best = max(
+        (i for i, step in enumerate(steps) if step == top),
+        key=lambda i: _latest_key(top, timestamps[i], values[i]),
+    )
+    return top, timestamps[best], values[best]
+
+
+def _write_metrics(conn: Connection, writes: Sequence[RunWrite], new_runs: set[str]) -> None:
+    grouped = _group_by_series(writes)
+    if not grouped:
         return
-    series_ids = _series_ids(conn, list(summary))
+    summary = {pair: (*_latest(cols), len(cols[0])) for pair, cols in grouped.items()}
+    series_ids = _series_ids(conn, [pair for pair in summary if pair[0] not in new_runs])
     missing = [pair for pair in summary if pair not in series_ids]
+    new_series: set[int] = set()
     if missing:
-        conn.execute(
-            metric_series.insert(),
+        inserted = conn.execute(
+            metric_series.insert().returning(
+                metric_series.c.series_id, metric_series.c.run_uuid, metric_series.c.key
+            ),
             [
                 {
                     "run_uuid": run_id,
@@ -237,14 +283,18 @@ def _write_metrics(conn: Connection, writes: Sequence[RunWrite]) -> None:
                     "last_value": summary[(run_id, key)][2],
                     "last_step": summary[(run_id, key)][0],
                     "last_timestamp": summary[(run_id, key)][1],
-                    "points": 0,
+                    "points": summary[(run_id, key)][3],
                 }
                 for run_id, key in missing
             ],
         )
-        series_ids.update(_series_ids(conn, missing))
-    _advance_series(conn, summary, series_ids)
-    _insert_points(conn, writes, series_ids)
+        for series_id, run_id, key in inserted:
+            series_ids[(run_id, key)] = series_id
+            new_series.add(series_id)
+    old_points = _advance_series(conn, summary, series_ids, new_series)
+    by_id = {series_ids[pair]: cols for pair, cols in grouped.items()}
+    _insert_points(conn, by_id)
+    update_rollups(conn, [(sid, cols, old_points.get(sid, 0)) for sid, cols in by_id.items()])
 
 
 def _series_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -260,10 +310,16 @@ def _series_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tupl
 
 def _advance_series(
     conn: Connection,
-    summary: dict[tuple[str, str], list[Any]],
+    summary: dict[tuple[str, str], tuple[int, int, float | None, int]],
     series_ids: dict[tuple[str, str], int],
-) -> None:
-    ids = list(series_ids.values())
+    new_series: set[int],
+) -> dict[int, int]:
+    """Move each existing series' latest point and count forward (new ones are current).
+    Returns each existing series' point count before this batch."""
+    summary = {pair: v for pair, v in summary.items() if series_ids[pair] not in new_series}
+    if not summary:
+        return {}
+    ids = [series_ids[pair] for pair in summary]
     current: dict[int, tuple[int, int, float | None]] = {}
     s = metric_series.c
     for start in range(0, len(ids), 500):
@@ -281,8 +337,6 @@ def _advance_series(
         rows.append(
             {"sid": sid, "step": step, "ts": ts, "value": value, "points": old_points + count}
         )
-    from sqlalchemy import bindparam
-
     conn.execute(
         update(metric_series)
         .where(s.series_id == bindparam("sid"))
@@ -294,24 +348,15 @@ def _advance_series(
         ),
         rows,
     )
+    return {sid: int(points) for sid, (_, _, _, points) in current.items()}  # type: ignore[misc]
 
 
-def _insert_points(
-    conn: Connection, writes: Sequence[RunWrite], series_ids: dict[tuple[str, str], int]
-) -> None:
-    rows: list[tuple[int, int, int, float | None]] = []
-    for w in writes:
-        m = w.metrics
-        if not m.keys:
-            continue
-        run_id = w.run_id
-        ids = {key: series_ids[(run_id, key)] for key in set(m.keys)}
-        rows.extend(
-            (ids[key], step, ts, None if value != value else float(value))
-            for key, value, ts, step in zip(m.keys, m.values, m.timestamps, m.steps, strict=True)
-        )
-    if not rows:
-        return
+def _insert_points(conn: Connection, by_series: dict[int, SeriesColumns]) -> None:
+    rows = [
+        (sid, step, ts, value)
+        for sid, (steps, timestamps, values) in by_series.items()
+        for step, ts, value in zip(steps, timestamps, values, strict=True)
+    ]
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(
@@ -326,16 +371,26 @@ def _insert_points(
     )
 
 
-def _touch_and_end(conn: Connection, writes: Sequence[RunWrite], now: int) -> None:
-    conn.execute(
-        update(runs)
-        .where(runs.c.run_uuid.in_([w.run_id for w in writes]))
-        .values(last_heartbeat=now)
-    )
-    for w in writes:
-        if w.end is not None:
-            conn.execute(
-                update(runs)
-                .where(runs.c.run_uuid == w.run_id)
-                .values(status=w.end.status.value, end_time=w.end.end_time)
-            )
+def _touch_and_end(
+    conn: Connection, writes: Sequence[RunWrite], existing: Sequence[RunWrite], now: int
+) -> None:
+    """Record that the runs are alive (new runs were created alive) and end those ending."""
+    touched = [w.run_id for w in existing]
+    for start in range(0, len(touched), 500):
+        conn.execute(
+            update(runs)
+            .where(runs.c.run_uuid.in_(touched[start : start + 500]))
+            .values(last_heartbeat=now)
+        )
+    ends = [
+        {"rid": w.run_id, "status": w.end.status.value, "end_time": w.end.end_time}
+        for w in writes
+        if w.end is not None
+    ]
+    if ends:
+        conn.execute(
+            update(runs)
+            .where(runs.c.run_uuid == bindparam("rid"))
+            .values(status=bindparam("status"), end_time=bindparam("end_time")),
+            ends,
+        )

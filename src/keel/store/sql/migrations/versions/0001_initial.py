@@ -106,6 +106,24 @@ def upgrade() -> None:
         ["series_id", "step", "timestamp", "value"],
     )
     op.create_table(
+        "metric_rollups",
+        sa.Column(
+            "series_id",
+            sa.Integer,
+            sa.ForeignKey("metric_series.series_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("bucket", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("points", sa.BigInteger, nullable=False),
+        sa.Column("min_value", sa.Float),
+        sa.Column("min_step", sa.BigInteger),
+        sa.Column("min_timestamp", sa.BigInteger),
+        sa.Column("max_value", sa.Float),
+        sa.Column("max_step", sa.BigInteger),
+        sa.Column("max_timestamp", sa.BigInteger),
+    )
+    op.create_table(
         "artifacts",
         sa.Column("run_uuid", RUN_ID, _run_fk(), primary_key=True),
         sa.Column("path", sa.Text, primary_key=True),
@@ -124,6 +142,7 @@ def downgrade() -> None:
     for name in (
         "write_batches",
         "artifacts",
+        "metric_rollups",
         "metric_points",
         "metric_series",
         "tags",

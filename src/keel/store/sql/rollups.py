@@ -1,0 +1,215 @@
+"""Metric rollups: each series' lowest and highest point per bucket of steps, kept as
+points are written, so a chart-sized history of a long series reads a few hundred rows
+instead of every point.
+
+Level ``L`` buckets steps by ``step >> L``. Level 6 (64 steps a bucket) is summarised from
+the written points; level 12 (4,096 steps) from level 6. Summaries are computed with slices
+and the C-level ``min``/``max`` rather than a Python loop per point.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import NamedTuple
+
+from sqlalchemy import Connection, and_, select
+
+from keel.store.sql.tables import metric_rollups
+
+FINE, COARSE = 6, 12
+MIN_POINTS = 4096
+"""Series with at most this many points have no rollups."""
+SeriesColumns = tuple[list[int], list[int], list[float | None]]
+
+
+class Extremes(NamedTuple):
+    """A bucket's point count and its lowest and highest point (``None`` if all NaN)."""
+
+    points: int
+    low: tuple[float, int, int] | None  # (value, step, timestamp)
+    high: tuple[float, int, int] | None
+
+    def merge(self, other: Extremes) -> Extremes:
+        return Extremes(
+            self.points + other.points,
+            _pick(self.low, other.low, min),
+            _pick(self.high, other.high, max),
+        )
+
+
+def _pick(
+    a: tuple[float, int, int] | None, b: tuple[float, int, int] | None, f: object
+) -> tuple[float, int, int] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return f(a, b, key=lambda p: p[0])  # type: ignore[operator,no-any-return]
+
+
+class Buckets(NamedTuple):
+    """How steps map to buckets: ``of(step)``, and ``end(bucket)``, the first step past it."""
+
+    of: Callable[[int], int]
+    end: Callable[[int], int]
+
+    @classmethod
+    def by_shift(cls, shift: int) -> Buckets:
+        return cls(lambda step: step >> shift, lambda b: (b + 1) << shift)
+
+    @classmethod
+    def even(cls, lo: int, hi: int, count: int) -> Buckets:
+        """``count`` buckets of equal width over the steps ``lo..hi``."""
+        span = hi - lo + 1
+        return cls(
+            lambda step: (step - lo) * count // span,
+            lambda b: lo + -(-(b + 1) * span // count),
+        )
+
+
+def summarise(
+    steps: Sequence[int],
+    timestamps: Sequence[int],
+    values: Sequence[float | None],
+    buckets: Buckets,
+) -> dict[int, Extremes]:
+    """Extremes per bucket. NaN values (``None``) count as points but are never an
+    extreme."""
+    n = len(steps)
+    if n == 0:
+        return {}
+    if any(a > b for a, b in pairwise(steps)):
+        order = sorted(range(n), key=steps.__getitem__)
+        steps = [steps[i] for i in order]
+        timestamps = [timestamps[i] for i in order]
+        values = [values[i] for i in order]
+    out: dict[int, Extremes] = {}
+    start = 0
+    while start < n:
+        bucket = buckets.of(steps[start])
+        stop = bisect_left(steps, buckets.end(bucket), start)
+        chunk = values[start:stop]
+        clean = [v for v in chunk if v is not None] if None in chunk else chunk
+        if clean and math.isnan(sum(clean)):  # inf and -inf together: fine, but check
+            clean = [v for v in clean if not math.isnan(v)]
+        low = high = None
+        if clean:
+            lo_v, hi_v = min(clean), max(clean)  # type: ignore[type-var]
+            lo_i, hi_i = start + chunk.index(lo_v), start + chunk.index(hi_v)
+            low = (lo_v, steps[lo_i], timestamps[lo_i])
+            high = (hi_v, steps[hi_i], timestamps[hi_i])
+        out[bucket] = Extremes(stop - start, low, high)  # type: ignore[arg-type]
+        start = stop
+    return out
+
+
+def coarsen(fine: dict[int, Extremes], by: int) -> dict[int, Extremes]:
+    out: dict[int, Extremes] = {}
+    for bucket, extremes in fine.items():
+        key = bucket >> by
+        found = out.get(key)
+        out[key] = extremes if found is None else found.merge(extremes)
+    return out
+
+
+def update_rollups(conn: Connection, written: Sequence[tuple[int, SeriesColumns, int]]) -> None:
+    """Fold newly written points into the rollups. ``written`` holds, per series, its new
+    points and how many it had before. Short series have no rollups (reading them whole is
+    cheap); a series crossing ``MIN_POINTS`` is summarised from all its points once."""
+    rows = []
+    for series_id, (steps, timestamps, values), before in written:
+        if before + len(steps) <= MIN_POINTS:
+            continue
+        if before > MIN_POINTS:
+            fine = summarise(steps, timestamps, values, Buckets.by_shift(FINE))
+            merge = True
+        else:
+            if before:
+                steps, timestamps, values = _all_columns(conn, series_id)
+            fine = summarise(steps, timestamps, values, Buckets.by_shift(FINE))
+            merge = False
+        for level, fresh in ((FINE, fine), (COARSE, coarsen(fine, COARSE - FINE))):
+            stored = _stored(conn, series_id, level, min(fresh), max(fresh)) if merge else {}
+            for bucket, extremes in fresh.items():
+                old = stored.get(bucket)
+                merged = extremes if old is None else old.merge(extremes)
+                rows.append(_row(series_id, level, bucket, merged))
+    if not rows:
+        return
+    from keel.store.sql.writes import dialect_insert
+
+    stmt = dialect_insert(conn, metric_rollups)
+    columns = [c for c in rows[0] if c not in ("series_id", "level", "bucket")]
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["series_id", "level", "bucket"],
+            set_={c: stmt.excluded[c] for c in columns},
+        ),
+        rows,
+    )
+
+
+def _all_columns(conn: Connection, series_id: int) -> SeriesColumns:
+    rows = conn.exec_driver_sql(
+        "SELECT step, timestamp, value FROM metric_points "
+        f"WHERE series_id = {int(series_id)} ORDER BY series_id, step, timestamp"
+    ).all()
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+_r = metric_rollups.c
+_EXTREME_COLUMNS = (
+    _r.bucket,
+    _r.points,
+    _r.min_value,
+    _r.min_step,
+    _r.min_timestamp,
+    _r.max_value,
+    _r.max_step,
+    _r.max_timestamp,
+)
+
+
+def _stored(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> dict[int, Extremes]:
+    r = metric_rollups.c
+    query = select(*_EXTREME_COLUMNS).where(
+        and_(r.series_id == series_id, r.level == level, r.bucket.between(lo, hi))
+    )
+    return {row[0]: _extremes(row[1:]) for row in conn.execute(query)}
+
+
+def _extremes(row: Sequence[object]) -> Extremes:
+    points, lo_v, lo_s, lo_t, hi_v, hi_s, hi_t = row
+    low = (lo_v, lo_s, lo_t) if lo_v is not None else None
+    high = (hi_v, hi_s, hi_t) if hi_v is not None else None
+    return Extremes(points, low, high)  # type: ignore[arg-type]
+
+
+def _row(series_id: int, level: int, bucket: int, e: Extremes) -> dict[str, object]:
+    low = e.low or (None, None, None)
+    high = e.high or (None, None, None)
+    return {
+        "series_id": series_id,
+        "level": level,
+        "bucket": bucket,
+        "points": e.points,
+        "min_value": low[0],
+        "min_step": low[1],
+        "min_timestamp": low[2],
+        "max_value": high[0],
+        "max_step": high[1],
+        "max_timestamp": high[2],
+    }
+
+
+def read_rollups(conn: Connection, series_id: int, level: int) -> list[tuple[int, Extremes]]:
+    r = metric_rollups.c
+    query = (
+        select(*_EXTREME_COLUMNS)
+        .where(r.series_id == series_id, r.level == level)
+        .order_by(r.bucket)
+    )
+    return [(row[0], _extremes(row[1:])) for row in conn.execute(query)]
