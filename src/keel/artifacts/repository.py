@@ -14,7 +14,7 @@ from typing import Protocol
 from keel.artifacts.paths import safe_artifact_path
 from keel.artifacts.store import ArtifactStore, Progress, file_chunks
 from keel.entities import FileInfo
-from keel.errors import InvalidArgument, NotFound
+from keel.errors import IntegrityError, InvalidArgument, NotFound
 from keel.store.base import TrackingStore
 
 
@@ -73,7 +73,19 @@ class RunArtifacts:
 
     def read_chunks(self, run_id: str, path: str) -> Iterator[bytes]:
         info = self.stat(run_id, path)
-        return self._root(run_id).read_chunks(info.path, expected_digest=info.digest)
+        root = self._root(run_id)
+        # Checked before the first byte goes out: a file whose size changed in storage
+        # cannot be sent under its recorded size (the server's Content-Length).
+        try:
+            size: int | None = root.size(info.path)
+        except FileNotFoundError:
+            size = None
+        if size != info.file_size:
+            raise IntegrityError(
+                f"artifact {info.path!r}: the stored file is {size} bytes, recorded as "
+                f"{info.file_size}; it was changed or lost in storage"
+            )
+        return root.read_chunks(info.path, expected_digest=info.digest)
 
 
 def walk(repo: ArtifactRepository, run_id: str, path: str | None) -> list[FileInfo]:
@@ -100,15 +112,18 @@ def upload_path(
     local: Path,
     artifact_path: str | None,
     *,
+    contents_only: bool = False,
     progress: Progress | None = None,
 ) -> list[FileInfo]:
-    """Upload a file or a folder (recursively) below ``artifact_path``."""
+    """Upload a file, or a folder (recursively, as ``<artifact_path>/<folder name>``, or
+    with ``contents_only`` its contents straight below ``artifact_path``)."""
     base = safe_artifact_path(artifact_path, field="artifact_path", allow_root=True)
     if local.is_file():
         files = [(local, local.name)]
     elif local.is_dir():
+        prefix = "" if contents_only else f"{local.resolve().name}/"
         files = sorted(
-            (p, p.relative_to(local).as_posix()) for p in local.rglob("*") if p.is_file()
+            (p, prefix + p.relative_to(local).as_posix()) for p in local.rglob("*") if p.is_file()
         )
     else:
         raise InvalidArgument(f"local path {str(local)!r}: no such file or folder")

@@ -17,7 +17,7 @@ from keel.artifacts.hashing import CHUNK_SIZE, new_hasher
 from keel.artifacts.paths import join, safe_artifact_path
 from keel.entities import FileInfo
 from keel.entities.ids import new_id
-from keel.errors import IntegrityError, InvalidArgument, NotFound
+from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just moved."""
@@ -53,7 +53,17 @@ class ArtifactStore:
         final = self._full(relative)
         parent = final.rsplit("/", 1)[0]
         temp = f"{parent}/.{final.rsplit('/', 1)[1]}.tmp-{new_id()[:12]}"
-        self.fs.makedirs(parent, exist_ok=True)
+        if self.fs.isdir(final):
+            raise Conflict(
+                f"artifact {relative!r}: a folder of that name exists; pick another path"
+            )
+        try:
+            self.fs.makedirs(parent, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise Conflict(
+                f"artifact {relative!r}: a file is in the way of its folder "
+                f"{relative.rsplit('/', 1)[0]!r}; pick another path"
+            ) from None
         hasher = new_hasher()
         size = 0
         try:

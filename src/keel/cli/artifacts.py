@@ -80,12 +80,13 @@ def upload(
     artifact_path: str = typer.Option(None, "--artifact-path", "-p", help="Folder in the run."),
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Upload a file or a folder to a run's artifacts."""
+    """Upload a file, or a folder's contents (recursively), under --artifact-path."""
     paths = (
         [local_path] if local_path.is_file() else [p for p in local_path.rglob("*") if p.is_file()]
     )
     total = sum(p.stat().st_size for p in paths)
     c = client(tracking_uri)
     with _progress(total, "uploading") as advance:
-        uploaded = c.log_artifact(run_id, local_path, artifact_path, progress=advance)
+        upload = c.log_artifacts if local_path.is_dir() else c.log_artifact
+        uploaded = upload(run_id, local_path, artifact_path, progress=advance)
     typer.echo(f"uploaded {len(uploaded)} file(s), {total} bytes")

@@ -19,7 +19,7 @@ def list_experiments(
     from keel.entities import ViewType
     from keel.entities.codec import experiment_to_dict
 
-    found = client(tracking_uri).search_experiments(ViewType(view))
+    found = client(tracking_uri).search_experiments(ViewType.parse(view))
     if json:
         print_json([experiment_to_dict(e) for e in found])
         return

@@ -19,7 +19,7 @@ def _experiment_ids(c: Any, given: list[str]) -> list[str]:
     ids = []
     for item in given:
         if item.isdigit():
-            ids.append(item)
+            ids.append(c.get_experiment(item).experiment_id)  # NotFound if there is none
             continue
         found = c.get_experiment_by_name(item)
         if found is None:
@@ -97,6 +97,10 @@ def search(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Search runs with a filter and an order."""
+    from keel.entities.search import parse_filter, parse_order_by
+
+    parse_filter(filter_string or None)  # a typo is reported before anything else
+    parse_order_by(order_by or None)
     c = client(tracking_uri)
     page = c.search_runs(
         _experiment_ids(c, experiment),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from keel.errors import InvalidArgument
+
 
 class LifecycleStage(StrEnum):
     ACTIVE = "active"
@@ -17,6 +19,14 @@ class ViewType(StrEnum):
     ACTIVE_ONLY = "active"
     DELETED_ONLY = "deleted"
     ALL = "all"
+
+    @classmethod
+    def parse(cls, value: ViewType | str) -> ViewType:
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(v.value for v in cls)
+            raise InvalidArgument(f"view: must be one of {allowed}, got {value!r}") from None
 
     def stages(self) -> tuple[LifecycleStage, ...]:
         if self is ViewType.ACTIVE_ONLY:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 from keel.errors import InvalidArgument, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from keel.entities.write import MetricColumns, WriteBatch
 
 MAX_NAME_LENGTH = 250
 MAX_KEY_LENGTH = 250
@@ -98,7 +102,7 @@ def check_metric(key: object, value: object, timestamp: object, step: object) ->
     k = check_key("metric key", key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidArgument(f"metric {k!r} value: must be a number, got {value!r}")
-    if isinstance(value, int) and abs(value) > 2**1023:
+    if isinstance(value, int) and abs(value) > MAX_FLOAT:
         raise InvalidArgument(f"metric {k!r} value: {value} does not fit a 64-bit float")
     check_int(f"metric {k!r} step", step, minimum=-INT64_MAX)
     check_int(f"metric {k!r} timestamp", timestamp, minimum=0)
@@ -137,3 +141,68 @@ def check_max_results(value: object) -> int:
 
 def is_finite(value: float) -> bool:
     return not (math.isnan(value) or math.isinf(value))
+
+
+MAX_FLOAT = 1.7976931348623157e308
+
+
+def check_batch(batch: WriteBatch) -> None:
+    """Check every field of a write batch; raise before anything is written. Every store
+    calls this, so a bad batch gets the same error wherever it is sent."""
+    if not isinstance(batch.batch_id, str) or not 1 <= len(batch.batch_id) <= 64:
+        raise InvalidArgument("batch_id: must be a string of 1 to 64 characters")
+    check_batch_size(batch.size(), len(batch.runs))
+    seen: set[str] = set()
+    for write in batch.runs:
+        check_run_id(write.run_id)
+        if write.run_id in seen:
+            raise InvalidArgument(f"batch: run {write.run_id} appears more than once")
+        seen.add(write.run_id)
+        if write.create is not None:
+            check_name("run_name", write.create.run_name)
+            check_int("start_time", write.create.start_time)
+            if write.create.parent_run_id is not None:
+                check_run_id(write.create.parent_run_id)
+        for key, value in write.params.items():
+            check_param(key, value)
+        for key, value in write.tags.items():
+            check_tag(key, value)
+        _check_columns(write.metrics)
+        if write.heartbeat is not None:
+            check_int("heartbeat", write.heartbeat)
+        if write.end is not None:
+            if not write.end.status.is_terminal:
+                raise InvalidArgument(
+                    f"status: a run ends FINISHED, FAILED or KILLED, not {write.end.status}"
+                )
+            check_int("end_time", write.end.end_time)
+
+
+def _check_columns(m: MetricColumns) -> None:
+    """Metric columns, checked with C-level scans in the common case."""
+    if not len(m.keys) == len(m.values) == len(m.timestamps) == len(m.steps):
+        raise InvalidArgument("metrics: keys, values, timestamps and steps differ in length")
+    if not m.keys:
+        return
+    for key in set(m.keys):
+        check_key("metric key", key)
+    if not all(type(x) is float for x in m.values):
+        for i, x in enumerate(m.values):
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise InvalidArgument(f"metric {m.keys[i]!r} value: must be a number, got {x!r}")
+            if isinstance(x, int) and abs(x) > MAX_FLOAT:
+                raise InvalidArgument(
+                    f"metric {m.keys[i]!r} value: {x} does not fit a 64-bit float"
+                )
+    for field, column, lowest in (
+        ("timestamp", m.timestamps, 0),
+        ("step", m.steps, -INT64_MAX),
+    ):
+        if (
+            all(type(n) is int for n in column)
+            and lowest <= min(column)
+            and max(column) <= INT64_MAX
+        ):
+            continue
+        for i, n in enumerate(column):
+            check_int(f"metric {m.keys[i]!r} {field}", n, minimum=lowest)

@@ -11,11 +11,11 @@ from keel.store.base import TrackingStore
 
 
 def _store(request: Request) -> TrackingStore:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
 def _artifacts(request: Request) -> RunArtifacts:
-    return request.app.state.artifacts  # type: ignore[no-any-return]
+    return request.app.state.artifacts
 
 
 StoreDep = Annotated[TrackingStore, Depends(_store)]

@@ -7,13 +7,14 @@ models document them. Non-finite floats travel as "NaN", "Infinity" and "-Infini
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from keel.entities.validation import MAX_BATCH_RUNS
 
-Number = float | Literal["NaN", "Infinity", "-Infinity"]
+# Strict: a JSON true, or a number written as a string, is a wrong type, not a metric.
+Number = Annotated[float, Field(strict=True)] | Literal["NaN", "Infinity", "-Infinity"]
 
 
 class Strict(BaseModel):
@@ -109,14 +110,14 @@ class RunPagePublic(BaseModel):
 class MetricColumnsIn(Strict):
     keys: list[str]
     values: list[Number]
-    timestamps: list[int]
-    steps: list[int]
+    timestamps: list[StrictInt]
+    steps: list[StrictInt]
 
 
 class RunCreateIn(Strict):
     experiment_id: str
     run_name: str
-    start_time: int
+    start_time: StrictInt
     parent_run_id: str | None = None
     user_id: str | None = None
 
@@ -141,7 +142,9 @@ class WriteBatchIn(Strict):
     has applied before is acknowledged without writing twice."""
 
     batch_id: str = Field(min_length=1, max_length=64)
-    runs: list[RunWriteIn] = Field(max_length=MAX_BATCH_RUNS)
+    runs: list[RunWriteIn] = Field(
+        description=f"At most {MAX_BATCH_RUNS} runs and 100,000 rows in all (else 413)."
+    )
 
 
 class WriteAck(BaseModel):

@@ -108,7 +108,7 @@ class Client:
         return self.store.get_experiment_by_name(name)
 
     def search_experiments(self, view: ViewType | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
-        return self.store.search_experiments(ViewType(view))
+        return self.store.search_experiments(ViewType.parse(view))
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.store.delete_experiment(str(experiment_id))
@@ -227,7 +227,7 @@ class Client:
         return self.store.search_runs(
             [str(e) for e in experiment_ids],
             filter_string,
-            view=ViewType(view),
+            view=ViewType.parse(view),
             max_results=max_results,
             order_by=list(order_by) if order_by else None,
             page_token=page_token,
@@ -356,7 +356,10 @@ class Client:
         folder = Path(local_dir)
         if not folder.is_dir():
             raise InvalidArgument(f"local_dir {str(folder)!r}: not a folder")
-        return self.log_artifact(run_id, folder, artifact_path, progress=progress)
+        self.flush()
+        return upload_path(
+            self.artifacts, run_id, folder, artifact_path, contents_only=True, progress=progress
+        )
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> FileInfo:
         self.flush()
@@ -427,7 +430,7 @@ class Client:
 def _artifacts_for(store: TrackingStore) -> ArtifactRepository:
     proxied = getattr(store, "artifacts", None)
     if proxied is not None:
-        return proxied  # type: ignore[no-any-return]
+        return proxied
     from keel.artifacts.repository import RunArtifacts
 
     return RunArtifacts(store)

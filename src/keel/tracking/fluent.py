@@ -8,6 +8,7 @@ worker threads logs to the run its main thread started.
 from __future__ import annotations
 
 import atexit
+import logging
 import sys
 import threading
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
 
 DEFAULT_EXPERIMENT = "Default"
+log = logging.getLogger(__name__)
 
 
 class ActiveRun:
@@ -56,9 +58,16 @@ class ActiveRun:
     ) -> None:
         failed = exc_type is not None and not issubclass(exc_type, GeneratorExit)
         status = RunStatus.FAILED if failed else RunStatus.FINISHED
-        if _state.stack and _state.stack[-1].run_id == self.run_id:
+        with _state.lock:
+            if self not in _state.stack:
+                return  # ended already (keel.end_run in the block): keep the status it got
+            innermost = _state.stack[-1] is self
+            if not innermost:  # a child started without `with` is still open
+                _state.stack.remove(self)
+                _state.last_run_id = self.run_id
+        if innermost:
             end_run(status)
-        else:  # ended already, or not the innermost: end this one by id
+        else:
             _client().set_terminated(self.run_id, status)
 
 
@@ -304,5 +313,5 @@ def _end_runs_at_exit() -> None:
         try:
             end_run(status)
         except KeelError as exc:
-            print(f"keel: could not end run at exit: {exc}", file=sys.stderr)
+            log.error("keel: could not end run at exit: %s", exc)
             break

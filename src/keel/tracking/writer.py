@@ -11,7 +11,6 @@ are replayed, in order, once it answers again; batch ids make replays idempotent
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import os
 import threading
@@ -48,6 +47,8 @@ class BackgroundWriter:
         self._spool = spool
         self._interval = flush_interval
         self._max_rows = max_buffered_rows
+        # A full buffer must wake the sender too, or logging stalls a whole interval.
+        self._send_soon = min(SEND_SOON_ROWS, max_buffered_rows)
         self._cond = threading.Condition(threading.Lock())
         self._send_lock = threading.Lock()
         self._pending: dict[str, RunWrite] = {}
@@ -74,7 +75,7 @@ class BackgroundWriter:
         self._rows += rows
         if self._thread is None or not self._thread.is_alive():
             self._start()
-        if self._rows >= SEND_SOON_ROWS:
+        if self._rows >= self._send_soon:
             self._cond.notify_all()
         while self._rows >= self._max_rows and not self._closed:
             self._cond.notify_all()
@@ -137,7 +138,7 @@ class BackgroundWriter:
         while True:
             with self._cond:
                 self._cond.wait_for(
-                    lambda: self._closed or self._urgent or self._rows >= SEND_SOON_ROWS,
+                    lambda: self._closed or self._urgent or self._rows >= self._send_soon,
                     timeout=self._interval,
                 )
                 if self._closed:
@@ -207,11 +208,16 @@ class BackgroundWriter:
         return True
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             self._drain()
+        except Exception:
+            log.exception("keel: could not send the last writes")
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+            errors, self._errors = self._errors, []
+        for error in errors:  # no flush() is left to raise these: say so, never drop them
+            log.error("keel: a write was refused and is lost: %s", error)
 
 
 def _split(writes: list[RunWrite]) -> Iterator[WriteBatch]:

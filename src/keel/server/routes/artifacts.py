@@ -69,12 +69,16 @@ async def upload_artifact(
     relative = safe_artifact_path(path)
     body = request.stream().__aiter__()
 
+    async def next_chunk() -> bytes | None:
+        try:
+            return await body.__anext__()
+        except StopAsyncIteration:
+            return None
+
     def chunks() -> Iterator[bytes]:
-        while True:
-            try:
-                yield anyio.from_thread.run(body.__anext__)
-            except StopAsyncIteration:
-                return
+        # Runs in a worker thread; each chunk is fetched from the event loop.
+        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+            yield chunk
 
     info = await anyio.to_thread.run_sync(
         lambda: artifacts.upload_stream(run_id, relative, chunks(), expected_digest=x_keel_digest)

@@ -39,7 +39,7 @@ def list_experiments(store: StoreDep, view: Literal["active", "deleted", "all"] 
 
 
 @router.get("/by-name", response_model=ExperimentPublic)
-def get_experiment_by_name(store: StoreDep, name: str = Query(min_length=1)) -> JSON:
+def get_experiment_by_name(store: StoreDep, name: str = Query()) -> JSON:
     found = store.get_experiment_by_name(name)
     if found is None:
         raise NotFound(f"experiment {name!r}: no such experiment")

@@ -25,6 +25,7 @@ from keel.entities.codec import (
     run_info_from_dict,
     run_page_from_dict,
 )
+from keel.entities.validation import check_batch
 from keel.errors import IntegrityError, InvalidArgument, NotFound
 from keel.store.rest.http import Http
 
@@ -54,7 +55,9 @@ class RestTrackingStore:
         return str(self.http.request("POST", f"{API}/experiments", json=body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return experiment_from_dict(self.http.request("GET", f"{API}/experiments/{experiment_id}"))
+        return experiment_from_dict(
+            self.http.request("GET", f"{API}/experiments/{_experiment(experiment_id)}")
+        )
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         try:
@@ -65,19 +68,21 @@ class RestTrackingStore:
 
     def search_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
         found = self.http.request(
-            "GET", f"{API}/experiments", params={"view": ViewType(view).value}
+            "GET", f"{API}/experiments", params={"view": ViewType.parse(view).value}
         )
         return [experiment_from_dict(e) for e in found["experiments"]]
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self.http.request("DELETE", f"{API}/experiments/{experiment_id}")
+        self.http.request("DELETE", f"{API}/experiments/{_experiment(experiment_id)}")
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self.http.request("POST", f"{API}/experiments/{experiment_id}/restore")
+        self.http.request("POST", f"{API}/experiments/{_experiment(experiment_id)}/restore")
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         self.http.request(
-            "PUT", f"{API}/experiments/{experiment_id}/tags", json={"key": key, "value": value}
+            "PUT",
+            f"{API}/experiments/{_experiment(experiment_id)}/tags",
+            json={"key": key, "value": value},
         )
 
     # runs ----------------------------------------------------------------------------
@@ -134,6 +139,7 @@ class RestTrackingStore:
         self.http.request("DELETE", f"{API}/runs/{_run(run_id)}/tags", params={"key": key})
 
     def write(self, batch: WriteBatch) -> None:
+        check_batch(batch)  # refuse here what the server would refuse, without a round trip
         self.http.request("POST", f"{API}/writes", json=batch_to_dict(batch))
 
     def get_metric_history(
@@ -160,7 +166,7 @@ class RestTrackingStore:
         body = {
             "experiment_ids": list(experiment_ids),
             "filter": filter_string,
-            "view": ViewType(view).value,
+            "view": ViewType.parse(view).value,
             "max_results": max_results,
             "order_by": list(order_by) if order_by else None,
             "page_token": page_token,
@@ -252,6 +258,13 @@ class ProxiedArtifacts:
             raise IntegrityError(
                 f"artifact {path!r}: downloaded bytes do not match the recorded digest"
             )
+
+
+def _experiment(experiment_id: str) -> str:
+    """Experiment ids go into URL paths too: anything but a plain id names no experiment."""
+    if not isinstance(experiment_id, str) or not experiment_id.isalnum():
+        raise NotFound(f"experiment {experiment_id!r}: no such experiment")
+    return experiment_id
 
 
 def _run(run_id: str) -> str:

@@ -60,7 +60,7 @@ def _all_points(conn: Connection, series_id: int) -> list[Point]:
 
 
 def _edge(conn: Connection, series_id: int, direction: str) -> Point:
-    return conn.exec_driver_sql(  # type: ignore[return-value]
+    return conn.exec_driver_sql(
         "SELECT step, timestamp, value FROM metric_points WHERE series_id = "
         f"{series_id} ORDER BY series_id {direction}, step {direction}, timestamp {direction} "
         "LIMIT 1"

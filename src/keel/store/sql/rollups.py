@@ -40,14 +40,15 @@ class Extremes(NamedTuple):
         )
 
 
-def _pick(
-    a: tuple[float, int, int] | None, b: tuple[float, int, int] | None, f: object
-) -> tuple[float, int, int] | None:
+Point = tuple[float, int, int]  # value, step, timestamp
+
+
+def _pick(a: Point | None, b: Point | None, f: Callable[..., Point]) -> Point | None:
     if a is None:
         return b
     if b is None:
         return a
-    return f(a, b, key=lambda p: p[0])  # type: ignore[operator,no-any-return]
+    return f(a, b, key=lambda p: p[0])
 
 
 class Buckets(NamedTuple):
@@ -92,16 +93,16 @@ def summarise(
         bucket = buckets.of(steps[start])
         stop = bisect_left(steps, buckets.end(bucket), start)
         chunk = values[start:stop]
-        clean = [v for v in chunk if v is not None] if None in chunk else chunk
-        if clean and math.isnan(sum(clean)):  # inf and -inf together: fine, but check
+        clean: list[float] = [v for v in chunk if v is not None]
+        if clean and math.isnan(sum(clean)):  # NaN, or +inf and -inf together
             clean = [v for v in clean if not math.isnan(v)]
         low = high = None
         if clean:
-            lo_v, hi_v = min(clean), max(clean)  # type: ignore[type-var]
+            lo_v, hi_v = min(clean), max(clean)
             lo_i, hi_i = start + chunk.index(lo_v), start + chunk.index(hi_v)
             low = (lo_v, steps[lo_i], timestamps[lo_i])
             high = (hi_v, steps[hi_i], timestamps[hi_i])
-        out[bucket] = Extremes(stop - start, low, high)  # type: ignore[arg-type]
+        out[bucket] = Extremes(stop - start, low, high)
         start = stop
     return out
 

@@ -51,33 +51,33 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
         return false()
     match op:
         case "=":
-            return column == value  # type: ignore[no-any-return]
+            return column == value
         case "!=":
-            return column != value  # type: ignore[no-any-return]
+            return column != value
         case "<":
-            return column < value  # type: ignore[no-any-return]
+            return column < value
         case "<=":
-            return column <= value  # type: ignore[no-any-return]
+            return column <= value
         case ">":
-            return column > value  # type: ignore[no-any-return]
+            return column > value
         case ">=":
-            return column >= value  # type: ignore[no-any-return]
+            return column >= value
         case "LIKE":
-            return column.like(value)  # type: ignore[no-any-return]
+            return column.like(value)
         case "NOT LIKE":
-            return column.not_like(value)  # type: ignore[no-any-return]
+            return column.not_like(value)
         case "ILIKE":
-            return column.ilike(value)  # type: ignore[no-any-return]
+            return column.ilike(value)
         case "NOT ILIKE":
-            return column.not_ilike(value)  # type: ignore[no-any-return]
+            return column.not_ilike(value)
         case "IN":
-            return column.in_(list(value))  # type: ignore[no-any-return]
+            return column.in_(list(value))
         case "NOT IN":
-            return column.not_in(list(value))  # type: ignore[no-any-return]
+            return column.not_in(list(value))
         case "IS NULL":
-            return column.is_(None)  # type: ignore[no-any-return]
+            return column.is_(None)
         case "IS NOT NULL":
-            return column.is_not(None)  # type: ignore[no-any-return]
+            return column.is_not(None)
     raise InvalidArgument(f"filter: unsupported operator {op!r}")
 
 

@@ -32,7 +32,7 @@ from keel.store.sql.engine import make_engine, read_transaction, write_transacti
 from keel.store.sql.history import metric_history
 from keel.store.sql.search import build_search, decode_page_token, encode_page_token
 from keel.store.sql.tables import artifacts, experiment_tags, experiments, runs, tags
-from keel.store.sql.writes import apply_batch, dialect_insert, validate_batch
+from keel.store.sql.writes import apply_batch, dialect_insert
 
 DEFAULT_EXPERIMENT_NAME = "Default"
 
@@ -212,7 +212,7 @@ class SqlTrackingStore:
         return self.get_run(run_id)
 
     def write(self, batch: WriteBatch) -> None:
-        validate_batch(batch)
+        v.check_batch(batch)
         exp_ids = {w.create.experiment_id for w in batch.runs if w.create is not None}
         locations: dict[str, str] = {}
         if exp_ids:
@@ -301,11 +301,13 @@ class SqlTrackingStore:
         page_token: str | None = None,
     ) -> RunPage:
         v.check_max_results(max_results)
+        if not experiment_ids:
+            raise InvalidArgument("experiment_ids: give at least one experiment id")
         offset = decode_page_token(page_token)
         query = build_search(
             experiment_ids,
             filter_string,
-            view=ViewType(view),
+            view=ViewType.parse(view),
             order_by=order_by,
             limit=max_results + 1,
             offset=offset,

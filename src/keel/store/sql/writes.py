@@ -14,7 +14,6 @@ from sqlalchemy import Connection, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from keel.entities import LifecycleStage, RunStatus, RunWrite, WriteBatch
-from keel.entities import validation as v
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.sql.rollups import SeriesColumns, update_rollups
 from keel.store.sql.tables import (
@@ -25,50 +24,6 @@ from keel.store.sql.tables import (
     tags,
     write_batches,
 )
-
-
-def validate_batch(batch: WriteBatch) -> None:
-    """Check every field of a batch; raise before anything is written."""
-    if not isinstance(batch.batch_id, str) or not 1 <= len(batch.batch_id) <= 64:
-        raise InvalidArgument("batch_id: must be a string of 1 to 64 characters")
-    v.check_batch_size(batch.size(), len(batch.runs))
-    seen: set[str] = set()
-    for write in batch.runs:
-        v.check_run_id(write.run_id)
-        if write.run_id in seen:
-            raise InvalidArgument(f"batch: run {write.run_id} appears more than once")
-        seen.add(write.run_id)
-        if write.create is not None:
-            v.check_name("run_name", write.create.run_name)
-            v.check_int("start_time", write.create.start_time)
-            if write.create.parent_run_id is not None:
-                v.check_run_id(write.create.parent_run_id)
-        for key, value in write.params.items():
-            v.check_param(key, value)
-        for key, value in write.tags.items():
-            v.check_tag(key, value)
-        m = write.metrics
-        if not len(m.keys) == len(m.values) == len(m.timestamps) == len(m.steps):
-            raise InvalidArgument("metrics: keys, values, timestamps and steps differ in length")
-        for key in set(m.keys):
-            v.check_key("metric key", key)
-        for i, value in enumerate(m.values):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidArgument(f"metric {m.keys[i]!r} value: must be a number")
-        for field, column in (("timestamp", m.timestamps), ("step", m.steps)):
-            for i, n in enumerate(column):
-                if (
-                    isinstance(n, bool)
-                    or not isinstance(n, int)
-                    or not -v.INT64_MAX <= n <= (v.INT64_MAX)
-                ):
-                    raise InvalidArgument(f"metric {m.keys[i]!r} {field}: must be a 64-bit integer")
-        if write.end is not None:
-            if not write.end.status.is_terminal:
-                raise InvalidArgument(
-                    f"status: a run ends FINISHED, FAILED or KILLED, not {write.end.status}"
-                )
-            v.check_int("end_time", write.end.end_time)
 
 
 def dialect_insert(conn: Connection, table: Any) -> Any:
@@ -156,9 +111,14 @@ def _check_runs_writable(conn: Connection, writes: Sequence[RunWrite]) -> None:
     ids = [w.run_id for w in writes]
     if not ids:
         return
+    # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): two
+    # batches to one run take turns, so each sees the other's params and series rows.
     stages = dict(
         conn.execute(
-            select(runs.c.run_uuid, runs.c.lifecycle_stage).where(runs.c.run_uuid.in_(ids))
+            select(runs.c.run_uuid, runs.c.lifecycle_stage)
+            .where(runs.c.run_uuid.in_(ids))
+            .order_by(runs.c.run_uuid)
+            .with_for_update()
         ).all()
     )
     for run_id in ids:
@@ -245,8 +205,9 @@ def _extend(
     if found is None:
         grouped[pair] = (list(cols[0]), list(cols[1]), list(cols[2]))
     else:
-        for mine, more in zip(found, cols, strict=True):
-            mine.extend(more)  # type: ignore[arg-type]
+        found[0].extend(cols[0])
+        found[1].extend(cols[1])
+        found[2].extend(cols[2])
 
 
 def _latest(cols: SeriesColumns) -> tuple[int, int, float | None]:
@@ -367,7 +328,7 @@ def _insert_points(conn: Connection, by_series: dict[int, SeriesColumns]) -> Non
         return
     conn.exec_driver_sql(
         "INSERT INTO metric_points (series_id, step, timestamp, value) VALUES (?, ?, ?, ?)",
-        rows,  # type: ignore[arg-type]
+        rows,
     )
 
 

@@ -1,0 +1,233 @@
+"""The package's shape: a light ``import keel``, one curated public list, layers that point
+down, and no printing below the command line."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import keel
+
+SRC = Path(keel.__file__).resolve().parent
+
+HEAVY = ("pandas", "numpy", "sqlalchemy", "fastapi", "polars", "pyarrow", "httpx", "typer", "rich")
+
+PUBLIC = [
+    "ActiveRun",
+    "Client",
+    "Experiment",
+    "FileInfo",
+    "Metric",
+    "MetricHistory",
+    "Param",
+    "Run",
+    "RunStatus",
+    "RunTag",
+    "Settings",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "end_run",
+    "errors",
+    "flush",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
+
+
+# import cost -------------------------------------------------------------------------------
+
+
+def loaded_after(code: str) -> set[str]:
+    """Top-level names of the modules a fresh interpreter has loaded after ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    return {name.split(".")[0] for name in json.loads(done.stdout.splitlines()[-1])}
+
+
+def test_import_keel_loads_nothing_heavy() -> None:
+    loaded = loaded_after("import keel")
+    assert "keel" in loaded
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+def test_light_names_stay_light() -> None:
+    # The settings, errors and plain types need none of the engines either.
+    loaded = loaded_after("import keel\nkeel.Settings, keel.errors, keel.RunStatus, keel.Metric")
+    assert sorted(loaded & set(HEAVY)) == []
+
+
+# the public list ---------------------------------------------------------------------------
+
+
+def test_all_is_the_curated_list() -> None:
+    assert keel.__all__ == PUBLIC
+    assert keel.__all__ == sorted(keel.__all__)
+    assert set(keel.__all__) == set(keel._EXPORTS) | {"__version__"}
+    assert sorted(dir(keel)) == sorted(PUBLIC)
+
+
+def test_every_public_name_resolves() -> None:
+    for name in keel.__all__:
+        value = getattr(keel, name)
+        assert value is not None, name
+        if name not in ("__version__", "errors"):
+            assert getattr(value, "__name__", name) == name, name
+    assert keel.errors.NotFound.__module__ == "keel.errors"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = keel.nope  # type: ignore[attr-defined]
+
+
+def test_version_matches_the_distribution() -> None:
+    assert keel.__version__ == importlib.metadata.version("keel")
+
+
+# layers ------------------------------------------------------------------------------------
+
+
+def modules(under: str = "") -> Iterator[tuple[str, Path]]:
+    """(dotted name, path) of every module of the package, or below ``under``."""
+    root = SRC / under if under else SRC
+    for path in sorted(root.rglob("*.py")):
+        parts = ["keel", *path.relative_to(SRC).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        yield ".".join(parts), path
+
+
+def imports_of(name: str, path: Path) -> set[str]:
+    """Every module ``path`` imports (at any depth, TYPE_CHECKING included), absolute."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            found.add(prefix)
+            found.update(f"{prefix}.{alias.name}" for alias in node.names)
+    return found
+
+
+def within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def violations(under: str, forbidden: tuple[str, ...]) -> list[str]:
+    found = []
+    for name, path in modules(under):
+        for imported in sorted(imports_of(name, path)):
+            if within(imported, forbidden):
+                found.append(f"{name} imports {imported}")
+    return found
+
+
+def test_the_import_scanner_sees_relative_and_nested_imports(tmp_path: Path) -> None:
+    source = tmp_path / "mod.py"
+    source.write_text(
+        "from . import sibling\nfrom ..cli import main\n"
+        "def f():\n    import keel.server.app\n"
+        "if TYPE_CHECKING:\n    from keel.tracking import fluent\n"
+    )
+    found = imports_of("keel.store.sql.mod", source)
+    assert {"keel.store.sql.sibling", "keel.store.cli.main", "keel.server.app"} <= found
+    assert "keel.tracking.fluent" in found
+
+
+@pytest.mark.parametrize("layer", ["store", "entities", "artifacts"])
+def test_persistence_and_entities_do_not_import_upper_layers(layer: str) -> None:
+    assert list(modules(layer)), f"no modules under keel/{layer}"
+    assert violations(layer, ("keel.server", "keel.cli", "keel.tracking")) == []
+
+
+def test_entities_import_no_other_layer() -> None:
+    forbidden = ("keel.store", "keel.artifacts", "keel.server", "keel.cli", "keel.tracking")
+    assert violations("entities", forbidden) == []
+
+
+def test_the_server_does_not_import_the_cli() -> None:
+    assert violations("server", ("keel.cli",)) == []
+
+
+def test_plain_modules_import_nothing_above_them() -> None:
+    # errors, config and uri sit with entities at the bottom.
+    upper = ("keel.store", "keel.artifacts", "keel.server", "keel.cli", "keel.tracking")
+    for name in ("errors", "config", "uri"):
+        path = SRC / f"{name}.py"
+        assert [i for i in imports_of(f"keel.{name}", path) if within(i, upper)] == [], name
+
+
+# no printing below the command line --------------------------------------------------------
+
+ALLOWED_PRINTS: set[tuple[str, str]] = set()
+
+
+def terminal_writes(name: str, path: Path) -> list[tuple[str, int]]:
+    """(enclosing function, line) of each ``print(...)`` or ``sys.stdout/stderr.write``."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            function = node.name
+        if isinstance(node, ast.Call):
+            f = node.func
+            prints = isinstance(f, ast.Name) and f.id == "print"
+            writes = (
+                isinstance(f, ast.Attribute)
+                and f.attr == "write"
+                and isinstance(f.value, ast.Attribute)
+                and f.value.attr in ("stdout", "stderr")
+            )
+            if prints or writes:
+                found.append((function, node.lineno))
+        for child in ast.iter_child_nodes(node):
+            visit(child, function)
+
+    visit(tree, "<module>")
+    return found
+
+
+def test_nothing_below_the_cli_prints() -> None:
+    found = []
+    for name, path in modules():
+        if within(name, ("keel.cli",)):
+            continue
+        for function, line in terminal_writes(name, path):
+            if (name, function) not in ALLOWED_PRINTS:
+                found.append(f"{name}:{line} in {function}()")
+    assert found == []
+
+
+def test_the_scan_finds_prints(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("import sys\ndef f():\n    print(1)\n    sys.stderr.write('x')\n")
+    assert terminal_writes("keel.m", source) == [("f", 3), ("f", 4)]
