@@ -86,8 +86,8 @@ def test_replaying_a_batch_writes_nothing_twice(store, run_id) -> None:
             )
         ],
     )
-    store.write(first)
-    store.write(first)
+    assert store.write(first) is True
+    assert store.write(first) is False  # acknowledged as a replay
     assert len(store.get_metric_history(run_id, "m")) == 2
 
     later = WriteBatch(new_id(), [RunWrite(run_id, metrics=metrics(("m", 5.0, 12, 2)))])

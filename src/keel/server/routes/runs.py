@@ -34,10 +34,11 @@ router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 @router.post("/writes", response_model=WriteAck)
 def write(body: WriteBatchIn, store: StoreDep) -> JSON:
-    """Apply a batch of writes to runs. Idempotent by ``batch_id``."""
+    """Apply a batch of writes to runs. Idempotent by ``batch_id``: a replay answers
+    ``applied: false`` and writes nothing."""
     batch = batch_from_dict(body.model_dump())
-    store.write(batch)
-    return JSON({"batch_id": batch.batch_id, "applied": True})
+    applied = store.write(batch)
+    return JSON({"batch_id": batch.batch_id, "applied": applied})
 
 
 @router.post("/runs", response_model=RunPublic, status_code=201)

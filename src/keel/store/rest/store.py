@@ -138,9 +138,11 @@ class RestTrackingStore:
     def delete_tag(self, run_id: str, key: str) -> None:
         self.http.request("DELETE", f"{API}/runs/{_run(run_id)}/tags", params={"key": key})
 
-    def write(self, batch: WriteBatch) -> None:
+    def write(self, batch: WriteBatch) -> bool:
         check_batch(batch)  # refuse here what the server would refuse, without a round trip
-        self.http.request("POST", f"{API}/writes", json=batch_to_dict(batch))
+        return bool(
+            self.http.request("POST", f"{API}/writes", json=batch_to_dict(batch))["applied"]
+        )
 
     def get_metric_history(
         self, run_id: str, key: str, *, max_points: int | None = None

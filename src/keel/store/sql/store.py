@@ -211,7 +211,7 @@ class SqlTrackingStore:
         self.write(batch)
         return self.get_run(run_id)
 
-    def write(self, batch: WriteBatch) -> None:
+    def write(self, batch: WriteBatch) -> bool:
         v.check_batch(batch)
         exp_ids = {w.create.experiment_id for w in batch.runs if w.create is not None}
         locations: dict[str, str] = {}
@@ -225,7 +225,7 @@ class SqlTrackingStore:
                 ):
                     locations[str(exp_id)] = location
         with write_transaction(self.engine) as conn:
-            apply_batch(
+            return apply_batch(
                 conn, batch, now=now_ms(), artifact_root_for=self._artifact_uri_for(locations)
             )
 
