@@ -130,9 +130,10 @@ class Client:
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        """Create a run now (one round trip) and return it as stored."""
+        """Create a run now (one round trip) and return it as stored. The client sends
+        heartbeats for it until :meth:`set_terminated`, so it is not reaped as lost."""
         self.flush()
-        return self.store.create_run(
+        run = self.store.create_run(
             str(experiment_id),
             run_name=run_name,
             start_time=start_time,
@@ -140,6 +141,8 @@ class Client:
             parent_run_id=parent_run_id,
             user_id=self.user,
         )
+        self._writer.watch(run.run_id)
+        return run
 
     def begin_run(
         self,
