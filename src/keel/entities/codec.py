@@ -45,7 +45,7 @@ def decode_float(x: Any, field: str = "value") -> float:
 
 
 def decode_floats(values: list[Any], field: str = "value") -> list[float]:
-    if all(type(x) is float for x in values):
+    if set(map(type, values)) <= {float}:
         return values
     return [decode_float(x, field) for x in values]
 

@@ -186,7 +186,7 @@ def _check_columns(m: MetricColumns) -> None:
         return
     for key in set(m.keys):
         check_key("metric key", key)
-    if not all(type(x) is float for x in m.values):
+    if set(map(type, m.values)) != {float}:
         for i, x in enumerate(m.values):
             if isinstance(x, bool) or not isinstance(x, int | float):
                 raise InvalidArgument(f"metric {m.keys[i]!r} value: must be a number, got {x!r}")
@@ -198,11 +198,7 @@ def _check_columns(m: MetricColumns) -> None:
         ("timestamp", m.timestamps, 0),
         ("step", m.steps, -INT64_MAX),
     ):
-        if (
-            all(type(n) is int for n in column)
-            and lowest <= min(column)
-            and max(column) <= INT64_MAX
-        ):
+        if set(map(type, column)) == {int} and lowest <= min(column) and max(column) <= INT64_MAX:
             continue
         for i, n in enumerate(column):
             check_int(f"metric {m.keys[i]!r} {field}", n, minimum=lowest)

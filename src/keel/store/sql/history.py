@@ -55,7 +55,7 @@ def metric_history(
 def _all_points(conn: Connection, series_id: int) -> list[Point]:
     return conn.exec_driver_sql(
         "SELECT step, timestamp, value FROM metric_points "
-        f"WHERE series_id = {series_id} ORDER BY series_id, step, timestamp"
+        f"WHERE series_id = {series_id} ORDER BY series_id, step, timestamp, seq"
     ).all()  # type: ignore[return-value]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from itertools import pairwise
 from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, select
@@ -82,7 +81,7 @@ def summarise(
     n = len(steps)
     if n == 0:
         return {}
-    if any(a > b for a, b in pairwise(steps)):
+    if steps != sorted(steps):  # sorted() is linear on sorted input, the usual case
         order = sorted(range(n), key=steps.__getitem__)
         steps = [steps[i] for i in order]
         timestamps = [timestamps[i] for i in order]
@@ -156,7 +155,7 @@ def update_rollups(conn: Connection, written: Sequence[tuple[int, SeriesColumns,
 def _all_columns(conn: Connection, series_id: int) -> SeriesColumns:
     rows = conn.exec_driver_sql(
         "SELECT step, timestamp, value FROM metric_points "
-        f"WHERE series_id = {int(series_id)} ORDER BY series_id, step, timestamp"
+        f"WHERE series_id = {int(series_id)} ORDER BY series_id, step, timestamp, seq"
     ).all()
     return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 

@@ -2,7 +2,7 @@
 
 Metric points are stored by series: ``metric_series`` holds one row per (run, key) with the
 latest point (what search filters and orders on), ``metric_points`` the full history keyed
-by the series id, so each point row is four numbers rather than two repeated strings.
+by the series id, so each point row is five numbers rather than two repeated strings.
 A NaN metric value is stored as NULL (SQLite cannot store NaN); nothing else is NULL there.
 """
 
@@ -112,12 +112,15 @@ metric_points = Table(
         "series_id",
         Integer,
         ForeignKey("metric_series.series_id", ondelete="CASCADE"),
-        nullable=False,
+        primary_key=True,
     ),
-    Column("step", BigInteger, nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, primary_key=True, autoincrement=False),
+    Column("timestamp", BigInteger, primary_key=True, autoincrement=False),
+    # The point's ordinal within its series: keeps equal (step, timestamp) points apart.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("value", Float),
-    Index("ix_metric_points_series_step", "series_id", "step", "timestamp", "value"),
+    # SQLite keeps the rows in key order: one b-tree, no separate index to maintain.
+    sqlite_with_rowid=False,
 )
 
 metric_rollups = Table(

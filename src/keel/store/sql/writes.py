@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, tuple_, update
@@ -183,7 +184,11 @@ def _group_by_series(writes: Sequence[RunWrite]) -> dict[tuple[str, str], Series
         m = w.metrics
         if not m.keys:
             continue
-        values = [None if v != v else float(v) for v in m.values]
+        values: list[float | None]
+        if set(map(type, m.values)) == {float} and not math.isnan(sum(m.values)):
+            values = m.values  # type: ignore[assignment]  # floats, none NaN: use as they are
+        else:
+            values = [None if v != v else float(v) for v in m.values]  # NaN is stored as NULL
         first = m.keys[0]
         if m.keys.count(first) == len(m.keys):
             _extend(grouped, (w.run_id, first), (m.steps, m.timestamps, values))
@@ -254,7 +259,7 @@ def _write_metrics(conn: Connection, writes: Sequence[RunWrite], new_runs: set[s
             new_series.add(series_id)
     old_points = _advance_series(conn, summary, series_ids, new_series)
     by_id = {series_ids[pair]: cols for pair, cols in grouped.items()}
-    _insert_points(conn, by_id)
+    _insert_points(conn, by_id, old_points)
     update_rollups(conn, [(sid, cols, old_points.get(sid, 0)) for sid, cols in by_id.items()])
 
 
@@ -312,22 +317,26 @@ def _advance_series(
     return {sid: int(points) for sid, (_, _, _, points) in current.items()}  # type: ignore[misc]
 
 
-def _insert_points(conn: Connection, by_series: dict[int, SeriesColumns]) -> None:
-    rows = [
-        (sid, step, ts, value)
-        for sid, (steps, timestamps, values) in by_series.items()
-        for step, ts, value in zip(steps, timestamps, values, strict=True)
-    ]
+def _insert_points(
+    conn: Connection, by_series: dict[int, SeriesColumns], before: dict[int, int]
+) -> None:
+    """Insert the points; each gets its ordinal in its series (``seq``), counted on from
+    the points the series had (``before``)."""
+    rows: list[tuple[int, int, int, int, float | None]] = []
+    for sid, (steps, timestamps, values) in by_series.items():
+        start = before.get(sid, 0)
+        seqs = range(start, start + len(steps))
+        rows.extend(zip(repeat(sid), steps, timestamps, seqs, values, strict=False))
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(
-            "COPY metric_points (series_id, step, timestamp, value) FROM STDIN"
+            "COPY metric_points (series_id, step, timestamp, seq, value) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row(row)
         return
     conn.exec_driver_sql(
-        "INSERT INTO metric_points (series_id, step, timestamp, value) VALUES (?, ?, ?, ?)",
+        "INSERT INTO metric_points (series_id, step, timestamp, seq, value) VALUES (?, ?, ?, ?, ?)",
         rows,
     )
 

@@ -94,16 +94,13 @@ def upgrade() -> None:
             "series_id",
             sa.Integer,
             sa.ForeignKey("metric_series.series_id", ondelete="CASCADE"),
-            nullable=False,
+            primary_key=True,
         ),
-        sa.Column("step", sa.BigInteger, nullable=False),
-        sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("step", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("timestamp", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("value", sa.Float),
-    )
-    op.create_index(
-        "ix_metric_points_series_step",
-        "metric_points",
-        ["series_id", "step", "timestamp", "value"],
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "metric_rollups",
