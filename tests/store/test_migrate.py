@@ -161,3 +161,54 @@ def test_postgres_fresh_database_raced_then_upgraded_again(tmp_path, fresh_postg
         assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def _schema_differences(url: str) -> list[object]:
+    """What Alembic's autogenerate finds between a database and the table definitions."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(compare_metadata(MigrationContext.configure(conn), metadata))
+    finally:
+        engine.dispose()
+
+
+def _drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
+    try:
+        with engine.begin() as conn:
+            for name in [t.name for t in reversed(metadata.sorted_tables)] + ["alembic_version"]:
+                conn.execute(text(f"DROP TABLE IF EXISTS {name}{cascade}"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("from_scratch", [True, False], ids=["create-all", "migrations"])
+def test_both_ways_to_a_new_schema_match_the_table_definitions(
+    tmp_path, postgres_url: str, from_scratch: bool
+) -> None:
+    for url in (f"sqlite:///{tmp_path / 'keel.db'}", postgres_url):
+        _drop_everything(url)
+        engine = SqlTrackingStore(url, artifact_root=str(tmp_path)).engine
+        assert upgrade(engine, from_scratch=from_scratch) is None
+        with engine.connect() as conn:
+            assert current_revision(conn) == HEAD_REVISION
+        engine.dispose()
+        assert _schema_differences(url) == [], url
+
+
+def test_a_schema_newer_than_this_keel_is_refused_clearly(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'keel.db'}"
+    open_store(url, settings(tmp_path)).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    from keel.errors import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable, match="newer than this Keel"):
+        open_store(url, settings(tmp_path))
