@@ -27,14 +27,19 @@ MAX_JSON_BODY = 64 * 1024 * 1024
 REAP_EVERY_SECONDS = 60.0
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The app over the store ``settings.tracking_uri`` names (a SQL store)."""
-    uri = settings.tracking_uri or str(settings.home)
+def require_database(uri: str) -> str:
+    """The server keeps its metadata in a database, never behind another server."""
     if resolve_tracking_uri(uri).kind is not StoreKind.SQL:
         raise InvalidArgument(
             f"backend store URI {uri!r}: the server needs a database (a folder, sqlite:///... "
             "or postgresql+psycopg://...), not another server"
         )
+    return uri
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app over the store ``settings.tracking_uri`` names (a SQL store)."""
+    uri = require_database(settings.tracking_uri or str(settings.home))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

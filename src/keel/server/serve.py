@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 
 from keel.config import Settings
-from keel.errors import InvalidArgument
-from keel.uri import StoreKind, resolve_tracking_uri
 
 
 def serve(
@@ -20,16 +18,13 @@ def serve(
 ) -> None:
     import uvicorn
 
+    from keel.server.app import require_database
     from keel.store import open_store
 
     settings = Settings.from_env()
     uri = backend_store_uri or settings.tracking_uri or str(settings.home)
     # Refuse a non-database URI here, once: in the workers it would crash each one.
-    if resolve_tracking_uri(uri).kind is not StoreKind.SQL:
-        raise InvalidArgument(
-            f"backend store URI {uri!r}: the server needs a database (a folder, sqlite:///... "
-            "or postgresql+psycopg://...), not another server"
-        )
+    require_database(uri)
     # Workers re-read these through Settings.from_env(), the one place env is read.
     os.environ["KEEL_TRACKING_URI"] = uri
     if artifacts_uri:
