@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -115,20 +116,14 @@ def _postgres_reachable(url: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database on the PostgreSQL server, dropped at the end of the session."""
+@contextmanager
+def temporary_database(url: str, prefix: str = "keel_test") -> Iterator[str]:
+    """A new, empty database on the server ``url`` points at; dropped afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    admin = _postgres_admin_url()
-    problem = _postgres_reachable(admin)
-    if problem:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"PostgreSQL at {admin} is required in CI but unreachable: {problem}")
-        pytest.skip(f"PostgreSQL unreachable at {admin}: {problem}")
-    u = make_url(admin)
-    name = f"keel_test_{uuid.uuid4().hex[:10]}"
+    u = make_url(url)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     params = dict(host=u.host, port=u.port or 5432, user=u.username, password=u.password)
     with psycopg.connect(dbname=u.database, autocommit=True, **params) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -137,6 +132,19 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(dbname=u.database, autocommit=True, **params) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, dropped at the end of the session."""
+    admin = _postgres_admin_url()
+    problem = _postgres_reachable(admin)
+    if problem:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL at {admin} is required in CI but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {admin}: {problem}")
+    with temporary_database(admin) as url:
+        yield url
 
 
 def _truncate_postgres(url: str) -> None:

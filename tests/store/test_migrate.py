@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
+from conftest import temporary_database
 from keel.config import Settings
 from keel.store import open_store
 from keel.store.sql.migrate import HEAD_REVISION, current_revision, is_current, upgrade
@@ -124,18 +123,8 @@ def test_two_threads_opening_a_fresh_sqlite_file(tmp_path) -> None:
 @pytest.fixture
 def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
     """An empty database beside the session's one (which other tests have migrated)."""
-    import psycopg
-
-    u = make_url(postgres_url)
-    name = f"keel_mig_{uuid.uuid4().hex[:10]}"
-    params = dict(host=u.host, port=u.port or 5432, user=u.username, password=u.password)
-    with psycopg.connect(dbname=u.database, autocommit=True, **params) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield u.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dbname=u.database, autocommit=True, **params) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(postgres_url, "keel_mig") as url:
+        yield url
 
 
 def test_postgres_fresh_database_raced_then_upgraded_again(tmp_path, fresh_postgres_url) -> None:
@@ -176,23 +165,11 @@ def _schema_differences(url: str) -> list[object]:
         engine.dispose()
 
 
-def _drop_everything(url: str) -> None:
-    engine = create_engine(url)
-    cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
-    try:
-        with engine.begin() as conn:
-            for name in [t.name for t in reversed(metadata.sorted_tables)] + ["alembic_version"]:
-                conn.execute(text(f"DROP TABLE IF EXISTS {name}{cascade}"))
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize("from_scratch", [True, False], ids=["create-all", "migrations"])
 def test_both_ways_to_a_new_schema_match_the_table_definitions(
-    tmp_path, postgres_url: str, from_scratch: bool
+    tmp_path, fresh_postgres_url: str, from_scratch: bool
 ) -> None:
-    for url in (f"sqlite:///{tmp_path / 'keel.db'}", postgres_url):
-        _drop_everything(url)
+    for url in (f"sqlite:///{tmp_path / 'keel.db'}", fresh_postgres_url):
         engine = SqlTrackingStore(url, artifact_root=str(tmp_path)).engine
         assert upgrade(engine, from_scratch=from_scratch) is None
         with engine.connect() as conn:
