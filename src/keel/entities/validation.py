@@ -99,6 +99,15 @@ def check_tag(key: object, value: object) -> tuple[str, str]:
 
 
 def check_metric(key: object, value: object, timestamp: object, step: object) -> None:
+    if (  # the common case, checked without a function call: logging is a hot path
+        type(value) is float
+        and type(step) is int
+        and type(timestamp) is int
+        and key in _GOOD_KEYS
+        and -INT64_MAX <= step <= INT64_MAX
+        and 0 <= timestamp <= INT64_MAX
+    ):
+        return
     k = check_key("metric key", key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidArgument(f"metric {k!r} value: must be a number, got {value!r}")

@@ -87,6 +87,9 @@ _state = _FluentState()
 
 
 def _client() -> Client:
+    client = _state.client
+    if client is not None:  # the common case, without taking the lock
+        return client
     with _state.lock:
         if _state.client is None:
             _state.client = Client(_state.tracking_uri)
@@ -205,8 +208,8 @@ def start_run(
 
 
 def active_run() -> ActiveRun | None:
-    with _state.lock:
-        return _state.stack[-1] if _state.stack else None
+    stack = _state.stack  # reading the last item of a list is atomic: no lock needed
+    return stack[-1] if stack else None
 
 
 def last_active_run() -> Run | None:

@@ -73,7 +73,7 @@ class BackgroundWriter:
     def _added(self, rows: int) -> None:
         """Account for new rows (lock held); start the sender, wait if memory is full."""
         self._rows += rows
-        if self._thread is None or not self._thread.is_alive():
+        if self._thread is None:  # its loop never ends but on close; fork resets it
             self._start()
         if self._rows >= self._send_soon:
             self._cond.notify_all()
@@ -90,7 +90,11 @@ class BackgroundWriter:
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         with self._cond:
-            self._entry(run_id).metrics.append(key, value, timestamp, step)
+            m = self._entry(run_id).metrics
+            m.keys.append(key)
+            m.values.append(value)
+            m.timestamps.append(timestamp)
+            m.steps.append(step)
             self._added(1)
 
     def log_metrics(self, run_id: str, metrics: MetricColumns) -> None:
