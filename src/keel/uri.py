@@ -65,3 +65,72 @@ def resolve_tracking_uri(uri: str, *, artifacts_uri: str | None = None) -> Track
         f"sqlite:///{folder / EMBEDDED_DB_NAME}",
         artifacts_uri or str(folder / "artifacts"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RunArtifactUri:
+    """``runs:/<run_id>/<path>``: an artifact (or folder) of a run."""
+
+    run_id: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"runs:/{self.run_id}/{self.path}" if self.path else f"runs:/{self.run_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUri:
+    """``models:/<name>/<version>`` or ``models:/<name>@<alias>``."""
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+
+    def __str__(self) -> str:
+        if self.alias is not None:
+            return f"models:/{self.name}@{self.alias}"
+        return f"models:/{self.name}/{self.version}"
+
+
+def parse_run_artifact_uri(uri: str, *, field: str = "source") -> RunArtifactUri:
+    """Parse ``runs:/<run_id>/<path>``; the path is checked like any artifact path.
+
+    >>> parse_run_artifact_uri("runs:/0123456789abcdef0123456789abcdef/model").path
+    'model'
+    """
+    from keel.artifacts.paths import safe_artifact_path
+
+    if not isinstance(uri, str) or not uri.startswith("runs:/"):
+        raise InvalidArgument(
+            f"{field} {uri!r}: must be runs:/<run_id>/<path> (a model logged to a run); "
+            "file://, http(s)://, bucket URLs and local paths are not accepted"
+        )
+    run_id, _, path = uri[len("runs:/") :].partition("/")
+    if len(run_id) != 32 or any(c not in "0123456789abcdef" for c in run_id):
+        raise InvalidArgument(f"{field} {uri!r}: the run id must be 32 lowercase hex characters")
+    return RunArtifactUri(run_id, safe_artifact_path(path, field=field, allow_root=True))
+
+
+def parse_model_uri(uri: str) -> ModelUri:
+    """Parse ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+
+    >>> parse_model_uri("models:/fraud@champion")
+    ModelUri(name='fraud', version=None, alias='champion')
+    """
+    if not isinstance(uri, str) or not uri.startswith("models:/"):
+        raise InvalidArgument(
+            f"model URI {uri!r}: must be models:/<name>/<version> or models:/<name>@<alias>"
+        )
+    rest = uri[len("models:/") :]
+    if "@" in rest:
+        name, _, alias = rest.partition("@")
+        if not name or not alias or "/" in alias or "/" in name:
+            raise InvalidArgument(f"model URI {uri!r}: expected models:/<name>@<alias>")
+        return ModelUri(name, alias=alias)
+    name, sep, version = rest.rpartition("/")
+    if not sep or not name or "/" in name or not version.isdigit() or int(version) < 1:
+        raise InvalidArgument(
+            f"model URI {uri!r}: expected models:/<name>/<version> with a version number "
+            "from 1, or models:/<name>@<alias>"
+        )
+    return ModelUri(name, version=int(version))
