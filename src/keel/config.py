@@ -39,6 +39,9 @@ class Settings:
     spool_dir: Path | None = None
     """``KEEL_SPOOL_DIR``: where writes wait while the server is unreachable
     (default ``<home>/spool``)."""
+    trusted_model_sources: tuple[str, ...] = ()
+    """``KEEL_TRUSTED_MODEL_SOURCES``: comma-separated source prefixes (``models:/fraud``,
+    ``s3://bucket/team``, a folder) whose pickled models load without ``trust=True``."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +59,11 @@ class Settings:
             run_timeout=_number(env, "KEEL_RUN_TIMEOUT", 300.0),
             http_timeout=_number(env, "KEEL_HTTP_TIMEOUT", 30.0),
             spool_dir=Path(spool).expanduser() if spool else None,
+            trusted_model_sources=tuple(
+                prefix.strip()
+                for prefix in env.get("KEEL_TRUSTED_MODEL_SOURCES", "").split(",")
+                if prefix.strip()
+            ),
         )
 
     def with_tracking_uri(self, uri: str | None) -> Settings:

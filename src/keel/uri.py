@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from keel.entities.paths import safe_artifact_path
 from keel.errors import InvalidArgument
 
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres")
@@ -98,8 +99,6 @@ def parse_run_artifact_uri(uri: str, *, field: str = "source") -> RunArtifactUri
     >>> parse_run_artifact_uri("runs:/0123456789abcdef0123456789abcdef/model").path
     'model'
     """
-    from keel.artifacts.paths import safe_artifact_path
-
     if not isinstance(uri, str) or not uri.startswith("runs:/"):
         raise InvalidArgument(
             f"{field} {uri!r}: must be runs:/<run_id>/<path> (a model logged to a run); "

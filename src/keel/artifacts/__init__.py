@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keel.artifacts.paths import safe_artifact_path
 from keel.artifacts.store import ArtifactStore
+from keel.entities.paths import safe_artifact_path
 
 __all__ = ["ArtifactStore", "safe_artifact_path"]

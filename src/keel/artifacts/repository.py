@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from keel.artifacts.paths import safe_artifact_path
 from keel.artifacts.store import ArtifactStore, Progress, file_chunks
 from keel.entities import FileInfo
+from keel.entities.paths import safe_artifact_path
 from keel.errors import IntegrityError, InvalidArgument, NotFound
 from keel.store.base import TrackingStore
 

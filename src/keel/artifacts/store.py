@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from keel.artifacts.hashing import CHUNK_SIZE, new_hasher
-from keel.artifacts.paths import join, safe_artifact_path
 from keel.entities import FileInfo
 from keel.entities.ids import new_id
+from keel.entities.paths import join, safe_artifact_path
 from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
 Progress = Callable[[int], None]

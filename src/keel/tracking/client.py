@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from keel.artifacts.paths import safe_artifact_path
 from keel.artifacts.repository import ArtifactRepository, upload_path, walk
 from keel.artifacts.store import Progress, write_local_atomically
 from keel.config import Settings
@@ -43,6 +42,7 @@ from keel.entities import (
 )
 from keel.entities import validation as v
 from keel.entities.ids import new_id
+from keel.entities.paths import safe_artifact_path
 from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_store
 from keel.tracking.spool import Spool

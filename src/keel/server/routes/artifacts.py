@@ -15,8 +15,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from keel.artifacts.paths import safe_artifact_path
 from keel.entities.codec import file_info_to_dict
+from keel.entities.paths import safe_artifact_path
 from keel.entities.validation import check_run_id
 from keel.server.deps import ArtifactsDep
 from keel.server.responses import JSON

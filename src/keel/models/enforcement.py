@@ -1,0 +1,195 @@
+"""Checking an input against a signature, and converting it to what the model takes.
+
+Rules, applied to every column (or to the one tensor) before one error lists every problem:
+
+- A required column that is missing is refused; a missing optional column is left out.
+- A column the signature does not name is refused (a typo should not be dropped silently).
+- Conversions that lose nothing are applied: bool → int → float, int32 → int64,
+  float32 → float64 (``dtypes.WIDENS_TO``). Lossy ones are refused: float → int,
+  string → number, int64 → int32, float64 → float32.
+- Untyped input (a dict or a list of dicts, like a JSON body) has no declared widths, so
+  its integers may go to int32 when every value fits, its numbers to float32, and its ISO
+  8601 strings to datetime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from keel.errors import InvalidArgument
+from keel.models import inputs
+from keel.models.dtypes import NUMPY_NAMES, WIDENS_TO, describe_series, from_numpy, from_series
+from keel.models.signature import ColumnSpec, Signature, TensorSpec
+
+INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
+def enforce_input(signature: Signature, data: Any) -> Any:
+    typed = inputs.is_typed(data)
+    if isinstance(signature.inputs, TensorSpec):
+        return _enforce_tensor(signature.inputs, inputs.to_array(data), typed=typed)
+    columns = signature.inputs
+    frame = inputs.to_frame(data, columns=[column.name for column in columns])
+    return _enforce_columns(columns, frame, typed=typed)
+
+
+def _fail(problems: Sequence[str]) -> InvalidArgument:
+    return InvalidArgument("input does not match the model's signature: " + "; ".join(problems))
+
+
+def _enforce_columns(specs: Sequence[ColumnSpec], frame: Any, *, typed: bool) -> Any:
+    import pandas as pd
+
+    present = list(frame.columns)
+    problems: list[str] = []
+    repeated = sorted({str(name) for name in present if present.count(name) > 1})
+    if repeated:
+        problems.append(f"repeated columns {', '.join(map(repr, repeated))}")
+    known = {spec.name for spec in specs}
+    missing = [spec for spec in specs if spec.name not in present and not spec.optional]
+    if missing:
+        listed = ", ".join(f"{spec.name!r} ({spec.dtype})" for spec in missing)
+        problems.append(f"missing column{'s' if len(missing) > 1 else ''} {listed}")
+    extra = [name for name in present if name not in known]
+    if extra:
+        listed = ", ".join(repr(name) for name in extra)
+        problems.append(
+            f"extra column{'s' if len(extra) > 1 else ''} {listed} (not in the signature)"
+        )
+    converted: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in present or spec.name in repeated:
+            continue
+        value, problem = _convert_column(spec, frame[spec.name], typed=typed)
+        if problem is not None:
+            problems.append(f"column {spec.name!r}: {problem}")
+        else:
+            converted[spec.name] = value
+    if problems:
+        raise _fail(problems)
+    return pd.DataFrame(converted, index=frame.index)
+
+
+def _convert_column(spec: ColumnSpec, series: Any, *, typed: bool) -> tuple[Any, str | None]:
+    if spec.shape is not None:
+        return _convert_array_column(spec, series)
+    actual = from_series(series)
+    expected = spec.dtype
+    try:
+        if actual == expected:
+            if expected in NUMPY_NAMES and series.dtype.kind == "O":  # numbers in objects
+                return series.astype(NUMPY_NAMES[expected]), None
+            return series, None
+        if actual is not None and expected in WIDENS_TO[actual]:
+            return series.astype(NUMPY_NAMES[expected]), None
+        if not typed and actual is not None:
+            converted = _convert_untyped(series, actual, expected)
+            if converted is not None:
+                return converted, None
+    except (TypeError, ValueError, OverflowError) as exc:
+        why = "it has missing values" if bool(series.isna().any()) else str(exc)
+        return None, f"expected {expected}, got values that do not convert ({why})"
+    return None, _why_not(series, actual, expected)
+
+
+def _convert_untyped(series: Any, actual: str, expected: str) -> Any:
+    """The by-value conversions allowed for untyped input, or None."""
+    import pandas as pd
+
+    if actual == "int64" and expected == "int32":
+        low, high = series.min(), series.max()
+        if INT32_RANGE[0] <= low and high <= INT32_RANGE[1]:
+            return series.astype("int32")
+        return None
+    if actual in ("int64", "float64") and expected == "float32":
+        return series.astype("float32")
+    if actual == "string" and expected == "datetime":
+        try:
+            return pd.to_datetime(series, format="ISO8601")
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _why_not(series: Any, actual: str | None, expected: str) -> str:
+    got = describe_series(series)
+    base = f"expected {expected}, got {got}"
+    if actual is None:
+        return base
+    numeric = ("bool", "int32", "int64", "float32", "float64")
+    if actual.startswith("float") and expected.startswith("int"):
+        has_nulls = bool(series.isna().any())
+        return base + (
+            " (it has missing values, which integer columns cannot hold)"
+            if has_nulls
+            else " (converting floats to integers loses the fraction)"
+        )
+    if actual == "string" and expected in numeric:
+        return base + " (strings are not converted to numbers)"
+    if actual == "int64" and expected == "int32":
+        return base + " (int64 to int32 may overflow)"
+    if actual == "float64" and expected == "float32":
+        return base + " (float64 to float32 loses precision)"
+    if actual == "string" and expected == "datetime":
+        return base + " (strings that are not ISO 8601 datetimes)"
+    return base + " (no lossless conversion)"
+
+
+def _convert_array_column(spec: ColumnSpec, series: Any) -> tuple[Any, str | None]:
+    """A column whose values are arrays: each must have the spec's shape and dtype."""
+    import numpy as np
+
+    assert spec.shape is not None
+    values: list[Any] = []
+    for position, value in enumerate(series.tolist()):
+        if value is None:
+            if not spec.optional:
+                return None, f"row {position}: missing value"
+            values.append(None)
+            continue
+        array = np.asarray(value)
+        if not _shape_matches(array.shape, spec.shape):
+            return None, f"row {position}: expected shape {_fmt(spec.shape)}, got {array.shape}"
+        actual = from_numpy(array.dtype)
+        if actual is None or spec.dtype not in WIDENS_TO[actual]:
+            return None, f"row {position}: expected {spec.dtype} values, got {array.dtype}"
+        values.append(array.astype(NUMPY_NAMES.get(spec.dtype, array.dtype), copy=False))
+    return series.__class__(values, index=series.index, name=series.name, dtype=object), None
+
+
+def _enforce_tensor(spec: TensorSpec, array: Any, *, typed: bool) -> Any:
+    problems: list[str] = []
+    actual = from_numpy(array.dtype)
+    expected = spec.dtype
+    converted = array
+    if actual != expected:
+        if actual is not None and expected in WIDENS_TO[actual]:
+            converted = array.astype(NUMPY_NAMES[expected])
+        elif not typed and actual == "float64" and expected == "float32":
+            converted = array.astype("float32")
+        elif not typed and actual == "int64" and expected == "int32" and _fits_int32(array):
+            converted = array.astype("int32")
+        else:
+            problems.append(f"expected a tensor of {expected}, got {array.dtype}")
+    if not _shape_matches(array.shape, spec.shape):
+        problems.append(f"expected shape {_fmt(spec.shape)}, got {array.shape}")
+    if problems:
+        raise _fail(problems)
+    return converted
+
+
+def _fits_int32(array: Any) -> bool:
+    return bool(
+        array.size == 0 or (array.min() >= INT32_RANGE[0] and array.max() <= INT32_RANGE[1])
+    )
+
+
+def _shape_matches(actual: Sequence[int], expected: Sequence[int]) -> bool:
+    if len(actual) != len(expected):
+        return False
+    return all(want in (-1, got) for got, want in zip(actual, expected, strict=True))
+
+
+def _fmt(shape: Sequence[int]) -> str:
+    return "(" + ", ".join("any" if size == -1 else str(size) for size in shape) + ")"

@@ -1,0 +1,131 @@
+"""ONNX models: the ``.onnx`` file, run with onnxruntime on the CPU.
+
+The file is handed to onnxruntime as bytes, not as a path, so a graph that points at
+external data files has no folder to read them from: a package is one self-contained file.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from keel.errors import InvalidArgument
+from keel.models import inputs
+from keel.models.flavors._common import model_path, serialization_choice, version
+
+NAME = "onnx"
+REQUIREMENTS = ("onnx", "onnxruntime", "numpy")
+
+_ELEMENT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(float16)": "float16",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+    "tensor(string)": "object",
+}
+
+
+def detect(model: object) -> bool:
+    onnx = sys.modules.get("onnx")
+    return onnx is not None and isinstance(model, onnx.ModelProto)
+
+
+def save(
+    model: Any, folder: Path, *, input_example: Any, serialization: str | None
+) -> dict[str, Any]:
+    import onnx
+
+    serialization_choice(serialization, ("onnx",), NAME)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        raise InvalidArgument(f"model: not a valid ONNX model ({exc})") from None
+    external = [
+        tensor.name
+        for tensor in model.graph.initializer
+        if tensor.data_location == onnx.TensorProto.EXTERNAL
+    ]
+    if external:
+        raise InvalidArgument(
+            f"model: ONNX tensors kept in external files are not supported ({external[:5]}); "
+            "load them into the model first"
+        )
+    path = folder / "model.onnx"
+    onnx.save_model(model, str(path))
+    return {
+        "file": path.name,
+        "serialization": "onnx",
+        "inputs": [node.name for node in model.graph.input],
+        "outputs": [node.name for node in model.graph.output],
+        "opsets": {entry.domain or "ai.onnx": entry.version for entry in model.opset_import},
+        "onnx_version": version("onnx"),
+    }
+
+
+def requires_trust(info: Mapping[str, Any]) -> str | None:
+    return None
+
+
+def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> OnnxModel:
+    import onnxruntime
+
+    path = model_path(folder, info, NAME)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(
+        path.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return OnnxModel(session)
+
+
+class OnnxModel:
+    """Calls the session. One graph input takes the whole array; several take one column
+    each, by name. Returns the output array, or a dict of them when there are several."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.inputs = session.get_inputs()
+        self.outputs = [node.name for node in session.get_outputs()]
+
+    def predict(self, data: Any) -> Any:
+        is_frame = inputs.kind_of(data) == "pandas"
+        if len(self.inputs) == 1:
+            node = self.inputs[0]
+            array = inputs.to_array(data)
+            feeds = {node.name: array.astype(_ELEMENT_TYPES.get(node.type, array.dtype))}
+        else:
+            if not is_frame:
+                raise InvalidArgument(
+                    "data: this ONNX model takes named inputs "
+                    f"({', '.join(node.name for node in self.inputs)}); pass a DataFrame"
+                )
+            missing = [node.name for node in self.inputs if node.name not in data.columns]
+            if missing:
+                raise InvalidArgument(f"data: missing the ONNX model's inputs {missing}")
+            feeds = {
+                node.name: data[node.name]
+                .to_numpy()
+                .astype(_ELEMENT_TYPES.get(node.type, "object"))
+                .reshape(-1, 1)
+                for node in self.inputs
+            }
+        results = [_plain(result) for result in self.session.run(None, feeds)]
+        if len(results) == 1:
+            return results[0]
+        return dict(zip(self.outputs, results, strict=True))
+
+
+def _plain(result: Any) -> Any:
+    """ZipMap outputs (a list of {label: probability}) as a DataFrame, arrays as they are."""
+    if isinstance(result, list) and result and isinstance(result[0], dict):
+        import pandas as pd
+
+        return pd.DataFrame(result)
+    return result

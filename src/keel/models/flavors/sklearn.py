@@ -1,0 +1,112 @@
+"""scikit-learn estimators and pipelines, in skops format by default.
+
+skops stores objects as a JSON schema plus arrays and rebuilds only types it trusts; types
+outside its defaults are listed by ``skops.io.get_untrusted_types``. Keel accepts those
+in ``ALLOWED_TYPES`` (scikit-learn's own tree, neighbour and optimiser classes, rebuilt
+from arrays) and refuses any other unless the caller trusts the model. Pickle is written
+only when asked for (``serialization="pickle"``) and loaded only with trust.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from keel.models.flavors._common import (
+    as_features,
+    choice,
+    feature_names,
+    model_path,
+    names,
+    serialization_choice,
+    version,
+)
+from keel.models.trust import PICKLE_RISK, refusal
+
+NAME = "sklearn"
+REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy")
+SERIALIZATIONS = ("skops", "pickle")
+FILES = {"skops": "model.skops", "pickle": "model.pkl"}
+
+ALLOWED_TYPES = frozenset(
+    {
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    }
+)
+"""Types skops does not trust by default that common estimators hold (trees, gradient
+boosting, k-nearest neighbours, MLPs), checked to be rebuilt from plain arrays."""
+
+
+def detect(model: object) -> bool:
+    base = sys.modules.get("sklearn.base")
+    return (
+        base is not None
+        and isinstance(model, base.BaseEstimator)
+        and callable(getattr(model, "predict", None))
+    )
+
+
+def save(
+    model: Any, folder: Path, *, input_example: Any, serialization: str | None
+) -> dict[str, Any]:
+    serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
+    path = folder / FILES[serialization]
+    if serialization == "skops":
+        import skops.io
+
+        skops.io.dump(model, path)
+    else:
+        with open(path, "wb") as out:
+            pickle.dump(model, out, protocol=5)
+    return {
+        "file": path.name,
+        "serialization": serialization,
+        "estimator": f"{type(model).__module__}.{type(model).__qualname__}",
+        "feature_names": feature_names(model),
+        "sklearn_version": version("scikit-learn"),
+        "skops_version": version("skops") if serialization == "skops" else None,
+    }
+
+
+def requires_trust(info: Mapping[str, Any]) -> str | None:
+    if choice(info, "serialization", SERIALIZATIONS, NAME) == "pickle":
+        return f"a pickled scikit-learn model ({info.get('file')!s})"
+    return None
+
+
+def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> SklearnModel:
+    path = model_path(folder, info, NAME)
+    serialization = choice(info, "serialization", SERIALIZATIONS, NAME)
+    if serialization == "pickle":
+        if not trust:
+            raise refusal(f"a pickled scikit-learn model ({path.name})", PICKLE_RISK)
+        with open(path, "rb") as src:
+            estimator = pickle.load(src)
+    else:
+        import skops.io
+
+        untrusted = skops.io.get_untrusted_types(file=path)
+        unknown = sorted(set(untrusted) - ALLOWED_TYPES)
+        if unknown and not trust:
+            raise refusal(
+                f"a skops file holding types outside Keel's allow-list ({', '.join(unknown)})",
+                "rebuilding an unknown type can run its code",
+            )
+        estimator = skops.io.load(path, trusted=untrusted)
+    return SklearnModel(estimator, names(info, "feature_names", NAME))
+
+
+class SklearnModel:
+    def __init__(self, estimator: Any, feature_names: list[str] | None) -> None:
+        self.estimator = estimator
+        self.feature_names = feature_names
+
+    def predict(self, data: Any) -> Any:
+        return self.estimator.predict(as_features(data, self.feature_names))
