@@ -17,8 +17,8 @@ from keel.config import Settings
 from keel.errors import InvalidArgument
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
-from keel.server.routes import artifacts, experiments, runs
-from keel.store import open_store
+from keel.server.routes import artifacts, experiments, models, runs
+from keel.store import open_registry, open_store
 from keel.uri import StoreKind, resolve_tracking_uri
 
 log = logging.getLogger("keel.server")
@@ -46,11 +46,13 @@ def create_app(settings: Settings) -> FastAPI:
         store = await run_in_threadpool(open_store, uri, settings)
         app.state.store = store
         app.state.artifacts = RunArtifacts(store)
+        app.state.registry = registry = open_registry(uri, settings, migrate=False)
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
         try:
             yield
         finally:
             reaper.cancel()
+            registry.close()
             store.close()
 
     app = FastAPI(
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(experiments.router)
     app.include_router(runs.router)
     app.include_router(artifacts.router)
+    app.include_router(models.router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSON:

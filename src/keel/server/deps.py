@@ -1,13 +1,16 @@
-"""Dependencies the routes share: the store and the artifact repository."""
+"""Dependencies the routes share: the stores, the artifact repository and the actor."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from keel.artifacts.repository import RunArtifacts
+from keel.entities.registry import check_actor
 from keel.store.base import TrackingStore
+from keel.store.registry import RegistryStore
 
 
 def _store(request: Request) -> TrackingStore:
@@ -20,3 +23,20 @@ def _artifacts(request: Request) -> RunArtifacts:
 
 StoreDep = Annotated[TrackingStore, Depends(_store)]
 ArtifactsDep = Annotated[RunArtifacts, Depends(_artifacts)]
+
+
+def _registry(request: Request) -> RegistryStore:
+    return request.app.state.registry
+
+
+def _actor(x_keel_user: str | None = Header(default=None)) -> str:
+    """Who is acting: the ``X-Keel-User`` header (percent-encoded UTF-8), else
+    ``anonymous``. Recorded in the registry's audit log; not an authentication."""
+    if not x_keel_user:
+        return ANONYMOUS
+    return check_actor(unquote(x_keel_user), "X-Keel-User")
+
+
+ANONYMOUS = "anonymous"
+RegistryDep = Annotated[RegistryStore, Depends(_registry)]
+ActorDep = Annotated[str, Depends(_actor)]

@@ -1,15 +1,17 @@
-"""Persistence of tracking metadata behind one interface (:class:`TrackingStore`)."""
+"""Persistence behind one interface per concern: tracking metadata (:class:`TrackingStore`)
+and the model registry (:class:`RegistryStore`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from keel.store.base import TrackingStore
+from keel.store.registry import RegistryStore
 
 if TYPE_CHECKING:
     from keel.config import Settings
 
-__all__ = ["TrackingStore", "open_store"]
+__all__ = ["RegistryStore", "TrackingStore", "open_registry", "open_store"]
 
 
 def open_store(uri: str, settings: Settings, *, migrate: bool = True) -> TrackingStore:
@@ -29,3 +31,22 @@ def open_store(uri: str, settings: Settings, *, migrate: bool = True) -> Trackin
     if migrate:
         ensure_schema(store.engine)
     return store
+
+
+def open_registry(uri: str, settings: Settings, *, migrate: bool = True) -> RegistryStore:
+    """Open the model registry of the store a tracking URI names (the same database, or
+    the same ``keel server``); a SQL schema that is behind is upgraded."""
+    from keel.uri import StoreKind, resolve_tracking_uri
+
+    target = resolve_tracking_uri(uri, artifacts_uri=settings.artifacts_uri)
+    if target.kind is StoreKind.REST:
+        from keel.store.rest.registry import RestRegistryStore
+
+        return RestRegistryStore(target.uri, timeout=settings.http_timeout)
+    from keel.store.sql.migrate import ensure_schema
+    from keel.store.sql.registry import SqlRegistryStore
+
+    registry = SqlRegistryStore(target.uri)
+    if migrate:
+        ensure_schema(registry.engine)
+    return registry

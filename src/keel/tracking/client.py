@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel.artifacts.repository import ArtifactRepository, upload_path, walk
 from keel.artifacts.store import Progress, write_local_atomically
@@ -47,6 +47,10 @@ from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_store
 from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
+
+if TYPE_CHECKING:
+    from keel.models import LoadedModel
+    from keel.tracking.models import LoggedModel
 
 
 def now_ms() -> int:
@@ -428,6 +432,25 @@ class Client:
                 progress=progress,
             )
         return destination / relative_base if relative_base else destination
+
+    # models --------------------------------------------------------------------------
+
+    def log_model(
+        self, run_id: str, model: Any, artifact_path: str = "model", **save_options: Any
+    ) -> LoggedModel:
+        """Save ``model`` as a Keel model package (flavor detected; ``signature``,
+        ``input_example``, ``requirements``, ``serialization``, ``metadata`` as in
+        :func:`keel.models.save_model`) into the run's artifacts at ``artifact_path``."""
+        from keel.tracking.models import log_model
+
+        return log_model(self, run_id, model, artifact_path, **save_options)
+
+    def load_model(self, uri: str, *, trust: bool = False) -> LoadedModel:
+        """Load a model logged to a run (``runs:/<run_id>/<path>``), its files checked
+        against their digests; pickle-based formats need ``trust=True``."""
+        from keel.tracking.models import load_model
+
+        return load_model(self, uri, trust=trust)
 
 
 def _artifacts_for(store: TrackingStore) -> ArtifactRepository:

@@ -14,12 +14,16 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from keel.errors import InvalidArgument, KeelError
 from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
+
+if TYPE_CHECKING:
+    from keel.models import LoadedModel
+    from keel.tracking.models import LoggedModel
 
 DEFAULT_EXPERIMENT = "Default"
 log = logging.getLogger(__name__)
@@ -288,6 +292,18 @@ def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> FileInfo:
 
 def log_figure(figure: Any, artifact_file: str) -> FileInfo:
     return _client().log_figure(_run_id(), figure, artifact_file)
+
+
+def log_model(model: Any, artifact_path: str = "model", **save_options: Any) -> LoggedModel:
+    """Log ``model`` to the active run as a Keel model package; returns its ``runs:/`` URI
+    and manifest. Options as in :func:`keel.models.save_model` (``signature``,
+    ``input_example``, ``requirements``, ``serialization``, ``metadata``)."""
+    return _client().log_model(_run_id(), model, artifact_path, **save_options)
+
+
+def load_model(uri: str, *, trust: bool = False) -> LoadedModel:
+    """Load a model from ``runs:/<run_id>/<path>``; see :meth:`Client.load_model`."""
+    return _client().load_model(uri, trust=trust)
 
 
 # process exit ----------------------------------------------------------------------------

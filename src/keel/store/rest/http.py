@@ -34,9 +34,11 @@ class Http:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         content = orjson.dumps(json) if json is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        if content is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
             response = self._client.request(
                 method, path, content=content, params=params, headers=headers

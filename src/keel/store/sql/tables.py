@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -160,15 +162,160 @@ write_batches = Table(
     Column("received_at", BigInteger, nullable=False),
 )
 
+
+# model registry --------------------------------------------------------------------------
+# Keyed by model name (no renames). Versions point at runs by id without a foreign key:
+# a model outlives the housekeeping of the runs that made it. The audit log has no foreign
+# keys at all, so it outlives the models it speaks of.
+
+MODEL_NAME = String(250)
+ALIAS = String(64)
+
+
+def _model_fk() -> ForeignKey:
+    return ForeignKey("registered_models.name", ondelete="CASCADE")
+
+
+def _version_fk(name: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        ondelete="CASCADE",
+        name=name,
+    )
+
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", MODEL_NAME, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    # The number the last version got; bumped under the model's row lock.
+    Column("last_version", Integer, nullable=False),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("name", MODEL_NAME, _model_fk(), primary_key=True),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", MODEL_NAME, _model_fk(), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("source", Text, nullable=False),
+    Column("run_id", RUN_ID, nullable=False),
+    Column("content_hash", String(160), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("signature", Text),
+    Column("parent_version", Integer),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("created_by", String(250), nullable=False),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", MODEL_NAME, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("key", KEY, primary_key=True),
+    Column("value", Text, nullable=False),
+    _version_fk("fk_model_version_tags_version"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", MODEL_NAME, primary_key=True),
+    Column("alias", ALIAS, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    _version_fk("fk_model_aliases_version"),
+)
+
+alias_policy_checks = Table(
+    "alias_policy_checks",
+    metadata,
+    Column("name", MODEL_NAME, _model_fk(), primary_key=True),
+    Column("alias", ALIAS, primary_key=True),
+    Column("check_name", KEY, primary_key=True),
+)
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", MODEL_NAME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("check_name", KEY, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("details", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("created_by", String(250), nullable=False),
+    _version_fk("fk_check_results_version"),
+    Index("ix_check_results_version_check", "name", "version", "check_name", "id"),
+)
+
+promotion_requests = Table(
+    "promotion_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", MODEL_NAME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("alias", ALIAS, nullable=False),
+    Column("requested_by", String(250), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reviewer", String(250)),
+    Column("comment", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("decided", BigInteger),
+    _version_fk("fk_promotion_requests_version"),
+    Index("ix_promotion_requests_name_state", "name", "state"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(250), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("model_name", MODEL_NAME, nullable=False),
+    Column("version", Integer),
+    Column("alias", ALIAS),
+    Column("before", Text),
+    Column("after", Text),
+    Index("ix_audit_log_model", "model_name", "id"),
+    Index("ix_audit_log_at", "at"),
+)
+
 __all__ = [
+    "alias_policy_checks",
     "artifacts",
+    "audit_log",
+    "check_results",
     "experiment_tags",
     "experiments",
     "metadata",
     "metric_points",
     "metric_rollups",
     "metric_series",
+    "model_aliases",
+    "model_version_tags",
+    "model_versions",
     "params",
+    "promotion_requests",
+    "registered_model_tags",
+    "registered_models",
     "runs",
     "tags",
     "write_batches",

@@ -1,0 +1,333 @@
+"""The model registry: registered models, their versions, aliases, checks, promotion
+requests and the audit trail, with the rules their names and values must meet.
+
+A version starts PENDING_REVIEW. Its status then changes in two ways:
+
+=================  ============================================  =========================
+from               by deciding a promotion request (reviewer)    update_model_version
+=================  ============================================  =========================
+PENDING_REVIEW     APPROVED (approve) or REJECTED (reject)       ARCHIVED
+APPROVED           stays APPROVED (approve or reject)            ARCHIVED
+REJECTED           (cannot be proposed; resubmit first)          PENDING_REVIEW, ARCHIVED
+ARCHIVED           (cannot be proposed)                          PENDING_REVIEW (restore)
+=================  ============================================  =========================
+
+``APPROVED`` and ``REJECTED`` are review decisions: only a reviewer other than the
+requester reaches them. Only PENDING_REVIEW and APPROVED versions take an alias, so a
+version an alias points at cannot be archived.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from keel.entities.validation import check_int, check_key, check_name
+from keel.errors import InvalidArgument
+
+MAX_ALIAS_LENGTH = 64
+MAX_DESCRIPTION_BYTES = 64 * 1024
+MAX_SIGNATURE_BYTES = 1024 * 1024
+MAX_DETAILS_BYTES = 64 * 1024
+MAX_REQUIRED_CHECKS = 100
+MAX_REGISTRY_RESULTS = 10_000
+MAX_ID = 2**31 - 1
+
+_ALIAS = re.compile(r"^[a-z0-9_-]+$")
+_CONTENT_HASH = re.compile(r"^[A-Za-z0-9:_.-]{8,160}$")
+
+
+class ModelVersionStatus(StrEnum):
+    PENDING_REVIEW = "PENDING_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    ARCHIVED = "ARCHIVED"
+
+    @classmethod
+    def parse(cls, value: object) -> ModelVersionStatus:
+        try:
+            return cls(value)  # type: ignore[arg-type]
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise InvalidArgument(f"status: must be one of {allowed}, got {value!r}") from None
+
+
+OWNER_TRANSITIONS: dict[ModelVersionStatus, frozenset[ModelVersionStatus]] = {
+    ModelVersionStatus.PENDING_REVIEW: frozenset({ModelVersionStatus.ARCHIVED}),
+    ModelVersionStatus.APPROVED: frozenset({ModelVersionStatus.ARCHIVED}),
+    ModelVersionStatus.REJECTED: frozenset(
+        {ModelVersionStatus.PENDING_REVIEW, ModelVersionStatus.ARCHIVED}
+    ),
+    ModelVersionStatus.ARCHIVED: frozenset({ModelVersionStatus.PENDING_REVIEW}),
+}
+"""Status changes ``update_model_version`` may make; the others are review decisions."""
+
+ALIASABLE = frozenset({ModelVersionStatus.PENDING_REVIEW, ModelVersionStatus.APPROVED})
+"""Statuses a version may have while an alias points at it."""
+
+
+class PromotionState(StrEnum):
+    OPEN = "OPEN"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+    @classmethod
+    def parse(cls, value: object) -> PromotionState:
+        try:
+            return cls(value)  # type: ignore[arg-type]
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise InvalidArgument(f"state: must be one of {allowed}, got {value!r}") from None
+
+
+class AuditAction(StrEnum):
+    """What an audit record says happened."""
+
+    MODEL_CREATE = "model.create"
+    MODEL_UPDATE = "model.update"
+    MODEL_DELETE = "model.delete"
+    MODEL_TAG_SET = "model.tag.set"
+    MODEL_TAG_DELETE = "model.tag.delete"
+    VERSION_CREATE = "version.create"
+    VERSION_UPDATE = "version.update"
+    VERSION_TAG_SET = "version.tag.set"
+    VERSION_TAG_DELETE = "version.tag.delete"
+    ALIAS_SET = "alias.set"
+    ALIAS_DELETE = "alias.delete"
+    ALIAS_POLICY_SET = "alias_policy.set"
+    CHECK_RECORD = "check.record"
+    PROMOTION_REQUEST = "promotion.request"
+    PROMOTION_APPROVE = "promotion.approve"
+    PROMOTION_REJECT = "promotion.reject"
+    PROMOTION_CANCEL = "promotion.cancel"
+
+    @classmethod
+    def parse(cls, value: object) -> AuditAction:
+        try:
+            return cls(value)  # type: ignore[arg-type]
+        except ValueError:
+            allowed = ", ".join(a.value for a in cls)
+            raise InvalidArgument(f"action: must be one of {allowed}, got {value!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    name: str
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
+    aliases: dict[str, int] = field(default_factory=dict)
+    """alias -> version"""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    name: str
+    version: int
+    source: str
+    """``runs:/<run_id>/<path>``: the folder of the run's artifacts holding the model."""
+    run_id: str
+    content_hash: str
+    """The model package's manifest digest."""
+    status: ModelVersionStatus = ModelVersionStatus.PENDING_REVIEW
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    signature: str | None = None
+    """The model's input/output signature as JSON text."""
+    parent_version: int | None = None
+    created: int = 0
+    updated: int = 0
+    created_by: str = ""
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One run of a named check (a test, an evaluation gate) against a version. The
+    latest result of each check is the one that counts."""
+
+    name: str
+    version: int
+    check: str
+    passed: bool
+    details: dict[str, Any] | None = None
+    created: int = 0
+    created_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRequest:
+    id: int
+    name: str
+    version: int
+    alias: str
+    requested_by: str
+    state: PromotionState = PromotionState.OPEN
+    reviewer: str | None = None
+    comment: str | None = None
+    created: int = 0
+    decided: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AliasPolicy:
+    """Checks a version must have passed (latest result) before ``alias`` may point at it."""
+
+    name: str
+    alias: str
+    required_checks: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """An append-only record of one change: who, when, what, before and after."""
+
+    id: int
+    at: int
+    actor: str
+    action: AuditAction
+    name: str
+    version: int | None = None
+    alias: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModelPage:
+    models: list[RegisteredModel]
+    next_page_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionPage:
+    versions: list[ModelVersion]
+    next_page_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    records: list[AuditRecord]
+    next_page_token: str | None = None
+
+
+# rules ---------------------------------------------------------------------------------
+
+
+def check_model_name(value: object, field: str = "model name") -> str:
+    """Like an experiment name, and without '/' or '@': they delimit ``models:/`` URIs."""
+    name = check_name(field, value)
+    for forbidden in ("/", "@"):
+        if forbidden in name:
+            raise InvalidArgument(
+                f"{field} {name!r}: must not contain {forbidden!r} "
+                "(it separates parts of models:/<name>/<version> and models:/<name>@<alias>)"
+            )
+    return name
+
+
+def check_alias(value: object, field: str = "alias") -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidArgument(f"{field}: must not be empty")
+    if len(value) > MAX_ALIAS_LENGTH:
+        raise InvalidArgument(
+            f"{field} {value[:40]!r}: must be at most {MAX_ALIAS_LENGTH} characters"
+        )
+    if not _ALIAS.match(value):
+        raise InvalidArgument(
+            f"{field} {value!r}: may contain only lowercase letters, digits, '-' and '_'"
+        )
+    if value.isdigit():
+        raise InvalidArgument(
+            f"{field} {value!r}: must not be only digits (it would read as a version number)"
+        )
+    return value
+
+
+def check_version(value: object, field: str = "version") -> int:
+    """A version number, or another registry id (a promotion request's): 1 to 2**31 - 1,
+    what every database's INTEGER column holds."""
+    n = check_int(field, value, minimum=1)
+    if n > MAX_ID:
+        raise InvalidArgument(f"{field}: must be between 1 and {MAX_ID}, got {n}")
+    return n
+
+
+def check_actor(value: object, field: str = "actor") -> str:
+    return check_name(field, value)
+
+
+def check_check_name(value: object) -> str:
+    return check_key("check name", value)
+
+
+def check_text(field: str, value: object, limit: int = MAX_DESCRIPTION_BYTES) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise InvalidArgument(f"{field}: must be at most {limit} bytes, got {size}")
+    if "\x00" in value:
+        raise InvalidArgument(f"{field}: must not contain NUL characters")
+    return value
+
+
+def check_content_hash(value: object) -> str:
+    if not isinstance(value, str) or not _CONTENT_HASH.match(value):
+        raise InvalidArgument(
+            "content_hash: must be the model package's manifest digest, 8 to 160 characters "
+            f"of letters, digits, ':', '_', '.' and '-', got {value!r}"
+        )
+    return value
+
+
+def check_signature(value: object) -> str | None:
+    if value is None:
+        return None
+    text = check_text("signature", value, MAX_SIGNATURE_BYTES)
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"signature: must be JSON text ({exc})") from None
+    return text
+
+
+def check_details(value: object) -> dict[str, Any] | None:
+    """A check's details: a JSON object of at most ``MAX_DETAILS_BYTES``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"details: must be a JSON object, got {type(value).__name__}")
+    try:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidArgument(f"details: must be plain JSON ({exc})") from None
+    if len(encoded.encode("utf-8")) > MAX_DETAILS_BYTES:
+        raise InvalidArgument(f"details: must be at most {MAX_DETAILS_BYTES} bytes as JSON")
+    normal: dict[str, Any] = json.loads(encoded)  # as it will read back: keys are strings
+    return normal
+
+
+def check_required_checks(value: object) -> list[str]:
+    """A policy's checks: distinct check names, sorted; empty lifts the guard."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InvalidArgument("required_checks: must be a list of check names")
+    if len(value) > MAX_REQUIRED_CHECKS:
+        raise InvalidArgument(
+            f"required_checks: at most {MAX_REQUIRED_CHECKS} checks, got {len(value)}"
+        )
+    return sorted({check_check_name(c) for c in value})
+
+
+def check_registry_max_results(value: object) -> int:
+    n = check_int("max_results", value, minimum=1)
+    if n > MAX_REGISTRY_RESULTS:
+        raise InvalidArgument(f"max_results: must be at most {MAX_REGISTRY_RESULTS}, got {n}")
+    return n

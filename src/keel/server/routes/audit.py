@@ -1,0 +1,35 @@
+"""``/api/v1/audit``: the registry's audit log, read-only (there is no route, and no
+store method, that changes or deletes a record)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from keel.entities.registry_codec import audit_page_to_dict
+from keel.server.deps import RegistryDep
+from keel.server.responses import JSON
+from keel.server.schemas_registry import AuditPagePublic
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("", response_model=AuditPagePublic)
+def list_audit(
+    registry: RegistryDep,
+    name: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    since: int | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+) -> JSON:
+    """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive."""
+    page = registry.list_audit(
+        name,
+        action=action,
+        actor=actor,
+        since=since,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return JSON(audit_page_to_dict(page))

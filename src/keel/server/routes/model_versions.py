@@ -1,0 +1,101 @@
+"""``/api/v1/registered-models/{name}/versions``: versions, their tags and checks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from keel.entities.registry_codec import check_to_dict, version_page_to_dict, version_to_dict
+from keel.server.deps import ActorDep, RegistryDep
+from keel.server.responses import JSON
+from keel.server.schemas_registry import (
+    CheckCreate,
+    CheckList,
+    CheckPublic,
+    ModelVersionCreate,
+    ModelVersionPagePublic,
+    ModelVersionPublic,
+    ModelVersionUpdate,
+    RegistryTag,
+)
+
+router = APIRouter(prefix="/api/v1/registered-models/{name}/versions", tags=["model versions"])
+
+
+@router.post("", response_model=ModelVersionPublic, status_code=201)
+def create_model_version(
+    name: str, body: ModelVersionCreate, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    """Register the model at ``source`` as the next version, PENDING_REVIEW. The source
+    must be ``runs:/<run_id>/<path>`` where the run has ``<path>/keel-model.json``."""
+    found = registry.create_model_version(
+        name,
+        body.source,
+        run_id=body.run_id,
+        content_hash=body.content_hash,
+        signature=body.signature,
+        description=body.description,
+        parent_version=body.parent_version,
+        tags=body.tags,
+        actor=actor,
+    )
+    return JSON(version_to_dict(found), status_code=201)
+
+
+@router.get("", response_model=ModelVersionPagePublic)
+def search_model_versions(
+    name: str,
+    registry: RegistryDep,
+    status: str | None = None,
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> JSON:
+    """The model's versions, newest first."""
+    page = registry.search_model_versions(
+        name, status=status, max_results=max_results, page_token=page_token
+    )
+    return JSON(version_page_to_dict(page))
+
+
+@router.get("/{version}", response_model=ModelVersionPublic)
+def get_model_version(name: str, version: int, registry: RegistryDep) -> JSON:
+    return JSON(version_to_dict(registry.get_model_version(name, version)))
+
+
+@router.patch("/{version}", response_model=ModelVersionPublic)
+def update_model_version(
+    name: str, version: int, body: ModelVersionUpdate, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    found = registry.update_model_version(
+        name, version, description=body.description, status=body.status, actor=actor
+    )
+    return JSON(version_to_dict(found))
+
+
+@router.put("/{version}/tags", status_code=204)
+def set_model_version_tag(
+    name: str, version: int, body: RegistryTag, registry: RegistryDep, actor: ActorDep
+) -> None:
+    registry.set_model_version_tag(name, version, body.key, body.value, actor=actor)
+
+
+@router.delete("/{version}/tags", status_code=204)
+def delete_model_version_tag(
+    name: str, version: int, registry: RegistryDep, actor: ActorDep, key: str = Query()
+) -> None:
+    registry.delete_model_version_tag(name, version, key, actor=actor)
+
+
+@router.post("/{version}/checks", response_model=CheckPublic, status_code=201)
+def record_check(
+    name: str, version: int, body: CheckCreate, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    """Record one result of a named check; the latest result of each check counts."""
+    found = registry.record_check(
+        name, version, body.check, body.passed, details=body.details, actor=actor
+    )
+    return JSON(check_to_dict(found), status_code=201)
+
+
+@router.get("/{version}/checks", response_model=CheckList)
+def list_checks(name: str, version: int, registry: RegistryDep) -> JSON:
+    return JSON({"checks": [check_to_dict(c) for c in registry.list_checks(name, version)]})

@@ -1,0 +1,129 @@
+"""``/api/v1/registered-models``: models, their tags, aliases and alias policies. Its
+``router`` also carries the rest of the registry (versions, promotion requests, audit),
+so the app includes the registry with one router.
+
+The acting user is the ``X-Keel-User`` header (``anonymous`` without one)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from keel.entities.registry_codec import (
+    model_page_to_dict,
+    model_to_dict,
+    policy_to_dict,
+    version_to_dict,
+)
+from keel.server.deps import ActorDep, RegistryDep
+from keel.server.responses import JSON
+from keel.server.routes import audit, model_versions, promotions
+from keel.server.schemas_registry import (
+    AliasPolicyList,
+    AliasPolicyPublic,
+    AliasPolicySet,
+    AliasSet,
+    ModelVersionPublic,
+    RegisteredModelCreate,
+    RegisteredModelPagePublic,
+    RegisteredModelPublic,
+    RegisteredModelUpdate,
+    RegistryTag,
+)
+
+models = APIRouter(prefix="/api/v1/registered-models", tags=["registered models"])
+
+
+@models.post("", response_model=RegisteredModelPublic, status_code=201)
+def create_registered_model(
+    body: RegisteredModelCreate, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    found = registry.create_registered_model(
+        body.name, description=body.description, tags=body.tags, actor=actor
+    )
+    return JSON(model_to_dict(found), status_code=201)
+
+
+@models.get("", response_model=RegisteredModelPagePublic)
+def search_registered_models(
+    registry: RegistryDep,
+    name_like: str | None = None,
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> JSON:
+    """Models by name; ``name_like`` is a case-insensitive LIKE pattern (``%``, ``_``)."""
+    page = registry.search_registered_models(
+        name_like, max_results=max_results, page_token=page_token
+    )
+    return JSON(model_page_to_dict(page))
+
+
+@models.get("/{name}", response_model=RegisteredModelPublic)
+def get_registered_model(name: str, registry: RegistryDep) -> JSON:
+    return JSON(model_to_dict(registry.get_registered_model(name)))
+
+
+@models.patch("/{name}", response_model=RegisteredModelPublic)
+def update_registered_model(
+    name: str, body: RegisteredModelUpdate, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    found = registry.update_registered_model(name, description=body.description, actor=actor)
+    return JSON(model_to_dict(found))
+
+
+@models.delete("/{name}", status_code=204)
+def delete_registered_model(name: str, registry: RegistryDep, actor: ActorDep) -> None:
+    """Delete the model and its versions; refused (409) while any alias is set."""
+    registry.delete_registered_model(name, actor=actor)
+
+
+@models.put("/{name}/tags", status_code=204)
+def set_registered_model_tag(
+    name: str, body: RegistryTag, registry: RegistryDep, actor: ActorDep
+) -> None:
+    registry.set_registered_model_tag(name, body.key, body.value, actor=actor)
+
+
+@models.delete("/{name}/tags", status_code=204)
+def delete_registered_model_tag(
+    name: str, registry: RegistryDep, actor: ActorDep, key: str = Query()
+) -> None:
+    registry.delete_registered_model_tag(name, key, actor=actor)
+
+
+@models.put("/{name}/aliases/{alias}", status_code=204)
+def set_alias(
+    name: str, alias: str, body: AliasSet, registry: RegistryDep, actor: ActorDep
+) -> None:
+    """Point the alias at a version in one step. With a policy on the alias, every
+    required check must have passed for the version (else 409 naming those that did not)."""
+    registry.set_alias(name, alias, body.version, actor=actor)
+
+
+@models.delete("/{name}/aliases/{alias}", status_code=204)
+def delete_alias(name: str, alias: str, registry: RegistryDep, actor: ActorDep) -> None:
+    registry.delete_alias(name, alias, actor=actor)
+
+
+@models.get("/{name}/aliases/{alias}", response_model=ModelVersionPublic)
+def get_model_version_by_alias(name: str, alias: str, registry: RegistryDep) -> JSON:
+    return JSON(version_to_dict(registry.get_model_version_by_alias(name, alias)))
+
+
+@models.put("/{name}/alias-policies/{alias}", response_model=AliasPolicyPublic)
+def set_alias_policy(
+    name: str, alias: str, body: AliasPolicySet, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    found = registry.set_alias_policy(name, alias, body.required_checks, actor=actor)
+    return JSON(policy_to_dict(found))
+
+
+@models.get("/{name}/alias-policies", response_model=AliasPolicyList)
+def get_alias_policies(name: str, registry: RegistryDep) -> JSON:
+    return JSON({"policies": [policy_to_dict(p) for p in registry.get_alias_policies(name)]})
+
+
+router = APIRouter()
+router.include_router(models)
+router.include_router(model_versions.router)
+router.include_router(promotions.router)
+router.include_router(audit.router)

@@ -1,0 +1,65 @@
+"""Promotion requests: proposed under ``/api/v1/registered-models/{name}``, decided,
+cancelled and listed under ``/api/v1/promotion-requests``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from keel.entities.registry_codec import request_to_dict
+from keel.server.deps import ActorDep, RegistryDep
+from keel.server.responses import JSON
+from keel.server.schemas_registry import (
+    PromotionDecision,
+    PromotionRequestCreate,
+    PromotionRequestList,
+    PromotionRequestPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["promotion requests"])
+
+
+@router.post(
+    "/registered-models/{name}/promotion-requests",
+    response_model=PromotionRequestPublic,
+    status_code=201,
+)
+def create_promotion_request(
+    name: str, body: PromotionRequestCreate, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    found = registry.create_promotion_request(name, body.version, body.alias, actor=actor)
+    return JSON(request_to_dict(found), status_code=201)
+
+
+@router.get("/promotion-requests", response_model=PromotionRequestList)
+def list_promotion_requests(
+    registry: RegistryDep,
+    name: str | None = None,
+    state: str | None = None,
+    max_results: int = 100,
+) -> JSON:
+    """Requests, newest first."""
+    found = registry.list_promotion_requests(name, state=state, max_results=max_results)
+    return JSON({"requests": [request_to_dict(r) for r in found]})
+
+
+@router.get("/promotion-requests/{request_id}", response_model=PromotionRequestPublic)
+def get_promotion_request(request_id: int, registry: RegistryDep) -> JSON:
+    return JSON(request_to_dict(registry.get_promotion_request(request_id)))
+
+
+@router.post("/promotion-requests/{request_id}/decision", response_model=PromotionRequestPublic)
+def decide_promotion_request(
+    request_id: int, body: PromotionDecision, registry: RegistryDep, actor: ActorDep
+) -> JSON:
+    """Approve (the alias moves, the version becomes APPROVED) or reject an OPEN request.
+    The reviewer (``X-Keel-User``) must not be the requester (else 403)."""
+    found = registry.decide_promotion_request(
+        request_id, approve=body.approve, reviewer=actor, comment=body.comment
+    )
+    return JSON(request_to_dict(found))
+
+
+@router.post("/promotion-requests/{request_id}/cancel", response_model=PromotionRequestPublic)
+def cancel_promotion_request(request_id: int, registry: RegistryDep, actor: ActorDep) -> JSON:
+    """Withdraw an OPEN request; only its requester may (else 403)."""
+    return JSON(request_to_dict(registry.cancel_promotion_request(request_id, actor=actor)))

@@ -1,0 +1,97 @@
+"""Moving an alias: the one place that checks a version may take it (its status, the
+alias's policy) and writes the move with its audit record, inside the caller's
+transaction. ``set_alias`` and approving a promotion request both come through here.
+
+Every registry write locks its model's row first (``lock_model``), so writes to one model
+are serialised on PostgreSQL as SQLite's write lock serialises all writes: version numbers
+are handed out once, and a policy is judged against the check results as they stand when
+the alias moves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from keel.entities.registry import ALIASABLE, AuditAction, ModelVersionStatus
+from keel.errors import Conflict, NotFound
+from keel.store.sql.audit import Change
+from keel.store.sql.checks import unmet_checks
+from keel.store.sql.tables import model_aliases, model_versions, registered_models
+
+
+def lock_model(conn: Connection, name: str) -> Any:
+    """The model's row, locked until the transaction ends; NotFound if there is none."""
+    row = conn.execute(
+        select(registered_models).where(registered_models.c.name == name).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"model {name!r}: no such model")
+    return row
+
+
+def require_version(conn: Connection, name: str, version: int) -> Any:
+    mv = model_versions.c
+    row = conn.execute(select(model_versions).where(mv.name == name, mv.version == version)).first()
+    if row is None:
+        raise NotFound(f"version {version} of model {name!r}: no such version")
+    return row
+
+
+def aliases_of(conn: Connection, name: str, version: int | None = None) -> dict[str, int]:
+    """alias -> version for the model, or only those pointing at ``version``."""
+    a = model_aliases.c
+    query = select(a.alias, a.version).where(a.name == name)
+    if version is not None:
+        query = query.where(a.version == version)
+    return {alias: v for alias, v in conn.execute(query.order_by(a.alias))}
+
+
+def move_alias(change: Change, alias: str, version: int) -> bool:
+    """Point ``alias`` at ``version``. Returns whether it moved."""
+    conn, name = change.conn, change.name
+    row = require_version(conn, name, version)
+    status = ModelVersionStatus(row.status)
+    if status not in ALIASABLE:
+        raise Conflict(
+            f"alias {alias!r} of model {name!r}: version {version} is {status.value}; "
+            "only PENDING_REVIEW or APPROVED versions take an alias"
+        )
+    unmet = unmet_checks(conn, name, alias, version)
+    if unmet:
+        raise Conflict(
+            f"alias {alias!r} of model {name!r}: version {version} has not passed the "
+            f"checks the alias requires: {', '.join(unmet)}"
+        )
+    a = model_aliases.c
+    where = (a.name == name) & (a.alias == alias)
+    before = conn.execute(select(a.version).where(where)).scalar_one_or_none()
+    if before == version:
+        return False
+    if before is None:
+        conn.execute(
+            model_aliases.insert().values(
+                name=name, alias=alias, version=version, updated=change.now
+            )
+        )
+    else:
+        conn.execute(update(model_aliases).where(where).values(version=version, updated=change.now))
+    change.record(
+        AuditAction.ALIAS_SET,
+        version=version,
+        alias=alias,
+        before={"version": before},
+        after={"version": version},
+    )
+    return True
+
+
+def remove_alias(change: Change, alias: str) -> None:
+    a = model_aliases.c
+    where = (a.name == change.name) & (a.alias == alias)
+    before = change.conn.execute(select(a.version).where(where)).scalar_one_or_none()
+    if before is None:
+        raise NotFound(f"alias {alias!r} of model {change.name!r}: no such alias")
+    change.conn.execute(delete(model_aliases).where(where))
+    change.record(AuditAction.ALIAS_DELETE, version=before, alias=alias, before={"version": before})

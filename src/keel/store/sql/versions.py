@@ -1,0 +1,120 @@
+"""Writing model versions: numbering, creating, changing description and status, inside
+the caller's :class:`Change` (the model's row locked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+
+from keel.entities.registry import OWNER_TRANSITIONS, AuditAction, ModelVersionStatus
+from keel.errors import Conflict, InvalidArgument
+from keel.store.sql.aliases import aliases_of, require_version
+from keel.store.sql.audit import Change
+from keel.store.sql.model_sources import require_model_at
+from keel.store.sql.tables import model_version_tags, model_versions, registered_models
+from keel.uri import RunArtifactUri
+
+
+def insert_version(
+    change: Change,
+    *,
+    source: RunArtifactUri,
+    content_hash: str,
+    signature: str | None,
+    description: str,
+    parent_version: int | None,
+    tags: dict[str, str],
+) -> int:
+    """Create the model's next version, PENDING_REVIEW; returns its number."""
+    conn, name = change.conn, change.name
+    require_model_at(conn, source)
+    if parent_version is not None:
+        require_version(conn, name, parent_version)
+    # The model's row is locked: no other writer can take the same number.
+    number: int = conn.execute(
+        update(registered_models)
+        .where(registered_models.c.name == name)
+        .values(last_version=registered_models.c.last_version + 1)
+        .returning(registered_models.c.last_version)
+    ).scalar_one()
+    fields = {
+        "source": str(source),
+        "run_id": source.run_id,
+        "content_hash": content_hash,
+        "status": ModelVersionStatus.PENDING_REVIEW.value,
+        "description": description,
+        "signature": signature,
+        "parent_version": parent_version,
+    }
+    conn.execute(
+        model_versions.insert().values(
+            name=name,
+            version=number,
+            created=change.now,
+            updated=change.now,
+            created_by=change.actor,
+            **fields,
+        )
+    )
+    if tags:
+        conn.execute(
+            model_version_tags.insert(),
+            [{"name": name, "version": number, "key": k, "value": v} for k, v in tags.items()],
+        )
+    del fields["signature"]  # can be large; the version keeps it
+    change.record(AuditAction.VERSION_CREATE, version=number, after={**fields, "tags": tags})
+    return number
+
+
+def check_owner_transition(
+    name: str, version: int, current: ModelVersionStatus, wanted: ModelVersionStatus
+) -> None:
+    """Refuse a status change ``update_model_version`` may not make."""
+    if wanted == current or wanted in OWNER_TRANSITIONS[current]:
+        return
+    if wanted in (ModelVersionStatus.APPROVED, ModelVersionStatus.REJECTED):
+        raise InvalidArgument(
+            f"status: {wanted.value} is a review decision; open a promotion request for "
+            f"version {version} of model {name!r} and have another user decide it"
+        )
+    allowed = ", ".join(sorted(s.value for s in OWNER_TRANSITIONS[current]))
+    raise Conflict(
+        f"status of version {version} of model {name!r}: cannot go from {current.value} to "
+        f"{wanted.value}; from {current.value} it may go to {allowed}"
+    )
+
+
+def change_version(
+    change: Change,
+    version: int,
+    *,
+    description: str | None = None,
+    status: ModelVersionStatus | None = None,
+) -> None:
+    """Set a version's description and/or status and audit what changed. The caller has
+    checked that the status change is allowed; archiving a version an alias points at is
+    refused here."""
+    conn, name = change.conn, change.name
+    row = require_version(conn, name, version)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    if description is not None and description != row.description:
+        before["description"], after["description"] = row.description, description
+    if status is not None and status.value != row.status:
+        if status is ModelVersionStatus.ARCHIVED:
+            held = aliases_of(conn, name, version)
+            if held:
+                raise Conflict(
+                    f"version {version} of model {name!r}: aliases {', '.join(held)} point "
+                    "at it; move or delete them before archiving it"
+                )
+        before["status"], after["status"] = row.status, status.value
+    if not after:
+        return
+    conn.execute(
+        update(model_versions)
+        .where(model_versions.c.name == name, model_versions.c.version == version)
+        .values(updated=change.now, **after)
+    )
+    change.record(AuditAction.VERSION_UPDATE, version=version, before=before, after=after)

@@ -1,0 +1,74 @@
+"""Fixtures for the registry contract suite.
+
+Every test takes ``registry`` and so runs once per implementation (SQLite file,
+PostgreSQL, REST over the session's real ``keel server``), beside a tracking ``store`` on
+the same URI. The server and the PostgreSQL database outlive a test, so each test works
+on models of its own (``model`` makes one with a fresh name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import settings_for, unique
+from keel.config import Settings
+from keel.entities import FileInfo
+from keel.store import RegistryStore, TrackingStore, open_registry
+from registry.support import OWNER, kind_of
+
+MakeSource = Callable[..., str]
+
+
+@pytest.fixture
+def registry(store_uri: str, tmp_path: Path) -> Iterator[RegistryStore]:
+    settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "artifacts"))
+    r = open_registry(store_uri, settings)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture
+def make_source(
+    registry: RegistryStore, store: TrackingStore, store_uri: str, tmp_path: Path
+) -> Iterator[MakeSource]:
+    """Make a run holding a model (``<path>/keel-model.json``); returns its source URI.
+    SQL stores record the artifact directly; over REST it is uploaded through a client."""
+    clients: list[object] = []
+
+    def make(path: str = "model", *, marker: str = "keel-model.json") -> str:
+        run_id = store.create_run(store.create_experiment(unique()), run_name="train").run_id
+        file = f"{path}/{marker}"
+        if kind_of(registry) == "rest":
+            from keel.tracking.client import Client
+
+            if not clients:
+                clients.append(Client(store_uri, settings=settings_for(tmp_path)))
+            clients[0].log_text(run_id, "{}", file)  # type: ignore[attr-defined]
+        else:
+            store.record_artifacts(run_id, [FileInfo(file, False, 2, "0" * 64)])
+        return f"runs:/{run_id}/{path}"
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def model(registry: RegistryStore) -> str:
+    """A fresh registered model's name."""
+    name = unique("model")
+    registry.create_registered_model(name, actor=OWNER)
+    return name
+
+
+@pytest.fixture
+def source(make_source: MakeSource) -> str:
+    """A model logged to a fresh run."""
+    return make_source()

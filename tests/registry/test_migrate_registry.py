@@ -1,0 +1,56 @@
+"""A database made by the tracking-only Keel (revision 0001) upgrades to the registry
+schema and keeps its data; the registry then works on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import temporary_database
+from keel.config import Settings
+from keel.entities import FileInfo
+from keel.store import open_registry, open_store
+from keel.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
+from keel.store.sql.store import SqlTrackingStore
+from registry.support import HASH, OWNER
+
+
+def check_upgrade(url: str, tmp_path: Path) -> None:
+    tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
+    assert upgrade(tracking.engine, "0001") is None
+    run_id = tracking.create_run(tracking.create_experiment("before"), run_name="r").run_id
+    tracking.record_artifacts(run_id, [FileInfo("model/keel-model.json", False, 2, "0" * 64)])
+    tracking.close()
+
+    settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "a"))
+    registry = open_registry(url, settings)  # upgrades 0001 -> head
+    store = open_store(url, settings)
+    try:
+        with store.engine.connect() as conn:  # type: ignore[attr-defined]
+            assert current_revision(conn) == HEAD_REVISION
+        assert store.get_run(run_id).info.run_name == "r"
+        registry.create_registered_model("fraud", actor=OWNER)
+        made = registry.create_model_version(
+            "fraud", f"runs:/{run_id}/model", content_hash=HASH, actor=OWNER
+        )
+        assert made.version == 1
+    finally:
+        registry.close()
+        store.close()
+
+
+def test_sqlite_upgrade_from_0001(tmp_path: Path) -> None:
+    check_upgrade(f"sqlite:///{tmp_path / 'keel.db'}", tmp_path)
+
+
+def test_postgres_upgrade_from_0001(tmp_path: Path, postgres_url: str) -> None:
+    with temporary_database(postgres_url, "keel_reg") as url:
+        check_upgrade(url, tmp_path)
+
+
+@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_revisions_are_known(revision: str) -> None:
+    from keel.store.sql.migrate import REVISIONS
+
+    assert revision in REVISIONS
