@@ -50,6 +50,7 @@ PUBLIC = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "set_experiment",
     "set_tag",
     "set_tags",

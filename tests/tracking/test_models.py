@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,18 +10,6 @@ from sklearn.linear_model import LogisticRegression
 import keel
 from conftest import unique
 from keel.errors import Forbidden, InvalidArgument
-
-
-@pytest.fixture
-def tracking(store_uri: str) -> Iterator[str]:
-    keel.set_tracking_uri(store_uri)
-    try:
-        yield store_uri
-    finally:
-        while keel.active_run() is not None:
-            keel.end_run()
-        keel.flush()
-        keel.set_tracking_uri(None)
 
 
 def _data() -> tuple[pd.DataFrame, np.ndarray]:
@@ -64,3 +50,69 @@ def test_bad_model_uris_are_refused(tracking: str) -> None:
     for bad in ("file:///etc/passwd", "model", "runs:/nothex/model"):
         with pytest.raises(InvalidArgument):
             keel.load_model(bad)
+
+
+def test_register_and_load_by_alias(tracking: str, reader, tmp_path) -> None:
+    from keel.config import Settings
+    from keel.errors import Conflict, Forbidden, NotFound
+
+    x, y = _data()
+    model = LogisticRegression().fit(x, y)
+    keel.set_experiment(unique())
+    with keel.start_run():
+        logged = keel.log_model(model, input_example=x.head(3))
+    name = unique("fraud")
+    v1 = keel.register_model(logged, name)
+    assert (v1.version, v1.status) == (1, "PENDING_REVIEW")
+    assert v1.content_hash.startswith("blake3:") and v1.signature
+    registry = reader().registry
+
+    with pytest.raises(NotFound):
+        keel.load_model(f"models:/{name}@champion")
+    registry.set_alias(name, "challenger", 1)
+    loaded = keel.load_model(f"models:/{name}@challenger")
+    assert (loaded.predict(x) == model.predict(x)).all()
+    assert (keel.load_model(f"models:/{name}/1").predict(x) == model.predict(x)).all()
+
+    # A guarded alias moves only after the required checks pass, and by review.
+    registry.set_alias_policy(name, "champion", ["accuracy"])
+    with pytest.raises(Conflict, match="accuracy"):
+        registry.set_alias(name, "champion", 1)
+    registry.record_check(name, 1, "accuracy", True, {"accuracy": 0.93})
+    request = registry.request_promotion(name, 1, "champion")
+    with pytest.raises(Forbidden):
+        registry.approve(request.id)  # the requester cannot approve their own request
+    settings = Settings(
+        home=tmp_path / "reviewer", artifacts_uri=str(tmp_path / "artifacts"), user="reviewer"
+    )
+    with keel.Client(tracking, settings=settings) as reviewer:
+        decided = reviewer.registry.approve(request.id, "checks passed")
+    assert (decided.state, decided.reviewer) == ("APPROVED", "reviewer")
+    assert registry.get_model_version(name, 1).status == "APPROVED"
+    assert (keel.load_model(f"models:/{name}@champion").predict(x) == model.predict(x)).all()
+
+    records = registry.list_audit(name).records
+    actions = {r.action.value for r in records}
+    assert {
+        "model.create", "version.create", "alias.set", "alias_policy.set",
+        "check.record", "promotion.request", "promotion.approve",
+    } <= actions  # fmt: skip
+    assert {r.actor for r in records if r.action.value == "promotion.approve"} == {"reviewer"}
+
+
+def test_a_registered_model_changed_afterwards_is_refused(tracking: str, reader) -> None:
+    from keel.errors import IntegrityError
+
+    x, y = _data()
+    keel.set_experiment(unique())
+    with keel.start_run():
+        logged = keel.log_model(LogisticRegression().fit(x, y))
+    name = unique("m")
+    keel.register_model(logged, name)
+    client = reader()
+    # Re-logging to the same path replaces the package: the registered digest no longer holds.
+    with keel.start_run(run_id=logged.run_id):
+        keel.log_model(LogisticRegression(C=0.5).fit(x, y), metadata={"changed": True})
+    keel.flush()
+    with pytest.raises(IntegrityError, match="changed since it was registered"):
+        client.load_model(f"models:/{name}/1")

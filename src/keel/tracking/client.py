@@ -50,6 +50,7 @@ from keel.tracking.writer import BackgroundWriter
 
 if TYPE_CHECKING:
     from keel.models import LoadedModel
+    from keel.registry import RegistryClient
     from keel.tracking.models import LoggedModel
 
 
@@ -79,10 +80,24 @@ class Client:
         )
         self._params: dict[tuple[str, str], str] = {}
         self.user = self.settings.user or _login_name()
+        self._registry: RegistryClient | None = None
 
     def close(self) -> None:
         self._writer.close()
+        if self._registry is not None:
+            self._registry.close()
         self.store.close()
+
+    @property
+    def registry(self) -> RegistryClient:
+        """The model registry behind the same tracking URI (opened on first use)."""
+        if self._registry is None:
+            from keel.registry import RegistryClient
+            from keel.store import open_registry
+
+            store = open_registry(self.tracking_uri, self.settings)
+            self._registry = RegistryClient(store, self, actor=self.user or "anonymous")
+        return self._registry
 
     def __enter__(self) -> Client:
         return self
@@ -446,8 +461,9 @@ class Client:
         return log_model(self, run_id, model, artifact_path, **save_options)
 
     def load_model(self, uri: str, *, trust: bool = False) -> LoadedModel:
-        """Load a model logged to a run (``runs:/<run_id>/<path>``), its files checked
-        against their digests; pickle-based formats need ``trust=True``."""
+        """Load a model by ``models:/<name>/<version>``, ``models:/<name>@<alias>`` or
+        ``runs:/<run_id>/<path>``, every file checked against its digest; pickle-based
+        formats need ``trust=True`` (or the source in ``KEEL_TRUSTED_MODEL_SOURCES``)."""
         from keel.tracking.models import load_model
 
         return load_model(self, uri, trust=trust)

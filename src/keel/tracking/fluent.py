@@ -22,6 +22,7 @@ from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
 
 if TYPE_CHECKING:
+    from keel.entities.registry import ModelVersion
     from keel.models import LoadedModel
     from keel.tracking.models import LoggedModel
 
@@ -302,8 +303,16 @@ def log_model(model: Any, artifact_path: str = "model", **save_options: Any) -> 
 
 
 def load_model(uri: str, *, trust: bool = False) -> LoadedModel:
-    """Load a model from ``runs:/<run_id>/<path>``; see :meth:`Client.load_model`."""
+    """Load a model by ``models:/name@alias``, ``models:/name/3`` or ``runs:/<id>/<path>``;
+    see :meth:`Client.load_model`."""
     return _client().load_model(uri, trust=trust)
+
+
+def register_model(source: str | LoggedModel, name: str, **options: Any) -> ModelVersion:
+    """Register a logged model (``runs:/<run_id>/<path>``, or what ``keel.log_model``
+    returned) as the next version of ``name``; see :meth:`RegistryClient.register_model`."""
+    uri = source if isinstance(source, str) else source.uri
+    return _client().registry.register_model(uri, name, **options)
 
 
 # process exit ----------------------------------------------------------------------------

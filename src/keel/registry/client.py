@@ -1,0 +1,211 @@
+"""``RegistryClient``: registry operations for one user, over any :class:`RegistryStore`.
+
+Reached as ``keel.Client().registry``; the acting user (``KEEL_USER`` or the login name)
+is recorded on every change in the audit trail.
+
+>>> registry = keel.Client().registry                                  # doctest: +SKIP
+>>> v = registry.register_model("runs:/<run_id>/model", "fraud")       # doctest: +SKIP
+>>> registry.set_alias("fraud", "challenger", v.version)               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from keel.entities.registry import (
+    AliasPolicy,
+    AuditPage,
+    CheckResult,
+    ModelVersion,
+    ModelVersionPage,
+    PromotionRequest,
+    RegisteredModel,
+    RegisteredModelPage,
+)
+from keel.errors import AlreadyExists
+from keel.store.registry import RegistryStore
+from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
+
+if TYPE_CHECKING:
+    from keel.tracking.client import Client
+
+MANIFEST = "keel-model.json"
+
+
+class RegistryClient:
+    def __init__(self, store: RegistryStore, tracking: Client, *, actor: str) -> None:
+        self.store = store
+        self.tracking = tracking
+        self.actor = actor
+
+    def close(self) -> None:
+        self.store.close()
+
+    # models and versions -------------------------------------------------------------
+
+    def register_model(
+        self,
+        source: str,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        parent_version: int | None = None,
+    ) -> ModelVersion:
+        """Register the model package at ``source`` (``runs:/<run_id>/<path>``) as the next
+        version of ``name`` (created if new). The version records the run, the digest of
+        the package's manifest and its signature, and starts PENDING_REVIEW."""
+        where = parse_run_artifact_uri(source)
+        self.tracking.flush()  # the run and its model may still be on their way
+        manifest_path = f"{where.path}/{MANIFEST}" if where.path else MANIFEST
+        digest = self.tracking.artifacts.stat(where.run_id, manifest_path).digest or ""
+        with contextlib.suppress(AlreadyExists):
+            self.store.create_registered_model(name, actor=self.actor)
+        return self.store.create_model_version(
+            name,
+            str(where),
+            run_id=where.run_id,
+            content_hash=f"blake3:{digest}",
+            signature=self._signature(where.run_id, manifest_path),
+            description=description,
+            parent_version=parent_version,
+            tags=dict(tags or {}),
+            actor=self.actor,
+        )
+
+    def _signature(self, run_id: str, manifest_path: str) -> str | None:
+        import json
+
+        raw = b"".join(self.tracking.artifacts.read_chunks(run_id, manifest_path))
+        signature = json.loads(raw).get("signature")
+        return json.dumps(signature, sort_keys=True) if signature else None
+
+    def create_registered_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+    ) -> RegisteredModel:
+        return self.store.create_registered_model(
+            name, description=description, tags=dict(tags or {}), actor=self.actor
+        )
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self.store.get_registered_model(name)
+
+    def search_registered_models(
+        self, name_like: str | None = None, *, max_results: int = 100, page_token: str | None = None
+    ) -> RegisteredModelPage:
+        return self.store.search_registered_models(
+            name_like, max_results=max_results, page_token=page_token
+        )
+
+    def update_registered_model(self, name: str, *, description: str) -> RegisteredModel:
+        return self.store.update_registered_model(name, description=description, actor=self.actor)
+
+    def delete_registered_model(self, name: str) -> None:
+        self.store.delete_registered_model(name, actor=self.actor)
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        return self.store.get_model_version(name, version)
+
+    def search_model_versions(
+        self,
+        name: str,
+        *,
+        status: str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> ModelVersionPage:
+        return self.store.search_model_versions(
+            name, status=status, max_results=max_results, page_token=page_token
+        )
+
+    def update_model_version(
+        self, name: str, version: int, *, description: str | None = None, status: str | None = None
+    ) -> ModelVersion:
+        return self.store.update_model_version(
+            name, version, description=description, status=status, actor=self.actor
+        )
+
+    def resolve(self, uri: str | ModelUri) -> ModelVersion:
+        """The version a ``models:/name/3`` or ``models:/name@alias`` URI names."""
+        parsed = parse_model_uri(uri) if isinstance(uri, str) else uri
+        if parsed.alias is not None:
+            return self.store.get_model_version_by_alias(parsed.name, parsed.alias)
+        assert parsed.version is not None
+        return self.store.get_model_version(parsed.name, parsed.version)
+
+    # aliases, checks, promotions -----------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` at ``version`` in one step; refused (Conflict) while a policy's
+        required checks have not passed for that version."""
+        self.store.set_alias(name, alias, version, actor=self.actor)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self.store.delete_alias(name, alias, actor=self.actor)
+
+    def set_alias_policy(
+        self, name: str, alias: str, required_checks: Sequence[str]
+    ) -> AliasPolicy:
+        return self.store.set_alias_policy(name, alias, list(required_checks), actor=self.actor)
+
+    def get_alias_policies(self, name: str) -> list[AliasPolicy]:
+        return self.store.get_alias_policies(name)
+
+    def record_check(
+        self,
+        name: str,
+        version: int,
+        check: str,
+        passed: bool,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        return self.store.record_check(
+            name, version, check, passed, details=details, actor=self.actor
+        )
+
+    def list_checks(self, name: str, version: int) -> list[CheckResult]:
+        return self.store.list_checks(name, version)
+
+    def request_promotion(self, name: str, version: int, alias: str) -> PromotionRequest:
+        return self.store.create_promotion_request(name, version, alias, actor=self.actor)
+
+    def approve(self, request_id: int, comment: str | None = None) -> PromotionRequest:
+        """Approve a promotion request (not your own): the alias moves, the version is
+        APPROVED, in one transaction."""
+        return self.store.decide_promotion_request(
+            request_id, approve=True, reviewer=self.actor, comment=comment
+        )
+
+    def reject(self, request_id: int, comment: str | None = None) -> PromotionRequest:
+        return self.store.decide_promotion_request(
+            request_id, approve=False, reviewer=self.actor, comment=comment
+        )
+
+    def cancel(self, request_id: int) -> PromotionRequest:
+        return self.store.cancel_promotion_request(request_id, actor=self.actor)
+
+    def list_promotion_requests(
+        self, name: str | None = None, *, state: str | None = None, max_results: int = 100
+    ) -> list[PromotionRequest]:
+        return self.store.list_promotion_requests(name, state=state, max_results=max_results)
+
+    def list_audit(
+        self,
+        name: str | None = None,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        since: int | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> AuditPage:
+        return self.store.list_audit(
+            name,
+            action=action,
+            actor=actor,
+            since=since,
+            max_results=max_results,
+            page_token=page_token,
+        )
