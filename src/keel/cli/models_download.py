@@ -1,0 +1,52 @@
+"""``keel models download``: fetch a version's package and prove it is the one registered."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from keel.cli.artifacts import _progress
+
+MANIFEST = "keel-model.json"
+
+
+def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
+    """Download ``version``'s package into ``output`` (absent or empty) and check its
+    manifest against the registered ``content_hash``; returns (files, bytes).
+
+    The package is staged beside ``output`` and moved into place only once checked, so a
+    package that fails the check leaves nothing behind.
+    """
+    from keel.artifacts.hashing import hash_stream
+    from keel.artifacts.repository import walk
+    from keel.errors import AlreadyExists, IntegrityError
+    from keel.uri import parse_run_artifact_uri
+
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise AlreadyExists(f"output {str(output)!r}: exists and is not an empty folder")
+    source = parse_run_artifact_uri(version.source)
+    files = walk(c.artifacts, source.run_id, source.path or None)
+    total = sum(f.file_size or 0 for f in files)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".keel-model-", dir=output.parent))
+    try:
+        with _progress(total, "downloading") as advance:
+            local = c.download_artifacts(source.run_id, source.path, staging, progress=advance)
+        manifest = local / MANIFEST
+        if not manifest.is_file():
+            raise IntegrityError(f"model {version.name}/{version.version}: no {MANIFEST}")
+        with open(manifest, "rb") as stream:
+            digest, _ = hash_stream(stream)
+        if f"blake3:{digest}" != version.content_hash:
+            raise IntegrityError(
+                f"model {version.name}/{version.version}: its package changed since it was "
+                f"registered (registered {version.content_hash}, downloaded blake3:{digest})"
+            )
+        if output.exists():
+            output.rmdir()
+        local.rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(files), total
