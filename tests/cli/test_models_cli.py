@@ -57,9 +57,9 @@ def keel_as(user: str, *args: str, uri: str) -> Result:
     return runner.invoke(app, [*args, "-t", uri], env={"KEEL_USER": user})
 
 
-def ok(*args: str, uri: str, user: str = "alice") -> str:
+def ok(*args: str, uri: str, user: str = "alice", expect: int = 0) -> str:
     result = keel_as(user, *args, uri=uri)
-    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.exit_code == expect, (result.output, result.exception)
     return result.stdout
 
 
@@ -178,3 +178,28 @@ def test_download_refuses_a_package_changed_since_registration(
     assert result.exit_code == 1 and isinstance(result.exception, IntegrityError)
     assert not (tmp_path / "x").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".keel-model-")]
+
+
+def test_validate_and_card(uri: str, source: str, tmp_path: Path) -> None:
+    name = unique("fraud")
+    register(source, name, uri)
+    held_out = tmp_path / "held_out.csv"
+    held_out.write_text("x0,x1,y\n0.0,1.0,0\n1.0,0.0,1\n0.2,0.8,0\n0.8,0.1,1\n")
+    # No champion yet: checks run against absolute expectations only, and are recorded.
+    out = ok(
+        "models", "validate", f"{name}/1", "--data", str(held_out), "--target", "y",
+        "--metric", "accuracy=0", uri=uri,
+    )  # fmt: skip
+    assert "validation" in out and "passed" in out
+    report = json.loads(
+        ok("models", "validate", f"{name}/1", "--data", str(held_out), "--target", "y",
+           "--max-latency-ms", "0.000001", "--json", uri=uri, expect=1)
+    )  # fmt: skip
+    assert report["passed"] is False
+    checks = json.loads(ok("models", "show", f"{name}/1", "--json", uri=uri))["checks"]
+    assert {c["check"] for c in checks} >= {"integrity", "signature", "latency", "validation"}
+
+    card = tmp_path / "card.html"
+    assert "wrote" in ok("models", "card", f"{name}/1", "--html", "-o", str(card), uri=uri)
+    assert card.read_text().lstrip().lower().startswith("<!doctype html")
+    assert name in ok("models", "card", f"{name}/1", uri=uri)

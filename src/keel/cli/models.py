@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from keel.cli import models_aliases, models_audit, models_promotions
+from keel.cli import models_aliases, models_audit, models_promotions, models_review
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, when
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app = typer.Typer(
 app.add_typer(models_aliases.app, name="alias")
 app.add_typer(models_promotions.app, name="promote")
 app.command("audit")(models_audit.audit)
+app.command("validate")(models_review.validate)
+app.command("card")(models_review.card)
 
 
 def resolve_version(registry: Any, ref: str) -> Any:

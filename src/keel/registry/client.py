@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from keel.entities.registry import (
     AliasPolicy,
@@ -29,6 +29,7 @@ from keel.store.registry import RegistryStore
 from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
+    from keel.registry.validation import ValidationReport
     from keel.tracking.client import Client
 
 MANIFEST = "keel-model.json"
@@ -209,3 +210,44 @@ class RegistryClient:
             max_results=max_results,
             page_token=page_token,
         )
+
+    # validation and model cards ------------------------------------------------------
+
+    def validate(
+        self,
+        name: str,
+        version: int,
+        data: Any,
+        target: str,
+        *,
+        baseline: str | int | None = "champion",
+        metrics: Mapping[str, object] | None = None,
+        max_latency_ms: float | None = None,
+        task: Literal["classification", "regression"] = "classification",
+        trust: bool = False,
+    ) -> ValidationReport:
+        """Check ``version`` against ``baseline`` on held-out ``data`` and record each
+        check on the version (see :mod:`keel.registry.validation`)."""
+        from keel.registry.validation import validate
+
+        return validate(
+            self,
+            name,
+            version,
+            data,
+            target,
+            baseline=baseline,
+            metrics=metrics,
+            max_latency_ms=max_latency_ms,
+            task=task,
+            trust=trust,
+        )
+
+    def card(
+        self, name: str, version: int, *, fmt: Literal["markdown", "html"] = "markdown"
+    ) -> str:
+        """The version's model card: lineage, signature, checks and reviews, as Markdown or
+        a self-contained HTML page (see :mod:`keel.registry.card`)."""
+        from keel.registry.card import card
+
+        return card(self, name, version, fmt=fmt)
