@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from keel.artifacts.hashing import hash_bytes
 from keel.entities.registry import (
     AliasPolicy,
     AuditPage,
@@ -24,7 +25,7 @@ from keel.entities.registry import (
     RegisteredModel,
     RegisteredModelPage,
 )
-from keel.errors import AlreadyExists
+from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.registry import RegistryStore
 from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 
@@ -35,11 +36,22 @@ if TYPE_CHECKING:
 MANIFEST = "keel-model.json"
 
 
+def _signature(manifest: bytes) -> str | None:
+    import json
+
+    try:
+        signature = json.loads(manifest).get("signature")
+    except (ValueError, AttributeError):
+        raise InvalidArgument(f"source: its {MANIFEST} is not a model manifest") from None
+    return json.dumps(signature, sort_keys=True) if signature else None
+
+
 class RegistryClient:
     def __init__(self, store: RegistryStore, tracking: Client, *, actor: str) -> None:
         self.store = store
         self.tracking = tracking
         self.actor = actor
+        self._known_models: set[str] = set()
 
     def close(self) -> None:
         self.store.close()
@@ -61,27 +73,27 @@ class RegistryClient:
         where = parse_run_artifact_uri(source)
         self.tracking.flush()  # the run and its model may still be on their way
         manifest_path = f"{where.path}/{MANIFEST}" if where.path else MANIFEST
-        digest = self.tracking.artifacts.stat(where.run_id, manifest_path).digest or ""
-        with contextlib.suppress(AlreadyExists):
-            self.store.create_registered_model(name, actor=self.actor)
-        return self.store.create_model_version(
-            name,
-            str(where),
+        # One read gives both the digest and the signature; the read itself is checked
+        # against the digest recorded when the file was logged.
+        raw = b"".join(self.tracking.artifacts.read_chunks(where.run_id, manifest_path))
+        version = dict(
             run_id=where.run_id,
-            content_hash=f"blake3:{digest}",
-            signature=self._signature(where.run_id, manifest_path),
+            content_hash=f"blake3:{hash_bytes(raw)}",
+            signature=_signature(raw),
             description=description,
             parent_version=parent_version,
             tags=dict(tags or {}),
             actor=self.actor,
         )
-
-    def _signature(self, run_id: str, manifest_path: str) -> str | None:
-        import json
-
-        raw = b"".join(self.tracking.artifacts.read_chunks(run_id, manifest_path))
-        signature = json.loads(raw).get("signature")
-        return json.dumps(signature, sort_keys=True) if signature else None
+        if name in self._known_models:
+            try:
+                return self.store.create_model_version(name, str(where), **version)  # type: ignore[arg-type]
+            except NotFound:  # deleted since this client last saw it
+                self._known_models.discard(name)
+        with contextlib.suppress(AlreadyExists):
+            self.store.create_registered_model(name, actor=self.actor)
+        self._known_models.add(name)
+        return self.store.create_model_version(name, str(where), **version)  # type: ignore[arg-type]
 
     def create_registered_model(
         self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
