@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/tracking.py
+	$(BIN)/python bench/models.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
