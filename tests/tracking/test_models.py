@@ -8,6 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import keel
+import keel.models as keel_models
 from conftest import unique
 from keel.errors import Forbidden, InvalidArgument
 
@@ -23,7 +24,7 @@ def test_log_and_load_by_run_uri(tracking: str) -> None:
     model = LogisticRegression().fit(x, y)
     keel.set_experiment(unique())
     with keel.start_run():
-        logged = keel.log_model(model, "model", input_example=x.head(5))
+        logged = keel.log_model(model, name="model", input_example=x.head(5))
     keel.flush()
     assert logged.uri == f"runs:/{logged.run_id}/model"
     assert logged.manifest.flavor == "sklearn"
@@ -70,7 +71,7 @@ def test_register_and_load_by_alias(tracking: str, reader, tmp_path) -> None:
     with pytest.raises(NotFound):
         keel.load_model(f"models:/{name}@champion")
     registry.set_alias(name, "challenger", 1)
-    loaded = keel.load_model(f"models:/{name}@challenger")
+    loaded = keel_models.load(f"models:/{name}@challenger")
     assert (loaded.predict(x) == model.predict(x)).all()
     assert (keel.load_model(f"models:/{name}/1").predict(x) == model.predict(x)).all()
 

@@ -16,6 +16,20 @@ from keel.models.package import LoadedModel, load_model, read_manifest, save_mod
 from keel.models.signature import ColumnSpec, Signature, TensorSpec, enforce, infer_signature
 from keel.models.trust import is_trusted
 
+
+def load(uri: str, *, trust: bool = False) -> LoadedModel:
+    """Load a model by ``models:/<name>@<alias>``, ``models:/<name>/<version>``,
+    ``runs:/<run_id>/<path>`` (through the tracking URI in use) or a local folder.
+
+    >>> keel.models.load("models:/fraud@champion").predict(rows)   # doctest: +SKIP
+    """
+    if uri.startswith(("models:/", "runs:/")):
+        from keel.tracking.fluent import load_model as load_by_uri
+
+        return load_by_uri(uri, trust=trust)
+    return load_model(uri, trust=trust)
+
+
 __all__ = [
     "MANIFEST_NAME",
     "ColumnSpec",
@@ -28,6 +42,7 @@ __all__ = [
     "extract_archive",
     "infer_signature",
     "is_trusted",
+    "load",
     "load_model",
     "read_manifest",
     "save_model",

@@ -451,14 +451,14 @@ class Client:
     # models --------------------------------------------------------------------------
 
     def log_model(
-        self, run_id: str, model: Any, artifact_path: str = "model", **save_options: Any
+        self, run_id: str, model: Any, name: str = "model", **save_options: Any
     ) -> LoggedModel:
         """Save ``model`` as a Keel model package (flavor detected; ``signature``,
         ``input_example``, ``requirements``, ``serialization``, ``metadata`` as in
-        :func:`keel.models.save_model`) into the run's artifacts at ``artifact_path``."""
+        :func:`keel.models.save_model`) into the run's artifacts, in the folder ``name``."""
         from keel.tracking.models import log_model
 
-        return log_model(self, run_id, model, artifact_path, **save_options)
+        return log_model(self, run_id, model, name, **save_options)
 
     def load_model(self, uri: str, *, trust: bool = False) -> LoadedModel:
         """Load a model by ``models:/<name>/<version>``, ``models:/<name>@<alias>`` or

@@ -295,11 +295,11 @@ def log_figure(figure: Any, artifact_file: str) -> FileInfo:
     return _client().log_figure(_run_id(), figure, artifact_file)
 
 
-def log_model(model: Any, artifact_path: str = "model", **save_options: Any) -> LoggedModel:
+def log_model(model: Any, name: str = "model", **save_options: Any) -> LoggedModel:
     """Log ``model`` to the active run as a Keel model package; returns its ``runs:/`` URI
     and manifest. Options as in :func:`keel.models.save_model` (``signature``,
     ``input_example``, ``requirements``, ``serialization``, ``metadata``)."""
-    return _client().log_model(_run_id(), model, artifact_path, **save_options)
+    return _client().log_model(_run_id(), model, name, **save_options)
 
 
 def load_model(uri: str, *, trust: bool = False) -> LoadedModel:

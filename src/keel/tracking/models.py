@@ -32,12 +32,12 @@ def log_model(
     client: Client,
     run_id: str,
     model: Any,
-    artifact_path: str = "model",
+    name: str = "model",
     **save_options: Any,
 ) -> LoggedModel:
     from keel.models import save_model
 
-    path = safe_artifact_path(artifact_path, field="artifact_path")
+    path = safe_artifact_path(name, field="name")
     with tempfile.TemporaryDirectory(prefix="keel-model-") as tmp:
         folder = Path(tmp) / "model"
         manifest = save_model(model, folder, source_run_id=run_id, **save_options)
