@@ -15,7 +15,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 import keel
 from keel.config import Settings
 from keel.errors import Conflict, InvalidArgument
-from keel.registry.validation import classification_metrics, regression_metrics, roc_auc
+from keel.registry.metrics import classification_metrics, regression_metrics, roc_auc
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from keel.errors import InvalidArgument
-
 
 class LifecycleStage(StrEnum):
     ACTIVE = "active"
@@ -22,11 +20,9 @@ class ViewType(StrEnum):
 
     @classmethod
     def parse(cls, value: ViewType | str) -> ViewType:
-        try:
-            return cls(value)
-        except ValueError:
-            allowed = ", ".join(v.value for v in cls)
-            raise InvalidArgument(f"view: must be one of {allowed}, got {value!r}") from None
+        from keel.entities.validation import check_choice
+
+        return check_choice(cls, value, "view")
 
     def stages(self) -> tuple[LifecycleStage, ...]:
         if self is ViewType.ACTIVE_ONLY:

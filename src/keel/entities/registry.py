@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from keel.entities.validation import check_int, check_key, check_name
+from keel.entities.validation import check_choice, check_int, check_key, check_name
 from keel.errors import InvalidArgument
 
 MAX_ALIAS_LENGTH = 64
@@ -48,11 +48,7 @@ class ModelVersionStatus(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> ModelVersionStatus:
-        try:
-            return cls(value)  # type: ignore[arg-type]
-        except ValueError:
-            allowed = ", ".join(s.value for s in cls)
-            raise InvalidArgument(f"status: must be one of {allowed}, got {value!r}") from None
+        return check_choice(cls, value, "status")
 
 
 OWNER_TRANSITIONS: dict[ModelVersionStatus, frozenset[ModelVersionStatus]] = {
@@ -77,11 +73,7 @@ class PromotionState(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> PromotionState:
-        try:
-            return cls(value)  # type: ignore[arg-type]
-        except ValueError:
-            allowed = ", ".join(s.value for s in cls)
-            raise InvalidArgument(f"state: must be one of {allowed}, got {value!r}") from None
+        return check_choice(cls, value, "state")
 
 
 class AuditAction(StrEnum):
@@ -107,11 +99,7 @@ class AuditAction(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> AuditAction:
-        try:
-            return cls(value)  # type: ignore[arg-type]
-        except ValueError:
-            allowed = ", ".join(a.value for a in cls)
-            raise InvalidArgument(f"action: must be one of {allowed}, got {value!r}") from None
+        return check_choice(cls, value, "action")
 
 
 @dataclass(frozen=True, slots=True)

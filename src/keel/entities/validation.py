@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from enum import StrEnum
+from typing import TYPE_CHECKING, TypeVar
 
 from keel.errors import InvalidArgument, PayloadTooLarge
 
 if TYPE_CHECKING:
     from keel.entities.write import MetricColumns, WriteBatch
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 MAX_NAME_LENGTH = 250
 MAX_KEY_LENGTH = 250
@@ -146,6 +149,15 @@ def check_max_results(value: object) -> int:
     if n > MAX_SEARCH_RESULTS:
         raise InvalidArgument(f"max_results: must be at most {MAX_SEARCH_RESULTS}, got {n}")
     return n
+
+
+def check_choice(cls: type[_Choice], value: object, field: str) -> _Choice:
+    """``value`` as a member of the string enum ``cls``, or an error listing the choices."""
+    try:
+        return cls(value)  # type: ignore[arg-type]
+    except ValueError:
+        allowed = ", ".join(member.value for member in cls)
+        raise InvalidArgument(f"{field}: must be one of {allowed}, got {value!r}") from None
 
 
 def is_finite(value: float) -> bool:

@@ -1,0 +1,293 @@
+"""Automatic logging of scikit-learn, XGBoost and LightGBM training.
+
+``keel.autolog()`` patches the ``fit`` methods of those libraries' estimators. A patched
+``fit`` logs into the active run (or into a new run named after the estimator, ended when
+``fit`` returns): the estimator's parameters, training metrics, the fitted model as a Keel
+model package and a fingerprint of the training data. Only the outermost ``fit`` of a call
+stack logs, so a ``Pipeline`` or a ``GridSearchCV`` makes one run. Logging never breaks a
+``fit``: its failures become warnings; errors raised by ``fit`` itself propagate.
+
+>>> import keel
+>>> keel.autolog()                                     # doctest: +SKIP
+>>> LogisticRegression().fit(x, y)                     # doctest: +SKIP  (logs a run)
+>>> keel.autolog(disable=True)                         # doctest: +SKIP  (restores fit)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import inspect
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from keel.entities import RunStatus
+from keel.entities.validation import MAX_PARAM_VALUE_BYTES
+
+__all__ = ["autolog"]
+
+logger = logging.getLogger(__name__)
+
+_MARK = "__keel_autolog__"
+_EXAMPLE_ROWS = 5
+
+_lock = threading.Lock()
+_local = threading.local()
+_originals: dict[type, Any] = {}
+"""Each patched class and the ``fit`` found in its own ``__dict__`` before patching."""
+_config: dict[str, bool] = {"log_models": True, "log_input_examples": True}
+
+
+def autolog(
+    *, log_models: bool = True, log_input_examples: bool = True, disable: bool = False
+) -> None:
+    """Turn automatic logging on (patching ``fit``) or, with ``disable=True``, off
+    (restoring every original ``fit`` exactly). Calling it again only updates the options.
+
+    Patched: scikit-learn estimators (``sklearn.utils.all_estimators()`` and their base
+    classes), ``xgboost.sklearn.XGBModel`` and ``lightgbm.sklearn.LGBMModel`` with their
+    subclasses; a library that is not installed is never imported."""
+    with _lock:
+        if disable:
+            for cls, original in _originals.items():
+                setattr(cls, "fit", original)
+            _originals.clear()
+            return
+        _config["log_models"] = log_models
+        _config["log_input_examples"] = log_input_examples
+        for cls in _classes_to_patch():
+            raw = cls.__dict__.get("fit")
+            if cls in _originals or not inspect.isfunction(raw) or getattr(raw, _MARK, False):
+                continue
+            _originals[cls] = raw
+            setattr(cls, "fit", _patch(raw))
+
+
+# which classes -------------------------------------------------------------------------
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _own_fit(classes: Iterator[type], package: str) -> Iterator[type]:
+    for cls in classes:
+        if "fit" in cls.__dict__ and cls.__module__.split(".")[0] == package:
+            yield cls
+
+
+def _subclasses(root: type) -> Iterator[type]:
+    seen: set[type] = set()
+    todo = [root]
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        yield cls
+        todo.extend(cls.__subclasses__())
+
+
+def _classes_to_patch() -> list[type]:
+    found: dict[type, None] = {}
+    if _installed("sklearn"):
+        try:
+            from sklearn.utils import all_estimators
+
+            for _, estimator in all_estimators():
+                for cls in _own_fit(iter(estimator.__mro__), "sklearn"):
+                    found[cls] = None
+        except Exception:  # noqa: BLE001 - a broken install must not break autolog()
+            logger.warning("keel.autolog: could not patch scikit-learn", exc_info=True)
+    for package, module, base in (
+        ("xgboost", "xgboost.sklearn", "XGBModel"),
+        ("lightgbm", "lightgbm.sklearn", "LGBMModel"),
+    ):
+        if not _installed(package):
+            continue
+        try:
+            root = getattr(importlib.import_module(module), base)
+            for cls in _own_fit(_subclasses(root), package):
+                found[cls] = None
+        except Exception:  # noqa: BLE001
+            logger.warning("keel.autolog: could not patch %s", package, exc_info=True)
+    return list(found)
+
+
+# the patched fit ---------------------------------------------------------------------
+
+
+def _patch(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_local, "depth", 0)
+        if depth > 0:
+            return original(self, *args, **kwargs)
+        _local.depth = depth + 1
+        try:
+            return _logged_fit(original, self, args, kwargs)
+        finally:
+            _local.depth = depth
+
+    setattr(fit, _MARK, True)
+    return fit
+
+
+def _logged_fit(
+    original: Callable[..., Any], model: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    import keel.tracking.fluent as fluent
+
+    owns_run = False
+    if fluent.active_run() is None:
+        try:
+            fluent.start_run(run_name=type(model).__name__)
+            owns_run = True
+        except Exception:  # noqa: BLE001
+            logger.warning("keel.autolog: could not start a run; not logging", exc_info=True)
+            return original(model, *args, **kwargs)
+    x = args[0] if args else kwargs.get("X")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
+    _safely("parameters", lambda: fluent.log_params(_params(model)))
+    try:
+        result = original(model, *args, **kwargs)
+    except BaseException:
+        if owns_run:
+            _safely("the run's end", lambda: fluent.end_run(RunStatus.FAILED))
+        raise
+    try:
+        _safely("training metrics", lambda: _log_metrics(model, x, y))
+        _safely("dataset fingerprint", lambda: fluent.set_tags(_dataset_tags(x)))
+        if _config["log_models"]:
+            example = _head(x) if _config["log_input_examples"] else None
+            _safely("model", lambda: fluent.log_model(model, name="model", input_example=example))
+    finally:
+        if owns_run:
+            _safely("the run's end", lambda: fluent.end_run(RunStatus.FINISHED))
+    return result
+
+
+def _safely(what: str, action: Callable[[], object]) -> None:
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - logging must never break the user's fit
+        logger.warning("keel.autolog: could not log %s", what, exc_info=True)
+
+
+# what is logged ------------------------------------------------------------------------
+
+
+def _params(model: Any) -> dict[str, str]:
+    params = model.get_params(deep=False)
+    return {str(key): _truncate(_render(value)) for key, value in params.items()}
+
+
+def _render(value: Any) -> str:
+    if value is None or isinstance(value, str | bool | int | float | complex):
+        return str(value)
+    if isinstance(value, list | tuple):
+        inner = ", ".join(_render(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_render(k)}: {_render(v)}" for k, v in value.items()) + "}"
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and getattr(value, "shape", None) == ():
+        try:
+            return str(item())
+        except Exception:  # noqa: BLE001
+            pass
+    return type(value).__name__
+
+
+def _truncate(text: str, limit: int = MAX_PARAM_VALUE_BYTES) -> str:
+    text = text.replace("\x00", "")
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
+
+
+def _log_metrics(model: Any, x: Any, y: Any) -> None:
+    import keel.tracking.fluent as fluent
+    from sklearn.base import is_classifier, is_regressor
+
+    metrics: dict[str, float] = {}
+    rows = _rows(x)
+    if rows is not None:
+        metrics["training_rows"] = float(rows)
+    if y is not None and x is not None:
+        try:
+            if is_classifier(model):
+                metrics["training_accuracy"] = float(model.score(x, y))
+            elif is_regressor(model):
+                metrics["training_r2"] = float(model.score(x, y))
+        except Exception:  # noqa: BLE001
+            logger.warning("keel.autolog: could not score the training data", exc_info=True)
+    if metrics:
+        fluent.log_metrics(metrics)
+
+
+def _rows(x: Any) -> int | None:
+    shape = getattr(x, "shape", None)
+    if shape:
+        return int(shape[0])
+    try:
+        return len(x)
+    except TypeError:
+        return None
+
+
+def _head(x: Any) -> Any:
+    if x is None:
+        return None
+    head = getattr(x, "head", None)  # pandas
+    if callable(head):
+        return head(_EXAMPLE_ROWS)
+    if hasattr(x, "tocsr"):  # scipy sparse: no example
+        return None
+    return x[:_EXAMPLE_ROWS]
+
+
+def _dataset_tags(x: Any) -> dict[str, str]:
+    """``keel.dataset.fingerprint`` (BLAKE3 of the data), ``.rows`` and ``.columns``."""
+    import numpy as np
+    import pandas as pd
+
+    from keel.artifacts.hashing import hash_bytes
+
+    if x is None:
+        return {}
+    if isinstance(x, pd.Series):
+        x = x.to_frame()
+    if isinstance(x, pd.DataFrame):
+        columns = [str(c) for c in x.columns]
+        hashed = pd.util.hash_pandas_object(x, index=False).to_numpy().tobytes()
+        data = hashed + "\x00".join(columns).encode("utf-8", "surrogatepass")
+        rows, ncols = x.shape
+    elif hasattr(x, "tocsr"):  # scipy sparse
+        m = x.tocsr()
+        data = b"".join(
+            np.ascontiguousarray(a).tobytes() for a in (m.data, m.indices, m.indptr)
+        ) + f"{m.shape}{m.dtype.str}".encode()
+        rows, ncols = m.shape
+    else:
+        arr = np.asarray(x)
+        if arr.dtype == object:
+            frame = pd.DataFrame(arr.reshape(arr.shape[0], -1) if arr.ndim else arr.reshape(1, 1))
+            body = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+        else:
+            body = np.ascontiguousarray(arr).tobytes()
+        data = body + f"{arr.shape}{arr.dtype.str}".encode()
+        rows = arr.shape[0] if arr.ndim else 1
+        ncols = arr.shape[1] if arr.ndim > 1 else 1
+    return {
+        "keel.dataset.fingerprint": hash_bytes(data),
+        "keel.dataset.rows": str(rows),
+        "keel.dataset.columns": str(ncols),
+    }
