@@ -34,6 +34,7 @@ PUBLIC = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "end_run",
     "errors",
     "flush",

@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "set_tracking_uri": _FLUENT,
     "start_run": _FLUENT,
     "errors": "keel.errors",
+    "autolog": "keel.tracking.autolog",
 }
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "autolog",
     "end_run",
     "errors",
     "flush",
@@ -124,6 +126,7 @@ if TYPE_CHECKING:
         RunTag,
         ViewType,
     )
+    from keel.tracking.autolog import autolog
     from keel.tracking.client import Client
     from keel.tracking.fluent import (
         ActiveRun,

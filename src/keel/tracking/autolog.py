@@ -53,7 +53,7 @@ def autolog(
     with _lock:
         if disable:
             for cls, original in _originals.items():
-                setattr(cls, "fit", original)
+                setattr(cls, "fit", original)  # noqa: B010 - cls is any class
             _originals.clear()
             return
         _config["log_models"] = log_models
@@ -63,7 +63,7 @@ def autolog(
             if cls in _originals or not inspect.isfunction(raw) or getattr(raw, _MARK, False):
                 continue
             _originals[cls] = raw
-            setattr(cls, "fit", _patch(raw))
+            setattr(cls, "fit", _patch(raw))  # noqa: B010
 
 
 # which classes -------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def _classes_to_patch() -> list[type]:
             for _, estimator in all_estimators():
                 for cls in _own_fit(iter(estimator.__mro__), "sklearn"):
                     found[cls] = None
-        except Exception:  # noqa: BLE001 - a broken install must not break autolog()
+        except Exception:
             logger.warning("keel.autolog: could not patch scikit-learn", exc_info=True)
     for package, module, base in (
         ("xgboost", "xgboost.sklearn", "XGBModel"),
@@ -115,7 +115,7 @@ def _classes_to_patch() -> list[type]:
             root = getattr(importlib.import_module(module), base)
             for cls in _own_fit(_subclasses(root), package):
                 found[cls] = None
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("keel.autolog: could not patch %s", package, exc_info=True)
     return list(found)
 
@@ -149,7 +149,7 @@ def _logged_fit(
         try:
             fluent.start_run(run_name=type(model).__name__)
             owns_run = True
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("keel.autolog: could not start a run; not logging", exc_info=True)
             return original(model, *args, **kwargs)
     x = args[0] if args else kwargs.get("X")
@@ -176,7 +176,7 @@ def _logged_fit(
 def _safely(what: str, action: Callable[[], object]) -> None:
     try:
         action()
-    except Exception:  # noqa: BLE001 - logging must never break the user's fit
+    except Exception:
         logger.warning("keel.autolog: could not log %s", what, exc_info=True)
 
 
@@ -193,14 +193,18 @@ def _render(value: Any) -> str:
         return str(value)
     if isinstance(value, list | tuple):
         inner = ", ".join(_render(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        return (
+            f"[{inner}]"
+            if isinstance(value, list)
+            else f"({inner}{',' if len(value) == 1 else ''})"
+        )
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_render(k)}: {_render(v)}" for k, v in value.items()) + "}"
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item) and getattr(value, "shape", None) == ():
         try:
             return str(item())
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     return type(value).__name__
 
@@ -214,8 +218,9 @@ def _truncate(text: str, limit: int = MAX_PARAM_VALUE_BYTES) -> str:
 
 
 def _log_metrics(model: Any, x: Any, y: Any) -> None:
-    import keel.tracking.fluent as fluent
     from sklearn.base import is_classifier, is_regressor
+
+    import keel.tracking.fluent as fluent
 
     metrics: dict[str, float] = {}
     rows = _rows(x)
@@ -227,7 +232,7 @@ def _log_metrics(model: Any, x: Any, y: Any) -> None:
                 metrics["training_accuracy"] = float(model.score(x, y))
             elif is_regressor(model):
                 metrics["training_r2"] = float(model.score(x, y))
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("keel.autolog: could not score the training data", exc_info=True)
     if metrics:
         fluent.log_metrics(metrics)
@@ -251,7 +256,9 @@ def _head(x: Any) -> Any:
         return head(_EXAMPLE_ROWS)
     if hasattr(x, "tocsr"):  # scipy sparse: no example
         return None
-    return x[:_EXAMPLE_ROWS]
+    import numpy as np
+
+    return np.asarray(x)[:_EXAMPLE_ROWS]  # lists of rows become an array
 
 
 def _dataset_tags(x: Any) -> dict[str, str]:
@@ -272,9 +279,10 @@ def _dataset_tags(x: Any) -> dict[str, str]:
         rows, ncols = x.shape
     elif hasattr(x, "tocsr"):  # scipy sparse
         m = x.tocsr()
-        data = b"".join(
-            np.ascontiguousarray(a).tobytes() for a in (m.data, m.indices, m.indptr)
-        ) + f"{m.shape}{m.dtype.str}".encode()
+        data = (
+            b"".join(np.ascontiguousarray(a).tobytes() for a in (m.data, m.indices, m.indptr))
+            + f"{m.shape}{m.dtype.str}".encode()
+        )
         rows, ncols = m.shape
     else:
         arr = np.asarray(x)
