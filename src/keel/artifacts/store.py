@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,6 +20,9 @@ from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
 from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+
+_PARTIAL = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
+"""The name a file has while it is being written (see ``write_stream``)."""
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just moved."""
@@ -145,6 +150,25 @@ class ArtifactStore:
 
     def size(self, relative: str) -> int:
         return int(self.fs.size(self._full(relative)))
+
+    def sweep_partial_writes(self, *, older_than: float = 3600.0) -> int:
+        """Remove temporary files left by writes that never finished (a process killed
+        mid-upload), once they are ``older_than`` seconds old; returns how many. Only on a
+        local root: listing a whole bucket is left to its lifecycle rules."""
+        if not self._local:
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        for folder, _, names in os.walk(self.root):
+            for name in names:
+                if not _PARTIAL.match(name):
+                    continue
+                path = os.path.join(folder, name)
+                with contextlib.suppress(FileNotFoundError):
+                    if os.stat(path).st_mtime < cutoff:
+                        os.remove(path)
+                        removed += 1
+        return removed
 
     def delete(self, relative: str) -> None:
         full = self._full(relative)

@@ -48,10 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = RunArtifacts(store)
         app.state.registry = registry = open_registry(uri, settings, migrate=False)
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
+        sweeper = asyncio.create_task(_sweep_partial_writes(store))
         try:
             yield
         finally:
             reaper.cancel()
+            sweeper.cancel()
             registry.close()
             store.close()
 
@@ -86,6 +88,21 @@ async def _reap_forever(store: Any, run_timeout: float) -> None:
                 log.info("marked %d runs without heartbeat KILLED", len(lost))
         except Exception:
             log.exception("reaping lost runs failed")
+
+
+async def _sweep_partial_writes(store: Any) -> None:
+    """Uploads cut short by a crash leave temporary files; remove the old ones once."""
+    from keel.artifacts.store import ArtifactStore
+
+    root = getattr(store, "artifact_root", None)
+    if not root:
+        return
+    try:
+        removed = await run_in_threadpool(ArtifactStore(root).sweep_partial_writes)
+        if removed:
+            log.info("removed %d unfinished uploads from %s", removed, root)
+    except Exception:
+        log.exception("sweeping unfinished uploads failed")
 
 
 class BodyLimit:
