@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -15,7 +15,6 @@ from keel.entities import (
     MetricHistory,
     Run,
     RunCreate,
-    RunEnd,
     RunInfo,
     RunPage,
     RunStatus,
@@ -33,8 +32,6 @@ from keel.store.sql.history import metric_history
 from keel.store.sql.search import build_search, decode_page_token, encode_page_token
 from keel.store.sql.tables import artifacts, experiment_tags, experiments, runs, tags
 from keel.store.sql.writes import apply_batch, dialect_insert
-
-DEFAULT_EXPERIMENT_NAME = "Default"
 
 
 def now_ms() -> int:
@@ -171,9 +168,11 @@ class SqlTrackingStore:
     def run_artifact_uri(self, experiment_id: str, run_id: str) -> str:
         return f"{self.artifact_root}/{experiment_id}/{run_id}/artifacts"
 
-    def _artifact_uri_for(self, conn_experiment_locations: dict[str, str]) -> object:
+    def _artifact_uri_for(self, locations: dict[str, str]) -> Callable[[str, str], str]:
+        """Where a new run's artifacts go: below its experiment's artifact location."""
+
         def artifact_uri(experiment_id: str, run_id: str) -> str:
-            base = conn_experiment_locations.get(experiment_id)
+            base = locations.get(experiment_id)
             if base:
                 return f"{base.rstrip('/')}/{run_id}/artifacts"
             return self.run_artifact_uri(experiment_id, run_id)
@@ -427,6 +426,3 @@ def _int_id(value: str) -> int | None:
 
 def default_run_name(run_id: str) -> str:
     return f"run-{run_id[:8]}"
-
-
-__all__ = ["DEFAULT_EXPERIMENT_NAME", "RunEnd", "SqlTrackingStore"]

@@ -7,7 +7,7 @@ points, so a batch of 100,000 metric points costs a handful of round trips.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -32,7 +32,9 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
     return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
 
 
-def apply_batch(conn: Connection, batch: WriteBatch, *, now: int, artifact_root_for: Any) -> bool:
+def apply_batch(
+    conn: Connection, batch: WriteBatch, *, now: int, artifact_root_for: Callable[[str, str], str]
+) -> bool:
     """Write ``batch`` inside the caller's transaction. Returns False when it was a replay."""
     claimed = conn.execute(
         dialect_insert(conn, write_batches)
@@ -58,7 +60,10 @@ def apply_batch(conn: Connection, batch: WriteBatch, *, now: int, artifact_root_
 
 
 def _create_runs(
-    conn: Connection, writes: Sequence[RunWrite], now: int, artifact_root_for: Any
+    conn: Connection,
+    writes: Sequence[RunWrite],
+    now: int,
+    artifact_root_for: Callable[[str, str], str],
 ) -> None:
     if not writes:
         return
