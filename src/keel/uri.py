@@ -68,12 +68,25 @@ def resolve_tracking_uri(uri: str, *, artifacts_uri: str | None = None) -> Track
     )
 
 
+MODEL_MANIFEST = "keel-model.json"
+"""The file that makes a folder of artifacts a model package."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunArtifactUri:
     """``runs:/<run_id>/<path>``: an artifact (or folder) of a run."""
 
     run_id: str
     path: str
+
+    def child(self, name: str) -> str:
+        """The artifact path of ``name`` inside this folder."""
+        return f"{self.path}/{name}" if self.path else name
+
+    @property
+    def manifest_path(self) -> str:
+        """Where the model package at this URI keeps its manifest."""
+        return self.child(MODEL_MANIFEST)
 
     def __str__(self) -> str:
         return f"runs:/{self.run_id}/{self.path}" if self.path else f"runs:/{self.run_id}"

@@ -9,8 +9,6 @@ from typing import Any
 
 from keel.cli.artifacts import _progress
 
-MANIFEST = "keel-model.json"
-
 
 def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
     """Download ``version``'s package into ``output`` (absent or empty) and check its
@@ -22,7 +20,7 @@ def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
     from keel.artifacts.hashing import hash_stream
     from keel.artifacts.repository import walk
     from keel.errors import AlreadyExists, IntegrityError
-    from keel.uri import parse_run_artifact_uri
+    from keel.uri import MODEL_MANIFEST, parse_run_artifact_uri
 
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
         raise AlreadyExists(f"output {str(output)!r}: exists and is not an empty folder")
@@ -34,16 +32,12 @@ def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
     try:
         with _progress(total, "downloading") as advance:
             local = c.download_artifacts(source.run_id, source.path, staging, progress=advance)
-        manifest = local / MANIFEST
+        manifest = local / MODEL_MANIFEST
         if not manifest.is_file():
-            raise IntegrityError(f"model {version.name}/{version.version}: no {MANIFEST}")
+            raise IntegrityError(f"model {version.name}/{version.version}: no {MODEL_MANIFEST}")
         with open(manifest, "rb") as stream:
             digest, _ = hash_stream(stream)
-        if f"blake3:{digest}" != version.content_hash:
-            raise IntegrityError(
-                f"model {version.name}/{version.version}: its package changed since it was "
-                f"registered (registered {version.content_hash}, downloaded blake3:{digest})"
-            )
+        version.check_manifest_digest(digest)
         if output.exists():
             output.rmdir()
         local.rename(output)

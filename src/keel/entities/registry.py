@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from keel.entities.validation import check_choice, check_int, check_key, check_name
-from keel.errors import InvalidArgument
+from keel.errors import IntegrityError, InvalidArgument
 
 MAX_ALIAS_LENGTH = 64
 MAX_DESCRIPTION_BYTES = 64 * 1024
@@ -132,6 +132,15 @@ class ModelVersion:
     updated: int = 0
     created_by: str = ""
     aliases: list[str] = field(default_factory=list)
+
+    def check_manifest_digest(self, digest: str) -> None:
+        """IntegrityError unless the package's manifest has the BLAKE3 ``digest`` (hex)
+        recorded when this version was registered."""
+        if f"blake3:{digest}" != self.content_hash:
+            raise IntegrityError(
+                f"model {self.name}/{self.version}: its package changed since it was "
+                f"registered (registered {self.content_hash}, now blake3:{digest})"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ from typing import Any
 from keel.entities.paths import safe_artifact_path
 from keel.errors import InvalidArgument
 from keel.models.signature import Signature
+from keel.uri import MODEL_MANIFEST
 
-MANIFEST_NAME = "keel-model.json"
+MANIFEST_NAME = MODEL_MANIFEST
 FORMAT_VERSION = 1
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_FILES = 10_000

@@ -97,8 +97,7 @@ def gather(registry: RegistryClient, name: str, version: int) -> CardFacts:
         run = registry.tracking.get_run(mv.run_id)
     manifest, manifest_error = None, None
     try:
-        path = parse_run_artifact_uri(mv.source).path
-        where = f"{path}/keel-model.json" if path else "keel-model.json"
+        where = parse_run_artifact_uri(mv.source).manifest_path
         raw = b"".join(registry.tracking.artifacts.read_chunks(mv.run_id, where))
         manifest = ModelManifest.from_json(raw)
     except KeelError as exc:

@@ -27,13 +27,11 @@ from keel.entities.registry import (
 )
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.registry import RegistryStore
-from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
+from keel.uri import MODEL_MANIFEST, ModelUri, parse_model_uri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
     from keel.registry.validation import ValidationReport
     from keel.tracking.client import Client
-
-MANIFEST = "keel-model.json"
 
 
 def _signature(manifest: bytes) -> str | None:
@@ -42,7 +40,7 @@ def _signature(manifest: bytes) -> str | None:
     try:
         signature = json.loads(manifest).get("signature")
     except (ValueError, AttributeError):
-        raise InvalidArgument(f"source: its {MANIFEST} is not a model manifest") from None
+        raise InvalidArgument(f"source: its {MODEL_MANIFEST} is not a model manifest") from None
     return json.dumps(signature, sort_keys=True) if signature else None
 
 
@@ -72,10 +70,9 @@ class RegistryClient:
         the package's manifest and its signature, and starts PENDING_REVIEW."""
         where = parse_run_artifact_uri(source)
         self.tracking.flush()  # the run and its model may still be on their way
-        manifest_path = f"{where.path}/{MANIFEST}" if where.path else MANIFEST
         # One read gives both the digest and the signature; the read itself is checked
         # against the digest recorded when the file was logged.
-        raw = b"".join(self.tracking.artifacts.read_chunks(where.run_id, manifest_path))
+        raw = b"".join(self.tracking.artifacts.read_chunks(where.run_id, where.manifest_path))
         version = dict(
             run_id=where.run_id,
             content_hash=f"blake3:{hash_bytes(raw)}",

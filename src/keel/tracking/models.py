@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.entities.paths import safe_artifact_path
-from keel.errors import IntegrityError
 from keel.uri import RunArtifactUri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
@@ -51,21 +50,14 @@ def load_model(client: Client, uri: str, *, trust: bool = False) -> LoadedModel:
     the package's manifest must still have the digest recorded at registration."""
     from keel.models import load_model as load_package
 
-    expected_hash = None
     if isinstance(uri, str) and uri.startswith("models:/"):
         version = client.registry.resolve(uri)
-        expected_hash = version.content_hash
         source = parse_run_artifact_uri(version.source)
+        version.check_manifest_digest(
+            client.artifacts.stat(source.run_id, source.manifest_path).digest or ""
+        )
     else:
         source = parse_run_artifact_uri(uri, field="model URI")
-    if expected_hash is not None:
-        manifest = f"{source.path}/keel-model.json" if source.path else "keel-model.json"
-        digest = client.artifacts.stat(source.run_id, manifest).digest
-        if f"blake3:{digest}" != expected_hash:
-            raise IntegrityError(
-                f"model {uri!r}: its package changed since it was registered "
-                f"(registered {expected_hash}, now blake3:{digest})"
-            )
     folder = Path(tempfile.mkdtemp(prefix="keel-model-"))
     try:
         client.download_artifacts(source.run_id, source.path, folder / "pkg")

@@ -14,7 +14,6 @@ from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.tables import artifacts, runs
 from keel.uri import RunArtifactUri, parse_run_artifact_uri
 
-MODEL_FILE = "keel-model.json"
 MAX_SOURCE_LENGTH = 1100
 
 
@@ -42,7 +41,7 @@ def require_model_at(conn: Connection, source: RunArtifactUri) -> None:
         is None
     ):
         raise NotFound(f"source {str(source)!r}: run {source.run_id}: no such run")
-    marker = f"{source.path}/{MODEL_FILE}"
+    marker = source.manifest_path
     found = conn.execute(
         select(artifacts.c.path).where(
             artifacts.c.run_uuid == source.run_id, artifacts.c.path == marker
