@@ -7,6 +7,7 @@ made on first use with ``python3.11 -m venv`` and pip. Keel runs from the projec
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -45,9 +46,18 @@ class Venv:
     def bin(self, program: str) -> Path:
         return self.path / "bin" / program
 
+    @property
+    def stamp(self) -> str:
+        """The requirement, and for Keel's own editable install its pyproject's digest
+        (a changed extra must reinstall)."""
+        if "--editable" not in self.requirement:
+            return self.requirement
+        digest = hashlib.sha256((REPO_DIR / "pyproject.toml").read_bytes()).hexdigest()[:16]
+        return f"{self.requirement} pyproject:{digest}"
+
     def is_ready(self) -> bool:
         marker = self.path / MARKER
-        return marker.is_file() and marker.read_text().strip() == self.requirement
+        return marker.is_file() and marker.read_text().strip() == self.stamp
 
     def ensure(self) -> None:
         """Create the venv and install the requirement unless it is already there."""
@@ -60,7 +70,7 @@ class Venv:
         if self.no_deps:
             pip.append("--no-deps")
         subprocess.run([*pip, self.requirement], check=True)
-        (self.path / MARKER).write_text(self.requirement + "\n")
+        (self.path / MARKER).write_text(self.stamp + "\n")
 
 
 MLFLOW_VENV = Venv("mlflow", f"mlflow=={MLFLOW_VERSION}")

@@ -17,17 +17,18 @@ from keel.models.signature import ColumnSpec, Signature, TensorSpec, enforce, in
 from keel.models.trust import is_trusted
 
 
-def load(uri: str, *, trust: bool = False) -> LoadedModel:
+def load(uri: str, *, trust: bool = False, flavor: str | None = None) -> LoadedModel:
     """Load a model by ``models:/<name>@<alias>``, ``models:/<name>/<version>``,
-    ``runs:/<run_id>/<path>`` (through the tracking URI in use) or a local folder.
+    ``runs:/<run_id>/<path>`` (through the tracking URI in use) or a local folder;
+    ``flavor`` as in :func:`load_model` (default: a verified ONNX copy when there is one).
 
     >>> keel.models.load("models:/fraud@champion").predict(rows)   # doctest: +SKIP
     """
     if uri.startswith(("models:/", "runs:/")):
         from keel.tracking.fluent import load_model as load_by_uri
 
-        return load_by_uri(uri, trust=trust)
-    return load_model(uri, trust=trust)
+        return load_by_uri(uri, trust=trust, flavor=flavor)
+    return load_model(uri, trust=trust, flavor=flavor)
 
 
 __all__ = [

@@ -13,6 +13,8 @@ that a format which can run code (pickle) comes from a trusted source.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import platform
 import shutil
@@ -26,7 +28,7 @@ from keel import __version__
 from keel.config import Settings
 from keel.entities.ids import new_id
 from keel.errors import AlreadyExists, Forbidden, InvalidArgument, NotFound
-from keel.models import files, inputs
+from keel.models import conversion, files, inputs
 from keel.models.example import read_example, write_example
 from keel.models.flavors import Predictor, detect_flavor, get_flavor, module_name
 from keel.models.flavors._common import version
@@ -34,15 +36,19 @@ from keel.models.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelManifes
 from keel.models.signature import Signature, enforce, infer_signature
 from keel.models.trust import PICKLE_RISK, is_trusted, refusal
 
+log = logging.getLogger("keel.models")
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class LoadedModel:
     """A loaded package: ``predict`` checks input against the signature, then calls the
-    flavor's model, and returns what it returns (numpy arrays, or pandas for tables)."""
+    flavor's model, and returns what it returns (numpy arrays, or pandas for tables).
+    ``flavor`` is the one it was loaded through (``manifest.flavor`` is the original's)."""
 
     manifest: ModelManifest
     path: Path
     model: Predictor
+    flavor: str
 
     @property
     def signature(self) -> Signature | None:
@@ -51,10 +57,6 @@ class LoadedModel:
     @property
     def metadata(self) -> Mapping[str, Any]:
         return self.manifest.metadata
-
-    @property
-    def flavor(self) -> str:
-        return self.manifest.flavor
 
     def predict(self, data: Any) -> Any:
         signature = self.signature
@@ -78,12 +80,15 @@ def save_model(
     source_run_id: str | None = None,
     serialization: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    onnx: bool | None = None,
 ) -> ModelManifest:
     """Write ``model`` as a package folder at ``path`` (which must not exist yet).
 
     ``flavor`` is detected when not given; ``signature`` is inferred from
     ``input_example`` when not given; ``requirements`` are the flavor's libraries pinned
-    to the installed versions when not given.
+    to the installed versions when not given. ``onnx``: also save an ONNX copy that
+    reproduces the model's predictions (see ``keel.models.conversion``) — None: when one
+    can be made; True: or fail saying why not; False: never.
     """
     target = Path(path)
     if target.exists():
@@ -94,6 +99,7 @@ def save_model(
         raise InvalidArgument("signature: must be a keel.models.Signature")
     if isinstance(requirements, str):
         raise InvalidArgument("requirements: must be a list of requirements, not one string")
+    onnx = conversion.wanted(onnx)
     example = None
     if input_example is not None:
         example = inputs.normalise(input_example)
@@ -106,14 +112,15 @@ def save_model(
         info = flavor_module.save(
             model, staging, input_example=example, serialization=serialization
         )
+        flavors = {name: info, **_onnx_copy(model, name, info, example, staging, onnx)}
         example_name = None if example is None else write_example(example, staging)
         manifest = ModelManifest(
             flavor=name,
-            flavors={name: info},
+            flavors=flavors,
             files=files.describe(staging),
             python_version=platform.python_version(),
             requirements=tuple(
-                _pinned(flavor_module.REQUIREMENTS, signature)
+                _pinned(_distributions(flavors), signature)
                 if requirements is None
                 else requirements
             ),
@@ -135,6 +142,30 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _onnx_copy(
+    model: Any, flavor: str, info: Mapping[str, Any], example: Any, folder: Path, onnx: bool | None
+) -> dict[str, dict[str, Any]]:
+    """``{"onnx": info}`` after writing a faithful ONNX copy into ``folder``, or nothing."""
+    if onnx is False or flavor == "onnx":
+        return {}
+    try:
+        payload, onnx_info = conversion.onnx_copy(model, flavor, example, info.get("feature_names"))
+    except conversion.NotConvertible as exc:
+        if onnx:
+            raise InvalidArgument(f"onnx: no faithful ONNX copy of this model ({exc})") from None
+        log.debug("no ONNX copy of the %s model: %s", flavor, exc)
+        return {}
+    target = folder / onnx_info["file"]
+    if target.exists():
+        raise InvalidArgument(f"onnx: the {flavor} flavor already wrote {target.name}")
+    target.write_bytes(payload)
+    return {"onnx": onnx_info}
+
+
+def _distributions(flavors: Mapping[str, Any]) -> list[str]:
+    return [d for name in flavors for d in get_flavor(name).REQUIREMENTS]
 
 
 def _pinned(distributions: Sequence[str], signature: Signature | None) -> list[str]:
@@ -172,21 +203,26 @@ def load_model(
     trust: bool = False,
     source: str | None = None,
     settings: Settings | None = None,
+    flavor: str | None = None,
 ) -> LoadedModel:
     """Load the package at ``path``, checking it first (see the module's docstring).
 
     ``source`` is where the model came from (``models:/fraud/3``, ``s3://...``; default:
     the folder's absolute path); a pickle-based model loads only with ``trust=True`` or
-    when ``source`` is under a prefix in ``settings.trusted_model_sources``.
+    when ``source`` is under a prefix in ``settings.trusted_model_sources``. ``flavor``
+    picks one of the package's flavors; by default its verified ONNX copy when it has
+    one and onnxruntime is installed (it starts faster and unpickles nothing), else the
+    original's (``flavor="sklearn"`` gives the scikit-learn estimator back).
     """
     folder = Path(path)
     if not folder.is_dir():
         raise NotFound(f"model {str(path)!r}: no such folder")
     manifest = read_manifest(folder)
-    module_name(manifest.flavor)  # refuses an unknown flavor before importing anything
+    chosen = _chosen_flavor(manifest, flavor)
+    module_name(chosen)  # refuses an unknown flavor before importing anything
     files.verify(folder, manifest.files)
-    flavor_module = get_flavor(manifest.flavor)
-    info = manifest.flavors[manifest.flavor]
+    flavor_module = get_flavor(chosen)
+    info = manifest.flavors[chosen]
     source = source if source is not None else str(folder.resolve())
     trusted_sources = (settings or Settings.from_env()).trusted_model_sources
     trusted = is_trusted(source, trust=trust, trusted_sources=trusted_sources)
@@ -197,4 +233,21 @@ def load_model(
         model = flavor_module.load(folder, info, trust=trusted)
     except Forbidden as exc:
         raise Forbidden(f"model {source!r}: {exc.message}") from None
-    return LoadedModel(manifest=manifest, path=folder, model=model)
+    return LoadedModel(manifest=manifest, path=folder, model=model, flavor=chosen)
+
+
+def _chosen_flavor(manifest: ModelManifest, flavor: str | None) -> str:
+    if flavor is not None:
+        if flavor not in manifest.flavors:
+            raise InvalidArgument(
+                f"flavor: this model has {', '.join(sorted(manifest.flavors))}, not {flavor!r}"
+            )
+        return flavor
+    copy = manifest.flavors.get("onnx")
+    if (
+        copy is not None
+        and copy.get("converted_from") == manifest.flavor
+        and importlib.util.find_spec("onnxruntime") is not None
+    ):
+        return "onnx"
+    return manifest.flavor

@@ -454,19 +454,22 @@ class Client:
         self, run_id: str, model: Any, name: str = "model", **save_options: Any
     ) -> LoggedModel:
         """Save ``model`` as a Keel model package (flavor detected; ``signature``,
-        ``input_example``, ``requirements``, ``serialization``, ``metadata`` as in
+        ``input_example``, ``requirements``, ``serialization``, ``metadata``, ``onnx`` as in
         :func:`keel.models.save_model`) into the run's artifacts, in the folder ``name``."""
         from keel.tracking.models import log_model
 
         return log_model(self, run_id, model, name, **save_options)
 
-    def load_model(self, uri: str, *, trust: bool = False) -> LoadedModel:
+    def load_model(
+        self, uri: str, *, trust: bool = False, flavor: str | None = None
+    ) -> LoadedModel:
         """Load a model by ``models:/<name>/<version>``, ``models:/<name>@<alias>`` or
         ``runs:/<run_id>/<path>``, every file checked against its digest; pickle-based
-        formats need ``trust=True`` (or the source in ``KEEL_TRUSTED_MODEL_SOURCES``)."""
+        formats need ``trust=True`` (or the source in ``KEEL_TRUSTED_MODEL_SOURCES``);
+        ``flavor`` as in :func:`keel.models.load_model`."""
         from keel.tracking.models import load_model
 
-        return load_model(self, uri, trust=trust)
+        return load_model(self, uri, trust=trust, flavor=flavor)
 
 
 def _artifacts_for(store: TrackingStore) -> ArtifactRepository:

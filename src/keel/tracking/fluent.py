@@ -298,14 +298,14 @@ def log_figure(figure: Any, artifact_file: str) -> FileInfo:
 def log_model(model: Any, name: str = "model", **save_options: Any) -> LoggedModel:
     """Log ``model`` to the active run as a Keel model package; returns its ``runs:/`` URI
     and manifest. Options as in :func:`keel.models.save_model` (``signature``,
-    ``input_example``, ``requirements``, ``serialization``, ``metadata``)."""
+    ``input_example``, ``requirements``, ``serialization``, ``metadata``, ``onnx``)."""
     return _client().log_model(_run_id(), model, name, **save_options)
 
 
-def load_model(uri: str, *, trust: bool = False) -> LoadedModel:
+def load_model(uri: str, *, trust: bool = False, flavor: str | None = None) -> LoadedModel:
     """Load a model by ``models:/name@alias``, ``models:/name/3`` or ``runs:/<id>/<path>``;
     see :meth:`Client.load_model`."""
-    return _client().load_model(uri, trust=trust)
+    return _client().load_model(uri, trust=trust, flavor=flavor)
 
 
 def register_model(source: str | LoggedModel, name: str, **options: Any) -> ModelVersion:

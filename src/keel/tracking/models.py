@@ -44,7 +44,9 @@ def log_model(
     return LoggedModel(str(RunArtifactUri(run_id, path)), run_id, path, manifest)
 
 
-def load_model(client: Client, uri: str, *, trust: bool = False) -> LoadedModel:
+def load_model(
+    client: Client, uri: str, *, trust: bool = False, flavor: str | None = None
+) -> LoadedModel:
     """Download a model package to a private folder and load it from there. A
     ``models:/`` URI is resolved through the registry to its version's run source, and
     the package's manifest must still have the digest recorded at registration."""
@@ -62,7 +64,7 @@ def load_model(client: Client, uri: str, *, trust: bool = False) -> LoadedModel:
     try:
         client.download_artifacts(source.run_id, source.path, folder / "pkg")
         local = folder / "pkg" / source.path if source.path else folder / "pkg"
-        return load_package(local, trust=trust, source=uri, settings=client.settings)
+        return load_package(local, trust=trust, source=uri, settings=client.settings, flavor=flavor)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

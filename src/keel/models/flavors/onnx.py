@@ -13,7 +13,7 @@ from typing import Any
 
 from keel.errors import InvalidArgument
 from keel.models import inputs
-from keel.models.flavors._common import model_path, serialization_choice, version
+from keel.models.flavors._common import choice, model_path, names, serialization_choice, version
 
 NAME = "onnx"
 REQUIREMENTS = ("onnx", "onnxruntime", "numpy")
@@ -73,15 +73,20 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
     return None
 
 
-def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> OnnxModel:
+def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> OnnxModel | ConvertedModel:
     import onnxruntime
 
     path = model_path(folder, info, NAME)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(
-        path.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    try:
+        session = onnxruntime.InferenceSession(
+            path.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime's own error types are not importable by name
+        raise InvalidArgument(f"{path.name}: onnxruntime cannot load it ({exc})") from None
+    if info.get("converted_from") is not None:
+        return ConvertedModel(session, info)
     return OnnxModel(session)
 
 
@@ -129,3 +134,38 @@ def _plain(result: Any) -> Any:
 
         return pd.DataFrame(result)
     return result
+
+
+class ConvertedModel:
+    """The ONNX copy of another flavor's model (``keel.models.conversion``): takes what
+    the original took and answers what its ``predict`` answered, in the same shape."""
+
+    def __init__(self, session: Any, info: Mapping[str, Any]) -> None:
+        self.session = session
+        self.input = session.get_inputs()[0].name
+        self.element = choice(info, "input_type", ("float64", "float32"), NAME)
+        self.output = str(info.get("prediction_output"))
+        self.shape = tuple(info.get("prediction_shape") or ())
+        self.feature_names = names(info, "feature_names", NAME)
+        self.probability_output = info.get("probability_output")
+        if self.probability_output is not None:
+            import numpy as np
+
+            self.classes_ = np.asarray(info.get("classes"))
+
+    def predict(self, data: Any) -> Any:
+        array = self._array(data)
+        (result,) = self.session.run([self.output], {self.input: array})
+        return result.reshape((len(array), *self.shape))
+
+    def predict_proba(self, data: Any) -> Any:
+        """Class probabilities, columns in ``classes_`` order (classifiers only)."""
+        if self.probability_output is None:
+            raise InvalidArgument("predict_proba: this model's ONNX copy gives no probabilities")
+        (result,) = self.session.run([self.probability_output], {self.input: self._array(data)})
+        return result
+
+    def _array(self, data: Any) -> Any:
+        if self.feature_names and inputs.kind_of(data) == "pandas":
+            data = data[self.feature_names]
+        return inputs.to_array(data).astype(self.element, copy=False)
