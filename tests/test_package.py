@@ -35,6 +35,7 @@ PUBLIC = [
     "__version__",
     "active_run",
     "autolog",
+    "data",
     "end_run",
     "errors",
     "flush",
@@ -43,6 +44,7 @@ PUBLIC = [
     "load_model",
     "log_artifact",
     "log_artifacts",
+    "log_dataset",
     "log_dict",
     "log_figure",
     "log_metric",
@@ -98,7 +100,7 @@ def test_every_public_name_resolves() -> None:
     for name in keel.__all__:
         value = getattr(keel, name)
         assert value is not None, name
-        if name not in ("__version__", "errors"):
+        if name not in ("__version__", "errors", "data"):
             assert getattr(value, "__name__", name) == name, name
     assert keel.errors.NotFound.__module__ == "keel.errors"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _FLUENT = "keel.tracking.fluent"
+_MODULES = ("errors", "data")
 _EXPORTS: dict[str, str] = {
     "Client": "keel.tracking.client",
     "Settings": "keel.config",
@@ -42,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     "log_figure": _FLUENT,
     "log_metric": _FLUENT,
     "log_model": _FLUENT,
+    "log_dataset": _FLUENT,
+    "data": "keel.data",
     "register_model": _FLUENT,
     "load_model": _FLUENT,
     "log_metrics": _FLUENT,
@@ -73,6 +76,7 @@ __all__ = [
     "__version__",
     "active_run",
     "autolog",
+    "data",
     "end_run",
     "errors",
     "flush",
@@ -81,6 +85,7 @@ __all__ = [
     "load_model",
     "log_artifact",
     "log_artifacts",
+    "log_dataset",
     "log_dict",
     "log_figure",
     "log_metric",
@@ -103,7 +108,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'keel' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if name == "errors" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 

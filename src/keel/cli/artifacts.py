@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from keel.cli.output import Json, TrackingUri, client, print_json, print_table
+from keel.cli.output import Json, TrackingUri, client, print_json, print_table, transfer_progress
 
 app = typer.Typer(help="List, download and upload run artifacts.", no_args_is_help=True)
-
-
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Any]:
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TransferSpeedColumn,
-    )
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @app.command("list")
@@ -68,7 +45,7 @@ def download(
     c = client(tracking_uri)
     files = walk(c.artifacts, run_id, path or None)
     total = sum(f.file_size or 0 for f in files)
-    with _progress(total, "downloading") as advance:
+    with transfer_progress(total, "downloading") as advance:
         local = c.download_artifacts(run_id, path, output, progress=advance)
     typer.echo(f"downloaded {len(files)} file(s), {total} bytes, to {local}")
 
@@ -86,7 +63,7 @@ def upload(
     )
     total = sum(p.stat().st_size for p in paths)
     c = client(tracking_uri)
-    with _progress(total, "uploading") as advance:
+    with transfer_progress(total, "uploading") as advance:
         upload = c.log_artifacts if local_path.is_dir() else c.log_artifact
         uploaded = upload(run_id, local_path, artifact_path, progress=advance)
     typer.echo(f"uploaded {len(uploaded)} file(s), {total} bytes")

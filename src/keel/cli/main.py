@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from keel.cli import artifacts, db, experiments, models, runs, server
+from keel.cli import artifacts, data, db, experiments, models, runs, server
 from keel.cli.output import fail
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(models.app, name="models")
+app.add_typer(data.app, name="data")
 
 
 def main() -> None:

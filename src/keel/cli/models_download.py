@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from keel.cli.artifacts import _progress
+from keel.cli.output import transfer_progress
 
 
 def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
@@ -30,7 +30,7 @@ def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".keel-model-", dir=output.parent))
     try:
-        with _progress(total, "downloading") as advance:
+        with transfer_progress(total, "downloading") as advance:
             local = c.download_artifacts(source.run_id, source.path, staging, progress=advance)
         manifest = local / MODEL_MANIFEST
         if not manifest.is_file():

@@ -1,17 +1,25 @@
-"""Persistence behind one interface per concern: tracking metadata (:class:`TrackingStore`)
-and the model registry (:class:`RegistryStore`)."""
+"""Persistence behind one interface per concern: tracking metadata (:class:`TrackingStore`),
+the model registry (:class:`RegistryStore`) and dataset versions (:class:`DatasetStore`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from keel.store.base import TrackingStore
+from keel.store.datasets import DatasetStore
 from keel.store.registry import RegistryStore
 
 if TYPE_CHECKING:
     from keel.config import Settings
 
-__all__ = ["RegistryStore", "TrackingStore", "open_registry", "open_store"]
+__all__ = [
+    "DatasetStore",
+    "RegistryStore",
+    "TrackingStore",
+    "open_datasets",
+    "open_registry",
+    "open_store",
+]
 
 
 def open_store(uri: str, settings: Settings, *, migrate: bool = True) -> TrackingStore:
@@ -50,3 +58,18 @@ def open_registry(uri: str, settings: Settings, *, migrate: bool = True) -> Regi
     if migrate:
         ensure_schema(registry.engine)
     return registry
+
+
+def open_datasets(store: TrackingStore) -> DatasetStore:
+    """The dataset store beside a tracking store (its database, through its engine)."""
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        from keel.errors import InvalidArgument
+
+        raise InvalidArgument(
+            "tracking URI: datasets are kept in a SQL store (SQLite or PostgreSQL); through "
+            "keel server they are not available yet"
+        )
+    from keel.store.sql.datasets import SqlDatasetStore
+
+    return SqlDatasetStore(engine)

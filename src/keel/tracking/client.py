@@ -49,6 +49,8 @@ from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
 
 if TYPE_CHECKING:
+    from keel.data.client import DataClient
+    from keel.entities.dataset import DatasetVersion
     from keel.models import LoadedModel
     from keel.registry import RegistryClient
     from keel.tracking.models import LoggedModel
@@ -81,12 +83,42 @@ class Client:
         self._params: dict[tuple[str, str], str] = {}
         self.user = self.settings.user or _login_name()
         self._registry: RegistryClient | None = None
+        self._data: DataClient | None = None
 
     def close(self) -> None:
         self._writer.close()
         if self._registry is not None:
             self._registry.close()
+        if self._data is not None:
+            self._data.state.close()
         self.store.close()
+
+    @property
+    def data(self) -> DataClient:
+        """Dataset versions in the same database, bytes in this machine's cache."""
+        if self._data is None:
+            from keel.data.client import open_data_client
+            from keel.store import open_datasets
+
+            self._data = open_data_client(
+                self.settings, lambda: open_datasets(self.store), actor=self.user or "anonymous"
+            )
+        return self._data
+
+    def log_dataset(
+        self,
+        run_id: str,
+        data: Any,
+        *,
+        name: str,
+        context: str = "training",
+        description: str = "",
+    ) -> DatasetVersion:
+        """Version ``data`` (a pandas or polars DataFrame, or a path) and record it as an
+        input of the run; a DataFrame is stored as Parquet."""
+        from keel.data.run_inputs import log_dataset
+
+        return log_dataset(self, run_id, data, name=name, context=context, description=description)
 
     @property
     def registry(self) -> RegistryClient:

@@ -22,6 +22,7 @@ from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
 
 if TYPE_CHECKING:
+    from keel.entities.dataset import DatasetVersion
     from keel.entities.registry import ModelVersion
     from keel.models import LoadedModel
     from keel.tracking.models import LoggedModel
@@ -293,6 +294,19 @@ def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> FileInfo:
 
 def log_figure(figure: Any, artifact_file: str) -> FileInfo:
     return _client().log_figure(_run_id(), figure, artifact_file)
+
+
+def log_dataset(
+    data: Any, *, name: str, context: str = "training", description: str = ""
+) -> DatasetVersion:
+    """Version ``data`` (a pandas or polars DataFrame, or a file or folder path) as a
+    dataset version and record it as an input of the active run::
+
+        keel.log_dataset(train_df, name="churn", context="training")
+    """
+    return _client().log_dataset(
+        _run_id(), data, name=name, context=context, description=description
+    )
 
 
 def log_model(model: Any, name: str = "model", **save_options: Any) -> LoggedModel:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from keel.errors import StoreUnavailable
 from keel.store.sql.engine import is_sqlite, write_transaction
 
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 """Every revision this Keel knows, oldest first."""
 HEAD_REVISION = REVISIONS[-1]
 _MIGRATIONS = Path(__file__).with_name("migrations")

@@ -320,3 +320,53 @@ __all__ = [
     "tags",
     "write_batches",
 ]
+
+# datasets (keel.data) ------------------------------------------------------------------
+
+DATASET_NAME = String(250)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("name", DATASET_NAME, primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("last_version", Integer, nullable=False),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("name", DATASET_NAME, ForeignKey("datasets.name", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("file_count", BigInteger, nullable=False),
+    Column("total_bytes", BigInteger, nullable=False),
+    Column("row_count", BigInteger),
+    Column("column_count", Integer),
+    Column("source", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("profile", Text),
+    Column("created", BigInteger, nullable=False),
+    Column("created_by", String(250), nullable=False),
+    Index("ix_dataset_versions_digest", "digest"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_uuid", RUN_ID, ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("name", DATASET_NAME, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("context", String(64), primary_key=True),
+    Column("created", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["dataset_versions.name", "dataset_versions.version"],
+        ondelete="CASCADE",
+        name="fk_run_inputs_version",
+    ),
+    Index("ix_run_inputs_version", "name", "version"),
+)

@@ -1,0 +1,228 @@
+"""``keel data``"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from keel.cli.output import Json, TrackingUri, print_json, print_table, transfer_progress, when
+
+if TYPE_CHECKING:
+    from keel.data.client import DataClient
+    from keel.entities.dataset import DatasetVersion
+
+app = typer.Typer(
+    help="Version files, folders and tables; fetch versions; see what changed.",
+    no_args_is_help=True,
+)
+
+
+def _data(tracking_uri: str | None) -> DataClient:
+    """The data client, opening the database only when a command needs it (``status``
+    never does)."""
+    from keel.config import Settings
+    from keel.data.client import open_data_client
+
+    settings = Settings.from_env()
+    uri = tracking_uri or settings.tracking_uri or str(settings.home)
+
+    def store() -> Any:
+        from keel.store import open_datasets, open_store
+
+        return open_datasets(open_store(uri, settings))
+
+    return open_data_client(settings, store, actor=settings.user or _login())
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "anonymous"
+
+
+def _version_dict(v: DatasetVersion) -> dict[str, Any]:
+    return {
+        "uri": v.uri,
+        "name": v.name,
+        "version": v.version,
+        "digest": v.digest,
+        "kind": v.kind.value,
+        "files": v.file_count,
+        "bytes": v.total_bytes,
+        "rows": v.row_count,
+        "columns": v.column_count,
+        "source": v.source,
+        "description": v.description,
+        "created": v.created,
+        "created_by": v.created_by,
+    }
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@app.command("add")
+def add(
+    path: Path = typer.Argument(..., help="A file, a folder, or a table (.parquet, .csv)."),
+    name: str = typer.Option(..., "--name", "-n", help="Dataset name."),
+    description: str = typer.Option("", "--description", "-d"),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Add PATH as a new version of NAME (no new version when nothing changed)."""
+    client = _data(tracking_uri)
+    total = path.stat().st_size if path.is_file() else 0
+    with transfer_progress(total, "hashing") as advance:
+        result = client.add(path, name=name, description=description, progress=advance)
+    v = result.version
+    if json:
+        print_json({**_version_dict(v), "new_version": result.created})
+        return
+    verb = "added" if result.created else "unchanged:"
+    typer.echo(
+        f"{verb} {v.uri} ({v.kind.value}, {v.file_count} files, {_size(v.total_bytes)}; "
+        f"{result.hashed_files} hashed, {_size(result.stored_bytes)} stored)"
+    )
+
+
+@app.command("get")
+def get(
+    ref: str = typer.Argument(..., help="NAME@VERSION, NAME@latest or datasets:/NAME@VERSION."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to materialise it into."),
+    force: bool = typer.Option(False, "--force", help="Replace local changes in OUT."),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Materialise a version into a folder (files copied from the cache)."""
+    client = _data(tracking_uri)
+    version = client.resolve(ref)
+    with transfer_progress(version.total_bytes, "copying") as advance:
+        client.get(version, out, force=force, progress=advance)
+    typer.echo(f"{version.uri}: {version.file_count} files in {out}")
+
+
+@app.command("status")
+def status(
+    path: Path = typer.Argument(Path("."), help="A folder or file added or fetched before."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """What changed in PATH since its version (unchanged files are not hashed again).
+    Exits 0 when clean and 1 when there are changes."""
+    report = _data(tracking_uri).status(path)
+    if json:
+        print_json(report.to_dict())
+    else:
+        c = report.changes
+        head = f"{report.checkout.name}@{report.checkout.version}"
+        if c.clean:
+            typer.echo(f"{head}: no changes")
+        else:
+            typer.echo(f"{head}: {len(c.modified)} modified, {len(c.added)} added, "
+                       f"{len(c.removed)} removed")  # fmt: skip
+            for label, paths in (("modified", c.modified), ("added", c.added),
+                                 ("removed", c.removed)):  # fmt: skip
+                for p in paths:
+                    typer.echo(f"  {label:9} {p}")
+    raise typer.Exit(0 if report.changes.clean else 1)
+
+
+@app.command("diff")
+def diff(
+    a: str = typer.Argument(..., help="The older version (NAME@VERSION)."),
+    b: str = typer.Argument(..., help="The newer version."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Files added, removed and changed between two versions; for tables also the schema,
+    row-count and per-column statistic changes."""
+    result = _data(tracking_uri).diff(a, b)
+    if json:
+        print_json(result.to_dict())
+        return
+    f = result.files
+    typer.echo(f"{result.a.uri} -> {result.b.uri}: {len(f.added)} added, "
+               f"{len(f.removed)} removed, {len(f.modified)} modified")  # fmt: skip
+    for label, paths in (("added", f.added), ("removed", f.removed), ("modified", f.modified)):
+        for p in paths:
+            typer.echo(f"  {label:9} {p}")
+    if result.table is not None:
+        from keel.data.profile import render_diff
+
+        typer.echo(render_diff(result.table))
+
+
+@app.command("list")
+def list_datasets(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
+    """Every dataset and its latest version."""
+    found = _data(tracking_uri).store.list_datasets()
+    if json:
+        print_json(
+            [{"name": d.name, "latest": d.last_version, "updated": d.updated} for d in found]
+        )
+        return
+    print_table(None, ["name", "latest", "updated"],
+                [(d.name, d.last_version, when(d.updated)) for d in found])  # fmt: skip
+
+
+@app.command("log")
+def log(
+    name: str = typer.Argument(...), json: bool = Json, tracking_uri: str = TrackingUri
+) -> None:
+    """A dataset's versions, newest first."""
+    versions = _data(tracking_uri).store.list_dataset_versions(name)
+    if json:
+        print_json([_version_dict(v) for v in versions])
+        return
+    print_table(
+        name,
+        ["version", "kind", "files", "size", "rows", "digest", "created", "by"],
+        [
+            (v.version, v.kind.value, v.file_count, _size(v.total_bytes),
+             "" if v.row_count is None else v.row_count, v.digest[:12], when(v.created),
+             v.created_by)
+            for v in versions
+        ],
+    )  # fmt: skip
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="NAME@VERSION (or NAME for the latest)."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """A version: what it holds, its profile (tables), and the runs that used it."""
+    client = _data(tracking_uri)
+    v = client.resolve(ref)
+    users = client.store.version_users(v.name, v.version)
+    if json:
+        print_json({
+            **_version_dict(v),
+            "profile": v.profile,
+            "used_by": [{"run_id": u.run_id, "context": u.context} for u in users],
+        })  # fmt: skip
+        return
+    typer.echo(f"{v.uri}  {v.kind.value}, {v.file_count} files, {_size(v.total_bytes)}")
+    typer.echo(f"  digest   {v.digest}")
+    typer.echo(f"  source   {v.source}")
+    typer.echo(f"  created  {when(v.created)} by {v.created_by}")
+    if v.description:
+        typer.echo(f"  about    {v.description}")
+    if v.row_count is not None:
+        typer.echo(f"  table    {v.row_count} rows x {v.column_count} columns")
+    for u in users:
+        typer.echo(f"  used by  run {u.run_id} ({u.context})")
+    if v.profile is not None:
+        from keel.data.profile import TableProfile, render_profile
+
+        typer.echo(render_profile(TableProfile.from_dict(v.profile)))

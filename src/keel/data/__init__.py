@@ -1,0 +1,55 @@
+"""Versioned datasets: files, folders and tables stored by content, numbered versions,
+what changed, and which runs used what.
+
+>>> v = keel.data.add("data/train.parquet", name="churn").version   # doctest: +SKIP
+>>> keel.data.load("datasets:/churn@1")                           # doctest: +SKIP
+>>> keel.log_dataset(frame, name="churn", context="training")      # doctest: +SKIP
+
+Each function goes through the client of the tracking URI in use (``keel.Client().data``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keel.data.client import AddResult, DataClient, Status, VersionDiff
+    from keel.entities.dataset import DatasetVersion
+
+__all__ = ["add", "diff", "get", "load", "status"]
+
+
+def _data() -> DataClient:
+    from keel.tracking.fluent import _client
+
+    return _client().data
+
+
+def add(path: str | os.PathLike[str], *, name: str, description: str = "") -> AddResult:
+    """Version a file, folder or table file under ``name`` (see :meth:`DataClient.add`)."""
+    return _data().add(path, name=name, description=description)
+
+
+def get(ref: str, out: str | os.PathLike[str], *, force: bool = False) -> DatasetVersion:
+    """Materialise ``datasets:/<name>@<version>`` into the folder ``out``."""
+    return _data().get(ref, out, force=force)
+
+
+def status(path: str | os.PathLike[str]) -> Status:
+    return _data().status(path)
+
+
+def diff(a: str, b: str) -> VersionDiff:
+    return _data().diff(a, b)
+
+
+def load(ref: str) -> Any:
+    """A table version as a polars DataFrame; a file or folder version as the local path
+    of a read-only copy."""
+    return _data().load(ref)
+
+
+def path_of(ref: str) -> Path:
+    return _data().checkout_path(ref)

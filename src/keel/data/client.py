@@ -1,0 +1,415 @@
+"""``DataClient``: add a path as a dataset version, fetch a version into a folder, and tell
+what changed — in a folder since its version, or between two versions.
+
+The database holds versions (:class:`keel.store.DatasetStore`); the local object cache
+holds bytes and manifests (:class:`ObjectCache`); the local state remembers digests by file
+stat and which version each folder holds (:class:`LocalState`). ``status`` touches only
+the last two, so it never waits on the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from keel.data.hashing import hash_file, parallel_map
+from keel.data.manifest import DataFile, DataManifest
+from keel.data.objects import ObjectCache
+from keel.data.scan import FoundFile, scan
+from keel.data.state import Checkout, LocalState
+from keel.entities.dataset import (
+    DatasetKind,
+    DatasetRef,
+    DatasetVersion,
+    check_dataset_name,
+    parse_dataset_ref,
+)
+from keel.errors import Conflict, InvalidArgument, NotFound
+from keel.store.datasets import DatasetStore
+
+TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".csv.gz")
+
+Progress = Callable[[int], None]
+"""Called with a number of bytes done, as work goes on."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    version: DatasetVersion
+    created: bool
+    """False when the latest version already held exactly this content."""
+    hashed_files: int
+    stored_bytes: int
+    """Bytes newly written to the cache (0 when every file was already there)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What differs between a manifest (``old``) and a folder or another manifest."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.added or self.removed or self.modified)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "removed": self.removed, "modified": self.modified}
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    path: str
+    checkout: Checkout
+    changes: Changes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "dataset": self.checkout.name,
+            "version": self.checkout.version,
+            "clean": self.changes.clean,
+            **self.changes.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDiff:
+    a: DatasetVersion
+    b: DatasetVersion
+    files: Changes
+    table: dict[str, Any] | None
+    """Schema, row-count and per-column statistic changes, when both are tables."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a.uri,
+            "b": self.b.uri,
+            "files": self.files.to_dict(),
+            "table": self.table,
+        }
+
+
+class DataClient:
+    def __init__(
+        self,
+        store: Callable[[], DatasetStore],
+        cache: ObjectCache,
+        state: LocalState,
+        *,
+        actor: str,
+    ) -> None:
+        self._store_factory = store
+        self._store: DatasetStore | None = None
+        self.cache = cache
+        self.state = state
+        self.actor = actor
+
+    @property
+    def store(self) -> DatasetStore:
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
+
+    # add ----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str,
+        description: str = "",
+        progress: Progress | None = None,
+    ) -> AddResult:
+        """Version a file, a folder or a table file (Parquet, CSV) under ``name``.
+
+        Files whose size, modification time and inode are as last seen are not hashed
+        again. A file that changes while it is being added fails the add (nothing is
+        created; what reached the cache is correct by construction, named by content).
+        """
+        check_dataset_name(name)
+        target = Path(path)
+        is_folder, found = scan(target)
+        if is_folder and not found:
+            raise InvalidArgument(f"path {str(path)!r}: the folder holds no files")
+        kind = (
+            DatasetKind.FOLDER
+            if is_folder
+            else DatasetKind.TABLE
+            if target.name.lower().endswith(TABLE_SUFFIXES)
+            else DatasetKind.FILE
+        )
+        root = str(target.absolute())
+        known = self.state.known_digests(root)
+        digests, fresh, stored = self._digests(found, known, progress)
+        manifest = DataManifest(
+            kind, {f.relative: DataFile(f.size, digests[f.path]) for f in found}
+        )
+        digest = self.cache.put_manifest(manifest.to_bytes())
+        table = _table_summary(target) if kind is DatasetKind.TABLE else {}
+        version, created = self.store.create_dataset_version(
+            name,
+            digest=digest,
+            kind=kind,
+            file_count=len(found),
+            total_bytes=manifest.total_bytes,
+            source=root,
+            actor=self.actor,
+            description=description,
+            **table,
+        )
+        self.state.remember(fresh)
+        self.state.set_checkout(Checkout(root, version.name, version.version, digest))
+        return AddResult(version, created, len(fresh), stored)
+
+    def _digests(
+        self,
+        found: list[FoundFile],
+        known: dict[str, tuple[int, int, int, str]],
+        progress: Progress | None,
+    ) -> tuple[dict[str, str], list[tuple[str, int, int, int, str]], int]:
+        digests: dict[str, str] = {}
+        todo: list[FoundFile] = []
+        for f in found:
+            seen = known.get(f.path)
+            fresh_stat = seen is not None and seen[:3] == (f.size, f.mtime_ns, f.inode)
+            if seen is not None and fresh_stat and self.cache.has(seen[3]):
+                digests[f.path] = seen[3]
+                continue
+            todo.append(f)
+
+        def store_one(f: FoundFile) -> tuple[FoundFile, str, bool]:
+            try:
+                digest, stored = self.cache.add_file(f.path, f.size)
+            except PermissionError:
+                raise InvalidArgument(f"file {f.relative!r}: cannot be read") from None
+            except FileNotFoundError:
+                raise InvalidArgument(
+                    f"file {f.relative!r}: removed while it was being added; nothing was created"
+                ) from None
+            after = os.stat(f.path)
+            if (after.st_size, after.st_mtime_ns) != (f.size, f.mtime_ns):
+                raise InvalidArgument(
+                    f"file {f.relative!r}: changed while it was being added; nothing was "
+                    "created (add it again once it is written)"
+                )
+            if progress is not None:
+                progress(f.size)
+            return f, digest, stored
+
+        fresh = []
+        stored_bytes = 0
+        for f, digest, stored in parallel_map(store_one, todo):
+            digests[f.path] = digest
+            fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
+            stored_bytes += f.size if stored else 0
+        return digests, fresh, stored_bytes
+
+    # get ----------------------------------------------------------------------------------
+
+    def resolve(self, ref: str | DatasetRef | DatasetVersion) -> DatasetVersion:
+        if isinstance(ref, DatasetVersion):
+            return ref
+        parsed = ref if isinstance(ref, DatasetRef) else parse_dataset_ref(ref)
+        return self.store.get_dataset_version(parsed.name, parsed.version)
+
+    def get(
+        self,
+        ref: str | DatasetRef | DatasetVersion,
+        out: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> DatasetVersion:
+        """Materialise a version into the folder ``out`` (its files at their paths).
+
+        A folder holding anything else is refused unless ``force``: a folder fetched or
+        added before with local changes (those are listed), or any other non-empty folder.
+        With ``force`` files the version does not have are removed.
+        """
+        version = self.resolve(ref)
+        manifest = self.cache.manifest(version.digest)
+        missing = sorted({f.digest for f in manifest.files.values()} - self._cached(manifest))
+        if missing:
+            raise NotFound(
+                f"dataset {version.uri}: {len(missing)} objects are not in the local cache; "
+                "run `keel data pull` first"
+            )
+        folder = Path(out)
+        root = str(folder.absolute())
+        existing: list[FoundFile] = []
+        if folder.exists():
+            if not folder.is_dir():
+                raise InvalidArgument(f"out {str(out)!r}: exists and is not a folder")
+            _, existing = scan(folder)
+            if existing and not force:
+                self._refuse_overwrite(root, folder, existing, version)
+        known = self.state.known_digests(root)
+        present = {f.relative: f for f in existing}
+        wanted = manifest.files
+        todo = []
+        for relative, entry in wanted.items():
+            here = present.get(relative)
+            seen = known.get(here.path) if here is not None else None
+            if (
+                here is not None
+                and seen is not None
+                and seen[:3] == (here.size, here.mtime_ns, here.inode)
+                and seen[3] == entry.digest
+            ):
+                continue  # already this content
+            todo.append((relative, entry))
+        for relative in sorted(set(present) - set(wanted)):
+            os.unlink(present[relative].path)
+        parents = {os.path.dirname(os.path.join(root, r)) for r, _ in todo}
+        for parent in sorted(parents):
+            os.makedirs(parent, exist_ok=True)
+
+        def place(item: tuple[str, DataFile]) -> tuple[str, int, int, int, str]:
+            relative, entry = item
+            target = Path(root, relative)
+            self.cache.copy_out(entry.digest, target)
+            info = target.stat()
+            if progress is not None:
+                progress(entry.size)
+            return str(target), info.st_size, info.st_mtime_ns, info.st_ino, entry.digest
+
+        self.state.remember(list(parallel_map(place, todo)))
+        self.state.set_checkout(Checkout(root, version.name, version.version, version.digest))
+        return version
+
+    def checkout_path(self, ref: str | DatasetRef | DatasetVersion) -> Path:
+        """A private copy of a version under the cache (made once, then reused)."""
+        version = self.resolve(ref)
+        folder = self.cache.root.parent / "checkouts" / version.digest
+        if not folder.exists():
+            staging = folder.with_name(f".{folder.name}.partial")
+            self.get(version, staging, force=True)
+            os.replace(staging, folder)
+        return folder
+
+    def load(self, ref: str | DatasetRef | DatasetVersion) -> Any:
+        version = self.resolve(ref)
+        folder = self.checkout_path(version)
+        if version.kind is not DatasetKind.TABLE:
+            return folder if version.kind is DatasetKind.FOLDER else next(folder.iterdir())
+        from keel.data.tables import read_table
+
+        return read_table(next(folder.iterdir()))
+
+    def _cached(self, manifest: DataManifest) -> set[str]:
+        return {f.digest for f in manifest.files.values() if self.cache.has(f.digest)}
+
+    def _refuse_overwrite(
+        self, root: str, folder: Path, existing: list[FoundFile], version: DatasetVersion
+    ) -> None:
+        checkout = self.state.checkout(root)
+        if checkout is None:
+            raise Conflict(
+                f"out {str(folder)!r}: is not empty and holds no Keel dataset; pick an empty "
+                "folder or pass --force to replace its files"
+            )
+        changes = self._changes(root, existing, self.cache.manifest(checkout.digest))
+        if not changes.clean:
+            listed = (changes.modified + changes.added + changes.removed)[:10]
+            raise Conflict(
+                f"out {str(folder)!r}: has local changes since {checkout.name}@"
+                f"{checkout.version} ({', '.join(listed)}); commit them with `keel data add` "
+                "or pass --force to discard them"
+            )
+
+    # status and diff ----------------------------------------------------------------------
+
+    def status(self, path: str | os.PathLike[str]) -> Status:
+        """What changed in ``path`` since the version it was added as or fetched from."""
+        target = Path(path)
+        root = str(target.absolute())
+        checkout = self.state.checkout(root)
+        if checkout is None:
+            raise NotFound(
+                f"path {str(path)!r}: not a dataset folder on this machine; "
+                "`keel data add` it or `keel data get` a version into it first"
+            )
+        _, found = scan(target)
+        return Status(
+            root, checkout, self._changes(root, found, self.cache.manifest(checkout.digest))
+        )
+
+    def _changes(self, root: str, found: list[FoundFile], manifest: DataManifest) -> Changes:
+        known = self.state.known_digests(root)
+        wanted = manifest.files
+        added, modified, rehash = [], [], []
+        for f in found:
+            entry = wanted.get(f.relative)
+            if entry is None:
+                added.append(f.relative)
+                continue
+            seen = known.get(f.path)
+            if seen is not None and seen[:3] == (f.size, f.mtime_ns, f.inode):
+                if seen[3] != entry.digest:
+                    modified.append(f.relative)
+            elif f.size != entry.size:
+                modified.append(f.relative)
+            else:
+                rehash.append(f)
+        fresh = []
+        for f, digest in zip(
+            rehash, parallel_map(lambda f: hash_file(f.path, f.size), rehash), strict=True
+        ):
+            fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
+            if digest != wanted[f.relative].digest:
+                modified.append(f.relative)
+        if fresh:
+            self.state.remember(fresh)
+        present = {f.relative for f in found}
+        removed = sorted(set(wanted) - present)
+        return Changes(sorted(added), removed, sorted(modified))
+
+    def diff(
+        self, a: str | DatasetRef | DatasetVersion, b: str | DatasetRef | DatasetVersion
+    ) -> VersionDiff:
+        first, second = self.resolve(a), self.resolve(b)
+        old, new = self.cache.manifest(first.digest), self.cache.manifest(second.digest)
+        files = Changes(
+            added=sorted(set(new.files) - set(old.files)),
+            removed=sorted(set(old.files) - set(new.files)),
+            modified=sorted(
+                p for p in set(old.files) & set(new.files) if old.files[p] != new.files[p]
+            ),
+        )
+        table = None
+        if first.profile is not None and second.profile is not None:
+            from keel.data.profile import TableProfile, diff_profiles
+
+            table = diff_profiles(
+                TableProfile.from_dict(first.profile), TableProfile.from_dict(second.profile)
+            ).to_dict()
+        return VersionDiff(first, second, files, table)
+
+
+def _table_summary(path: Path) -> dict[str, Any]:
+    """Row and column counts and the profile of a table file (InvalidArgument when it does
+    not parse, naming the line)."""
+    from keel.data.profile import profile_table
+    from keel.data.tables import read_table
+
+    frame = read_table(path)
+    profile = profile_table(frame)
+    return {
+        "row_count": frame.height,
+        "column_count": frame.width,
+        "profile": profile.to_dict(),
+    }
+
+
+def open_data_client(settings: Any, store: Callable[[], DatasetStore], *, actor: str) -> DataClient:
+    """The data client of this machine: its cache and state under ``$KEEL_HOME/data``."""
+    home = Path(settings.home) / "data"
+    return DataClient(
+        store, ObjectCache(home / "cache"), LocalState(home / "state.db"), actor=actor
+    )

@@ -1,0 +1,87 @@
+"""A version's manifest: what it holds, file by file, and nothing that could change.
+
+The manifest is canonical JSON (sorted keys, no spaces) and its BLAKE3 digest is the
+version's identity: the same files at the same paths give the same digest on any machine.
+Profiles and descriptions are kept beside it in the database, not in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from keel.entities.dataset import DatasetKind, check_digest
+from keel.entities.paths import safe_artifact_path
+from keel.errors import InvalidArgument
+
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DataFile:
+    size: int
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataManifest:
+    kind: DatasetKind
+    files: Mapping[str, DataFile]
+    """POSIX relative path -> size and digest; a single file or table is one entry."""
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files.values())
+
+    def to_bytes(self) -> bytes:
+        body = {
+            "format": FORMAT,
+            "kind": self.kind.value,
+            "files": {path: [f.size, f.digest] for path, f in sorted(self.files.items())},
+        }
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, *, source: str = "manifest") -> DataManifest:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidArgument(f"{source}: not valid JSON ({exc})") from None
+        if not isinstance(body, Mapping) or body.get("format") != FORMAT:
+            raise InvalidArgument(f"{source}: not a Keel dataset manifest (format {FORMAT})")
+        try:
+            kind = DatasetKind(str(body.get("kind")))
+        except ValueError:
+            raise InvalidArgument(f"{source}: kind must be file, folder or table") from None
+        files = body.get("files")
+        if not isinstance(files, Mapping) or not files:
+            raise InvalidArgument(f"{source}: files must be a non-empty object")
+        checked: dict[str, DataFile] = {}
+        for path, entry in files.items():
+            safe_artifact_path(path, field=f"{source}: file path")
+            if (
+                not isinstance(entry, list)
+                or len(entry) != 2
+                or not isinstance(entry[0], int)
+                or entry[0] < 0
+            ):
+                raise InvalidArgument(f"{source}: files[{path!r}] must be [size, digest]")
+            checked[path] = DataFile(entry[0], check_digest(entry[1], f"files[{path!r}]"))
+        return cls(kind, checked)
+
+
+def manifest_digest(raw: bytes) -> str:
+    from keel.data.hashing import hash_bytes
+
+    return hash_bytes(raw)
+
+
+def describe(manifest: DataManifest) -> dict[str, Any]:
+    return {
+        "kind": manifest.kind.value,
+        "files": len(manifest.files),
+        "bytes": manifest.total_bytes,
+    }

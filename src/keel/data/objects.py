@@ -1,0 +1,103 @@
+"""The local object cache: every file of every version once, named by its BLAKE3 digest.
+
+``<root>/objects/ab/cdef...`` holds the bytes of digest ``abcdef...``, read-only;
+``<root>/manifests/<digest>.json`` holds a version's manifest. Everything is written to a
+temporary name in the same folder, then renamed, so a name in the cache always holds the
+whole of what it names; a crash leaves at most a ``.tmp-`` file, which is never read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from keel.data.hashing import MMAP_THRESHOLD, hash_bytes, hash_file
+from keel.data.manifest import DataManifest
+from keel.entities.ids import new_id
+from keel.errors import IntegrityError, NotFound
+
+
+class ObjectCache:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.manifests = root / "manifests"
+
+    def object_path(self, digest: str) -> Path:
+        return self.objects / digest[:2] / digest[2:]
+
+    def has(self, digest: str) -> bool:
+        return os.path.exists(self.object_path(digest))
+
+    def add_file(self, source: str, size: int) -> tuple[str, bool]:
+        """Hash ``source`` and store it unless the cache has it: ``(digest, stored)``.
+        A small file is read once (hashed and written from the same bytes); a big one is
+        hashed on every core, then copied by the kernel."""
+        if size < MMAP_THRESHOLD:
+            with open(source, "rb") as src:
+                data = src.read()
+            digest = hash_bytes(data)
+            if self.has(digest):
+                return digest, False
+            self._write(digest, lambda tmp: tmp.write_bytes(data))
+            return digest, True
+        digest = hash_file(source, size)
+        if self.has(digest):
+            return digest, False
+        self._write(digest, lambda tmp: shutil.copyfile(source, tmp))
+        return digest, True
+
+    def _write(self, digest: str, fill: object) -> None:
+        target = self.object_path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
+        try:
+            fill(tmp)  # type: ignore[operator]
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def put_manifest(self, raw: bytes) -> str:
+        digest = hash_bytes(raw)
+        target = self.manifests / f"{digest}.json"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
+            tmp.write_bytes(raw)
+            os.replace(tmp, target)
+        return digest
+
+    def has_manifest(self, digest: str) -> bool:
+        return (self.manifests / f"{digest}.json").exists()
+
+    def manifest(self, digest: str) -> DataManifest:
+        """The manifest with this digest, checked against it."""
+        path = self.manifests / f"{digest}.json"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(
+                f"dataset manifest {digest[:12]}: not in the local cache ({self.root}); "
+                "run `keel data pull` to fetch it"
+            ) from None
+        if hash_bytes(raw) != digest:
+            raise IntegrityError(f"dataset manifest {digest[:12]}: does not match its digest")
+        return DataManifest.from_bytes(raw, source=f"manifest {digest[:12]}")
+
+    def copy_out(self, digest: str, target: Path) -> None:
+        """Copy an object to ``target`` (replacing it whole, through a temporary name)."""
+        source = self.object_path(digest)
+        if not source.exists():
+            raise NotFound(
+                f"object {digest[:12]}: not in the local cache; run `keel data pull` first"
+            )
+        tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise

@@ -1,0 +1,33 @@
+"""``log_dataset``: version what a run trains or evaluates on, and link it to the run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keel.entities.dataset import DatasetVersion, check_context, check_dataset_name
+
+if TYPE_CHECKING:
+    from keel.tracking.client import Client
+
+
+def log_dataset(
+    client: Client, run_id: str, data: Any, *, name: str, context: str, description: str
+) -> DatasetVersion:
+    check_dataset_name(name)
+    check_context(context)
+    if isinstance(data, str | os.PathLike):
+        result = client.data.add(data, name=name, description=description)
+    else:
+        from keel.data.tables import to_polars
+
+        frame = to_polars(data)
+        with tempfile.TemporaryDirectory(prefix="keel-dataset-") as tmp:
+            path = Path(tmp) / f"{name}.parquet"
+            frame.write_parquet(path)
+            result = client.data.add(path, name=name, description=description)
+    version = result.version
+    client.data.store.log_run_input(run_id, version.name, version.version, context)
+    return version

@@ -1,0 +1,100 @@
+"""What a path to add holds: its files, with their sizes and modification times.
+
+A folder is walked with ``os.scandir`` (one ``stat`` per entry, no more). A symbolic link
+is never followed out of the folder: one that resolves to a regular file inside it is
+stored as that file's content; one that points outside, dangles or names a folder is
+refused, with every such path listed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from keel.errors import InvalidArgument, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFile:
+    relative: str
+    """POSIX path inside the added folder (the file's own name for a single file)."""
+    path: str
+    """Absolute path on disk."""
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+def scan(path: Path) -> tuple[bool, list[FoundFile]]:
+    """``(is_folder, files)`` of a file or folder; NotFound or InvalidArgument when it
+    cannot be added."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise NotFound(f"path {str(path)!r}: does not exist") from None
+    except PermissionError:
+        raise InvalidArgument(f"path {str(path)!r}: cannot be read (permission denied)") from None
+    if stat.S_ISREG(info.st_mode):
+        if not os.access(path, os.R_OK):
+            raise InvalidArgument(f"path {str(path)!r}: cannot be read (permission denied)")
+        found = FoundFile(
+            path.name, str(path.absolute()), info.st_size, info.st_mtime_ns, info.st_ino
+        )
+        return False, [found]
+    if not stat.S_ISDIR(info.st_mode):
+        raise InvalidArgument(f"path {str(path)!r}: not a regular file or folder")
+    root = path.absolute()
+    files: list[FoundFile] = []
+    refused: list[str] = []
+    unreadable: list[str] = []
+    _walk(str(root), "", root.resolve(), files, refused, unreadable)
+    if refused:
+        raise InvalidArgument(
+            f"path {str(path)!r}: holds entries Keel does not add (symbolic links that leave "
+            f"the folder, dangle or name a folder; sockets, devices): "
+            f"{', '.join(sorted(refused)[:10])}"
+            + (f" and {len(refused) - 10} more" if len(refused) > 10 else "")
+        )
+    if unreadable:
+        raise InvalidArgument(
+            f"path {str(path)!r}: cannot read {', '.join(sorted(unreadable)[:10])}"
+        )
+    files.sort(key=lambda f: f.relative)
+    return True, files
+
+
+def _walk(
+    folder: str,
+    prefix: str,
+    real_root: Path,
+    files: list[FoundFile],
+    refused: list[str],
+    unreadable: list[str],
+) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except PermissionError:
+        unreadable.append(prefix or ".")
+        return
+    for entry in entries:
+        relative = f"{prefix}{entry.name}"
+        if entry.is_symlink():
+            target = Path(entry.path).resolve()
+            if target.is_file() and target.is_relative_to(real_root):
+                info = target.stat()
+                files.append(
+                    FoundFile(relative, entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
+                )
+            else:
+                refused.append(relative)
+        elif entry.is_dir(follow_symlinks=False):
+            _walk(entry.path, f"{relative}/", real_root, files, refused, unreadable)
+        elif entry.is_file(follow_symlinks=False):
+            info = entry.stat(follow_symlinks=False)
+            files.append(
+                FoundFile(relative, entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
+            )
+        else:
+            refused.append(relative)

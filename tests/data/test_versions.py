@@ -1,0 +1,184 @@
+"""Adding, fetching and comparing versions of files and folders, on SQLite and PostgreSQL:
+dedupe, status without re-hashing, refusals that change nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import unique
+from data.support import write_files
+from keel.data.client import DataClient
+from keel.entities.dataset import DatasetKind
+from keel.errors import Conflict, InvalidArgument, NotFound
+from keel.tracking.client import Client
+
+
+@pytest.fixture
+def data(keel_client: Client) -> DataClient:
+    return keel_client.data
+
+
+def objects_in(data: DataClient) -> set[str]:
+    return {p.parent.name + p.name for p in data.cache.objects.rglob("*") if p.is_file()}
+
+
+def test_a_folder_round_trips_and_unchanged_content_makes_no_new_version(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("images")
+    src = write_files(tmp_path / "src", {"a.txt": "alpha", "sub/b.bin": b"\x00\x01", "c": ""})
+    first = data.add(src, name=name, description="three files")
+    assert first.created and first.version.version == 1
+    assert first.version.kind is DatasetKind.FOLDER
+    assert (first.version.file_count, first.version.total_bytes) == (3, 7)
+    assert first.version.created_by == "alice"
+
+    again = data.add(src, name=name)
+    assert not again.created and again.version.version == 1 and again.hashed_files == 0
+
+    out = tmp_path / "out"
+    data.get(f"datasets:/{name}@1", out)
+    assert (out / "a.txt").read_text() == "alpha"
+    assert (out / "sub" / "b.bin").read_bytes() == b"\x00\x01"
+    assert (out / "c").read_bytes() == b""
+    assert data.status(out).changes.clean
+
+
+def test_versions_share_unchanged_files_in_the_cache(data: DataClient, tmp_path: Path) -> None:
+    name = unique("shared")
+    src = write_files(tmp_path / "src", {f"f{i}.txt": f"file {i}" for i in range(20)})
+    data.add(src, name=name)
+    before = objects_in(data)
+    (src / "f3.txt").write_text("changed")
+    second = data.add(src, name=name)
+    assert second.created and second.version.version == 2
+    assert second.hashed_files == 1  # the other 19 were known by size, mtime and inode
+    assert len(objects_in(data) - before) == 1
+    changes = data.diff(f"{name}@1", f"{name}@2").files
+    assert (changes.added, changes.removed, changes.modified) == ([], [], ["f3.txt"])
+
+
+def test_status_lists_modified_added_and_removed(data: DataClient, tmp_path: Path) -> None:
+    src = write_files(tmp_path / "src", {"keep": "1", "edit": "2", "drop": "3"})
+    data.add(src, name=unique("status"))
+    (src / "edit").write_text("two")
+    (src / "new").write_text("4")
+    (src / "drop").unlink()
+    # same size, other content, an old mtime: the stat differs, so it is hashed again
+    (src / "keep").write_text("9")
+    os.utime(src / "keep", ns=(1, 1))
+    changes = data.status(src).changes
+    assert changes.modified == ["edit", "keep"]
+    assert changes.added == ["new"] and changes.removed == ["drop"]
+
+
+def test_a_single_file_is_a_file_version(data: DataClient, tmp_path: Path) -> None:
+    path = tmp_path / "weights.bin"
+    path.write_bytes(os.urandom(5 * 1024 * 1024))  # over the memory-mapped threshold
+    result = data.add(path, name=unique("weights"))
+    assert result.version.kind is DatasetKind.FILE and result.stored_bytes == 5 * 1024 * 1024
+    out = tmp_path / "out"
+    data.get(result.version, out)
+    assert (out / "weights.bin").read_bytes() == path.read_bytes()
+
+
+def test_get_refuses_a_folder_with_local_changes_unless_forced(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("guarded")
+    src = write_files(tmp_path / "src", {"a": "1", "b": "2"})
+    data.add(src, name=name)
+    (src / "a").write_text("one")
+    data.add(src, name=name)
+    out = tmp_path / "out"
+    data.get(f"{name}@1", out)
+    (out / "b").write_text("local edit")
+    with pytest.raises(Conflict, match=r"local changes since .*@1 \(b\).*--force"):
+        data.get(f"{name}@2", out)
+    assert (out / "b").read_text() == "local edit"  # nothing changed
+    data.get(f"{name}@2", out, force=True)
+    assert (out / "a").read_text() == "one" and (out / "b").read_text() == "2"
+
+    stranger = write_files(tmp_path / "other", {"mine.txt": "x"})
+    with pytest.raises(Conflict, match="not empty and holds no Keel dataset"):
+        data.get(f"{name}@1", stranger)
+    assert sorted(p.name for p in stranger.iterdir()) == ["mine.txt"]
+
+
+def test_symlinks_out_of_the_folder_are_refused_and_nothing_is_created(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("links")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("do not read")
+    src = write_files(tmp_path / "src", {"a.txt": "alpha"})
+    (src / "inside").symlink_to(src / "a.txt")
+    (src / "escape").symlink_to(outside)
+    with pytest.raises(InvalidArgument, match="escape"):
+        data.add(src, name=name)
+    with pytest.raises(NotFound):
+        data.store.get_dataset(name)
+    assert not any(
+        p.read_bytes() == b"do not read" for p in data.cache.objects.rglob("*") if p.is_file()
+    )
+    (src / "escape").unlink()
+    result = data.add(src, name=name)  # a link inside the folder is stored as its content
+    out = tmp_path / "out"
+    data.get(result.version, out)
+    assert (out / "inside").read_text() == "alpha" and not (out / "inside").is_symlink()
+
+
+def test_a_file_changed_while_hashed_fails_the_add(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique("moving")
+    src = write_files(tmp_path / "src", {"a": "1", "b": "2"})
+    real_add = data.cache.add_file
+
+    def add_then_touch(source: str, size: int) -> tuple[str, bool]:
+        result = real_add(source, size)
+        if source.endswith("b"):
+            Path(source).write_text("written meanwhile")
+        return result
+
+    monkeypatch.setattr(data.cache, "add_file", add_then_touch)
+    with pytest.raises(InvalidArgument, match=r"file 'b': changed while it was being added"):
+        data.add(src, name=name)
+    with pytest.raises(NotFound):
+        data.store.get_dataset(name)
+
+
+def test_bad_input_names_the_field(data: DataClient, tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="does not exist"):
+        data.add(tmp_path / "missing", name="x")
+    with pytest.raises(InvalidArgument, match="dataset name"):
+        data.add(tmp_path, name="a/b")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidArgument, match="holds no files"):
+        data.add(tmp_path / "empty", name="x")
+    with pytest.raises(InvalidArgument, match="must be a number or 'latest'"):
+        data.resolve("x@two")
+    with pytest.raises(NotFound, match="no such dataset"):
+        data.resolve(unique("nothing") + "@1")
+    with pytest.raises(NotFound, match="not a dataset folder"):
+        data.status(tmp_path)
+
+
+def test_lineage_both_ways(keel_client: Client, tmp_path: Path) -> None:
+    name = unique("train")
+    src = write_files(tmp_path / "src", {"rows.csv": "a,b\n1,2\n"})
+    experiment = keel_client.create_experiment(unique("exp"))
+    run_id = keel_client.create_run(experiment).run_id
+    version = keel_client.log_dataset(run_id, src, name=name, context="training")
+    keel_client.log_dataset(run_id, src, name=name, context="training")  # recorded once
+    inputs = keel_client.data.store.run_inputs(run_id)
+    assert [(i.name, i.version, i.context) for i in inputs] == [(name, version.version, "training")]
+    users = keel_client.data.store.version_users(name, version.version)
+    assert [u.run_id for u in users] == [run_id]
+    with pytest.raises(InvalidArgument, match="context"):
+        keel_client.log_dataset(run_id, src, name=name, context="Train ing")
+    with pytest.raises(NotFound, match="no such run"):
+        keel_client.data.store.log_run_input("0" * 32, name, version.version, "training")
