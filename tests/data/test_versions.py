@@ -182,3 +182,14 @@ def test_lineage_both_ways(keel_client: Client, tmp_path: Path) -> None:
         keel_client.log_dataset(run_id, src, name=name, context="Train ing")
     with pytest.raises(NotFound, match="no such run"):
         keel_client.data.store.log_run_input("0" * 32, name, version.version, "training")
+
+
+@pytest.mark.parametrize("path", ["../x", "a/../b", "/etc/passwd", "a/./b", "%2e%2e/x", "a\\b"])
+def test_a_manifest_path_that_leaves_the_folder_is_refused(path: str) -> None:
+    import orjson
+
+    from keel.data.manifest import DataManifest
+
+    raw = orjson.dumps({"files": {path: [1, "a" * 64]}, "format": 1, "kind": "folder"})
+    with pytest.raises(InvalidArgument, match="file path"):
+        DataManifest.from_bytes(raw)

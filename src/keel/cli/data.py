@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from keel.cli.output import Json, TrackingUri, print_json, print_table, transfer_progress, when
+from keel.entities.dataset_codec import (
+    dataset_input_to_dict,
+    dataset_to_dict,
+    dataset_version_to_dict,
+)
 
 if TYPE_CHECKING:
     from keel.data.client import DataClient
-    from keel.entities.dataset import DatasetVersion
 
 app = typer.Typer(
     help="Version files, folders and tables; fetch versions; see what changed.",
@@ -45,24 +49,6 @@ def _login() -> str:
         return "anonymous"
 
 
-def _version_dict(v: DatasetVersion) -> dict[str, Any]:
-    return {
-        "uri": v.uri,
-        "name": v.name,
-        "version": v.version,
-        "digest": v.digest,
-        "kind": v.kind.value,
-        "files": v.file_count,
-        "bytes": v.total_bytes,
-        "rows": v.row_count,
-        "columns": v.column_count,
-        "source": v.source,
-        "description": v.description,
-        "created": v.created,
-        "created_by": v.created_by,
-    }
-
-
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -86,7 +72,7 @@ def add(
         result = client.add(path, name=name, description=description, progress=advance)
     v = result.version
     if json:
-        print_json({**_version_dict(v), "new_version": result.created})
+        print_json({**dataset_version_to_dict(v), "new_version": result.created})
         return
     verb = "added" if result.created else "unchanged:"
     typer.echo(
@@ -166,9 +152,7 @@ def list_datasets(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     """Every dataset and its latest version."""
     found = _data(tracking_uri).store.list_datasets()
     if json:
-        print_json(
-            [{"name": d.name, "latest": d.last_version, "updated": d.updated} for d in found]
-        )
+        print_json([dataset_to_dict(d) for d in found])
         return
     print_table(None, ["name", "latest", "updated"],
                 [(d.name, d.last_version, when(d.updated)) for d in found])  # fmt: skip
@@ -181,7 +165,7 @@ def log(
     """A dataset's versions, newest first."""
     versions = _data(tracking_uri).store.list_dataset_versions(name)
     if json:
-        print_json([_version_dict(v) for v in versions])
+        print_json([dataset_version_to_dict(v) for v in versions])
         return
     print_table(
         name,
@@ -207,9 +191,8 @@ def show(
     users = client.store.version_users(v.name, v.version)
     if json:
         print_json({
-            **_version_dict(v),
-            "profile": v.profile,
-            "used_by": [{"run_id": u.run_id, "context": u.context} for u in users],
+            **dataset_version_to_dict(v, profile=True),
+            "used_by": [dataset_input_to_dict(u) for u in users],
         })  # fmt: skip
         return
     typer.echo(f"{v.uri}  {v.kind.value}, {v.file_count} files, {_size(v.total_bytes)}")

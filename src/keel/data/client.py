@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest
@@ -29,6 +29,9 @@ from keel.entities.dataset import (
 )
 from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.store.datasets import DatasetStore
+
+if TYPE_CHECKING:
+    from keel.data.profile import ProfileDiff
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".csv.gz")
 
@@ -83,7 +86,7 @@ class VersionDiff:
     a: DatasetVersion
     b: DatasetVersion
     files: Changes
-    table: dict[str, Any] | None
+    table: ProfileDiff | None
     """Schema, row-count and per-column statistic changes, when both are tables."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,7 +94,7 @@ class VersionDiff:
             "a": self.a.uri,
             "b": self.b.uri,
             "files": self.files.to_dict(),
-            "table": self.table,
+            "table": None if self.table is None else self.table.to_dict(),
         }
 
 
@@ -150,11 +153,13 @@ class DataClient:
         manifest = DataManifest(
             kind, {f.relative: DataFile(f.size, digests[f.path]) for f in found}
         )
-        digest = self.cache.put_manifest(manifest.to_bytes())
+        raw = manifest.to_bytes()
+        digest = self.cache.put_manifest(raw)
         table = _table_summary(target) if kind is DatasetKind.TABLE else {}
         version, created = self.store.create_dataset_version(
             name,
             digest=digest,
+            manifest=raw,
             kind=kind,
             file_count=len(found),
             total_bytes=manifest.total_bytes,
@@ -233,7 +238,7 @@ class DataClient:
         With ``force`` files the version does not have are removed.
         """
         version = self.resolve(ref)
-        manifest = self.cache.manifest(version.digest)
+        manifest = self.manifest(version.digest)
         missing = sorted({f.digest for f in manifest.files.values()} - self._cached(manifest))
         if missing:
             raise NotFound(
@@ -302,6 +307,12 @@ class DataClient:
 
         return read_table(next(folder.iterdir()))
 
+    def manifest(self, digest: str) -> DataManifest:
+        """A manifest from the local cache, else from the store (then cached)."""
+        if not self.cache.has_manifest(digest):
+            self.cache.put_manifest(self.store.get_manifest(digest))
+        return self.cache.manifest(digest)
+
     def _cached(self, manifest: DataManifest) -> set[str]:
         return {f.digest for f in manifest.files.values() if self.cache.has(f.digest)}
 
@@ -314,7 +325,7 @@ class DataClient:
                 f"out {str(folder)!r}: is not empty and holds no Keel dataset; pick an empty "
                 "folder or pass --force to replace its files"
             )
-        changes = self._changes(root, existing, self.cache.manifest(checkout.digest))
+        changes = self._changes(root, existing, self.manifest(checkout.digest))
         if not changes.clean:
             listed = (changes.modified + changes.added + changes.removed)[:10]
             raise Conflict(
@@ -374,7 +385,7 @@ class DataClient:
         self, a: str | DatasetRef | DatasetVersion, b: str | DatasetRef | DatasetVersion
     ) -> VersionDiff:
         first, second = self.resolve(a), self.resolve(b)
-        old, new = self.cache.manifest(first.digest), self.cache.manifest(second.digest)
+        old, new = self.manifest(first.digest), self.manifest(second.digest)
         files = Changes(
             added=sorted(set(new.files) - set(old.files)),
             removed=sorted(set(old.files) - set(new.files)),
@@ -388,7 +399,7 @@ class DataClient:
 
             table = diff_profiles(
                 TableProfile.from_dict(first.profile), TableProfile.from_dict(second.profile)
-            ).to_dict()
+            )
         return VersionDiff(first, second, files, table)
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
+
+from keel.artifacts.hashing import hash_bytes
+
+__all__ = ["hash_bytes", "hash_file", "parallel_map"]
 
 MMAP_THRESHOLD = 4 * 1024 * 1024
 """Files from this size up are memory-mapped and hashed with all threads."""
@@ -34,12 +37,6 @@ def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
     return hasher.hexdigest()
 
 
-def hash_bytes(data: bytes) -> str:
-    from blake3 import blake3
-
-    return blake3(data).hexdigest()
-
-
 def parallel_map(work: Callable[[_In], _Out], items: Iterable[_In]) -> Iterator[_Out]:
     """``map`` over a thread pool, in order; one item runs inline (no pool to start)."""
     items = list(items)
@@ -48,10 +45,3 @@ def parallel_map(work: Callable[[_In], _Out], items: Iterable[_In]) -> Iterator[
         return
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         yield from pool.map(work, items, chunksize=max(1, len(items) // (WORKERS * 8)))
-
-
-def is_same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False

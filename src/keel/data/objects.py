@@ -45,7 +45,7 @@ class ObjectCache:
         digest = hash_file(source, size)
         if self.has(digest):
             return digest, False
-        self._write(digest, lambda tmp: shutil.copyfile(source, tmp))
+        self._write(digest, lambda tmp: copy_file(source, tmp))
         return digest, True
 
     def _write(self, digest: str, fill: object) -> None:
@@ -96,8 +96,27 @@ class ObjectCache:
             )
         tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
         try:
-            shutil.copyfile(source, tmp)
+            copy_file(source, tmp)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Copy bytes in the kernel with ``copy_file_range`` (a clone where the filesystem
+    can; several times faster than ``sendfile`` here), else with ``shutil``."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        done = 0
+        try:
+            while done < size:
+                moved = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if moved == 0:
+                    break
+                done += moved
+        except (AttributeError, OSError):
+            dst.seek(0)
+            dst.truncate()
+            src.seek(0)
+            shutil.copyfileobj(src, dst, 8 * 1024 * 1024)

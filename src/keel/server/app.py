@@ -17,8 +17,8 @@ from keel.config import Settings
 from keel.errors import InvalidArgument
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
-from keel.server.routes import artifacts, experiments, models, runs
-from keel.store import open_registry, open_store
+from keel.server.routes import artifacts, datasets, experiments, models, runs
+from keel.store import open_datasets, open_registry, open_store
 from keel.uri import StoreKind, resolve_tracking_uri
 
 log = logging.getLogger("keel.server")
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.store = store
         app.state.artifacts = RunArtifacts(store)
         app.state.registry = registry = open_registry(uri, settings, migrate=False)
+        app.state.datasets = open_datasets(store)
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
         sweeper = asyncio.create_task(_sweep_partial_writes(store))
         try:
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(artifacts.router)
     app.include_router(models.router)
+    app.include_router(datasets.router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSON:

@@ -22,6 +22,7 @@ class DatasetStore(Protocol):
         name: str,
         *,
         digest: str,
+        manifest: bytes,
         kind: DatasetKind,
         file_count: int,
         total_bytes: int,
@@ -32,7 +33,12 @@ class DatasetStore(Protocol):
         column_count: int | None = None,
         profile: dict[str, Any] | None = None,
     ) -> tuple[DatasetVersion, bool]:
-        """The new version (True), or the latest one when it has this digest (False)."""
+        """The new version (True), or the latest one when it has this digest (False).
+        ``manifest`` is the manifest's canonical bytes; ``digest`` must be their BLAKE3."""
+        ...
+
+    def get_manifest(self, digest: str) -> bytes:
+        """A version's manifest bytes by their digest."""
         ...
 
     def get_dataset(self, name: str) -> Dataset: ...

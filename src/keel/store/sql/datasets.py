@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
+from keel.artifacts.hashing import hash_bytes
 from keel.entities import dataset as d
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.registry import check_actor, check_text
 from keel.entities.validation import check_choice, check_int, check_run_id
-from keel.errors import NotFound
+from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.engine import make_engine, read_transaction, write_transaction
 from keel.store.sql.store import now_ms
-from keel.store.sql.tables import dataset_versions, datasets, run_inputs, runs
+from keel.store.sql.tables import dataset_manifests, dataset_versions, datasets, run_inputs, runs
 
 _SUMMARY = [column for column in dataset_versions.c if column.name != "profile"]
 
@@ -40,6 +41,7 @@ class SqlDatasetStore:
         name: str,
         *,
         digest: str,
+        manifest: bytes,
         kind: DatasetKind,
         file_count: int,
         total_bytes: int,
@@ -52,6 +54,8 @@ class SqlDatasetStore:
     ) -> tuple[DatasetVersion, bool]:
         d.check_dataset_name(name)
         d.check_digest(digest)
+        if not isinstance(manifest, bytes) or hash_bytes(manifest) != digest:
+            raise InvalidArgument("manifest: its BLAKE3 digest must be the version's digest")
         kind = check_choice(DatasetKind, kind, "kind")
         check_int("file_count", file_count)
         check_int("total_bytes", total_bytes)
@@ -70,6 +74,7 @@ class SqlDatasetStore:
                 if latest.digest == digest:
                     return _version(latest), False
             version = last + 1
+            _store_manifest(conn, digest, manifest)
             row = {
                 "name": name,
                 "version": version,
@@ -92,6 +97,15 @@ class SqlDatasetStore:
                 .values(last_version=version, updated=now)
             )
         return _version_from_dict(row), True
+
+    def get_manifest(self, digest: str) -> bytes:
+        d.check_digest(digest)
+        c = dataset_manifests.c
+        with read_transaction(self.engine) as conn:
+            body = conn.execute(select(c.body).where(c.digest == digest)).scalar()
+        if body is None:
+            raise NotFound(f"dataset manifest {digest[:12]}: not in the store")
+        return bytes(body)
 
     def get_dataset(self, name: str) -> Dataset:
         d.check_dataset_name(name)
@@ -168,6 +182,12 @@ class SqlDatasetStore:
         with read_transaction(self.engine) as conn:
             _version_row(conn, name, version, with_profile=False)
             return [_input(row) for row in conn.execute(query)]
+
+
+def _store_manifest(conn: Connection, digest: str, manifest: bytes) -> None:
+    c = dataset_manifests.c
+    if conn.execute(select(c.digest).where(c.digest == digest)).first() is None:
+        conn.execute(dataset_manifests.insert().values(digest=digest, body=manifest))
 
 
 def _lock_dataset(conn: Connection, name: str, now: int) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -352,6 +353,13 @@ dataset_versions = Table(
     Column("created", BigInteger, nullable=False),
     Column("created_by", String(250), nullable=False),
     Index("ix_dataset_versions_digest", "digest"),
+)
+
+dataset_manifests = Table(
+    "dataset_manifests",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
 )
 
 run_inputs = Table(

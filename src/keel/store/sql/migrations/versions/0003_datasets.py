@@ -1,4 +1,5 @@
-"""Datasets: named datasets, their immutable versions, and the runs that used them.
+"""Datasets: named datasets, their immutable versions and manifests, and the runs that
+used them.
 
 Revision ID: 0003
 Revises: 0002
@@ -47,6 +48,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_dataset_versions_digest", "dataset_versions", ["digest"])
     op.create_table(
+        "dataset_manifests",
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
         "run_inputs",
         sa.Column(
             "run_uuid",
@@ -69,5 +75,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("run_inputs", "dataset_versions", "datasets"):
+    for name in ("run_inputs", "dataset_manifests", "dataset_versions", "datasets"):
         op.drop_table(name)

@@ -1,0 +1,49 @@
+"""Datasets as JSON-ready dicts: one shape for the server's responses and ``--json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keel.entities.dataset import Dataset, DatasetInput, DatasetVersion
+
+
+def dataset_to_dict(d: Dataset) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "description": d.description,
+        "created": d.created,
+        "updated": d.updated,
+        "latest_version": d.last_version,
+    }
+
+
+def dataset_version_to_dict(v: DatasetVersion, *, profile: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "uri": v.uri,
+        "name": v.name,
+        "version": v.version,
+        "digest": v.digest,
+        "kind": v.kind.value,
+        "file_count": v.file_count,
+        "total_bytes": v.total_bytes,
+        "row_count": v.row_count,
+        "column_count": v.column_count,
+        "source": v.source,
+        "description": v.description,
+        "created": v.created,
+        "created_by": v.created_by,
+    }
+    if profile:
+        body["profile"] = v.profile
+    return body
+
+
+def dataset_input_to_dict(i: DatasetInput) -> dict[str, Any]:
+    return {
+        "run_id": i.run_id,
+        "dataset": f"datasets:/{i.name}@{i.version}",
+        "name": i.name,
+        "version": i.version,
+        "context": i.context,
+        "created": i.created,
+    }

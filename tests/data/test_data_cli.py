@@ -1,0 +1,110 @@
+"""``keel data`` through typer's runner on an embedded store, and the dataset routes of a
+real ``keel server`` over the same kind of database."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ServerProcess
+from data.support import write_files
+from keel.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("KEEL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("KEEL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KEEL_USER", "carol")
+    return tmp_path
+
+
+def keel(*args: str) -> tuple[int, str]:
+    """Exit code, and the output or the error (errors reach ``main``, which prints them)."""
+    result = runner.invoke(app, list(args))
+    error = result.exception
+    if error is not None and not isinstance(error, SystemExit):
+        return 1, str(error)
+    return result.exit_code, result.output
+
+
+def test_add_status_get_diff_log_show(env: Path) -> None:
+    src = write_files(env / "src", {"a.txt": "alpha", "b/c.txt": "gamma"})
+    code, out = keel("data", "add", str(src), "--name", "docs")
+    assert code == 0 and "added datasets:/docs@1 (folder, 2 files" in out
+    code, out = keel("data", "add", str(src), "--name", "docs")
+    assert code == 0 and out.startswith("unchanged: datasets:/docs@1")
+
+    code, out = keel("data", "status", str(src))
+    assert (code, out.strip()) == (0, "docs@1: no changes")
+    (src / "a.txt").write_text("ALPHA!")
+    code, out = keel("data", "status", str(src), "--json")
+    assert code == 1 and json.loads(out)["modified"] == ["a.txt"]
+
+    code, out = keel("data", "add", str(src), "--name", "docs", "--json")
+    assert code == 0 and json.loads(out)["version"] == 2 and json.loads(out)["new_version"]
+    code, out = keel("data", "diff", "docs@1", "docs@2")
+    assert code == 0 and "0 added, 0 removed, 1 modified" in out and "a.txt" in out
+
+    code, out = keel("data", "get", "docs@1", "-o", str(env / "out"))
+    assert code == 0 and (env / "out" / "a.txt").read_text() == "alpha"
+    (env / "out" / "b" / "c.txt").write_text("edited")
+    code, out = keel("data", "get", "docs@2", "-o", str(env / "out"))
+    assert code == 1 and "local changes" in out and "--force" in out
+    assert (env / "out" / "b" / "c.txt").read_text() == "edited"
+
+    code, out = keel("data", "log", "docs", "--json")
+    assert [v["version"] for v in json.loads(out)] == [2, 1]
+    assert json.loads(out)[0]["created_by"] == "carol"
+    code, out = keel("data", "show", "docs", "--json")
+    assert json.loads(out)["version"] == 2 and json.loads(out)["used_by"] == []
+    code, out = keel("data", "list", "--json")
+    assert [(d["name"], d["latest_version"]) for d in json.loads(out)] == [("docs", 2)]
+
+
+def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
+    code, out = keel("data", "add", str(env / "nope"), "--name", "x")
+    assert code == 1 and "does not exist" in out
+    code, out = keel("data", "get", "x@one", "-o", str(env / "o"))
+    assert code == 1 and "must be a number or 'latest'" in out
+    code, out = keel("data", "status", str(env))
+    assert code == 1 and "not a dataset folder" in out
+
+
+def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> None:
+    from keel.config import Settings
+    from keel.tracking.client import Client
+
+    db = f"sqlite:///{tmp_path / 'keel.db'}"
+    settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "artifacts"))
+    with Client(db, settings=settings) as c:
+        run_id = c.create_run(c.create_experiment("e")).run_id
+        src = write_files(tmp_path / "src", {"x.csv": "a\n1\n"})
+        version = c.log_dataset(run_id, src, name="seeds", context="evaluation")
+        manifest = c.data.store.get_manifest(version.digest)
+    srv = ServerProcess(db, tmp_path / "artifacts", tmp_path / "server.log").start()
+    try:
+        api = f"{srv.url}/api/v1"
+        assert httpx.get(f"{api}/datasets").json()["datasets"][0]["name"] == "seeds"
+        got = httpx.get(f"{api}/datasets/seeds/versions/latest").json()
+        assert (got["version"], got["digest"], got["kind"]) == (1, version.digest, "folder")
+        assert httpx.get(f"{api}/datasets/seeds/versions/1/manifest").content == manifest
+        users = httpx.get(f"{api}/datasets/seeds/versions/1/runs").json()["inputs"]
+        assert [(u["run_id"], u["context"]) for u in users] == [(run_id, "evaluation")]
+        inputs = httpx.get(f"{api}/runs/{run_id}/inputs").json()["inputs"]
+        assert inputs[0]["dataset"] == "datasets:/seeds@1"
+        missing = httpx.get(f"{api}/datasets/seeds/versions/9")
+        assert missing.status_code == 404 and "no version 9" in missing.text
+        bad = httpx.get(f"{api}/datasets/seeds/versions/nine")
+        assert bad.status_code == 400
+    finally:
+        srv.stop()
