@@ -108,3 +108,43 @@ def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> Non
         assert bad.status_code == 400
     finally:
         srv.stop()
+
+
+def test_tables_get_a_profile_a_schema_and_validation(env: Path) -> None:
+    pytest.importorskip("pandera")
+    table = env / "people.csv"
+    table.write_text("id,age,city\n1,34,paris\n2,41,lyon\n3,29,paris\n")
+    code, out = keel("data", "add", str(table), "--name", "people", "--json")
+    added = json.loads(out)
+    assert code == 0 and added["kind"] == "table"
+    assert (added["row_count"], added["column_count"]) == (3, 3)
+    code, out = keel("data", "show", "people@1", "--json")
+    shown = json.loads(out)
+    assert [c["name"] for c in shown["profile"]["columns"]] == ["id", "age", "city"]
+
+    code, out = keel("data", "schema", "infer", "people@1", "-o", str(env / "schema.yaml"))
+    assert code == 0 and (env / "schema.yaml").exists()
+    code, out = keel("data", "validate", "people@1", "--schema", str(env / "schema.yaml"))
+    assert code == 0, out
+
+    table.write_text("id,age,city\n1,34,paris\n1,-5,rome\n3,,paris\n")
+    code, out = keel("data", "add", str(table), "--name", "people")
+    assert code == 0 and "datasets:/people@2" in out
+    code, out = keel(
+        "data", "validate", "people@2", "--schema", str(env / "schema.yaml"), "--json"
+    )
+    report = json.loads(out)
+    assert code == 1 and not report["passed"]
+    rules = {(v["column"], v["rule"]) for v in report["violations"]}
+    assert {("id", "unique"), ("city", "allowed")} <= rules, rules
+    code, out = keel("data", "diff", "people@1", "people@2", "--json")
+    assert json.loads(out)["table"] is not None
+
+    (env / "bad.yaml").write_text("columns:\n  - name: id\n    dtype: integer-ish\n")
+    code, out = keel("data", "validate", "people@2", "--schema", str(env / "bad.yaml"))
+    assert code == 1 and "columns[0].dtype" in out
+
+    bad_csv = env / "broken.csv"
+    bad_csv.write_text('a,b\n1,2\n3,4,5\n')
+    code, out = keel("data", "add", str(bad_csv), "--name", "broken")
+    assert code == 1 and "line 3" in out

@@ -209,3 +209,87 @@ def show(
         from keel.data.profile import TableProfile, render_profile
 
         typer.echo(render_profile(TableProfile.from_dict(v.profile)))
+
+
+def _table(client: DataClient, target: str) -> Any:
+    """A table from a path (Parquet, CSV) or a table version (NAME@VERSION)."""
+    from keel.data.tables import read_table
+    from keel.entities.dataset import DatasetKind
+    from keel.errors import InvalidArgument
+
+    if Path(target).exists():
+        return read_table(Path(target))
+    version = client.resolve(target)
+    if version.kind is not DatasetKind.TABLE:
+        raise InvalidArgument(
+            f"dataset {version.uri}: is a {version.kind.value}, not a table (Parquet or CSV)"
+        )
+    return client.load(version)
+
+
+@app.command("profile")
+def profile(
+    target: str = typer.Argument(..., help="A table file, or a table version NAME@VERSION."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Per-column types, nulls, distinct counts, statistics and top values of a table."""
+    from keel.data.profile import profile_table, render_profile
+
+    result = profile_table(_table(_data(tracking_uri), target))
+    if json:
+        print_json(result.to_dict())
+        return
+    typer.echo(render_profile(result))
+
+
+schema_app = typer.Typer(help="Infer a table schema to edit and validate against.")
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("infer")
+def schema_infer(
+    target: str = typer.Argument(..., help="The reference: a table file or NAME@VERSION."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write here (.yaml or .json)."),
+    categorical_max: int = typer.Option(
+        20, help="Strings with at most this many values become a list of allowed values."
+    ),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Infer a schema (types, nullability, ranges, allowed values, uniqueness) from a
+    reference table; edit it, then `keel data validate ... --schema FILE`."""
+    from keel.data.schema import infer_schema
+
+    schema = infer_schema(_table(_data(tracking_uri), target), categorical_max=categorical_max)
+    text = schema.to_json() if out is not None and out.suffix == ".json" else schema.to_yaml()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text)
+    typer.echo(f"wrote {out} ({len(schema.columns)} columns)")
+
+
+@app.command("validate")
+def validate(
+    target: str = typer.Argument(..., help="A table file, or a table version NAME@VERSION."),
+    schema_path: Path = typer.Option(..., "--schema", "-s", help="Schema file (.yaml/.json)."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Check a table against a schema: every violation with its column, rule, how many
+    rows and a sample. Exits 1 when an error-level check fails (for CI)."""
+    from keel.data.schema import DataSchema
+    from keel.data.validation import validate_table
+    from keel.errors import InvalidArgument
+
+    try:
+        text = schema_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgument(f"schema {str(schema_path)!r}: cannot be read ({exc})") from None
+    schema = DataSchema.from_text(text, source=str(schema_path))
+    report = validate_table(_table(_data(tracking_uri), target), schema)
+    if json:
+        print_json(report.to_dict())
+    else:
+        typer.echo(report.render())
+    raise typer.Exit(0 if report.passed else 1)
