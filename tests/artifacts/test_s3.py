@@ -83,3 +83,28 @@ def test_server_with_a_bucket_as_artifact_root(s3_endpoint: str, tmp_path: Path)
         client.close()
     finally:
         server.stop()
+
+
+def test_dataset_push_and_pull_through_a_bucket(s3_endpoint: str, tmp_path: Path) -> None:
+    from keel.config import Settings
+
+    def machine(who: str) -> Client:
+        settings = Settings(home=tmp_path / who, artifacts_uri="s3://keel/data-root", user=who)
+        return Client(f"sqlite:///{tmp_path / 'keel.db'}", settings=settings)
+
+    ann, bob = machine("ann"), machine("bob")
+    try:
+        src = tmp_path / "src"
+        (src / "sub").mkdir(parents=True)
+        (src / "a.bin").write_bytes(os.urandom(300_000))
+        (src / "sub" / "b.txt").write_text("bee")
+        version = ann.data.add(src, name="bucketed").version
+        assert ann.data.push([version]).objects == 2
+        assert ann.data.push([version]).skipped == 2
+        out = tmp_path / "out"
+        bob.data.get("bucketed@1", out)
+        assert (out / "a.bin").read_bytes() == (src / "a.bin").read_bytes()
+        assert (out / "sub" / "b.txt").read_text() == "bee"
+    finally:
+        ann.close()
+        bob.close()

@@ -70,6 +70,11 @@ def test_add_status_get_diff_log_show(env: Path) -> None:
     code, out = keel("data", "list", "--json")
     assert [(d["name"], d["latest_version"]) for d in json.loads(out)] == [("docs", 2)]
 
+    code, out = keel("data", "push", "docs@1", "docs@2")
+    assert code == 0 and out.startswith("pushed 3 objects")
+    code, out = keel("data", "pull", "docs@2")
+    assert code == 0 and out.startswith("pulled 0 objects") and "2 were cached" in out
+
 
 def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
     code, out = keel("data", "add", str(env / "nope"), "--name", "x")
@@ -130,9 +135,7 @@ def test_tables_get_a_profile_a_schema_and_validation(env: Path) -> None:
     table.write_text("id,age,city\n1,34,paris\n1,-5,rome\n3,,paris\n")
     code, out = keel("data", "add", str(table), "--name", "people")
     assert code == 0 and "datasets:/people@2" in out
-    code, out = keel(
-        "data", "validate", "people@2", "--schema", str(env / "schema.yaml"), "--json"
-    )
+    code, out = keel("data", "validate", "people@2", "--schema", str(env / "schema.yaml"), "--json")
     report = json.loads(out)
     assert code == 1 and not report["passed"]
     rules = {(v["column"], v["rule"]) for v in report["violations"]}
@@ -145,6 +148,6 @@ def test_tables_get_a_profile_a_schema_and_validation(env: Path) -> None:
     assert code == 1 and "columns[0].dtype" in out
 
     bad_csv = env / "broken.csv"
-    bad_csv.write_text('a,b\n1,2\n3,4,5\n')
+    bad_csv.write_text("a,b\n1,2\n3,4,5\n")
     code, out = keel("data", "add", str(bad_csv), "--name", "broken")
     assert code == 1 and "line 3" in out

@@ -26,18 +26,31 @@ app = typer.Typer(
 def _data(tracking_uri: str | None) -> DataClient:
     """The data client, opening the database only when a command needs it (``status``
     never does)."""
+    from functools import cache
+
     from keel.config import Settings
-    from keel.data.client import open_data_client
+    from keel.data.client import dataset_remote, open_data_client
 
     settings = Settings.from_env()
     uri = tracking_uri or settings.tracking_uri or str(settings.home)
 
+    @cache
+    def tracking() -> Any:
+        from keel.store import open_store
+
+        return open_store(uri, settings)
+
     def store() -> Any:
-        from keel.store import open_datasets, open_store
+        from keel.store import open_datasets
 
-        return open_datasets(open_store(uri, settings))
+        return open_datasets(tracking())
 
-    return open_data_client(settings, store, actor=settings.user or _login())
+    return open_data_client(
+        settings,
+        store,
+        actor=settings.user or _login(),
+        remote=lambda: dataset_remote(tracking()),
+    )
 
 
 def _login() -> str:
@@ -94,6 +107,34 @@ def get(
     with transfer_progress(version.total_bytes, "copying") as advance:
         client.get(version, out, force=force, progress=advance)
     typer.echo(f"{version.uri}: {version.file_count} files in {out}")
+
+
+@app.command("push")
+def push(
+    refs: list[str] = typer.Argument(..., help="Versions to push (NAME@VERSION ...)."),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Upload to the artifact store the objects of these versions it does not have yet
+    (run it again after an interruption: what arrived is skipped)."""
+    client = _data(tracking_uri)
+    total = sum(size for _, size in client.objects_of(refs))
+    with transfer_progress(total, "pushing") as advance:
+        done = client.push(refs, progress=advance)
+    typer.echo(f"pushed {done.objects} objects ({_size(done.bytes)}); {done.skipped} were there")
+
+
+@app.command("pull")
+def pull(
+    refs: list[str] = typer.Argument(..., help="Versions to pull (NAME@VERSION ...)."),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Download into the local cache the objects of these versions it lacks, each checked
+    against its digest (run it again after an interruption: what arrived is skipped)."""
+    client = _data(tracking_uri)
+    total = sum(size for _, size in client.objects_of(refs))
+    with transfer_progress(total, "pulling") as advance:
+        done = client.pull(refs, progress=advance)
+    typer.echo(f"pulled {done.objects} objects ({_size(done.bytes)}); {done.skipped} were cached")
 
 
 @app.command("status")

@@ -10,11 +10,12 @@ the last two, so it never waits on the database.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from keel.artifacts.store import ArtifactStore
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest
 from keel.data.objects import ObjectCache
@@ -32,6 +33,7 @@ from keel.store.datasets import DatasetStore
 
 if TYPE_CHECKING:
     from keel.data.profile import ProfileDiff
+    from keel.data.remote import Transfer
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".csv.gz")
 
@@ -106,9 +108,11 @@ class DataClient:
         state: LocalState,
         *,
         actor: str,
+        remote: Callable[[], ArtifactStore | None] = lambda: None,
     ) -> None:
         self._store_factory = store
         self._store: DatasetStore | None = None
+        self._remote_factory = remote
         self.cache = cache
         self.state = state
         self.actor = actor
@@ -118,6 +122,44 @@ class DataClient:
         if self._store is None:
             self._store = self._store_factory()
         return self._store
+
+    @property
+    def remote(self) -> ArtifactStore:
+        """``<artifact root>/datasets`` of the tracking store, where push and pull go."""
+        remote = self._remote_factory()
+        if remote is None:
+            raise InvalidArgument(
+                "tracking URI: this store has no artifact root for datasets to push to"
+            )
+        return remote
+
+    def push(
+        self, refs: Sequence[str | DatasetRef | DatasetVersion], *, progress: Progress | None = None
+    ) -> Transfer:
+        """Upload the objects of these versions that the remote lacks."""
+        from keel.data.remote import push
+
+        return push(self.cache, self.remote, self.objects_of(refs), progress=progress)
+
+    def pull(
+        self, refs: Sequence[str | DatasetRef | DatasetVersion], *, progress: Progress | None = None
+    ) -> Transfer:
+        """Download the objects of these versions that the local cache lacks."""
+        from keel.data.remote import pull
+
+        return pull(self.cache, self.remote, self.objects_of(refs), progress=progress)
+
+    def objects_of(
+        self, refs: str | Sequence[str | DatasetRef | DatasetVersion]
+    ) -> list[tuple[str, int]]:
+        """The ``(digest, size)`` of every object these versions hold, once each."""
+        if isinstance(refs, str):
+            refs = [refs]
+        wanted: dict[str, int] = {}
+        for ref in refs:
+            for entry in self.manifest(self.resolve(ref).digest).files.values():
+                wanted[entry.digest] = entry.size
+        return list(wanted.items())
 
     # add ----------------------------------------------------------------------------------
 
@@ -239,12 +281,9 @@ class DataClient:
         """
         version = self.resolve(ref)
         manifest = self.manifest(version.digest)
-        missing = sorted({f.digest for f in manifest.files.values()} - self._cached(manifest))
-        if missing:
-            raise NotFound(
-                f"dataset {version.uri}: {len(missing)} objects are not in the local cache; "
-                "run `keel data pull` first"
-            )
+        cached = self._cached(manifest)
+        if any(f.digest not in cached for f in manifest.files.values()):
+            self.pull([version], progress=progress)  # fetched and checked on the way
         folder = Path(out)
         root = str(folder.absolute())
         existing: list[FoundFile] = []
@@ -418,9 +457,25 @@ def _table_summary(path: Path) -> dict[str, Any]:
     }
 
 
-def open_data_client(settings: Any, store: Callable[[], DatasetStore], *, actor: str) -> DataClient:
+def open_data_client(
+    settings: Any,
+    store: Callable[[], DatasetStore],
+    *,
+    actor: str,
+    remote: Callable[[], ArtifactStore | None] = lambda: None,
+) -> DataClient:
     """The data client of this machine: its cache and state under ``$KEEL_HOME/data``."""
     home = Path(settings.home) / "data"
     return DataClient(
-        store, ObjectCache(home / "cache"), LocalState(home / "state.db"), actor=actor
+        store,
+        ObjectCache(home / "cache"),
+        LocalState(home / "state.db"),
+        actor=actor,
+        remote=remote,
     )
+
+
+def dataset_remote(tracking_store: object) -> ArtifactStore | None:
+    """``<artifact root>/datasets`` of a SQL tracking store (None for other stores)."""
+    root = getattr(tracking_store, "artifact_root", None)
+    return None if root is None else ArtifactStore(f"{root}/datasets")

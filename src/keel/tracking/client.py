@@ -97,11 +97,14 @@ class Client:
     def data(self) -> DataClient:
         """Dataset versions in the same database, bytes in this machine's cache."""
         if self._data is None:
-            from keel.data.client import open_data_client
+            from keel.data.client import dataset_remote, open_data_client
             from keel.store import open_datasets
 
             self._data = open_data_client(
-                self.settings, lambda: open_datasets(self.store), actor=self.user or "anonymous"
+                self.settings,
+                lambda: open_datasets(self.store),
+                actor=self.user or "anonymous",
+                remote=lambda: dataset_remote(self.store),
             )
         return self._data
 
