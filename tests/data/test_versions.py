@@ -193,3 +193,23 @@ def test_a_manifest_path_that_leaves_the_folder_is_refused(path: str) -> None:
     raw = orjson.dumps({"files": {path: [1, "a" * 64]}, "format": 1, "kind": "folder"})
     with pytest.raises(InvalidArgument, match="file path"):
         DataManifest.from_bytes(raw)
+
+
+def test_a_model_card_names_the_dataset_versions_its_run_used(
+    keel_client: Client, tmp_path: Path
+) -> None:
+    np = pytest.importorskip("numpy")
+    linear = pytest.importorskip("sklearn.linear_model")
+    name = unique("fraud-data")
+    experiment = keel_client.create_experiment(unique("exp"))
+    run_id = keel_client.create_run(experiment).run_id
+    src = write_files(tmp_path / "src", {"train.bin": b"\x01\x02"})
+    keel_client.log_dataset(run_id, src, name=name, context="training")
+    x = np.arange(20, dtype=float).reshape(10, 2)
+    model = linear.LinearRegression().fit(x, x[:, 0])
+    logged = keel_client.log_model(run_id, model, "model", input_example=x[:2], onnx=False)
+    keel_client.flush()
+    model_name = unique("fraud")
+    version = keel_client.registry.register_model(logged.uri, model_name)
+    card = keel_client.registry.card(model_name, version.version)
+    assert f"datasets:/{name}@1" in card and "training" in card

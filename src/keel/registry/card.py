@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from keel.entities.dataset import DatasetInput
 from keel.entities.registry import (
     CheckResult,
     ModelVersion,
@@ -54,6 +55,8 @@ class CardFacts:
     checks: list[CheckResult] = field(default_factory=list)
     """The latest result of each check, by check name."""
     promotions: list[PromotionRequest] = field(default_factory=list)
+    inputs: list[DatasetInput] = field(default_factory=list)
+    """The dataset versions the source run used (``keel.log_dataset``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,9 @@ def gather(registry: RegistryClient, name: str, version: int) -> CardFacts:
     promotions = [
         p for p in registry.list_promotion_requests(name, max_results=1000) if p.version == version
     ]
+    inputs: list[DatasetInput] = []
+    with contextlib.suppress(KeelError):  # a store without datasets (keel server, for now)
+        inputs = registry.tracking.data.store.run_inputs(mv.run_id)
     return CardFacts(
         version=mv,
         model=model,
@@ -118,6 +124,7 @@ def gather(registry: RegistryClient, name: str, version: int) -> CardFacts:
         manifest_error=manifest_error,
         checks=[latest[check] for check in sorted(latest)],
         promotions=sorted(promotions, key=lambda p: p.id),
+        inputs=inputs,
     )
 
 
@@ -203,11 +210,17 @@ def _lineage(facts: CardFacts) -> Section:
         for key, value in tags.items()
         if key.startswith(DATASET_TAG_PREFIX)
     }
-    blocks.append(
-        _pairs(("Dataset", "Version"), datasets)
-        if datasets
-        else f"Dataset versions: {NOT_RECORDED}"
-    )
+    if facts.inputs:
+        blocks.append(
+            Table(
+                ("Dataset version", "Used for"),
+                [(f"datasets:/{i.name}@{i.version}", i.context) for i in facts.inputs],
+            )
+        )
+    if datasets:
+        blocks.append(_pairs(("Training data fingerprint", "Value"), datasets))
+    if not facts.inputs and not datasets:
+        blocks.append(f"Dataset versions: {NOT_RECORDED}")
     return Section("Source run", blocks)
 
 
