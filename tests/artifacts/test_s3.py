@@ -31,10 +31,17 @@ def s3_endpoint() -> Iterator[str]:
         AWS_DEFAULT_REGION="us-east-1",
         FSSPEC_S3_ENDPOINT_URL=endpoint,  # fsspec reads FSSPEC_<PROTOCOL>_<OPTION>
     )
+    # fsspec reads FSSPEC_* variables when it is first imported; set its config too, in
+    # case an earlier test imported it.
+    import fsspec.config
+
+    saved_conf = dict(fsspec.config.conf.get("s3", {}))
+    fsspec.config.conf.setdefault("s3", {})["endpoint_url"] = endpoint
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="keel")
     try:
         yield endpoint
     finally:
+        fsspec.config.conf["s3"] = saved_conf
         os.environ.clear()
         os.environ.update(saved)
         server.stop()

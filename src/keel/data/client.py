@@ -230,9 +230,11 @@ class DataClient:
                 continue
             todo.append(f)
 
+        pack = self.cache.packs.writer()
+
         def store_one(f: FoundFile) -> tuple[FoundFile, str, bool]:
             try:
-                digest, stored = self.cache.add_file(f.path, f.size)
+                digest, stored = self.cache.add_file(f.path, f.size, pack)
             except PermissionError:
                 raise InvalidArgument(f"file {f.relative!r}: cannot be read") from None
             except FileNotFoundError:
@@ -251,10 +253,11 @@ class DataClient:
 
         fresh = []
         stored_bytes = 0
-        for f, digest, stored in parallel_map(store_one, todo):
-            digests[f.path] = digest
-            fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
-            stored_bytes += f.size if stored else 0
+        with pack:  # indexed only if every file was stored
+            for f, digest, stored in parallel_map(store_one, todo):
+                digests[f.path] = digest
+                fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
+                stored_bytes += f.size if stored else 0
         return digests, fresh, stored_bytes
 
     # get ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The local object cache: every file of every version once, named by its BLAKE3 digest.
 
-``<root>/objects/ab/cdef...`` holds the bytes of digest ``abcdef...``, read-only;
+``<root>/objects/ab/cdef...`` holds the bytes of digest ``abcdef...``, read-only (small
+objects that one ``add`` stores go into a pack file instead: see ``keel.data.packs``);
 ``<root>/manifests/<digest>.json`` holds a version's manifest. Everything is written to a
 temporary name in the same folder, then renamed, so a name in the cache always holds the
 whole of what it names; a crash leaves at most a ``.tmp-`` file, which is never read.
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+from keel.artifacts.store import file_chunks
 from keel.data.hashing import MMAP_THRESHOLD, hash_bytes, hash_file
 from keel.data.manifest import DataManifest
+from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter
 from keel.entities.ids import new_id
 from keel.errors import IntegrityError, NotFound
 
@@ -23,21 +27,43 @@ class ObjectCache:
         self.root = root
         self.objects = root / "objects"
         self.manifests = root / "manifests"
+        self.packs = PackIndex(root)
 
     def object_path(self, digest: str) -> Path:
+        """Where a loose object is (packed objects are read with :meth:`read`)."""
         return self.objects / digest[:2] / digest[2:]
 
     def has(self, digest: str) -> bool:
-        return os.path.exists(self.object_path(digest))
+        return self.packs.has(digest) or os.path.exists(self.object_path(digest))
 
-    def add_file(self, source: str, size: int) -> tuple[str, bool]:
+    def read(self, digest: str) -> bytes:
+        """A small object's bytes, from its pack or its file, checked against its digest."""
+        if self.packs.has(digest):
+            return self.packs.read(digest)
+        data = self.object_path(digest).read_bytes()
+        if hash_bytes(data) != digest:
+            raise IntegrityError(f"object {digest[:12]}: does not match its digest")
+        return data
+
+    def chunks(self, digest: str) -> Iterator[bytes]:
+        """An object's bytes in pieces, wherever it is kept."""
+        if self.packs.has(digest):
+            yield self.packs.read(digest)
+            return
+        with open(self.object_path(digest), "rb") as src:
+            yield from file_chunks(src)
+
+    def add_file(self, source: str, size: int, pack: PackWriter | None = None) -> tuple[str, bool]:
         """Hash ``source`` and store it unless the cache has it: ``(digest, stored)``.
-        A small file is read once (hashed and written from the same bytes); a big one is
-        hashed on every core, then copied by the kernel."""
+        A small file is read once (hashed and stored from the same bytes; into ``pack``
+        when given and it is under ``PACK_MAX_BYTES``); a big one is hashed on every core,
+        then copied by the kernel."""
         if size < MMAP_THRESHOLD:
             with open(source, "rb") as src:
                 data = src.read()
             digest = hash_bytes(data)
+            if pack is not None and len(data) < PACK_MAX_BYTES:
+                return digest, pack.add(digest, data)
             if self.has(digest):
                 return digest, False
             self._write(digest, lambda tmp: tmp.write_bytes(data))
@@ -89,6 +115,15 @@ class ObjectCache:
 
     def copy_out(self, digest: str, target: Path) -> None:
         """Copy an object to ``target`` (replacing it whole, through a temporary name)."""
+        if self.packs.has(digest):
+            tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
+            try:
+                tmp.write_bytes(self.packs.read(digest))
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            return
         source = self.object_path(digest)
         if not source.exists():
             raise NotFound(

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from keel.artifacts.store import ArtifactStore, file_chunks, write_local_atomically
+from keel.artifacts.store import ArtifactStore, write_local_atomically
 from keel.data.hashing import parallel_map
 from keel.data.objects import ObjectCache
 from keel.errors import NotFound
@@ -71,10 +71,9 @@ def push(
 
     def send(item: tuple[str, int]) -> int:
         digest, size = item
-        with open(cache.object_path(digest), "rb") as src:
-            remote.write_stream(
-                object_key(digest), file_chunks(src), expected_digest=digest, progress=progress
-            )
+        remote.write_stream(
+            object_key(digest), cache.chunks(digest), expected_digest=digest, progress=progress
+        )
         return size
 
     moved = sum(parallel_map(send, todo))

@@ -64,9 +64,9 @@ def _sqlite_engine(url: str, database: str | None, *, durable: bool) -> Engine:
         # Let SQLAlchemy's "begin" event decide how each transaction starts.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _set_wal(cur)
+        cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA case_sensitive_like=ON")
@@ -79,6 +79,24 @@ def _sqlite_engine(url: str, database: str | None, *, durable: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _set_wal(cur: Any) -> None:
+    """Switch to WAL. Changing the journal mode of a file another connection is creating
+    fails at once with "database is locked" (SQLite does not wait for that lock), so on a
+    brand-new file this retries until the other connection is done."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def is_sqlite(engine: Engine) -> bool:
