@@ -12,7 +12,7 @@ from conftest import unique
 from data.support import write_files
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
-from keel.errors import Conflict, InvalidArgument, NotFound
+from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 from keel.tracking.client import Client
 
 
@@ -215,3 +215,39 @@ def test_a_model_card_names_the_dataset_versions_its_run_used(
     version = keel_client.registry.register_model(logged.uri, model_name)
     card = keel_client.registry.card(model_name, version.version)
     assert f"datasets:/{name}@1" in card and "training" in card
+
+
+def test_small_files_share_a_pack_that_is_checked_when_read(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("packed")
+    src = write_files(tmp_path / "src", {f"f{i}.txt": f"small {i}" for i in range(50)})
+    data.add(src, name=name)
+    packs = list((data.cache.root / "packs").glob("*.pack"))
+    assert len(packs) == 1 and len(data.cache.packs.entries) == 50
+    assert not list(data.cache.objects.rglob("*"))  # no file per object
+
+    os.chmod(packs[0], 0o644)
+    with open(packs[0], "r+b") as pack:
+        pack.write(b"X")  # damage the first object
+    with pytest.raises(IntegrityError, match="do not match its digest"):
+        data.get(f"{name}@1", tmp_path / "out")
+
+
+def test_an_add_that_fails_leaves_no_pack(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = write_files(tmp_path / "src", {f"f{i:02d}": str(i) for i in range(40)})
+    real_add = data.cache.add_file
+
+    def refuse_one(source: str, size: int, pack: object = None) -> tuple[str, bool]:
+        if source.endswith("f37"):
+            raise PermissionError(source)
+        return real_add(source, size, pack)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(data.cache, "add_file", refuse_one)
+    with pytest.raises(InvalidArgument, match="cannot be read"):
+        data.add(src, name=unique("unreadable"))
+    packs = data.cache.root / "packs"
+    assert not packs.exists() or not list(packs.iterdir())  # not even a temporary pack
+    assert data.cache.packs.entries == {}

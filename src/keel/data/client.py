@@ -254,7 +254,7 @@ class DataClient:
         fresh = []
         stored_bytes = 0
         with pack:  # indexed only if every file was stored
-            for f, digest, stored in parallel_map(store_one, todo):
+            for f, digest, stored in parallel_map(store_one, todo, weight=_size_of):
                 digests[f.path] = digest
                 fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
                 stored_bytes += f.size if stored else 0
@@ -326,7 +326,7 @@ class DataClient:
                 progress(entry.size)
             return str(target), info.st_size, info.st_mtime_ns, info.st_ino, entry.digest
 
-        self.state.remember(list(parallel_map(place, todo)))
+        self.state.remember(list(parallel_map(place, todo, weight=lambda item: item[1].size)))
         self.state.set_checkout(Checkout(root, version.name, version.version, version.digest))
         return version
 
@@ -411,8 +411,8 @@ class DataClient:
             else:
                 rehash.append(f)
         fresh = []
-        for f, digest in zip(
-            rehash, parallel_map(lambda f: hash_file(f.path, f.size), rehash), strict=True
+        for f, digest in parallel_map(
+            lambda f: (f, hash_file(f.path, f.size)), rehash, weight=_size_of
         ):
             fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
             if digest != wanted[f.relative].digest:
@@ -443,6 +443,10 @@ class DataClient:
                 TableProfile.from_dict(first.profile), TableProfile.from_dict(second.profile)
             )
         return VersionDiff(first, second, files, table)
+
+
+def _size_of(f: FoundFile) -> int:
+    return f.size
 
 
 def _table_summary(path: Path) -> dict[str, Any]:

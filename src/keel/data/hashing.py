@@ -16,7 +16,8 @@ MMAP_THRESHOLD = 4 * 1024 * 1024
 """Files from this size up are memory-mapped and hashed with all threads."""
 CHUNK = 1024 * 1024
 WORKERS = min(32, (os.cpu_count() or 2) * 4)
-"""Threads for many files: hashing releases the GIL, and small files wait on the disk."""
+"""Threads for big files: hashing and kernel copies release the GIL."""
+THREADED_MIN_BYTES = 1024 * 1024
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -37,9 +38,22 @@ def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
     return hasher.hexdigest()
 
 
-def parallel_map(work: Callable[[_In], _Out], items: Iterable[_In]) -> Iterator[_Out]:
-    """``map`` over a thread pool, in order; one item runs inline (no pool to start)."""
+def parallel_map(
+    work: Callable[[_In], _Out],
+    items: Iterable[_In],
+    *,
+    weight: Callable[[_In], int] | None = None,
+) -> Iterator[_Out]:
+    """``map`` over a thread pool. With ``weight`` (bytes) the items come back in two
+    groups, each in order: those under ``THREADED_MIN_BYTES`` run inline first, then the
+    rest in the pool. For small files the pool's hand-offs and the GIL cost more than the
+    work (5x slower for 10 KiB files here)."""
     items = list(items)
+    if weight is not None:
+        light = [item for item in items if weight(item) < THREADED_MIN_BYTES]
+        heavy = [item for item in items if weight(item) >= THREADED_MIN_BYTES]
+        yield from map(work, light)
+        items = heavy
     if len(items) <= 1:
         yield from map(work, items)
         return
