@@ -111,6 +111,20 @@ def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> Non
         assert missing.status_code == 404 and "no version 9" in missing.text
         bad = httpx.get(f"{api}/datasets/seeds/versions/nine")
         assert bad.status_code == 400
+
+        from keel.artifacts.hashing import hash_bytes
+
+        real = hash_bytes(b"payload")
+        lie = httpx.put(f"{api}/dataset-objects/{real}", content=b"another payload")
+        assert lie.status_code == 400 and "does not match" in lie.text
+        missing = httpx.post(f"{api}/dataset-objects/missing", json={"digests": [real]})
+        assert missing.json()["missing"] == [real]  # the refused upload left nothing
+        assert httpx.put(f"{api}/dataset-objects/{real}", content=b"payload").status_code == 201
+        assert httpx.get(f"{api}/dataset-objects/{real}").content == b"payload"
+        traversal = httpx.put(f"{api}/dataset-objects/..%2F..%2Fetc", content=b"x")
+        assert traversal.status_code in (400, 404)
+        not_hex = httpx.post(f"{api}/dataset-objects/missing", json={"digests": ["../x"]})
+        assert not_hex.status_code == 400 and "digests[]" in not_hex.text
     finally:
         srv.stop()
 

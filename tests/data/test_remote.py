@@ -47,14 +47,16 @@ def test_push_then_get_on_another_machine(machines: tuple[Client, Client], tmp_p
     ann, bob = machines
     name = unique("shared")
     src = write_files(tmp_path / "src", {f"f{i}.txt": f"content {i}" for i in range(30)})
-    ann.data.add(src, name=name)
+    ann.data.add(src, name=name)  # through keel server, add uploads what the server lacks
     first = ann.data.push([f"{name}@1"])
-    assert (first.objects, first.skipped) == (30, 0)
+    pushed_on_add = ann.data.push_on_add
+    assert (first.objects, first.skipped) == ((0, 30) if pushed_on_add else (30, 0))
 
     (src / "f0.txt").write_text("changed")
     ann.data.add(src, name=name)
     second = ann.data.push([f"{name}@1", f"{name}@2"])
-    assert (second.objects, second.skipped) == (1, 30)  # only the changed file moves
+    assert second.objects + second.skipped == 31
+    assert second.objects == (0 if pushed_on_add else 1)  # only the changed file moves
 
     out = tmp_path / "bob-out"
     bob.data.get(f"{name}@2", out)  # pulls what bob's cache lacks, checked on the way
@@ -65,15 +67,18 @@ def test_push_then_get_on_another_machine(machines: tuple[Client, Client], tmp_p
 
 
 def test_a_corrupt_remote_object_is_refused_and_not_cached(
-    machines: tuple[Client, Client], tmp_path: Path
+    machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
 ) -> None:
+    if sql_uri.startswith("http"):
+        pytest.skip("the bucket is behind the server here; tested on the direct stores")
     ann, bob = machines
     name = unique("corrupt")
     src = write_files(tmp_path / "src", {"a.txt": "the real bytes"})
     version = ann.data.add(src, name=name).version
     ann.data.push([version])
-    (digest,) = remote_digests(ann.data.remote)
-    remote_file = Path(ann.data.remote.root) / object_key(digest)
+    store = ann.data.remote.store  # type: ignore[attr-defined]
+    (digest,) = remote_digests(store)
+    remote_file = Path(store.root) / object_key(digest)
     os.chmod(remote_file, 0o644)
     remote_file.write_text("forged bytes!!")
     with pytest.raises(IntegrityError, match="does not match"):
@@ -96,6 +101,8 @@ c.data.push([ref])
 def test_a_push_killed_midway_leaves_no_corrupt_object_and_resumes(
     machines: tuple[Client, Client], sql_uri: str, tmp_path: Path
 ) -> None:
+    if sql_uri.startswith("http"):
+        pytest.skip("killing the pusher is tested on the direct stores")
     ann, _ = machines
     name = unique("killed")
     files = {f"d{i % 10}/f{i:04d}.bin": os.urandom(64 * 1024) for i in range(600)}
@@ -112,7 +119,7 @@ def test_a_push_killed_midway_leaves_no_corrupt_object_and_resumes(
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
 
-    remote = ann.data.remote
+    remote = ann.data.remote.store  # type: ignore[attr-defined]
     arrived = remote_digests(remote)
     assert len(arrived) < 600, "the push finished before it could be interrupted"
     from keel.data.hashing import hash_file

@@ -33,7 +33,7 @@ from keel.store.datasets import DatasetStore
 
 if TYPE_CHECKING:
     from keel.data.profile import ProfileDiff
-    from keel.data.remote import Transfer
+    from keel.data.remote import ObjectRemote, Transfer
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".csv.gz")
 
@@ -108,9 +108,13 @@ class DataClient:
         state: LocalState,
         *,
         actor: str,
-        remote: Callable[[], ArtifactStore | None] = lambda: None,
+        remote: Callable[[], ObjectRemote | None] = lambda: None,
+        push_on_add: bool = False,
     ) -> None:
         self._store_factory = store
+        self.push_on_add = push_on_add
+        """Through ``keel server`` the server is where objects live: ``add`` uploads what
+        it lacks before creating the version."""
         self._store: DatasetStore | None = None
         self._remote_factory = remote
         self.cache = cache
@@ -124,7 +128,7 @@ class DataClient:
         return self._store
 
     @property
-    def remote(self) -> ArtifactStore:
+    def remote(self) -> ObjectRemote:
         """``<artifact root>/datasets`` of the tracking store, where push and pull go."""
         remote = self._remote_factory()
         if remote is None:
@@ -197,6 +201,11 @@ class DataClient:
         )
         raw = manifest.to_bytes()
         digest = self.cache.put_manifest(raw)
+        if self.push_on_add:
+            from keel.data.remote import push
+
+            wanted = [(f.digest, f.size) for f in manifest.files.values()]
+            push(self.cache, self.remote, wanted, progress=progress)
         table = _table_summary(target) if kind is DatasetKind.TABLE else {}
         version, created = self.store.create_dataset_version(
             name,
@@ -469,7 +478,8 @@ def open_data_client(
     store: Callable[[], DatasetStore],
     *,
     actor: str,
-    remote: Callable[[], ArtifactStore | None] = lambda: None,
+    remote: Callable[[], ObjectRemote | None] = lambda: None,
+    push_on_add: bool = False,
 ) -> DataClient:
     """The data client of this machine: its cache and state under ``$KEEL_HOME/data``."""
     home = Path(settings.home) / "data"
@@ -479,10 +489,19 @@ def open_data_client(
         LocalState(home / "state.db"),
         actor=actor,
         remote=remote,
+        push_on_add=push_on_add,
     )
 
 
-def dataset_remote(tracking_store: object) -> ArtifactStore | None:
-    """``<artifact root>/datasets`` of a SQL tracking store (None for other stores)."""
+def dataset_remote(tracking_store: object) -> ObjectRemote | None:
+    """Where a tracking store keeps dataset objects: ``<artifact root>/datasets`` of a SQL
+    store, reached directly, or of a ``keel server``, through it."""
+    from keel.data.remote import StoreObjects
+
+    base_url = getattr(tracking_store, "base_url", None)
+    if base_url is not None:
+        from keel.store.rest.datasets import ServerObjects
+
+        return ServerObjects(base_url)
     root = getattr(tracking_store, "artifact_root", None)
-    return None if root is None else ArtifactStore(f"{root}/datasets")
+    return None if root is None else StoreObjects(ArtifactStore(f"{root}/datasets"))

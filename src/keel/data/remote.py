@@ -1,7 +1,8 @@
 """Moving objects between the local cache and the shared artifact store.
 
 The remote is ``<artifact root>/datasets`` on any fsspec filesystem (a folder, ``s3://``,
-``gs://``): ``objects/ab/cdef...`` as in the cache. A transfer lists what the other side
+``gs://``; ``objects/ab/cdef...`` as in the cache), reached directly or through
+``keel server``. A transfer lists what the other side
 has once, then moves only what is missing, several objects at a time. Every object is
 written under a temporary name and renamed only when its bytes hash to its name, on both
 sides, so an interrupted push or pull leaves nothing corrupt: running it again finishes
@@ -11,8 +12,9 @@ the job (what arrived is skipped).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from keel.artifacts.store import ArtifactStore, write_local_atomically
 from keel.data.hashing import parallel_map
@@ -31,12 +33,45 @@ class Transfer:
     """Objects the other side already had."""
 
 
+class ObjectRemote(Protocol):
+    """Where pushed objects go: the artifact store directly, or a ``keel server``."""
+
+    root_uri: str
+
+    def missing(self, digests: Iterable[str]) -> set[str]: ...
+    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+        """Store the object; refused whole (nothing under its name) if the bytes do not
+        hash to ``digest``."""
+        ...
+
+    def download(self, digest: str) -> Iterator[bytes]:
+        """The object's bytes; IntegrityError at the end if they do not match."""
+        ...
+
+
+class StoreObjects:
+    """Objects under ``objects/`` of an artifact store (a folder, ``s3://``, ``gs://``)."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
+        self.root_uri = store.root_uri
+
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        return set(digests) - remote_digests(self.store)
+
+    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+        self.store.write_stream(object_key(digest), chunks, expected_digest=digest)
+
+    def download(self, digest: str) -> Iterator[bytes]:
+        return self.store.read_chunks(object_key(digest), expected_digest=digest)
+
+
 def object_key(digest: str) -> str:
     return f"objects/{digest[:2]}/{digest[2:]}"
 
 
 def remote_digests(remote: ArtifactStore) -> set[str]:
-    """Every object the remote holds (one listing, not one request per object)."""
+    """Every object an artifact store holds (one listing, not one request per object)."""
     base = f"{remote.root}/objects"
     try:
         found = remote.fs.find(base)
@@ -52,7 +87,7 @@ def remote_digests(remote: ArtifactStore) -> set[str]:
 
 def push(
     cache: ObjectCache,
-    remote: ArtifactStore,
+    remote: ObjectRemote,
     wanted: Iterable[tuple[str, int]],
     *,
     progress: Progress | None = None,
@@ -60,8 +95,8 @@ def push(
     """Upload the ``(digest, size)`` objects the remote lacks; each is checked against its
     digest as it streams and renamed into place only when it matches."""
     unique = dict(wanted)
-    there = remote_digests(remote)
-    todo = [(d, s) for d, s in unique.items() if d not in there]
+    lacking = remote.missing(unique)
+    todo = [(d, s) for d, s in unique.items() if d in lacking]
     missing = [d for d, _ in todo if not cache.has(d)]
     if missing:
         raise NotFound(
@@ -71,9 +106,7 @@ def push(
 
     def send(item: tuple[str, int]) -> int:
         digest, size = item
-        remote.write_stream(
-            object_key(digest), cache.chunks(digest), expected_digest=digest, progress=progress
-        )
+        remote.upload(digest, _counted(cache.chunks(digest), progress))
         return size
 
     moved = sum(parallel_map(send, todo))
@@ -82,7 +115,7 @@ def push(
 
 def pull(
     cache: ObjectCache,
-    remote: ArtifactStore,
+    remote: ObjectRemote,
     wanted: Iterable[tuple[str, int]],
     *,
     progress: Progress | None = None,
@@ -96,8 +129,7 @@ def pull(
         digest, size = item
         target = cache.object_path(digest)
         try:
-            chunks = remote.read_chunks(object_key(digest), expected_digest=digest)
-            write_local_atomically(target, chunks, progress=progress)
+            write_local_atomically(target, remote.download(digest), progress=progress)
         except NotFound:
             raise NotFound(
                 f"object {digest[:12]}: not in the remote ({remote.root_uri}); push it from "
@@ -108,3 +140,10 @@ def pull(
 
     moved = sum(parallel_map(fetch, todo))
     return Transfer(len(todo), moved, len(unique) - len(todo))
+
+
+def _counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keel.entities.dataset import Dataset, DatasetInput, DatasetVersion
+from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 
 
 def dataset_to_dict(d: Dataset) -> dict[str, Any]:
@@ -47,3 +47,29 @@ def dataset_input_to_dict(i: DatasetInput) -> dict[str, Any]:
         "context": i.context,
         "created": i.created,
     }
+
+
+def dataset_from_dict(d: dict[str, Any]) -> Dataset:
+    return Dataset(d["name"], d["description"], d["created"], d["updated"], d["latest_version"])
+
+
+def dataset_version_from_dict(d: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        name=d["name"],
+        version=d["version"],
+        digest=d["digest"],
+        kind=DatasetKind(d["kind"]),
+        file_count=d["file_count"],
+        total_bytes=d["total_bytes"],
+        source=d["source"],
+        description=d["description"],
+        created=d["created"],
+        created_by=d["created_by"],
+        row_count=d.get("row_count"),
+        column_count=d.get("column_count"),
+        profile=d.get("profile"),
+    )
+
+
+def dataset_input_from_dict(d: dict[str, Any]) -> DatasetInput:
+    return DatasetInput(d["run_id"], d["name"], d["version"], d["context"], d["created"])

@@ -13,7 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from keel import __version__
 from keel.artifacts.repository import RunArtifacts
+from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
+from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
@@ -48,6 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = RunArtifacts(store)
         app.state.registry = registry = open_registry(uri, settings, migrate=False)
         app.state.datasets = open_datasets(store)
+        app.state.dataset_objects = StoreObjects(
+            ArtifactStore(f"{store.artifact_root}/datasets")  # type: ignore[attr-defined]
+        )
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
         sweeper = asyncio.create_task(_sweep_partial_writes(store))
         try:

@@ -61,15 +61,13 @@ def open_registry(uri: str, settings: Settings, *, migrate: bool = True) -> Regi
 
 
 def open_datasets(store: TrackingStore) -> DatasetStore:
-    """The dataset store beside a tracking store (its database, through its engine)."""
-    engine = getattr(store, "engine", None)
-    if engine is None:
-        from keel.errors import InvalidArgument
+    """The dataset store beside a tracking store: its database (through its engine), or
+    the same ``keel server``."""
+    base_url = getattr(store, "base_url", None)
+    if base_url is not None:
+        from keel.store.rest.datasets import RestDatasetStore
 
-        raise InvalidArgument(
-            "tracking URI: datasets are kept in a SQL store (SQLite or PostgreSQL); through "
-            "keel server they are not available yet"
-        )
+        return RestDatasetStore(base_url)
     from keel.store.sql.datasets import SqlDatasetStore
 
-    return SqlDatasetStore(engine)
+    return SqlDatasetStore(getattr(store, "engine"))  # noqa: B009 (SQL stores only)

@@ -105,6 +105,7 @@ class Client:
                 lambda: open_datasets(self.store),
                 actor=self.user or "anonymous",
                 remote=lambda: dataset_remote(self.store),
+                push_on_add=hasattr(self.store, "base_url"),
             )
         return self._data
 

@@ -7,11 +7,6 @@ forms of these) before anything is touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import anyio
-import anyio.from_thread
-import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
@@ -21,6 +16,7 @@ from keel.entities.validation import check_run_id
 from keel.server.deps import ArtifactsDep
 from keel.server.responses import JSON
 from keel.server.schemas import FileInfoPublic, FileList
+from keel.server.streams import consume_body
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 
@@ -67,20 +63,10 @@ async def upload_artifact(
     BLAKE3 hex digest the client computed) a damaged upload is refused, nothing kept."""
     check_run_id(run_id)
     relative = safe_artifact_path(path)
-    body = request.stream().__aiter__()
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await body.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    def chunks() -> Iterator[bytes]:
-        # Runs in a worker thread; each chunk is fetched from the event loop.
-        while (chunk := anyio.from_thread.run(next_chunk)) is not None:
-            yield chunk
-
-    info = await anyio.to_thread.run_sync(
-        lambda: artifacts.upload_stream(run_id, relative, chunks(), expected_digest=x_keel_digest)
+    info = await consume_body(
+        request,
+        lambda chunks: artifacts.upload_stream(
+            run_id, relative, chunks, expected_digest=x_keel_digest
+        ),
     )
     return JSON(file_info_to_dict(info), status_code=201)

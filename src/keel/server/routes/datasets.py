@@ -1,29 +1,132 @@
-"""``/api/v1/datasets``: dataset versions, their manifests and profiles, and lineage, read
-only (versions are added by ``keel data add`` against the database for now)."""
+"""``/api/v1/datasets``: dataset versions, their manifests and profiles, lineage, and the
+content-addressed objects behind them (``/api/v1/dataset-objects``).
+
+A client adds a version by uploading the objects the server lacks (each refused whole
+unless its bytes hash to its name), then creating the version with its manifest."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+import base64
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from keel.data.remote import StoreObjects
+from keel.entities.dataset import DatasetKind, check_digest
 from keel.entities.dataset_codec import (
     dataset_input_to_dict,
     dataset_to_dict,
     dataset_version_to_dict,
 )
+from keel.entities.validation import check_choice
+from keel.errors import InvalidArgument, NotFound
+from keel.server.deps import ActorDep
 from keel.server.responses import JSON
+from keel.server.streams import consume_body
 from keel.store.datasets import DatasetStore
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
+
+
+class VersionCreate(BaseModel):
+    digest: str
+    manifest: str = Field(description="The manifest's canonical bytes, base64")
+    kind: str
+    file_count: int
+    total_bytes: int
+    source: str
+    description: str = ""
+    row_count: int | None = None
+    column_count: int | None = None
+    profile: dict[str, Any] | None = None
+
+
+class InputCreate(BaseModel):
+    name: str
+    version: int
+    context: str = "training"
+
+
+class DigestList(BaseModel):
+    digests: list[str] = Field(max_length=100_000)
 
 
 def _datasets(request: Request) -> DatasetStore:
     return request.app.state.datasets
 
 
+def _objects(request: Request) -> StoreObjects:
+    return request.app.state.dataset_objects
+
+
 @router.get("/datasets")
 def list_datasets(request: Request) -> JSON:
     return JSON({"datasets": [dataset_to_dict(d) for d in _datasets(request).list_datasets()]})
+
+
+@router.get("/datasets/{name}")
+def get_dataset(name: str, request: Request) -> JSON:
+    return JSON(dataset_to_dict(_datasets(request).get_dataset(name)))
+
+
+@router.post("/datasets/{name}/versions")
+def create_version(name: str, body: VersionCreate, request: Request, actor: ActorDep) -> JSON:
+    """A new version (``created``: true), or the latest when it has this digest."""
+    try:
+        manifest = base64.b64decode(body.manifest, validate=True)
+    except ValueError:
+        raise InvalidArgument("manifest: must be base64") from None
+    version, created = _datasets(request).create_dataset_version(
+        name,
+        digest=body.digest,
+        manifest=manifest,
+        kind=check_choice(DatasetKind, body.kind, "kind"),
+        file_count=body.file_count,
+        total_bytes=body.total_bytes,
+        source=body.source,
+        actor=actor,
+        description=body.description,
+        row_count=body.row_count,
+        column_count=body.column_count,
+        profile=body.profile,
+    )
+    payload = {"version": dataset_version_to_dict(version, profile=True), "created": created}
+    return JSON(payload, status_code=201 if created else 200)
+
+
+@router.get("/dataset-manifests/{digest}")
+def get_manifest_by_digest(digest: str, request: Request) -> JSON:
+    raw = _datasets(request).get_manifest(digest)
+    return JSON({"digest": digest, "manifest": base64.b64encode(raw).decode("ascii")})
+
+
+@router.post("/dataset-objects/missing")
+def missing_objects(body: DigestList, request: Request) -> JSON:
+    """Which of these objects the server does not have."""
+    for digest in body.digests:
+        check_digest(digest, "digests[]")
+    return JSON({"missing": sorted(_objects(request).missing(body.digests))})
+
+
+@router.put("/dataset-objects/{digest}", status_code=201)
+async def upload_object(digest: str, request: Request) -> JSON:
+    """Stream an object in; refused whole (nothing kept) unless it hashes to ``digest``."""
+    check_digest(digest)
+    objects = _objects(request)
+    await consume_body(request, lambda chunks: objects.upload(digest, chunks))
+    return JSON({"digest": digest}, status_code=201)
+
+
+@router.get("/dataset-objects/{digest}", response_class=StreamingResponse)
+def download_object(digest: str, request: Request) -> StreamingResponse:
+    """An object's bytes, checked against its digest as they are sent."""
+    check_digest(digest)
+    objects = _objects(request)
+    if digest in objects.missing([digest]):
+        raise NotFound(f"object {digest[:12]}: not on this server; push it first")
+    return StreamingResponse(objects.download(digest), media_type="application/octet-stream")
 
 
 @router.get("/datasets/{name}/versions")
@@ -55,6 +158,12 @@ def version_users(name: str, version: str, request: Request) -> JSON:
     found = store.get_dataset_version(name, _number(version))
     users = store.version_users(found.name, found.version)
     return JSON({"inputs": [dataset_input_to_dict(i) for i in users]})
+
+
+@router.post("/runs/{run_id}/inputs", status_code=201)
+def log_run_input(run_id: str, body: InputCreate, request: Request) -> JSON:
+    found = _datasets(request).log_run_input(run_id, body.name, body.version, body.context)
+    return JSON(dataset_input_to_dict(found), status_code=201)
 
 
 @router.get("/runs/{run_id}/inputs")

@@ -1,0 +1,154 @@
+"""``RestDatasetStore``: the :class:`DatasetStore` interface over ``keel server``, and
+``ServerObjects``, the server's dataset objects as a remote for push and pull."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from keel.artifacts.hashing import new_hasher
+from keel.entities.dataset import (
+    Dataset,
+    DatasetInput,
+    DatasetKind,
+    DatasetVersion,
+    check_dataset_name,
+    check_digest,
+)
+from keel.entities.dataset_codec import (
+    dataset_from_dict,
+    dataset_input_from_dict,
+    dataset_version_from_dict,
+)
+from keel.errors import IntegrityError
+from keel.store.rest.http import Http
+
+API = "/api/v1"
+USER_HEADER = "X-Keel-User"
+MISSING_BATCH = 10_000
+"""Digests asked about per request."""
+
+
+class RestDatasetStore:
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = Http(self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def create_dataset_version(
+        self,
+        name: str,
+        *,
+        digest: str,
+        manifest: bytes,
+        kind: DatasetKind,
+        file_count: int,
+        total_bytes: int,
+        source: str,
+        actor: str,
+        description: str = "",
+        row_count: int | None = None,
+        column_count: int | None = None,
+        profile: dict[str, Any] | None = None,
+    ) -> tuple[DatasetVersion, bool]:
+        body = {
+            "digest": digest,
+            "manifest": base64.b64encode(manifest).decode("ascii"),
+            "kind": str(kind),
+            "file_count": file_count,
+            "total_bytes": total_bytes,
+            "source": source,
+            "description": description,
+            "row_count": row_count,
+            "column_count": column_count,
+            "profile": profile,
+        }
+        found = self.http.request(
+            "POST",
+            f"{API}/datasets/{_name(name)}/versions",
+            json=body,
+            headers={USER_HEADER: quote(actor, safe="")},
+        )
+        return dataset_version_from_dict(found["version"]), bool(found["created"])
+
+    def get_manifest(self, digest: str) -> bytes:
+        check_digest(digest)
+        found = self.http.request("GET", f"{API}/dataset-manifests/{digest}")
+        return base64.b64decode(found["manifest"])
+
+    def get_dataset(self, name: str) -> Dataset:
+        return dataset_from_dict(self.http.request("GET", f"{API}/datasets/{_name(name)}"))
+
+    def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
+        which = "latest" if version is None else str(version)
+        found = self.http.request("GET", f"{API}/datasets/{_name(name)}/versions/{which}")
+        return dataset_version_from_dict(found)
+
+    def list_datasets(self) -> list[Dataset]:
+        found = self.http.request("GET", f"{API}/datasets")
+        return [dataset_from_dict(d) for d in found["datasets"]]
+
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        found = self.http.request("GET", f"{API}/datasets/{_name(name)}/versions")
+        return [dataset_version_from_dict(v) for v in found["versions"]]
+
+    def log_run_input(self, run_id: str, name: str, version: int, context: str) -> DatasetInput:
+        body = {"name": name, "version": version, "context": context}
+        found = self.http.request("POST", f"{API}/runs/{quote(run_id, safe='')}/inputs", json=body)
+        return dataset_input_from_dict(found)
+
+    def run_inputs(self, run_id: str) -> list[DatasetInput]:
+        found = self.http.request("GET", f"{API}/runs/{quote(run_id, safe='')}/inputs")
+        return [dataset_input_from_dict(i) for i in found["inputs"]]
+
+    def version_users(self, name: str, version: int) -> list[DatasetInput]:
+        found = self.http.request("GET", f"{API}/datasets/{_name(name)}/versions/{version}/runs")
+        return [dataset_input_from_dict(i) for i in found["inputs"]]
+
+
+class ServerObjects:
+    """The server's dataset objects (``<its artifact root>/datasets``), for push and pull:
+    uploads carry their digest and are refused whole if they do not match it; downloads
+    are checked here as they arrive."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self.root_uri = base_url.rstrip("/")
+        self.http = Http(self.root_uri, timeout=timeout)
+
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        wanted = list(digests)
+        lacking: set[str] = set()
+        for start in range(0, len(wanted), MISSING_BATCH):
+            batch = wanted[start : start + MISSING_BATCH]
+            found = self.http.request(
+                "POST", f"{API}/dataset-objects/missing", json={"digests": batch}
+            )
+            lacking.update(found["missing"])
+        return lacking
+
+    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+        self.http.upload(
+            f"{API}/dataset-objects/{check_digest(digest)}",
+            chunks,
+            params={},
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def download(self, digest: str) -> Iterator[bytes]:
+        hasher = new_hasher()
+        with self.http.download(f"{API}/dataset-objects/{check_digest(digest)}", params={}) as r:
+            for chunk in r.iter_bytes():
+                hasher.update(chunk)
+                yield chunk
+        if hasher.hexdigest() != digest:
+            raise IntegrityError(
+                f"object {digest[:12]}: downloaded bytes do not match its digest; nothing kept"
+            )
+
+
+def _name(name: str) -> str:
+    return quote(check_dataset_name(name), safe="")
