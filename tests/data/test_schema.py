@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from keel.data.schema import ColumnSchema, CustomCheck, DataSchema, infer_schema
+from keel.data.schema import ColumnSchema, CustomCheck, DataSchema
+from keel.data.schema_inference import infer_schema
 from keel.errors import InvalidArgument
 
 

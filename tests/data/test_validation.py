@@ -10,7 +10,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from keel.data.schema import ColumnSchema, CustomCheck, DataSchema, infer_schema
+from keel.data.schema import ColumnSchema, CustomCheck, DataSchema
+from keel.data.schema_inference import infer_schema
 from keel.data.validation import ValidationReport, Violation, validate_table
 
 pytest.importorskip("pandera.polars")

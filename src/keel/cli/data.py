@@ -301,7 +301,7 @@ def schema_infer(
 ) -> None:
     """Infer a schema (types, nullability, ranges, allowed values, uniqueness) from a
     reference table; edit it, then `keel data validate ... --schema FILE`."""
-    from keel.data.schema import infer_schema
+    from keel.data.schema_inference import infer_schema
 
     schema = infer_schema(_table(_data(tracking_uri), target), categorical_max=categorical_max)
     text = schema.to_json() if out is not None and out.suffix == ".json" else schema.to_yaml()

@@ -14,7 +14,7 @@ YAML or JSON next to the data::
 
 >>> text = Path("schema.yaml").read_text()                       # doctest: +SKIP
 >>> schema = DataSchema.from_text(text, source="schema.yaml")   # doctest: +SKIP
->>> schema = infer_schema(reference_frame)                      # doctest: +SKIP
+>>> schema = infer_schema(reference_frame)  # from keel.data.schema_inference; doctest: +SKIP
 >>> Path("schema.yaml").write_text(schema.to_yaml())            # doctest: +SKIP
 
 Column dtypes come from a small vocabulary (``DTYPES``): ``int`` accepts every integer
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from keel.errors import InvalidArgument
 
 if TYPE_CHECKING:
-    import polars as pl
+    pass
 
 DType = Literal["int", "float", "string", "bool", "date", "datetime", "category", "any"]
 Severity = Literal["error", "warning"]
@@ -62,8 +62,8 @@ COMPARISONS = (
 )  # fmt: skip
 CHECK_KINDS = (*COMPARISONS, "in_range", "str_matches", "str_length")
 
-_ORDERED: tuple[DType, ...] = ("int", "float", "date", "datetime")
-_TEXT: tuple[DType, ...] = ("string", "category")
+ORDERED_DTYPES: tuple[DType, ...] = ("int", "float", "date", "datetime")
+TEXT_DTYPES: tuple[DType, ...] = ("string", "category")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -103,8 +103,8 @@ class ColumnSchema:
         for bound in ("min", "max"):
             value = getattr(self, bound)
             if value is not None:
-                if self.dtype not in _ORDERED:
-                    raise _Invalid(bound, f"only for {', '.join(_ORDERED)} columns")
+                if self.dtype not in ORDERED_DTYPES:
+                    raise _Invalid(bound, f"only for {', '.join(ORDERED_DTYPES)} columns")
                 object.__setattr__(self, bound, _value(value, self.dtype, bound))
         if _above(self.min, self.max, "max"):
             raise _Invalid("max", f"must be at least min ({self.min}), got {self.max}")
@@ -179,11 +179,11 @@ class CustomCheck:
 
     def _bind(self, dtype: DType) -> CustomCheck:
         kind, value = self.check, self.value
-        if kind in ("str_matches", "str_length") and dtype not in _TEXT:
+        if kind in ("str_matches", "str_length") and dtype not in TEXT_DTYPES:
             raise _Invalid("check", f"{kind} is only for string or category columns, not {dtype}")
         ordered = kind == "in_range" or (kind in COMPARISONS and kind != "not_equal")
-        if ordered and dtype not in _ORDERED:
-            raise _Invalid("check", f"{kind} is only for {', '.join(_ORDERED)} columns")
+        if ordered and dtype not in ORDERED_DTYPES:
+            raise _Invalid("check", f"{kind} is only for {', '.join(ORDERED_DTYPES)} columns")
         if kind == "str_matches":
             return self._with(_regex(value, "value"))
         if kind in ("in_range", "str_length"):
@@ -253,7 +253,7 @@ class DataSchema:
         object.__setattr__(self, "checks", tuple(bound))
         for key in ("min_rows", "max_rows"):
             value = getattr(self, key)
-            if value is not None and (not _is_int(value) or value < 0):
+            if value is not None and (not is_int(value) or value < 0):
                 raise _Invalid(key, f"must be a whole number of rows (0 or more), got {value!r}")
         low, high = self.min_rows, self.max_rows
         if low is not None and high is not None and low > high:
@@ -422,14 +422,14 @@ def _bool(value: object, path: str) -> None:
         raise _Invalid(path, f"must be true or false, got {value!r}")
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _value(value: Any, dtype: DType, path: str) -> Scalar:
     """``value`` as a value of a ``dtype`` column; ISO 8601 text for dates and times."""
     if dtype == "int":
-        if _is_int(value):
+        if is_int(value):
             return cast(int, value)
         if isinstance(value, float) and value.is_integer():
             return int(value)
@@ -440,7 +440,7 @@ def _value(value: Any, dtype: DType, path: str) -> Scalar:
                 raise _Invalid(path, f"must be a finite number, got {value!r}")
             return value
         raise _Invalid(path, f"must be a number, got {value!r}")
-    if dtype in _TEXT:
+    if dtype in TEXT_DTYPES:
         if isinstance(value, str):
             return value
         hint = " (quote it in YAML)" if isinstance(value, bool | int | float | date) else ""
@@ -480,7 +480,7 @@ def _pair(value: Any, path: str) -> tuple[Any, Any]:
 def _length(value: Any, path: str) -> int | None:
     if value is None:
         return None
-    if not _is_int(value) or value < 0:
+    if not is_int(value) or value < 0:
         raise _Invalid(path, f"must be a number of characters (0 or more) or null, got {value!r}")
     return cast(int, value)
 
@@ -532,105 +532,3 @@ def _yaml(doing: str) -> Any:
             f"{doing} needs PyYAML (pip install 'keel[data]'); or write the schema as JSON"
         ) from None
     return yaml
-
-
-# inference ---------------------------------------------------------------------------------
-
-
-def dtype_of(dtype: pl.DataType) -> DType:
-    """The schema dtype of a polars dtype (``any`` for those the vocabulary lacks)."""
-    import polars as pl
-
-    if dtype.is_integer():
-        return "int"
-    if dtype.is_float() or dtype.is_decimal():
-        return "float"
-    if dtype == pl.String:
-        return "string"
-    if isinstance(dtype, pl.Categorical | pl.Enum):
-        return "category"
-    if dtype == pl.Boolean:
-        return "bool"
-    if dtype == pl.Date:
-        return "date"
-    if isinstance(dtype, pl.Datetime):
-        return "datetime"
-    return "any"
-
-
-def accepts(expected: DType, dtype: pl.DataType) -> bool:
-    """Whether a column of polars ``dtype`` is of schema dtype ``expected``."""
-    found = dtype_of(dtype)
-    return (
-        expected == "any"
-        or found == expected
-        or (expected == "float" and found == "int")
-        or (expected in _TEXT and found in _TEXT)
-    )
-
-
-def infer_schema(df: pl.DataFrame, *, categorical_max: int = 20) -> DataSchema:
-    """The schema ``df`` meets: its dtypes; nullable where it has nulls (or NaN); min and
-    max where ordered; for string and category columns of at most ``categorical_max``
-    distinct values that repeat, those values; unique for int and string columns of at
-    least two values, all distinct.
-
-    >>> infer_schema(pl.DataFrame({"plan": ["a", "b", "a"]})).column("plan").allowed
-    ('a', 'b')
-    """
-    import polars as pl
-
-    from keel.data.tables import to_polars
-
-    df = to_polars(df)
-    if not _is_int(categorical_max) or categorical_max < 0:
-        raise InvalidArgument(f"categorical_max: must be 0 or more, got {categorical_max!r}")
-    exprs: list[pl.Expr] = []
-    kinds = {name: dtype_of(dtype) for name, dtype in df.schema.items()}
-    for k, (name, kind) in enumerate(kinds.items()):
-        col = pl.col(name)
-        # Validation counts NaN as missing, as pandera does.
-        missing = col.is_null() | col.is_nan() if df.schema[name].is_float() else col.is_null()
-        exprs.append(missing.sum().alias(f"{k}:missing"))
-        present = col.drop_nulls()
-        if kind == "float":
-            values = col.cast(pl.Float64)
-            present = values.filter(values.is_finite())
-            exprs.append(values.is_infinite().any().alias(f"{k}:infinite"))
-        if kind in _ORDERED:
-            exprs += [present.min().alias(f"{k}:min"), present.max().alias(f"{k}:max")]
-        if kind in ("int", "string", "category"):
-            exprs.append(present.n_unique().alias(f"{k}:distinct"))
-        if kind in _TEXT:
-            exprs.append(
-                present.cast(pl.String).unique().sort().head(categorical_max + 1).implode()
-                .alias(f"{k}:values")
-            )  # fmt: skip
-    stats = df.lazy().select(exprs).collect().row(0, named=True) if exprs else {}
-    columns = []
-    for k, (name, kind) in enumerate(kinds.items()):
-        nulls = stats[f"{k}:missing"]
-        present = df.height - nulls
-        distinct = stats.get(f"{k}:distinct")
-        low = high = None
-        if kind in _ORDERED and not stats.get(f"{k}:infinite"):
-            low, high = stats[f"{k}:min"], stats[f"{k}:max"]
-        if kind == "float":
-            low, high = (None if v is None else float(v) for v in (low, high))
-        allowed = None
-        # Values that repeat make a category; all different, an identifier or free text.
-        if kind in _TEXT and distinct and distinct <= categorical_max and distinct < present:
-            allowed = tuple(stats[f"{k}:values"])
-        unique = kind in ("int", "string") and present >= 2 and distinct == present
-        columns.append(
-            ColumnSchema(
-                name=name,
-                dtype=kind,
-                nullable=nulls > 0,
-                min=low,
-                max=high,
-                allowed=allowed,
-                unique=unique,
-            )
-        )
-    return DataSchema(columns=tuple(columns))

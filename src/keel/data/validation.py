@@ -30,8 +30,8 @@ from keel.data.schema import (
     CustomCheck,
     DataSchema,
     Severity,
-    accepts,
 )
+from keel.data.schema_inference import accepts
 
 if TYPE_CHECKING:
     import pandera.polars as pa
