@@ -27,6 +27,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/models.py
+	$(BIN)/python bench/data.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -96,12 +96,17 @@ def measure_dvc(root: Path, big: Path, folder: Path) -> dict[str, float]:
     out["get_big_s"] = run([dvc, "checkout", "big.bin.dvc"], ws, env)
     shutil.rmtree(ws / "many")
     out["get_many_s"] = run([dvc, "checkout", "many.dvc"], ws, env)
+    subprocess.run([dvc, "config", "cache.type", "hardlink"], cwd=ws, env=env, check=True)
+    (ws / "big.bin").unlink()
+    out["link_big_s"] = run([dvc, "checkout", "big.bin.dvc"], ws, env)
+    shutil.rmtree(ws / "many")
+    out["link_many_s"] = run([dvc, "checkout", "many.dvc"], ws, env)
     return out
 
 
 def measure_keel(root: Path, big: Path, folder: Path) -> dict[str, float]:
     ws = workspace(root, "keel", big, folder)
-    for old in ("keel-home", "keel-big", "keel-many"):
+    for old in ("keel-home", "keel-big", "keel-many"):  # from the other round
         shutil.rmtree(root / old, ignore_errors=True)
     env = {**os.environ, "KEEL_HOME": str(root / "keel-home"), "KEEL_USER": "bench"}
     env.pop("KEEL_TRACKING_URI", None)
@@ -120,6 +125,15 @@ def measure_keel(root: Path, big: Path, folder: Path) -> dict[str, float]:
     shutil.rmtree(ws / "many")
     out["get_big_s"] = run([k, "data", "get", "big@1", "-o", str(root / "keel-big")], ws, env)
     out["get_many_s"] = run([k, "data", "get", "many@1", "-o", str(root / "keel-many")], ws, env)
+    shutil.rmtree(root / "keel-big")
+    shutil.rmtree(root / "keel-many")
+    link = ["--link", "hardlink"]
+    out["link_big_s"] = run(
+        [k, "data", "get", "big@1", "-o", str(root / "keel-big"), *link], ws, env
+    )
+    out["link_many_s"] = run(
+        [k, "data", "get", "many@1", "-o", str(root / "keel-many"), *link], ws, env
+    )
     return out
 
 
@@ -207,6 +221,8 @@ ROWS = [
     ("status after changing one of {files} files (s)", "status_s"),
     ("materialise the {big} version into an empty folder (s)", "get_big_s"),
     ("materialise the {files}-file version into an empty folder (s)", "get_many_s"),
+    ("materialise the {big} version with hard links (s)", "link_big_s"),
+    ("materialise the {files}-file version with hard links (s)", "link_many_s"),
 ]
 
 
@@ -257,7 +273,8 @@ def main() -> None:
             "- setup: the same generated files for both (random bytes), each tool in a fresh "
             "workspace and cache on the same disk, driven through its CLI (process wall time, "
             "after an untimed `sync`; best of two rounds in alternating order); "
-            "DVC with `dvc init --no-scm` and its default cache type (reflink, else copy)",
+            "DVC with `dvc init --no-scm` and its default cache type (reflink, else copy), "
+            "then `cache.type hardlink` for the hard-link rows (Keel: `--link hardlink`)",
             "",
             table(keel, dvc, big_label, f"{files:,}"),
             "",

@@ -129,3 +129,37 @@ def test_a_push_killed_midway_leaves_no_corrupt_object_and_resumes(
     resumed = ann.data.push([version])
     assert resumed.objects == 600 - len(arrived) and resumed.skipped == len(arrived)
     assert len(remote_digests(remote)) == 600
+
+
+def test_a_pull_cut_off_midway_keeps_nothing_partial_and_resumes(
+    machines: tuple[Client, Client], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, bob = machines
+    name = unique("cutoff")
+    src = write_files(tmp_path / "src", {f"f{i}.bin": os.urandom(400_000) for i in range(6)})
+    version = ann.data.add(src, name=name).version
+    ann.data.push([version])
+
+    remote = bob.data.remote
+    real_download = remote.download
+    calls = {"n": 0}
+
+    def flaky(digest: str) -> Iterator[bytes]:
+        calls["n"] += 1
+        chunks = real_download(digest)
+        if calls["n"] == 3:
+            yield next(iter(chunks))[:1000]
+            raise ConnectionError("network gone")
+        yield from chunks
+
+    monkeypatch.setattr(type(remote), "download", lambda self, d: flaky(d))
+    with pytest.raises(ConnectionError):
+        bob.data.pull([version])
+    cache = bob.data.cache
+    assert not list(cache.objects.rglob(".*tmp-*"))  # the cut-off object left nothing
+    partial = [f.digest for f in bob.data.manifest(version.digest).files.values()]
+    assert sum(cache.has(d) for d in partial) < 6
+
+    monkeypatch.undo()
+    done = bob.data.pull([version])
+    assert done.objects + done.skipped == 6 and all(cache.has(d) for d in partial)

@@ -251,3 +251,35 @@ def test_an_add_that_fails_leaves_no_pack(
     packs = data.cache.root / "packs"
     assert not packs.exists() or not list(packs.iterdir())  # not even a temporary pack
     assert data.cache.packs.entries == {}
+
+
+def test_get_can_hard_link_big_files_read_only(data: DataClient, tmp_path: Path) -> None:
+    src = write_files(tmp_path / "src", {"big.bin": os.urandom(600_000), "small.txt": "s"})
+    version = data.add(src, name=unique("linked")).version
+    out = tmp_path / "out"
+    data.get(version, out, link="hardlink")
+    big = out / "big.bin"
+    assert big.read_bytes() == (src / "big.bin").read_bytes()
+    assert big.stat().st_nlink == 2 and not big.stat().st_mode & 0o222  # the cache's file
+    assert (out / "small.txt").stat().st_nlink == 1  # packed: copied
+    assert data.status(out).changes.clean
+    with pytest.raises(InvalidArgument, match="link: must be one of copy, hardlink"):
+        data.get(version, tmp_path / "other", link="symlink")  # type: ignore[arg-type]
+
+
+def test_a_dataframe_logged_to_a_run_loads_back_as_the_same_table(
+    keel_client: Client, tmp_path: Path
+) -> None:
+    pl = pytest.importorskip("polars")
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"id": [1, 2, 3], "city": ["paris", "lyon", None], "x": [0.5, 1.5, 2.5]})
+    run_id = keel_client.create_run(keel_client.create_experiment(unique("exp"))).run_id
+    name = unique("frame")
+    version = keel_client.log_dataset(run_id, frame, name=name, context="evaluation")
+    assert version.kind is DatasetKind.TABLE and (version.row_count, version.column_count) == (3, 3)
+    again = keel_client.log_dataset(run_id, pl.from_pandas(frame), name=name)
+    assert again.version == version.version  # the same content makes no new version
+    loaded = keel_client.data.load(f"datasets:/{name}@1")
+    assert loaded.to_dicts() == pl.from_pandas(frame).to_dicts()
+    profile = keel_client.data.resolve(f"{name}@1").profile
+    assert profile is not None and [c["name"] for c in profile["columns"]] == ["id", "city", "x"]

@@ -101,13 +101,16 @@ def get(
     ref: str = typer.Argument(..., help="NAME@VERSION, NAME@latest or datasets:/NAME@VERSION."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to materialise it into."),
     force: bool = typer.Option(False, "--force", help="Replace local changes in OUT."),
+    link: str = typer.Option(
+        "copy", "--link", help="copy, or hardlink: big files linked to the cache, read-only."
+    ),
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Materialise a version into a folder (files copied from the cache)."""
+    """Materialise a version into a folder (files copied from the cache, or hard-linked)."""
     client = _data(tracking_uri)
     version = client.resolve(ref)
     with transfer_progress(version.total_bytes, "copying") as advance:
-        client.get(version, out, force=force, progress=advance)
+        client.get(version, out, force=force, progress=advance, link=link)  # type: ignore[arg-type]
     typer.echo(f"{version.uri}: {version.file_count} files in {out}")
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keel.artifacts.store import ArtifactStore
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest
-from keel.data.objects import ObjectCache
+from keel.data.objects import LINK_MODES, LinkMode, ObjectCache
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, LocalState
 from keel.entities.dataset import (
@@ -284,13 +284,21 @@ class DataClient:
         *,
         force: bool = False,
         progress: Progress | None = None,
+        link: LinkMode = "copy",
     ) -> DatasetVersion:
         """Materialise a version into the folder ``out`` (its files at their paths).
 
         A folder holding anything else is refused unless ``force``: a folder fetched or
         added before with local changes (those are listed), or any other non-empty folder.
         With ``force`` files the version does not have are removed.
+
+        ``link="hardlink"`` links big files to the cache instead of copying them (as DVC's
+        ``cache.type hardlink``): instant, no extra space, and read-only — a program that
+        rewrote such a file in place would change the cache, so its write permission is
+        off; editors that save by replacing the file are fine.
         """
+        if link not in LINK_MODES:
+            raise InvalidArgument(f"link: must be one of {', '.join(LINK_MODES)}, got {link!r}")
         version = self.resolve(ref)
         manifest = self.manifest(version.digest)
         cached = self._cached(manifest)
@@ -329,7 +337,7 @@ class DataClient:
         def place(item: tuple[str, DataFile]) -> tuple[str, int, int, int, str]:
             relative, entry = item
             target = Path(root, relative)
-            self.cache.copy_out(entry.digest, target)
+            self.cache.copy_out(entry.digest, target, link=link)
             info = target.stat()
             if progress is not None:
                 progress(entry.size)

@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from keel.artifacts.store import file_chunks
 from keel.data.hashing import MMAP_THRESHOLD, hash_bytes, hash_file
@@ -20,6 +21,9 @@ from keel.data.manifest import DataManifest
 from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter
 from keel.entities.ids import new_id
 from keel.errors import IntegrityError, NotFound
+
+LinkMode = Literal["copy", "hardlink"]
+LINK_MODES: tuple[LinkMode, ...] = ("copy", "hardlink")
 
 
 class ObjectCache:
@@ -113,8 +117,10 @@ class ObjectCache:
             raise IntegrityError(f"dataset manifest {digest[:12]}: does not match its digest")
         return DataManifest.from_bytes(raw, source=f"manifest {digest[:12]}")
 
-    def copy_out(self, digest: str, target: Path) -> None:
-        """Copy an object to ``target`` (replacing it whole, through a temporary name)."""
+    def copy_out(self, digest: str, target: Path, *, link: LinkMode = "copy") -> None:
+        """Put an object at ``target`` (replacing it whole, through a temporary name): a
+        copy, or with ``link="hardlink"`` the cache's own file (packed objects, which
+        have none, are copied)."""
         if self.packs.has(digest):
             tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
             try:
@@ -131,7 +137,10 @@ class ObjectCache:
             )
         tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
         try:
-            copy_file(source, tmp)
+            if link == "hardlink":
+                os.link(source, tmp)
+            else:
+                copy_file(source, tmp)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
