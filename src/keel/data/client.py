@@ -121,6 +121,10 @@ class DataClient:
         self.state = state
         self.actor = actor
 
+    def close(self) -> None:
+        self.state.close()
+        self.cache.packs.close()
+
     @property
     def store(self) -> DatasetStore:
         if self._store is None:

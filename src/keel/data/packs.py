@@ -39,6 +39,13 @@ class PackIndex:
         self._db_path = root / "packs.db"
         self._entries: dict[str, tuple[str, int, int]] | None = None
         self._lock = threading.Lock()
+        self._open: dict[str, int] = {}
+        """Pack file descriptors kept for ``pread`` (thread-safe), one open per pack."""
+
+    def close(self) -> None:
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
 
     def _db(self) -> sqlite3.Connection:
         self._db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,8 +73,13 @@ class PackIndex:
 
     def read(self, digest: str) -> bytes:
         pack, offset, size = self.entries[digest]
-        with open(self.folder / pack, "rb") as src:
-            data = os.pread(src.fileno(), size, offset)
+        fd = self._open.get(pack)
+        if fd is None:
+            with self._lock:
+                fd = self._open.get(pack)
+                if fd is None:
+                    fd = self._open[pack] = os.open(self.folder / pack, os.O_RDONLY)
+        data = os.pread(fd, size, offset)
         if len(data) != size or hash_bytes(data) != digest:
             raise IntegrityError(
                 f"object {digest[:12]}: its bytes in pack {pack} do not match its digest; "

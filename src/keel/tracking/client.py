@@ -90,7 +90,7 @@ class Client:
         if self._registry is not None:
             self._registry.close()
         if self._data is not None:
-            self._data.state.close()
+            self._data.close()
         self.store.close()
 
     @property
