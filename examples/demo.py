@@ -1,5 +1,5 @@
-"""Keel end to end on the embedded store: an experiment, a small sweep with nested runs,
-metrics, params, artifacts, a search, and a metric history.
+"""Keel end to end on the embedded store: an experiment, a versioned training dataset, a
+small sweep with nested runs, metrics, params, artifacts, a search, and a metric history.
 
 Run with `make demo`; it writes to ./.keel (or KEEL_HOME) and prints what it did.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from pathlib import Path
 
 import keel
 
@@ -27,7 +28,13 @@ def train(learning_rate: float, depth: int, epochs: int = 30) -> float:
 def main() -> None:
     started = time.perf_counter()
     experiment = keel.set_experiment("demo-sweep")
+    data = Path(keel.Client().settings.home) / "demo-data"
+    data.mkdir(parents=True, exist_ok=True)
+    for part in range(2):
+        rows = "\n".join(f"{i},{(i * 7 + part) % 10}" for i in range(100))
+        (data / f"part-{part}.csv").write_text(f"x,y\n{rows}\n")
     with keel.start_run(run_name="sweep", tags={"purpose": "demo"}) as parent:
+        dataset = keel.log_dataset(data, name="demo-train", context="training")
         keel.log_param("search", "grid")
         best = ("", 0.0)
         for lr in (0.003, 0.01, 0.03):
@@ -52,6 +59,7 @@ def main() -> None:
     print(f"Keel demo: tracked to {keel.get_tracking_uri()}")
     print(f"  experiment {experiment.name!r} (id {experiment.experiment_id})")
     print(f"  1 parent run + 9 nested runs, {9 * 30 * 2 + 1} metric points, 2 artifacts")
+    print(f"  trained on {dataset.uri} ({dataset.file_count} files, {dataset.digest[:12]})")
     print("  top runs by accuracy:")
     for run in page.runs:
         print(f"    {run.info.run_name:<20} accuracy={run.data.metrics['accuracy']:.4f}")
@@ -61,6 +69,7 @@ def main() -> None:
     print("Look around:")
     print(f"  .venv/bin/keel runs list -e {experiment.name}")
     print(f"  .venv/bin/keel runs show {best[0]}")
+    print("  .venv/bin/keel data show demo-train")
     print("  .venv/bin/keel server   # then open http://127.0.0.1:5000/docs")
 
 

@@ -283,3 +283,25 @@ def test_a_dataframe_logged_to_a_run_loads_back_as_the_same_table(
     assert loaded.to_dicts() == pl.from_pandas(frame).to_dicts()
     profile = keel_client.data.resolve(f"{name}@1").profile
     assert profile is not None and [c["name"] for c in profile["columns"]] == ["id", "city", "x"]
+
+
+def test_the_fluent_api_links_a_dataset_to_the_active_run(
+    sql_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keel
+    from keel.tracking import fluent
+
+    monkeypatch.setenv("KEEL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KEEL_ARTIFACTS_URI", str(tmp_path / "artifacts"))
+    keel.set_tracking_uri(sql_uri)
+    try:
+        keel.set_experiment(unique("fluent"))
+        src = write_files(tmp_path / "src", {"a.csv.txt": "1,2\n"})
+        name = unique("fluent-data")
+        with keel.start_run() as run:  # the run reaches the store with its first batch
+            version = keel.log_dataset(src, name=name, context="training")
+        inputs = fluent._client().data.store.run_inputs(run.info.run_id)
+        assert [(i.name, i.version) for i in inputs] == [(name, version.version)]
+        assert keel.data.status(src).changes.clean
+    finally:
+        keel.set_tracking_uri(None)

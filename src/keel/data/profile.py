@@ -224,11 +224,11 @@ def profile_table(df: pl.DataFrame) -> TableProfile:
             )
         elif kind == "temporal":
             column = replace(
-                column, min=_json_value(stats[f"{i}:min"]), max=_json_value(stats[f"{i}:max"])
+                column, min=json_value(stats[f"{i}:min"]), max=json_value(stats[f"{i}:max"])
             )
         elif kind in ("text", "boolean"):
             top = tuple(
-                ValueCount(_json_value(v["value"]), int(v["count"])) for v in stats[f"{i}:top"]
+                ValueCount(json_value(v["value"]), int(v["count"])) for v in stats[f"{i}:top"]
             )
             column = replace(column, top_values=top)
         columns.append(column)
@@ -362,7 +362,7 @@ def _number(value: Any) -> int | float | None:
     return number if math.isfinite(number) else None
 
 
-def _json_value(value: Any) -> Value:
+def json_value(value: Any) -> Value:
     """``value`` as JSON: dates and times as ISO 8601, durations as seconds."""
     if value is None or isinstance(value, bool | int | str):
         return value

@@ -29,5 +29,6 @@ def log_dataset(
             frame.write_parquet(path)
             result = client.data.add(path, name=name, description=description)
     version = result.version
+    client.flush()  # a run started with keel.start_run is created by its first write batch
     client.data.store.log_run_input(run_id, version.name, version.version, context)
     return version

@@ -17,13 +17,12 @@ columns and bounds are compared in UTC; a naive one is taken to be in UTC.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from keel.data.profile import json_value
 from keel.data.schema import (
     COLUMN_RULES,
     ColumnSchema,
@@ -403,7 +402,7 @@ def _violation(
     sample: tuple[Any, ...] = ()
     if rows:
         values = df.get_column(column.name).gather(list(rows)).to_list()
-        sample = tuple(_plain(v) for v in values)
+        sample = tuple(json_value(v) for v in values)
     return Violation(
         column=column.name,
         rule=rule,
@@ -422,23 +421,8 @@ def _bound(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as JSON: dates and times as ISO 8601, NaN and infinities as text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return float(value)
-    return str(value)
-
-
 def _text(value: Any) -> str:
-    plain = _plain(value)
+    plain = json_value(value)
     return repr(plain) if isinstance(plain, str) else str(plain)
 
 
