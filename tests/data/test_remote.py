@@ -163,3 +163,24 @@ def test_a_pull_cut_off_midway_keeps_nothing_partial_and_resumes(
     monkeypatch.undo()
     done = bob.data.pull([version])
     assert done.objects + done.skipped == 6 and all(cache.has(d) for d in partial)
+
+
+def test_a_damaged_pack_is_dropped_and_pull_restores_it(
+    machines: tuple[Client, Client], tmp_path: Path
+) -> None:
+    ann, _ = machines
+    name = unique("repair")
+    src = write_files(tmp_path / "src", {f"f{i}.txt": f"small {i}" for i in range(5)})
+    version = ann.data.add(src, name=name).version
+    ann.data.push([version])
+    (pack,) = (ann.data.cache.root / "packs").glob("*.pack")
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as damaged:
+        damaged.write(b"X")
+    with pytest.raises(IntegrityError, match="no longer listed"):
+        ann.data.get(version, tmp_path / "first")
+    restored = ann.data.pull([version])
+    assert restored.objects == 5
+    out = tmp_path / "second"
+    ann.data.get(version, out)
+    assert (out / "f0.txt").read_text() == "small 0"

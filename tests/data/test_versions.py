@@ -305,3 +305,93 @@ def test_the_fluent_api_links_a_dataset_to_the_active_run(
         assert keel.data.status(src).changes.clean
     finally:
         keel.set_tracking_uri(None)
+
+
+def test_get_force_touches_only_the_versions_files(data: DataClient, tmp_path: Path) -> None:
+    name = unique("forced")
+    src = write_files(tmp_path / "src", {"train.csv": "1", "old.csv": "2"})
+    data.add(src, name=name)
+    (src / "old.csv").unlink()
+    data.add(src, name=name)
+    project = write_files(tmp_path / "project", {"src/model.py": "code", "train.csv": "mine"})
+    data.get(f"{name}@1", project, force=True)
+    assert (project / "src" / "model.py").read_text() == "code"  # not the version's: kept
+    assert (project / "train.csv").read_text() == "1"  # the version's name: overwritten
+    data.get(f"{name}@2", project, force=True)
+    assert not (project / "old.csv").exists()  # the previous version's, gone from this one
+    assert (project / "src" / "model.py").read_text() == "code"
+
+
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_seen(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("sneaky")
+    src = write_files(tmp_path / "src", {"labels.csv": "a,1\n"})
+    data.add(src, name=name)
+    before = (src / "labels.csv").stat()
+    (src / "labels.csv").write_text("a,2\n")  # same size
+    os.utime(src / "labels.csv", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert data.status(src).changes.modified == ["labels.csv"]
+    assert data.add(src, name=name).version.version == 2
+
+
+def test_a_big_file_rewritten_between_hash_and_copy_is_not_stored(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keel.data import objects
+    from keel.data.hashing import hash_file
+
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(5 * 1024 * 1024))
+    digest = hash_file(path)
+
+    def copy_other_bytes(source: str, target: str) -> None:
+        Path(target).write_bytes(os.urandom(5 * 1024 * 1024))  # as if rewritten meanwhile
+
+    monkeypatch.setattr(objects, "copy_file", copy_other_bytes)
+    with pytest.raises(InvalidArgument, match="changed while it was being added"):
+        data.add(path, name=unique("racy"))
+    assert not data.cache.has(digest)
+
+
+@pytest.mark.parametrize("bad", ["~$lock.docx", "back\\slash.txt", "%2e%2e"])
+def test_names_a_manifest_cannot_hold_are_refused_before_anything_is_stored(
+    data: DataClient, tmp_path: Path, bad: str
+) -> None:
+    name = unique("names")
+    src = write_files(tmp_path / "src", {"fine.txt": "ok", bad: "x"})
+    with pytest.raises(InvalidArgument, match="cannot be stored portably"):
+        data.add(src, name=name)
+    with pytest.raises(NotFound):
+        data.store.get_dataset(name)
+
+
+def test_a_folder_that_became_a_file_switches_cleanly(data: DataClient, tmp_path: Path) -> None:
+    name = unique("switch")
+    v1 = data.add(write_files(tmp_path / "v1", {"a/x": "1"}), name=name).version
+    v2 = data.add(write_files(tmp_path / "v2", {"a": "2"}), name=name).version
+    out = tmp_path / "out"
+    data.get(v1, out)
+    data.get(v2, out)
+    assert (out / "a").read_text() == "2" and data.status(out).changes.clean
+
+
+def test_a_loaded_copy_is_read_only(data: DataClient, tmp_path: Path) -> None:
+    src = tmp_path / "config.json"
+    src.write_text("{}")
+    path = data.load(data.add(src, name=unique("cfg")).version)
+    assert path.read_text() == "{}" and not path.stat().st_mode & 0o222
+
+
+@pytest.mark.parametrize("ref", ["ds@²", "ds@-1", "ds@1.5", "a/b@1", "@1"])
+def test_bad_refs_are_refused_with_the_rule(ref: str) -> None:
+    from keel.entities.dataset import parse_dataset_ref
+
+    with pytest.raises(InvalidArgument):
+        parse_dataset_ref(ref)
+
+
+def test_dot_names_are_names_through_every_store(data: DataClient, tmp_path: Path) -> None:
+    src = write_files(tmp_path / "src", {"a.txt": "a"})
+    version = data.add(src, name="..").version  # over REST: %2E%2E, not a step up the path
+    assert data.store.list_dataset_versions("..")[0].version == version.version

@@ -9,7 +9,9 @@ the last two, so it never waits on the database.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from keel.artifacts.store import ArtifactStore
 from keel.data.hashing import hash_file, parallel_map
-from keel.data.manifest import DataFile, DataManifest
-from keel.data.objects import LINK_MODES, LinkMode, ObjectCache
+from keel.data.manifest import DataFile, DataManifest, unreadable_paths
+from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, LocalState
 from keel.entities.dataset import (
@@ -28,6 +30,7 @@ from keel.entities.dataset import (
     check_dataset_name,
     parse_dataset_ref,
 )
+from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.store.datasets import DatasetStore
 
@@ -190,6 +193,14 @@ class DataClient:
         is_folder, found = scan(target)
         if is_folder and not found:
             raise InvalidArgument(f"path {str(path)!r}: the folder holds no files")
+        bad = unreadable_paths([f.relative for f in found])
+        if bad:
+            raise InvalidArgument(
+                f"path {str(path)!r}: {len(bad)} file names cannot be stored portably "
+                f"({', '.join(repr(b) for b in bad[:10])}): names must be UTF-8 and hold no "
+                "backslash, control character, '%' escape, '.' or '..' segment, or leading "
+                "'~'; rename them or add a folder without them"
+            )
         kind = (
             DatasetKind.FOLDER
             if is_folder
@@ -230,16 +241,15 @@ class DataClient:
     def _digests(
         self,
         found: list[FoundFile],
-        known: dict[str, tuple[int, int, int, str]],
+        known: dict[str, tuple[tuple[int, int, int, int], str]],
         progress: Progress | None,
-    ) -> tuple[dict[str, str], list[tuple[str, int, int, int, str]], int]:
+    ) -> tuple[dict[str, str], list[tuple[str, tuple[int, int, int, int], str]], int]:
         digests: dict[str, str] = {}
         todo: list[FoundFile] = []
         for f in found:
             seen = known.get(f.path)
-            fresh_stat = seen is not None and seen[:3] == (f.size, f.mtime_ns, f.inode)
-            if seen is not None and fresh_stat and self.cache.has(seen[3]):
-                digests[f.path] = seen[3]
+            if seen is not None and seen[0] == f.key and self.cache.has(seen[1]):
+                digests[f.path] = seen[1]
                 continue
             todo.append(f)
 
@@ -254,8 +264,13 @@ class DataClient:
                 raise InvalidArgument(
                     f"file {f.relative!r}: removed while it was being added; nothing was created"
                 ) from None
+            except ContentChanged:
+                raise InvalidArgument(
+                    f"file {f.relative!r}: changed while it was being added; nothing was "
+                    "created (add it again once it is written)"
+                ) from None
             after = os.stat(f.path)
-            if (after.st_size, after.st_mtime_ns) != (f.size, f.mtime_ns):
+            if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != f.key[:3]:
                 raise InvalidArgument(
                     f"file {f.relative!r}: changed while it was being added; nothing was "
                     "created (add it again once it is written)"
@@ -269,7 +284,7 @@ class DataClient:
         with pack:  # indexed only if every file was stored
             for f, digest, stored in parallel_map(store_one, todo, weight=_size_of):
                 digests[f.path] = digest
-                fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
+                fresh.append((f.path, f.key, digest))
                 stored_bytes += f.size if stored else 0
         return digests, fresh, stored_bytes
 
@@ -294,7 +309,8 @@ class DataClient:
 
         A folder holding anything else is refused unless ``force``: a folder fetched or
         added before with local changes (those are listed), or any other non-empty folder.
-        With ``force`` files the version does not have are removed.
+        With ``force`` the version's files overwrite those of the same name, and files the
+        folder's previous version had that this one lacks are removed; no other file is.
 
         ``link="hardlink"`` links big files to the cache instead of copying them (as DVC's
         ``cache.type hardlink``): instant, no extra space, and read-only — a program that
@@ -305,6 +321,7 @@ class DataClient:
             raise InvalidArgument(f"link: must be one of {', '.join(LINK_MODES)}, got {link!r}")
         version = self.resolve(ref)
         manifest = self.manifest(version.digest)
+        self.cache.packs.refresh()  # objects another process packed since we looked
         cached = self._cached(manifest)
         if any(f.digest not in cached for f in manifest.files.values()):
             self.pull([version], progress=progress)  # fetched and checked on the way
@@ -324,28 +341,27 @@ class DataClient:
         for relative, entry in wanted.items():
             here = present.get(relative)
             seen = known.get(here.path) if here is not None else None
-            if (
-                here is not None
-                and seen is not None
-                and seen[:3] == (here.size, here.mtime_ns, here.inode)
-                and seen[3] == entry.digest
-            ):
+            if here is not None and seen is not None and seen == (here.key, entry.digest):
                 continue  # already this content
             todo.append((relative, entry))
-        for relative in sorted(set(present) - set(wanted)):
+        for relative in sorted(self._owned(root, present) - set(wanted)):
             os.unlink(present[relative].path)
+        _remove_empty_folders(folder)
+        for relative, _ in todo:
+            _clear_way(root, relative)
         parents = {os.path.dirname(os.path.join(root, r)) for r, _ in todo}
         for parent in sorted(parents):
             os.makedirs(parent, exist_ok=True)
 
-        def place(item: tuple[str, DataFile]) -> tuple[str, int, int, int, str]:
+        def place(item: tuple[str, DataFile]) -> tuple[str, tuple[int, int, int, int], str]:
             relative, entry = item
             target = Path(root, relative)
             self.cache.copy_out(entry.digest, target, link=link)
             info = target.stat()
             if progress is not None:
                 progress(entry.size)
-            return str(target), info.st_size, info.st_mtime_ns, info.st_ino, entry.digest
+            key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+            return str(target), key, entry.digest
 
         self.state.remember(list(parallel_map(place, todo, weight=lambda item: item[1].size)))
         self.state.set_checkout(Checkout(root, version.name, version.version, version.digest))
@@ -356,9 +372,17 @@ class DataClient:
         version = self.resolve(ref)
         folder = self.cache.root.parent / "checkouts" / version.digest
         if not folder.exists():
-            staging = folder.with_name(f".{folder.name}.partial")
-            self.get(version, staging, force=True)
-            os.replace(staging, folder)
+            staging = folder.with_name(f".{folder.name}.partial-{new_id()[:12]}")
+            try:
+                self.get(version, staging)
+                for path in staging.rglob("*"):
+                    if path.is_file():
+                        path.chmod(0o444)  # a shared copy: nobody edits it in place
+                with contextlib.suppress(OSError):  # another process finished first: use theirs
+                    os.rename(staging, folder)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
         return folder
 
     def load(self, ref: str | DatasetRef | DatasetVersion) -> Any:
@@ -376,6 +400,14 @@ class DataClient:
             self.cache.put_manifest(self.store.get_manifest(digest))
         return self.cache.manifest(digest)
 
+    def _owned(self, root: str, present: dict[str, FoundFile]) -> set[str]:
+        """The files in a folder that its last Keel version put there: the only ones a
+        ``get --force`` may delete (anything else in the folder is left alone)."""
+        checkout = self.state.checkout(root)
+        if checkout is None:
+            return set()
+        return set(present) & set(self.manifest(checkout.digest).files)
+
     def _cached(self, manifest: DataManifest) -> set[str]:
         return {f.digest for f in manifest.files.values() if self.cache.has(f.digest)}
 
@@ -386,7 +418,8 @@ class DataClient:
         if checkout is None:
             raise Conflict(
                 f"out {str(folder)!r}: is not empty and holds no Keel dataset; pick an empty "
-                "folder or pass --force to replace its files"
+                "folder, or pass --force to write the version's files into it (files of the "
+                "same name are overwritten; no other file is touched)"
             )
         changes = self._changes(root, existing, self.manifest(checkout.digest))
         if not changes.clean:
@@ -424,8 +457,8 @@ class DataClient:
                 added.append(f.relative)
                 continue
             seen = known.get(f.path)
-            if seen is not None and seen[:3] == (f.size, f.mtime_ns, f.inode):
-                if seen[3] != entry.digest:
+            if seen is not None and seen[0] == f.key:
+                if seen[1] != entry.digest:
                     modified.append(f.relative)
             elif f.size != entry.size:
                 modified.append(f.relative)
@@ -435,7 +468,7 @@ class DataClient:
         for f, digest in parallel_map(
             lambda f: (f, hash_file(f.path, f.size)), rehash, weight=_size_of
         ):
-            fresh.append((f.path, f.size, f.mtime_ns, f.inode, digest))
+            fresh.append((f.path, f.key, digest))
             if digest != wanted[f.relative].digest:
                 modified.append(f.relative)
         if fresh:
@@ -464,6 +497,27 @@ class DataClient:
                 TableProfile.from_dict(first.profile), TableProfile.from_dict(second.profile)
             )
         return VersionDiff(first, second, files, table)
+
+
+def _remove_empty_folders(root: Path) -> None:
+    """Remove folders under ``root`` that hold nothing (deepest first), keeping ``root``."""
+    for current, _, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
+        if current != str(root):
+            with contextlib.suppress(OSError):
+                os.rmdir(current)
+
+
+def _clear_way(root: str, relative: str) -> None:
+    """An empty folder where a file must go is removed; anything else there is refused."""
+    target = os.path.join(root, relative)
+    if os.path.isdir(target) and not os.path.islink(target):
+        try:
+            os.rmdir(target)
+        except OSError:
+            raise Conflict(
+                f"out {root!r}: {relative!r} is a folder with files in it, where the version "
+                "has a file; move it away first"
+            ) from None
 
 
 def _size_of(f: FoundFile) -> int:

@@ -78,6 +78,25 @@ class DataManifest:
         return cls(kind, checked)
 
 
+def unreadable_paths(paths: list[str]) -> list[str]:
+    """The paths a manifest could not hold (as ``from_bytes`` reads them): not UTF-8,
+    absolute, ``..``, backslashes, control characters or percent-encoded forms of these."""
+    bad = []
+    for path in paths:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            bad.append(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            continue
+        if _PLAIN.match(path) and "/./" not in f"/{path}/" and "/../" not in f"/{path}/":
+            continue
+        try:
+            safe_artifact_path(path, field="path")
+        except InvalidArgument:
+            bad.append(path)
+    return bad
+
+
 def manifest_digest(raw: bytes) -> str:
     from keel.data.hashing import hash_bytes
 

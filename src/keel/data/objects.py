@@ -22,6 +22,11 @@ from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter
 from keel.entities.ids import new_id
 from keel.errors import IntegrityError, NotFound
 
+
+class ContentChanged(Exception):
+    """A file's bytes changed between hashing and storing it; nothing was stored."""
+
+
 LinkMode = Literal["copy", "hardlink"]
 LINK_MODES: tuple[LinkMode, ...] = ("copy", "hardlink")
 
@@ -75,15 +80,19 @@ class ObjectCache:
         digest = hash_file(source, size)
         if self.has(digest):
             return digest, False
-        self._write(digest, lambda tmp: copy_file(source, tmp))
+        # The copy is a second read: hashed again before it takes the name, so a file
+        # written to in between can never be stored under the digest of other bytes.
+        self._write(digest, lambda tmp: copy_file(source, tmp), check=True)
         return digest, True
 
-    def _write(self, digest: str, fill: object) -> None:
+    def _write(self, digest: str, fill: object, *, check: bool = False) -> None:
         target = self.object_path(digest)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
         try:
             fill(tmp)  # type: ignore[operator]
+            if check and hash_file(tmp) != digest:
+                raise ContentChanged(digest)
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
         except BaseException:
@@ -138,7 +147,10 @@ class ObjectCache:
         tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
         try:
             if link == "hardlink":
-                os.link(source, tmp)
+                try:
+                    os.link(source, tmp)
+                except OSError:  # another filesystem, or no links there: copy instead
+                    copy_file(source, tmp)
             else:
                 copy_file(source, tmp)
             os.replace(tmp, target)

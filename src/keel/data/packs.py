@@ -19,7 +19,7 @@ from types import TracebackType
 
 from keel.artifacts.hashing import hash_bytes
 from keel.entities.ids import new_id
-from keel.errors import IntegrityError
+from keel.errors import IntegrityError, NotFound
 
 PACK_MAX_BYTES = 256 * 1024
 """Objects smaller than this go into packs; bigger ones are files of their own."""
@@ -71,6 +71,11 @@ class PackIndex:
     def has(self, digest: str) -> bool:
         return digest in self.entries
 
+    def refresh(self) -> None:
+        """Read the index again on next use (another process may have added packs)."""
+        with self._lock:
+            self._entries = None
+
     def read(self, digest: str) -> bytes:
         pack, offset, size = self.entries[digest]
         fd = self._open.get(pack)
@@ -78,14 +83,42 @@ class PackIndex:
             with self._lock:
                 fd = self._open.get(pack)
                 if fd is None:
-                    fd = self._open[pack] = os.open(self.folder / pack, os.O_RDONLY)
+                    try:
+                        fd = self._open[pack] = os.open(self.folder / pack, os.O_RDONLY)
+                    except FileNotFoundError:
+                        self._forget(pack)
+                        raise NotFound(
+                            f"object {digest[:12]}: its pack {pack} is gone from the cache; it "
+                            "is no longer listed, so `keel data pull` (or adding the files "
+                            "again) restores it"
+                        ) from None
         data = os.pread(fd, size, offset)
         if len(data) != size or hash_bytes(data) != digest:
+            self._forget(pack)
             raise IntegrityError(
-                f"object {digest[:12]}: its bytes in pack {pack} do not match its digest; "
-                "the cache is damaged (delete the pack and pull or add again)"
+                f"object {digest[:12]}: its bytes in pack {pack} do not match its digest; the "
+                "pack is damaged and no longer listed, so `keel data pull` (or adding the "
+                "files again) restores what it held"
             )
         return data
+
+    def _forget(self, pack: str) -> None:
+        """Drop a damaged or missing pack from the index (its file, if any, is kept aside
+        as ``<name>.damaged`` for inspection)."""
+        db = self._db()
+        with db:
+            db.execute("BEGIN")
+            db.execute("DELETE FROM packed WHERE pack = ?", (pack,))
+        db.close()
+        entries = self._entries or {}
+        for digest in [d for d, (p, _, _) in entries.items() if p == pack]:
+            del entries[digest]
+        fd = self._open.pop(pack, None)
+        if fd is not None:
+            os.close(fd)
+        path = self.folder / pack
+        if path.exists():
+            os.replace(path, path.with_name(f"{pack}.damaged"))
 
     def writer(self) -> PackWriter:
         return PackWriter(self)

@@ -59,6 +59,10 @@ class StoreObjects:
     def missing(self, digests: Iterable[str]) -> set[str]:
         return set(digests) - remote_digests(self.store)
 
+    def has(self, digest: str) -> bool:
+        """One object (one request, not a listing)."""
+        return self.store.exists(object_key(digest))
+
     def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
         self.store.write_stream(object_key(digest), chunks, expected_digest=digest)
 

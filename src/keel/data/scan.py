@@ -24,7 +24,18 @@ class FoundFile:
     """Absolute path on disk."""
     size: int
     mtime_ns: int
+    ctime_ns: int
     inode: int
+
+    @property
+    def key(self) -> tuple[int, int, int, int]:
+        """What must be unchanged for the file's last digest to hold: size, modification
+        and change times (tools can restore the first two, never the change time), inode."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
+
+
+def found(relative: str, path: str, info: os.stat_result) -> FoundFile:
+    return FoundFile(relative, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 def scan(path: Path) -> tuple[bool, list[FoundFile]]:
@@ -39,10 +50,7 @@ def scan(path: Path) -> tuple[bool, list[FoundFile]]:
     if stat.S_ISREG(info.st_mode):
         if not os.access(path, os.R_OK):
             raise InvalidArgument(f"path {str(path)!r}: cannot be read (permission denied)")
-        found = FoundFile(
-            path.name, str(path.absolute()), info.st_size, info.st_mtime_ns, info.st_ino
-        )
-        return False, [found]
+        return False, [found(path.name, str(path.absolute()), info)]
     if not stat.S_ISDIR(info.st_mode):
         raise InvalidArgument(f"path {str(path)!r}: not a regular file or folder")
     root = path.absolute()
@@ -84,17 +92,12 @@ def _walk(
             target = Path(entry.path).resolve()
             if target.is_file() and target.is_relative_to(real_root):
                 info = target.stat()
-                files.append(
-                    FoundFile(relative, entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
-                )
+                files.append(found(relative, entry.path, info))
             else:
                 refused.append(relative)
         elif entry.is_dir(follow_symlinks=False):
             _walk(entry.path, f"{relative}/", real_root, files, refused, unreadable)
         elif entry.is_file(follow_symlinks=False):
-            info = entry.stat(follow_symlinks=False)
-            files.append(
-                FoundFile(relative, entry.path, info.st_size, info.st_mtime_ns, info.st_ino)
-            )
+            files.append(found(relative, entry.path, entry.stat(follow_symlinks=False)))
         else:
             refused.append(relative)

@@ -123,7 +123,7 @@ def parse_dataset_ref(text: object, field: str = "dataset") -> DatasetRef:
     check_dataset_name(name, f"{field} name")
     if version == "latest":
         return DatasetRef(name, None)
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         raise InvalidArgument(
             f"{field} {text!r}: the version after '@' must be a number or 'latest'"
         )

@@ -124,7 +124,7 @@ def download_object(digest: str, request: Request) -> StreamingResponse:
     """An object's bytes, checked against its digest as they are sent."""
     check_digest(digest)
     objects = _objects(request)
-    if digest in objects.missing([digest]):
+    if not objects.has(digest):
         raise NotFound(f"object {digest[:12]}: not on this server; push it first")
     return StreamingResponse(objects.download(digest), media_type="application/octet-stream")
 
@@ -179,6 +179,6 @@ def _number(version: str) -> int | None:
 
     if version == "latest":
         return None
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         raise InvalidArgument(f"version {version!r}: must be a number or 'latest'")
     return check_dataset_version(int(version))

@@ -151,4 +151,5 @@ class ServerObjects:
 
 
 def _name(name: str) -> str:
-    return quote(check_dataset_name(name), safe="")
+    """One URL path segment, dots percent-encoded too, so ``..`` is a name, not a step up."""
+    return quote(check_dataset_name(name), safe="").replace(".", "%2E")
