@@ -120,6 +120,7 @@ class DataClient:
         it lacks before creating the version."""
         self._store: DatasetStore | None = None
         self._remote_factory = remote
+        self._remote: ObjectRemote | None = None
         self.cache = cache
         self.state = state
         self.actor = actor
@@ -137,7 +138,9 @@ class DataClient:
     @property
     def remote(self) -> ObjectRemote:
         """``<artifact root>/datasets`` of the tracking store, where push and pull go."""
-        remote = self._remote_factory()
+        if self._remote is None:
+            self._remote = self._remote_factory()
+        remote = self._remote
         if remote is None:
             raise InvalidArgument(
                 "tracking URI: this store has no artifact root for datasets to push to"
@@ -210,6 +213,8 @@ class DataClient:
         )
         root = str(target.absolute())
         known = self.state.known_digests(root)
+        # A table that does not parse is refused before any of it is stored.
+        table = _table_summary(target) if kind is DatasetKind.TABLE else {}
         digests, fresh, stored = self._digests(found, known, progress)
         manifest = DataManifest(
             kind, {f.relative: DataFile(f.size, digests[f.path]) for f in found}
@@ -221,7 +226,6 @@ class DataClient:
 
             wanted = [(f.digest, f.size) for f in manifest.files.values()]
             push(self.cache, self.remote, wanted, progress=progress)
-        table = _table_summary(target) if kind is DatasetKind.TABLE else {}
         version, created = self.store.create_dataset_version(
             name,
             digest=digest,
