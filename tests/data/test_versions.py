@@ -395,3 +395,22 @@ def test_dot_names_are_names_through_every_store(data: DataClient, tmp_path: Pat
     src = write_files(tmp_path / "src", {"a.txt": "a"})
     version = data.add(src, name="..").version  # over REST: %2E%2E, not a step up the path
     assert data.store.list_dataset_versions("..")[0].version == version.version
+
+
+def test_a_fetched_table_edited_and_added_back_stays_a_table(
+    data: DataClient, tmp_path: Path
+) -> None:
+    pytest.importorskip("polars")
+    name = unique("churn")
+    table = tmp_path / "churn.csv"
+    table.write_text("id,plan\n1,basic\n2,pro\n")
+    data.add(table, name=name)
+    work = tmp_path / "work"
+    data.get(f"{name}@1", work)
+    (work / "churn.csv").write_text("id,plan\n1,basic\n2,pro\n3,pro\n")
+    second = data.add(work, name=name).version  # the folder get filled
+    assert second.version == 2 and second.kind is DatasetKind.TABLE
+    assert second.row_count == 3 and second.profile is not None
+    assert data.diff(f"{name}@1", f"{name}@2").table is not None
+    status = data.status(work)
+    assert status.changes.clean and status.checkout.version == 2

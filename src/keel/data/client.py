@@ -187,12 +187,15 @@ class DataClient:
     ) -> AddResult:
         """Version a file, a folder or a table file (Parquet, CSV) under ``name``.
 
-        Files whose size, modification time and inode are as last seen are not hashed
-        again. A file that changes while it is being added fails the add (nothing is
-        created; what reached the cache is correct by construction, named by content).
+        Files whose size, modification time, change time and inode are as last seen are
+        not hashed again. A file that changes while it is being added fails the add
+        (nothing is created; what reached the cache is correct by construction). A folder
+        that ``get`` filled with a file or table version, and that still holds just that
+        file, is added as that file, so the version keeps its kind (and a table its
+        profile).
         """
         check_dataset_name(name)
-        target = Path(path)
+        target = self._single_file_checkout(Path(path))
         is_folder, found = scan(target)
         if is_folder and not found:
             raise InvalidArgument(f"path {str(path)!r}: the folder holds no files")
@@ -239,8 +242,22 @@ class DataClient:
             **table,
         )
         self.state.remember(fresh)
-        self.state.set_checkout(Checkout(root, version.name, version.version, digest))
+        for where in {root, str(Path(path).absolute())}:  # and the folder it was fetched into
+            self.state.set_checkout(Checkout(where, version.name, version.version, digest))
         return AddResult(version, created, len(fresh), stored)
+
+    def _single_file_checkout(self, folder: Path) -> Path:
+        checkout = self.state.checkout(str(folder.absolute())) if folder.is_dir() else None
+        if checkout is None or not self.cache.has_manifest(checkout.digest):
+            return folder
+        manifest = self.cache.manifest(checkout.digest)
+        if manifest.kind is DatasetKind.FOLDER or len(manifest.files) != 1:
+            return folder
+        (only,) = manifest.files
+        entries = list(folder.iterdir())
+        if len(entries) == 1 and entries[0].name == only and entries[0].is_file():
+            return entries[0]
+        return folder
 
     def _digests(
         self,
