@@ -11,7 +11,6 @@ Each function goes through the client of the tracking URI in use (``keel.Client(
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,7 +48,3 @@ def load(ref: str) -> Any:
     """A table version as a polars DataFrame; a file or folder version as the local path
     of a read-only copy."""
     return _data().load(ref)
-
-
-def path_of(ref: str) -> Path:
-    return _data().checkout_path(ref)

@@ -23,6 +23,7 @@ from keel.data.manifest import DataFile, DataManifest, unreadable_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, LocalState
+from keel.data.tables import is_table
 from keel.entities.dataset import (
     DatasetKind,
     DatasetRef,
@@ -37,8 +38,6 @@ from keel.store.datasets import DatasetStore
 if TYPE_CHECKING:
     from keel.data.profile import ProfileDiff
     from keel.data.remote import ObjectRemote, Transfer
-
-TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".csv.gz")
 
 Progress = Callable[[int], None]
 """Called with a number of bytes done, as work goes on."""
@@ -211,7 +210,7 @@ class DataClient:
             DatasetKind.FOLDER
             if is_folder
             else DatasetKind.TABLE
-            if target.name.lower().endswith(TABLE_SUFFIXES)
+            if is_table(target)
             else DatasetKind.FILE
         )
         root = str(target.absolute())

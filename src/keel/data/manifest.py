@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
@@ -95,17 +94,3 @@ def unreadable_paths(paths: list[str]) -> list[str]:
         except InvalidArgument:
             bad.append(path)
     return bad
-
-
-def manifest_digest(raw: bytes) -> str:
-    from keel.data.hashing import hash_bytes
-
-    return hash_bytes(raw)
-
-
-def describe(manifest: DataManifest) -> dict[str, Any]:
-    return {
-        "kind": manifest.kind.value,
-        "files": len(manifest.files),
-        "bytes": manifest.total_bytes,
-    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -45,15 +45,6 @@ class ObjectCache:
     def has(self, digest: str) -> bool:
         return self.packs.has(digest) or os.path.exists(self.object_path(digest))
 
-    def read(self, digest: str) -> bytes:
-        """A small object's bytes, from its pack or its file, checked against its digest."""
-        if self.packs.has(digest):
-            return self.packs.read(digest)
-        data = self.object_path(digest).read_bytes()
-        if hash_bytes(data) != digest:
-            raise IntegrityError(f"object {digest[:12]}: does not match its digest")
-        return data
-
     def chunks(self, digest: str) -> Iterator[bytes]:
         """An object's bytes in pieces, wherever it is kept."""
         if self.packs.has(digest):
@@ -85,28 +76,24 @@ class ObjectCache:
         self._write(digest, lambda tmp: copy_file(source, tmp), check=True)
         return digest, True
 
-    def _write(self, digest: str, fill: object, *, check: bool = False) -> None:
+    def _write(self, digest: str, fill: Fill, *, check: bool = False) -> None:
         target = self.object_path(digest)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
-        try:
-            fill(tmp)  # type: ignore[operator]
+
+        def checked(tmp: Path) -> None:
+            fill(tmp)
             if check and hash_file(tmp) != digest:
                 raise ContentChanged(digest)
             os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+
+        replace_whole(target, checked)
 
     def put_manifest(self, raw: bytes) -> str:
         digest = hash_bytes(raw)
         target = self.manifests / f"{digest}.json"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
-            tmp.write_bytes(raw)
-            os.replace(tmp, target)
+            replace_whole(target, lambda tmp: tmp.write_bytes(raw))
         return digest
 
     def has_manifest(self, digest: str) -> bool:
@@ -131,32 +118,41 @@ class ObjectCache:
         copy, or with ``link="hardlink"`` the cache's own file (packed objects, which
         have none, are copied)."""
         if self.packs.has(digest):
-            tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
-            try:
-                tmp.write_bytes(self.packs.read(digest))
-                os.replace(tmp, target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            data = self.packs.read(digest)
+            replace_whole(target, lambda tmp: tmp.write_bytes(data))
             return
         source = self.object_path(digest)
         if not source.exists():
             raise NotFound(
                 f"object {digest[:12]}: not in the local cache; run `keel data pull` first"
             )
-        tmp = target.with_name(f".{target.name}.keel-tmp-{new_id()[:12]}")
-        try:
+
+        def place(tmp: Path) -> None:
             if link == "hardlink":
                 try:
                     os.link(source, tmp)
+                    return
                 except OSError:  # another filesystem, or no links there: copy instead
-                    copy_file(source, tmp)
-            else:
-                copy_file(source, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+                    pass
+            copy_file(source, tmp)
+
+        replace_whole(target, place)
+
+
+Fill = Callable[[Path], object]
+"""Writes a file's content at the temporary path it is given."""
+
+
+def replace_whole(target: Path, fill: Fill) -> None:
+    """Write ``target`` through a temporary name beside it, renamed over it only once
+    ``fill`` has finished: a reader sees the old file or the new one, never half of one."""
+    tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
+    try:
+        fill(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
