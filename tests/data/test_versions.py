@@ -234,6 +234,71 @@ def test_small_files_share_a_pack_that_is_checked_when_read(
         data.get(f"{name}@1", tmp_path / "out")
 
 
+def test_a_get_that_fails_midway_leaves_no_folder_behind(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique("midway")
+    src = write_files(tmp_path / "src", {f"f{i:02d}.txt": f"small {i}" for i in range(30)})
+    data.add(src, name=name)
+    (pack,) = (data.cache.root / "packs").glob("*.pack")
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as damaged:
+        damaged.seek(-1, os.SEEK_END)
+        damaged.write(b"X")  # the last object: the others are written before it fails
+
+    out = tmp_path / "fetched" / "out"
+    with pytest.raises(IntegrityError, match="do not match its digest"):
+        data.get(f"{name}@1", out)
+    assert list((tmp_path / "fetched").iterdir()) == []  # no folder, no staging left
+    out.mkdir()
+    other = unique("midway")
+    data.add(write_files(tmp_path / "src2", {f"g{i:02d}": f"g {i}" for i in range(30)}), name=other)
+    real_copy_out, calls = data.cache.copy_out, []
+
+    def fails_late(digest: str, target: Path, **kwargs: object) -> None:
+        calls.append(digest)
+        if len(calls) == 20:
+            raise OSError(28, "No space left on device")
+        real_copy_out(digest, target, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(data.cache, "copy_out", fails_late)
+    with pytest.raises(OSError, match="No space left"):
+        data.get(f"{other}@1", out)
+    assert out.is_dir() and list(out.iterdir()) == []  # the empty folder stays as it was
+
+
+def test_a_get_into_an_empty_folder_fills_it_whole(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique("whole")
+    src = write_files(tmp_path / "src", {"a.txt": "alpha", "deep/b.txt": "beta"})
+    data.add(src, name=name)
+    out = tmp_path / "out"
+    out.mkdir()
+    data.get(f"{name}@1", out)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == [
+        "a.txt",
+        "deep",
+        "deep/b.txt",
+    ]
+    assert data.status(out).changes.clean
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    # Someone writes into the folder while the version is fetched: refused, theirs kept.
+    crowded = tmp_path / "crowded"
+    crowded.mkdir()
+    real_copy_out = data.cache.copy_out
+
+    def interleaved(digest: str, target: Path, **kwargs: object) -> None:
+        (crowded / "theirs.txt").write_text("mine")
+        real_copy_out(digest, target, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(data.cache, "copy_out", interleaved)
+    with pytest.raises(Conflict, match="written into it while"):
+        data.get(f"{name}@1", crowded)
+    assert [p.name for p in crowded.iterdir()] == ["theirs.txt"]
+
+
 def test_an_add_that_fails_leaves_no_pack(
     data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

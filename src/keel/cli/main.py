@@ -1,35 +1,70 @@
-"""The ``keel`` command: composes the command groups; errors become one line and exit 1."""
+"""The ``keel`` command: composes the command groups; errors become one line and exit 1.
+
+A command line builds only the group it names (``keel data status`` imports and wires
+the data commands, not the model or server ones), so a short command starts in tens of
+milliseconds; ``keel --help`` and anything unknown build every group.
+"""
 
 from __future__ import annotations
 
 import sys
+from importlib import import_module
+from typing import Any
 
 import typer
 
-from keel.cli import artifacts, data, db, experiments, models, runs, server
 from keel.cli.output import fail
 
-app = typer.Typer(
-    name="keel",
-    help="Keel: track experiments, version data and models, serve and monitor them.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-app.command("server")(server.server)
-app.add_typer(db.app, name="db")
-app.add_typer(experiments.app, name="experiments")
-app.add_typer(runs.app, name="runs")
-app.add_typer(artifacts.app, name="artifacts")
-app.add_typer(models.app, name="models")
-app.add_typer(data.app, name="data")
+GROUPS: dict[str, str] = {
+    "db": "keel.cli.db",
+    "experiments": "keel.cli.experiments",
+    "runs": "keel.cli.runs",
+    "artifacts": "keel.cli.artifacts",
+    "models": "keel.cli.models",
+    "data": "keel.cli.data",
+}
+"""Command group -> the module whose ``app`` holds its commands."""
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The ``keel`` command with every group, or with just the one (or ``server``) named
+    ``only``."""
+    app = typer.Typer(
+        name="keel",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_root)  # its help, and a group even when it holds one command
+    if only is None or only == "server":
+        from keel.cli.server import server
+
+        app.command("server")(server)
+    for name, module in GROUPS.items():
+        if only is None or only == name:
+            app.add_typer(import_module(module).app, name=name)
+    return app
+
+
+def _root() -> None:
+    """Keel: track experiments, version data and models, serve and monitor them."""
+
+
+def __getattr__(name: str) -> Any:
+    """``keel.cli.main.app``: the whole command, built on first use."""
+    if name == "app":
+        app = globals()["app"] = build_app()
+        return app
+    raise AttributeError(name)
 
 
 def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    app = build_app(first if first in GROUPS or first == "server" else None)
     try:
         app()
     except Exception as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -331,6 +331,8 @@ class DataClient:
         added before with local changes (those are listed), or any other non-empty folder.
         With ``force`` the version's files overwrite those of the same name, and files the
         folder's previous version had that this one lacks are removed; no other file is.
+        A new or empty folder is filled beside it, out of sight, and renamed into place:
+        it appears whole or not at all.
 
         ``link="hardlink"`` links big files to the cache instead of copying them (as DVC's
         ``cache.type hardlink``): instant, no extra space, and read-only — a program that
@@ -347,13 +349,64 @@ class DataClient:
             self.pull([version], progress=progress)  # fetched and checked on the way
         folder = Path(out)
         root = str(folder.absolute())
-        existing: list[FoundFile] = []
-        if folder.exists():
-            if not folder.is_dir():
-                raise InvalidArgument(f"out {str(out)!r}: exists and is not a folder")
-            _, existing = scan(folder)
-            if existing and not force:
-                self._refuse_overwrite(root, folder, existing, version)
+        if not folder.is_symlink() and (
+            not folder.exists() or (folder.is_dir() and not any(os.scandir(folder)))
+        ):
+            placed = self._materialise_new(folder, manifest, link, progress)
+        else:
+            placed = self._materialise_over(folder, version, manifest, link, force, progress)
+        self.state.remember(placed)
+        self.state.set_checkout(Checkout(root, version.name, version.version, version.digest))
+        return version
+
+    def _materialise_new(
+        self,
+        folder: Path,
+        manifest: DataManifest,
+        link: LinkMode,
+        progress: Progress | None,
+    ) -> list[tuple[str, tuple[int, int, int, int], str]]:
+        """Write a version into a private folder beside ``folder``, then rename it into
+        place: the folder appears whole or not at all, and each file is written once,
+        straight to its name."""
+        root = folder.absolute()
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = root.with_name(f".{root.name}.partial-{new_id()[:12]}")
+        files = manifest.files
+        for parent in sorted({os.path.dirname(os.path.join(staging, r)) for r in files}):
+            os.makedirs(parent, exist_ok=True)
+
+        try:
+            placed = self._place(files.items(), staging, root, link, False, progress)
+            try:
+                os.rename(staging, root)  # replaces an empty folder, nothing else
+            except OSError:
+                raise Conflict(
+                    f"out {str(folder)!r}: something was written into it while the version "
+                    "was being fetched; nothing of the version was put there"
+                ) from None
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return placed
+
+    def _materialise_over(
+        self,
+        folder: Path,
+        version: DatasetVersion,
+        manifest: DataManifest,
+        link: LinkMode,
+        force: bool,
+        progress: Progress | None,
+    ) -> list[tuple[str, tuple[int, int, int, int], str]]:
+        """Bring a folder that holds files to a version, file by file (each replaced whole),
+        leaving files that already hold the right content alone."""
+        root = str(folder.absolute())
+        if not folder.is_dir():
+            raise InvalidArgument(f"out {str(folder)!r}: exists and is not a folder")
+        _, existing = scan(folder)
+        if existing and not force:
+            self._refuse_overwrite(root, folder, existing, version)
         known = self.state.known_digests(root)
         present = {f.relative: f for f in existing}
         wanted = manifest.files
@@ -372,20 +425,31 @@ class DataClient:
         parents = {os.path.dirname(os.path.join(root, r)) for r, _ in todo}
         for parent in sorted(parents):
             os.makedirs(parent, exist_ok=True)
+        return self._place(todo, Path(root), Path(root), link, True, progress)
+
+    def _place(
+        self,
+        items: Iterable[tuple[str, DataFile]],
+        write_root: Path,
+        root: Path,
+        link: LinkMode,
+        whole: bool,
+        progress: Progress | None,
+    ) -> list[tuple[str, tuple[int, int, int, int], str]]:
+        """Write each ``(relative path, file)`` under ``write_root``; the stat-cache
+        entries returned name it under ``root``, where it will be."""
 
         def place(item: tuple[str, DataFile]) -> tuple[str, tuple[int, int, int, int], str]:
             relative, entry = item
-            target = Path(root, relative)
-            self.cache.copy_out(entry.digest, target, link=link)
-            info = target.stat()
+            target = write_root / relative
+            self.cache.copy_out(entry.digest, target, link=link, whole=whole)
+            info = os.stat(target)
             if progress is not None:
                 progress(entry.size)
             key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-            return str(target), key, entry.digest
+            return os.path.join(root, relative), key, entry.digest
 
-        self.state.remember(list(parallel_map(place, todo, weight=lambda item: item[1].size)))
-        self.state.set_checkout(Checkout(root, version.name, version.version, version.digest))
-        return version
+        return list(parallel_map(place, items, weight=lambda item: item[1].size))
 
     def checkout_path(self, ref: str | DatasetRef | DatasetVersion) -> Path:
         """A private copy of a version under the cache (made once, then reused)."""

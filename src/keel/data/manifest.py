@@ -18,9 +18,14 @@ from keel.entities.paths import safe_artifact_path
 from keel.errors import InvalidArgument
 
 FORMAT = 1
-_PLAIN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 """Paths of plain characters, checked by one regex; any other goes through
 ``safe_artifact_path`` (percent-encoding, control characters, ``..``)."""
+_SEGMENT = r"(?!\.\.?(?:/|\n|$))[A-Za-z0-9_.-]+"
+_PLAIN_LINES = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*(?:\n{_SEGMENT}(?:/{_SEGMENT})*)*")
+"""Many paths joined by newlines, all plain and none with a ``.`` or ``..`` segment: one
+regex for a whole manifest instead of one per file."""
+_HEX = re.compile(r"[0-9a-f]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +67,32 @@ class DataManifest:
         files = body.get("files")
         if not isinstance(files, Mapping) or not files:
             raise InvalidArgument(f"{source}: files must be a non-empty object")
-        checked: dict[str, DataFile] = {}
-        for path, entry in files.items():
-            if not _PLAIN.match(path) or "/./" in f"/{path}/" or "/../" in f"/{path}/":
-                safe_artifact_path(path, field=f"{source}: file path")  # says what is wrong
-            if (
-                not isinstance(entry, list)
-                or len(entry) != 2
-                or not isinstance(entry[0], int)
-                or entry[0] < 0
-            ):
-                raise InvalidArgument(f"{source}: files[{path!r}] must be [size, digest]")
-            checked[path] = DataFile(entry[0], check_digest(entry[1], f"files[{path!r}]"))
+        try:
+            checked = {path: DataFile(size, digest) for path, (size, digest) in files.items()}
+        except (TypeError, ValueError):
+            checked = {}
+        sizes_ok = all(type(f.size) is int and f.size >= 0 for f in checked.values())
+        digests = [f.digest for f in checked.values()]
+        if (
+            len(checked) != len(files)
+            or not sizes_ok
+            or not all(type(d) is str and len(d) == 64 for d in digests)
+            or not _HEX.fullmatch("".join(digests))
+        ):
+            for path, entry in files.items():  # the slow way, to name the bad entry
+                if (
+                    not isinstance(entry, list)
+                    or len(entry) != 2
+                    or type(entry[0]) is not int
+                    or entry[0] < 0
+                ):
+                    raise InvalidArgument(f"{source}: files[{path!r}] must be [size, digest]")
+                check_digest(entry[1], f"files[{path!r}]")
+        joined = "\n".join(checked)
+        if joined.count("\n") != len(checked) - 1 or not _PLAIN_LINES.fullmatch(joined):
+            for path in checked:
+                if not _PLAIN.fullmatch(path) or "/./" in f"/{path}/" or "/../" in f"/{path}/":
+                    safe_artifact_path(path, field=f"{source}: file path")  # says what is wrong
         return cls(kind, checked)
 
 
@@ -87,7 +106,7 @@ def unreadable_paths(paths: list[str]) -> list[str]:
         except UnicodeEncodeError:
             bad.append(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             continue
-        if _PLAIN.match(path) and "/./" not in f"/{path}/" and "/../" not in f"/{path}/":
+        if _PLAIN.fullmatch(path) and "/./" not in f"/{path}/" and "/../" not in f"/{path}/":
             continue
         try:
             safe_artifact_path(path, field="path")

@@ -113,30 +113,46 @@ class ObjectCache:
             raise IntegrityError(f"dataset manifest {digest[:12]}: does not match its digest")
         return DataManifest.from_bytes(raw, source=f"manifest {digest[:12]}")
 
-    def copy_out(self, digest: str, target: Path, *, link: LinkMode = "copy") -> None:
-        """Put an object at ``target`` (replacing it whole, through a temporary name): a
-        copy, or with ``link="hardlink"`` the cache's own file (packed objects, which
-        have none, are copied)."""
+    def copy_out(
+        self, digest: str, target: Path, *, link: LinkMode = "copy", whole: bool = True
+    ) -> None:
+        """Put an object at ``target``: a copy, or with ``link="hardlink"`` the cache's own
+        file (packed objects, which have none, are copied). With ``whole`` it goes through
+        a temporary name and replaces what was there; without, ``target`` must not exist
+        and is written in place (for a private staging folder, renamed whole later)."""
         if self.packs.has(digest):
             data = self.packs.read(digest)
-            replace_whole(target, lambda tmp: tmp.write_bytes(data))
-            return
-        source = self.object_path(digest)
-        if not source.exists():
-            raise NotFound(
-                f"object {digest[:12]}: not in the local cache; run `keel data pull` first"
-            )
+            fill: Fill = lambda path: _write_new(path, data)  # noqa: E731
+        else:
+            source = self.object_path(digest)
+            if not source.exists():
+                raise NotFound(
+                    f"object {digest[:12]}: not in the local cache; run `keel data pull` first"
+                )
 
-        def place(tmp: Path) -> None:
-            if link == "hardlink":
-                try:
-                    os.link(source, tmp)
-                    return
-                except OSError:  # another filesystem, or no links there: copy instead
-                    pass
-            copy_file(source, tmp)
+            def fill(path: Path) -> None:
+                if link == "hardlink":
+                    try:
+                        os.link(source, path)
+                        return
+                    except OSError:  # another filesystem, or no links there: copy instead
+                        pass
+                copy_file(source, path)
 
-        replace_whole(target, place)
+        if whole:
+            replace_whole(target, fill)
+        else:
+            fill(target)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 Fill = Callable[[Path], object]

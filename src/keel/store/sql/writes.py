@@ -12,7 +12,6 @@ from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from keel.entities import LifecycleStage, RunStatus, RunWrite, WriteBatch
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -28,8 +27,15 @@ from keel.store.sql.tables import (
 
 
 def dialect_insert(conn: Connection, table: Any) -> Any:
-    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
-    return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL (each dialect
+    imported when first used: an embedded store never loads PostgreSQL's)."""
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.insert(table)
 
 
 def apply_batch(
