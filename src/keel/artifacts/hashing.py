@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import BinaryIO
 
 CHUNK_SIZE = 4 * 1024 * 1024
+THREADED_BYTES = 1024 * 1024
+
+
+@cache
+def _blake3():  # type: ignore[no-untyped-def]
+    """The ``blake3`` class, imported on first use (a command that never hashes skips it)."""
+    from blake3 import blake3
+
+    return blake3
 
 
 def new_hasher():  # type: ignore[no-untyped-def]
@@ -24,6 +34,8 @@ def hash_stream(stream: BinaryIO) -> tuple[str, int]:
 
 
 def hash_bytes(data: bytes) -> str:
+    if len(data) < THREADED_BYTES:  # threads cost more than they save here
+        return str(_blake3()(data).hexdigest())
     hasher = new_hasher()
     hasher.update(data)
     return str(hasher.hexdigest())

@@ -71,6 +71,9 @@ def duration(start: int | None, end: int | None) -> str:
 def transfer_progress(total: int, label: str) -> Iterator[Any]:
     """A byte progress bar on standard error, drawn only on a terminal (scripts and
     ``--json`` output never see it); yields ``advance(n_bytes)``."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -86,7 +89,6 @@ def transfer_progress(total: int, label: str) -> Iterator[Any]:
         TransferSpeedColumn(),
         console=Console(stderr=True),
         transient=True,
-        disable=not sys.stderr.isatty(),
     ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)

@@ -277,7 +277,7 @@ class DataClient:
 
         def store_one(f: FoundFile) -> tuple[FoundFile, str, bool]:
             try:
-                digest, stored = self.cache.add_file(f.path, f.size, pack)
+                digest, stored, after = self.cache.add_file(f.path, f.size, pack)
             except PermissionError:
                 raise InvalidArgument(f"file {f.relative!r}: cannot be read") from None
             except FileNotFoundError:
@@ -289,8 +289,7 @@ class DataClient:
                     f"file {f.relative!r}: changed while it was being added; nothing was "
                     "created (add it again once it is written)"
                 ) from None
-            after = os.stat(f.path)
-            if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != f.key[:3]:
+            if (after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino) != f.key:
                 raise InvalidArgument(
                     f"file {f.relative!r}: changed while it was being added; nothing was "
                     "created (add it again once it is written)"

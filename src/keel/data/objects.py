@@ -53,28 +53,39 @@ class ObjectCache:
         with open(self.object_path(digest), "rb") as src:
             yield from file_chunks(src)
 
-    def add_file(self, source: str, size: int, pack: PackWriter | None = None) -> tuple[str, bool]:
-        """Hash ``source`` and store it unless the cache has it: ``(digest, stored)``.
-        A small file is read once (hashed and stored from the same bytes; into ``pack``
-        when given and it is under ``PACK_MAX_BYTES``); a big one is hashed on every core,
-        then copied by the kernel."""
+    def add_file(
+        self, source: str, size: int, pack: PackWriter | None = None
+    ) -> tuple[str, bool, os.stat_result]:
+        """Hash ``source`` and store it unless the cache has it: ``(digest, stored, stat
+        after reading)``. A small file is read once (hashed and stored from the same
+        bytes; into ``pack`` when given and it is under ``PACK_MAX_BYTES``); a big one is
+        hashed on every core, then copied by the kernel."""
         if size < MMAP_THRESHOLD:
-            with open(source, "rb") as src:
-                data = src.read()
+            fd = os.open(source, os.O_RDONLY)
+            try:
+                data = os.read(fd, size + 1)
+                while len(data) <= size:  # a short read, or a file that shrank: read to the end
+                    more = os.read(fd, size + 1 - len(data))
+                    if not more:
+                        break
+                    data += more
+                after = os.fstat(fd)
+            finally:
+                os.close(fd)
             digest = hash_bytes(data)
             if pack is not None and len(data) < PACK_MAX_BYTES:
-                return digest, pack.add(digest, data)
+                return digest, pack.add(digest, data), after
             if self.has(digest):
-                return digest, False
+                return digest, False, after
             self._write(digest, lambda tmp: tmp.write_bytes(data))
-            return digest, True
+            return digest, True, after
         digest = hash_file(source, size)
         if self.has(digest):
-            return digest, False
+            return digest, False, os.stat(source)
         # The copy is a second read: hashed again before it takes the name, so a file
         # written to in between can never be stored under the digest of other bytes.
         self._write(digest, lambda tmp: copy_file(source, tmp), check=True)
-        return digest, True
+        return digest, True, os.stat(source)
 
     def _write(self, digest: str, fill: Fill, *, check: bool = False) -> None:
         target = self.object_path(digest)
