@@ -10,6 +10,7 @@ the last two, so it never waits on the database.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
@@ -246,17 +247,19 @@ class DataClient:
         return AddResult(version, created, len(fresh), stored)
 
     def _single_file_checkout(self, folder: Path) -> Path:
-        checkout = self.state.checkout(str(folder.absolute())) if folder.is_dir() else None
+        if not folder.is_dir():
+            return folder
+        with os.scandir(folder) as found:
+            entries = list(itertools.islice(found, 2))
+        if len(entries) != 1 or not entries[0].is_file():  # never a big folder's manifest
+            return folder
+        checkout = self.state.checkout(str(folder.absolute()))
         if checkout is None or not self.cache.has_manifest(checkout.digest):
             return folder
         manifest = self.cache.manifest(checkout.digest)
-        if manifest.kind is DatasetKind.FOLDER or len(manifest.files) != 1:
+        if manifest.kind is DatasetKind.FOLDER or list(manifest.files) != [entries[0].name]:
             return folder
-        (only,) = manifest.files
-        entries = list(folder.iterdir())
-        if len(entries) == 1 and entries[0].name == only and entries[0].is_file():
-            return entries[0]
-        return folder
+        return folder / entries[0].name
 
     def _digests(
         self,
