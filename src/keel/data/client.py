@@ -333,8 +333,8 @@ class DataClient:
         added before with local changes (those are listed), or any other non-empty folder.
         With ``force`` the version's files overwrite those of the same name, and files the
         folder's previous version had that this one lacks are removed; no other file is.
-        A new or empty folder is filled beside it, out of sight, and renamed into place:
-        it appears whole or not at all.
+        A new folder is filled beside it, out of sight, and renamed into place: it
+        appears whole or not at all.
 
         ``link="hardlink"`` links big files to the cache instead of copying them (as DVC's
         ``cache.type hardlink``): instant, no extra space, and read-only — a program that
@@ -351,9 +351,7 @@ class DataClient:
             self.pull([version], progress=progress)  # fetched and checked on the way
         folder = Path(out)
         root = str(folder.absolute())
-        if not folder.is_symlink() and (
-            not folder.exists() or (folder.is_dir() and not any(os.scandir(folder)))
-        ):
+        if not os.path.lexists(folder):
             placed = self._materialise_new(folder, manifest, link, progress)
         else:
             placed = self._materialise_over(folder, version, manifest, link, force, progress)
@@ -368,9 +366,11 @@ class DataClient:
         link: LinkMode,
         progress: Progress | None,
     ) -> list[tuple[str, tuple[int, int, int, int], str]]:
-        """Write a version into a private folder beside ``folder``, then rename it into
-        place: the folder appears whole or not at all, and each file is written once,
-        straight to its name."""
+        """Write a version into a private folder beside ``folder`` (which does not exist),
+        then rename it into place: the folder appears whole or not at all, and each file
+        is written once, straight to its name. (An existing folder, even an empty one, is
+        filled file by file: renaming over it would strand whoever has it open, such as
+        a shell whose working folder it is.)"""
         root = folder.absolute()
         root.parent.mkdir(parents=True, exist_ok=True)
         staging = root.with_name(f".{root.name}.partial-{new_id()[:12]}")
@@ -381,10 +381,10 @@ class DataClient:
         try:
             placed = self._place(files.items(), staging, root, link, False, progress)
             try:
-                os.rename(staging, root)  # replaces an empty folder, nothing else
+                os.rename(staging, root)  # refused if a folder with files appeared meanwhile
             except OSError:
                 raise Conflict(
-                    f"out {str(folder)!r}: something was written into it while the version "
+                    f"out {str(folder)!r}: was created by something else while the version "
                     "was being fetched; nothing of the version was put there"
                 ) from None
         finally:
