@@ -185,7 +185,9 @@ def test_lineage_both_ways(keel_client: Client, tmp_path: Path) -> None:
         keel_client.data.store.log_run_input("0" * 32, name, version.version, "training")
 
 
-@pytest.mark.parametrize("path", ["../x", "a/../b", "/etc/passwd", "a/./b", "%2e%2e/x", "a\\b"])
+@pytest.mark.parametrize(
+    "path", ["../x", "a/../b", "/etc/passwd", "a/./b", "%2e%2e/x", "a\\b", "a\n", "a\n..", ".\nb"]
+)
 def test_a_manifest_path_that_leaves_the_folder_is_refused(path: str) -> None:
     import orjson
 
@@ -194,6 +196,34 @@ def test_a_manifest_path_that_leaves_the_folder_is_refused(path: str) -> None:
     raw = orjson.dumps({"files": {path: [1, "a" * 64]}, "format": 1, "kind": "folder"})
     with pytest.raises(InvalidArgument, match="file path"):
         DataManifest.from_bytes(raw)
+
+
+@pytest.mark.parametrize(
+    "entry", [[1, "a" * 64 + "\n"], [1, "A" * 64], [-1, "a" * 64], [True, "a" * 64]]
+)
+def test_a_manifest_entry_that_is_not_size_and_digest_is_refused(entry: list[object]) -> None:
+    import orjson
+
+    from keel.data.manifest import DataManifest
+
+    raw = orjson.dumps({"files": {"ok": [1, "b" * 64], "x": entry}, "format": 1, "kind": "folder"})
+    with pytest.raises(InvalidArgument, match=r"files\['x'\]"):
+        DataManifest.from_bytes(raw)
+
+
+def test_get_takes_any_folder_name_and_resolves_dots(data: DataClient, tmp_path: Path) -> None:
+    name = unique("names")
+    data.add(write_files(tmp_path / "src", {"a.txt": "alpha"}), name=name)
+    long_name = tmp_path / ("x" * 250)
+    data.get(f"{name}@1", long_name)
+    assert (long_name / "a.txt").read_text() == "alpha"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".keel-partial")]
+
+    (tmp_path / "here").mkdir()
+    data.get(f"{name}@1", tmp_path / "here" / "gone" / "..")  # "here" itself, empty
+    assert (tmp_path / "here" / "a.txt").read_text() == "alpha"
+    assert not (tmp_path / "here" / "gone").exists()
+    assert data.status(tmp_path / "here").changes.clean
 
 
 def test_a_model_card_names_the_dataset_versions_its_run_used(

@@ -10,6 +10,7 @@ the last two, so it never waits on the database.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import shutil
@@ -349,8 +350,8 @@ class DataClient:
         cached = self._cached(manifest)
         if any(f.digest not in cached for f in manifest.files.values()):
             self.pull([version], progress=progress)  # fetched and checked on the way
-        folder = Path(out)
-        root = str(folder.absolute())
+        folder = Path(os.path.abspath(out))  # "x/.." is the folder it names
+        root = str(folder)
         if not os.path.lexists(folder):
             placed = self._materialise_new(folder, manifest, link, progress)
         else:
@@ -373,16 +374,17 @@ class DataClient:
         a shell whose working folder it is.)"""
         root = folder.absolute()
         root.parent.mkdir(parents=True, exist_ok=True)
-        staging = root.with_name(f".{root.name}.partial-{new_id()[:12]}")
+        staging = root.with_name(f".keel-partial-{new_id()[:12]}")  # short: any name fits
         files = manifest.files
-        for parent in sorted({os.path.dirname(os.path.join(staging, r)) for r in files}):
-            os.makedirs(parent, exist_ok=True)
-
         try:
+            for parent in sorted({os.path.dirname(os.path.join(staging, r)) for r in files}):
+                os.makedirs(parent, exist_ok=True)
             placed = self._place(files.items(), staging, root, link, False, progress)
             try:
                 os.rename(staging, root)  # refused if a folder with files appeared meanwhile
-            except OSError:
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                    raise
                 raise Conflict(
                     f"out {str(folder)!r}: was created by something else while the version "
                     "was being fetched; nothing of the version was put there"

@@ -20,7 +20,7 @@ from keel.errors import InvalidArgument
 DATASETS_SCHEME = "datasets:/"
 MAX_CONTEXT_LENGTH = 64
 _CONTEXT = re.compile(r"^[a-z0-9_-]+$")
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class DatasetKind(StrEnum):
@@ -107,7 +107,7 @@ def check_context(value: object, field: str = "context") -> str:
 
 
 def check_digest(value: object, field: str = "digest") -> str:
-    if not isinstance(value, str) or not _DIGEST.match(value):
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
         raise InvalidArgument(f"{field}: must be 64 lowercase hex digits (a BLAKE3 digest)")
     return value
 

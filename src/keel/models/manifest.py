@@ -29,7 +29,7 @@ MAX_FILES = 10_000
 MAX_JSON_DEPTH = 16
 
 _FLAVOR_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PYTHON_VERSION = re.compile(r"^3\.\d{1,3}(\.\d{1,3})?([a-z]+\d*)?$")
 _VERSION = re.compile(r"^[A-Za-z0-9.+!_-]{1,64}$")
@@ -64,7 +64,7 @@ class FileEntry:
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
             raise InvalidArgument(f"files: size must be a non-negative integer, got {self.size!r}")
-        if not isinstance(self.blake3, str) or not _DIGEST.match(self.blake3):
+        if not isinstance(self.blake3, str) or not _DIGEST.fullmatch(self.blake3):
             raise InvalidArgument("files: blake3 must be 64 lowercase hex characters")
 
 
