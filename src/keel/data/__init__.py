@@ -14,7 +14,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from keel.data.client import AddResult, DataClient, Status, VersionDiff
+    from keel.data.client import DataClient
+    from keel.data.results import AddResult, Status, VersionDiff
     from keel.entities.dataset import DatasetVersion
 
 __all__ = ["add", "diff", "get", "load", "status"]

@@ -15,7 +15,6 @@ import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +22,10 @@ from keel.artifacts.store import ArtifactStore
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest, unreadable_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
+from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, LocalState
-from keel.data.tables import is_table
+from keel.data.tables import is_table, table_summary
 from keel.entities.dataset import (
     DatasetKind,
     DatasetRef,
@@ -38,70 +38,10 @@ from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.store.datasets import DatasetStore
 
 if TYPE_CHECKING:
-    from keel.data.profile import ProfileDiff
     from keel.data.remote import ObjectRemote, Transfer
 
 Progress = Callable[[int], None]
 """Called with a number of bytes done, as work goes on."""
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    version: DatasetVersion
-    created: bool
-    """False when the latest version already held exactly this content."""
-    hashed_files: int
-    stored_bytes: int
-    """Bytes newly written to the cache (0 when every file was already there)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What differs between a manifest (``old``) and a folder or another manifest."""
-
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not (self.added or self.removed or self.modified)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"added": self.added, "removed": self.removed, "modified": self.modified}
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    path: str
-    checkout: Checkout
-    changes: Changes
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "dataset": self.checkout.name,
-            "version": self.checkout.version,
-            "clean": self.changes.clean,
-            **self.changes.to_dict(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class VersionDiff:
-    a: DatasetVersion
-    b: DatasetVersion
-    files: Changes
-    table: ProfileDiff | None
-    """Schema, row-count and per-column statistic changes, when both are tables."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "a": self.a.uri,
-            "b": self.b.uri,
-            "files": self.files.to_dict(),
-            "table": None if self.table is None else self.table.to_dict(),
-        }
 
 
 class DataClient:
@@ -218,7 +158,7 @@ class DataClient:
         root = str(target.absolute())
         known = self.state.known_digests(root)
         # A table that does not parse is refused before any of it is stored.
-        table = _table_summary(target) if kind is DatasetKind.TABLE else {}
+        table = table_summary(target) if kind is DatasetKind.TABLE else {}
         digests, fresh, stored = self._digests(found, known, progress)
         manifest = DataManifest(
             kind, {f.relative: DataFile(f.size, digests[f.path]) for f in found}
@@ -610,21 +550,6 @@ def _clear_way(root: str, relative: str) -> None:
 
 def _size_of(f: FoundFile) -> int:
     return f.size
-
-
-def _table_summary(path: Path) -> dict[str, Any]:
-    """Row and column counts and the profile of a table file (InvalidArgument when it does
-    not parse, naming the line)."""
-    from keel.data.profile import profile_table
-    from keel.data.tables import read_table
-
-    frame = read_table(path)
-    profile = profile_table(frame)
-    return {
-        "row_count": frame.height,
-        "column_count": frame.width,
-        "profile": profile.to_dict(),
-    }
 
 
 def open_data_client(

@@ -173,3 +173,17 @@ def _csv_reason(message: str) -> str:
 
 def _headline(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def table_summary(path: Path) -> dict[str, Any]:
+    """Row and column counts and the profile of a table file (InvalidArgument when it does
+    not parse, naming the line)."""
+    from keel.data.profile import profile_table
+
+    frame = read_table(path)
+    profile = profile_table(frame)
+    return {
+        "row_count": frame.height,
+        "column_count": frame.width,
+        "profile": profile.to_dict(),
+    }
