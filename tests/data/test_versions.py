@@ -24,7 +24,7 @@ def data(keel_client: Client) -> DataClient:
 def objects_in(data: DataClient) -> set[str]:
     """Every object in the cache, loose or packed."""
     loose = {p.parent.name + p.name for p in data.cache.objects.rglob("*") if p.is_file()}
-    return loose | set(data.cache.packs.entries)
+    return loose | data.cache.packs.digests()
 
 
 def test_a_folder_round_trips_and_unchanged_content_makes_no_new_version(
@@ -253,7 +253,7 @@ def test_small_files_share_a_pack_that_is_checked_when_read(
     src = write_files(tmp_path / "src", {f"f{i}.txt": f"small {i}" for i in range(50)})
     data.add(src, name=name)
     packs = list((data.cache.root / "packs").glob("*.pack"))
-    assert len(packs) == 1 and len(data.cache.packs.entries) == 50
+    assert len(packs) == 1 and len(data.cache.packs.digests()) == 50
     assert not list(data.cache.objects.rglob("*"))  # no file per object
 
     os.chmod(packs[0], 0o644)
@@ -335,7 +335,7 @@ def test_an_add_that_fails_leaves_no_pack(
         data.add(src, name=unique("unreadable"))
     packs = data.cache.root / "packs"
     assert not packs.exists() or not list(packs.iterdir())  # not even a temporary pack
-    assert data.cache.packs.entries == {}
+    assert data.cache.packs.digests() == set()
 
 
 def test_get_can_hard_link_big_files_read_only(data: DataClient, tmp_path: Path) -> None:

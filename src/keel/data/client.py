@@ -208,14 +208,14 @@ class DataClient:
         known: dict[str, tuple[tuple[int, int, int, int], str]],
         progress: Progress | None,
     ) -> tuple[dict[str, str], list[tuple[str, tuple[int, int, int, int], str]], int]:
-        digests: dict[str, str] = {}
-        todo: list[FoundFile] = []
+        unchanged: dict[str, str] = {}
         for f in found:
             seen = known.get(f.path)
-            if seen is not None and seen[0] == f.key and self.cache.has(seen[1]):
-                digests[f.path] = seen[1]
-                continue
-            todo.append(f)
+            if seen is not None and seen[0] == f.key:
+                unchanged[f.path] = seen[1]
+        cached = self.cache.present(unchanged.values())  # a file the cache lost is stored again
+        digests = {path: digest for path, digest in unchanged.items() if digest in cached}
+        todo = [f for f in found if f.path not in digests]
 
         pack = self.cache.packs.writer()
 
@@ -437,7 +437,7 @@ class DataClient:
         return set(present) & set(self.manifest(checkout.digest).files)
 
     def _cached(self, manifest: DataManifest) -> set[str]:
-        return {f.digest for f in manifest.files.values() if self.cache.has(f.digest)}
+        return self.cache.present(f.digest for f in manifest.files.values())
 
     def _refuse_overwrite(
         self, root: str, folder: Path, existing: list[FoundFile], version: DatasetVersion

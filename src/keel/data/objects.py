@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +44,12 @@ class ObjectCache:
 
     def has(self, digest: str) -> bool:
         return self.packs.has(digest) or os.path.exists(self.object_path(digest))
+
+    def present(self, digests: Iterable[str]) -> set[str]:
+        """Which of these objects the cache holds (the pack index asked once for all)."""
+        wanted = set(digests)
+        packed = self.packs.find(wanted)
+        return packed | {d for d in wanted - packed if os.path.exists(self.object_path(d))}
 
     def chunks(self, digest: str) -> Iterator[bytes]:
         """An object's bytes in pieces, wherever it is kept."""

@@ -11,9 +11,11 @@ Reading an object from a pack checks its digest.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -31,53 +33,99 @@ CREATE TABLE IF NOT EXISTS packed (
 """
 
 
+_FIND = (
+    "SELECT digest, pack, offset, size FROM packed WHERE digest IN (SELECT value FROM json_each(?))"
+)
+_GET = "SELECT pack, offset, size FROM packed WHERE digest = ?"
+_FIND_BATCH = 10_000
+"""Digests looked up per query (each is one probe of the index, in SQLite)."""
+
+Location = tuple[str, int, int]
+"""Where a packed object is: ``(pack, offset, size)``."""
+
+
 class PackIndex:
-    """Where each packed object is; read once into memory, appended to as packs close."""
+    """Where each packed object is. The index is asked for the objects a command needs,
+    never read whole (a cache of millions of objects costs no more to ask than a small
+    one); what it answered is remembered until :meth:`refresh`."""
 
     def __init__(self, root: Path) -> None:
         self.folder = root / "packs"
         self._db_path = root / "packs.db"
-        self._entries: dict[str, tuple[str, int, int]] | None = None
+        self._db: sqlite3.Connection | None = None
+        self._known: dict[str, Location] = {}
         self._lock = threading.Lock()
+        """Guards the connection, ``_known`` and ``_open``: threads share this index."""
         self._open: dict[str, int] = {}
         """Pack file descriptors kept for ``pread`` (thread-safe), one open per pack."""
 
     def close(self) -> None:
-        for fd in self._open.values():
-            os.close(fd)
-        self._open.clear()
+        with self._lock:
+            for fd in self._open.values():
+                os.close(fd)
+            self._open.clear()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
-    def _db(self) -> sqlite3.Connection:
-        self._db_path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._db_path, timeout=60, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
-        return db
+    def _connection(self, *, create: bool) -> sqlite3.Connection | None:
+        """The index database (under the lock); None when there is none and ``create``
+        is not asked for."""
+        if self._db is None:
+            if not create and not self._db_path.exists():
+                return None
+            self._db_path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                self._db_path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
 
-    @property
-    def entries(self) -> dict[str, tuple[str, int, int]]:
-        if self._entries is None:
-            with self._lock:
-                if self._entries is None:
-                    if not self._db_path.exists():
-                        self._entries = {}
-                    else:
-                        db = self._db()
-                        rows = db.execute("SELECT digest, pack, offset, size FROM packed")
-                        self._entries = {d: (p, o, s) for d, p, o, s in rows}
-                        db.close()
-        return self._entries
+    def find(self, digests: Iterable[str]) -> set[str]:
+        """Which of these objects are packed."""
+        wanted = list(digests)
+        with self._lock:
+            missing = [d for d in wanted if d not in self._known]
+            db = self._connection(create=False) if missing else None
+            if db is not None:
+                for start in range(0, len(missing), _FIND_BATCH):
+                    batch = json.dumps(missing[start : start + _FIND_BATCH])
+                    for digest, pack, offset, size in db.execute(_FIND, (batch,)):
+                        self._known[digest] = (pack, offset, size)
+            return {d for d in wanted if d in self._known}
 
     def has(self, digest: str) -> bool:
-        return digest in self.entries
+        return self._locate(digest) is not None
+
+    def _locate(self, digest: str) -> Location | None:
+        with self._lock:
+            where = self._known.get(digest)
+            if where is None:
+                db = self._connection(create=False)
+                row = None if db is None else db.execute(_GET, (digest,)).fetchone()
+                if row is not None:
+                    where = self._known[digest] = (row[0], row[1], row[2])
+            return where
+
+    def digests(self) -> set[str]:
+        """Every packed object (the whole index: for tests and maintenance, never a
+        command's hot path)."""
+        with self._lock:
+            db = self._connection(create=False)
+            return set() if db is None else {d for (d,) in db.execute("SELECT digest FROM packed")}
 
     def refresh(self) -> None:
-        """Read the index again on next use (another process may have added packs)."""
+        """Ask the index again from now on (another process may have changed it)."""
         with self._lock:
-            self._entries = None
+            self._known.clear()
 
     def read(self, digest: str) -> bytes:
-        pack, offset, size = self.entries[digest]
+        where = self._locate(digest)
+        if where is None:
+            raise NotFound(f"object {digest[:12]}: not in a pack of the local cache")
+        pack, offset, size = where
         fd = self._open.get(pack)
         if fd is None:
             with self._lock:
@@ -94,7 +142,8 @@ class PackIndex:
                         ) from None
         data = os.pread(fd, size, offset)
         if len(data) != size or hash_bytes(data) != digest:
-            self._forget(pack)
+            with self._lock:
+                self._forget(pack)
             raise IntegrityError(
                 f"object {digest[:12]}: its bytes in pack {pack} do not match its digest; the "
                 "pack is damaged and no longer listed, so `keel data pull` (or adding the "
@@ -103,16 +152,15 @@ class PackIndex:
         return data
 
     def _forget(self, pack: str) -> None:
-        """Drop a damaged or missing pack from the index (its file, if any, is kept aside
-        as ``<name>.damaged`` for inspection)."""
-        db = self._db()
+        """Drop a damaged or missing pack from the index (under the lock; its file, if
+        any, is kept aside as ``<name>.damaged`` for inspection)."""
+        db = self._connection(create=True)
+        assert db is not None
         with db:
             db.execute("BEGIN")
             db.execute("DELETE FROM packed WHERE pack = ?", (pack,))
-        db.close()
-        entries = self._entries or {}
-        for digest in [d for d, (p, _, _) in entries.items() if p == pack]:
-            del entries[digest]
+        for digest in [d for d, (p, _, _) in self._known.items() if p == pack]:
+            del self._known[digest]
         fd = self._open.pop(pack, None)
         if fd is not None:
             os.close(fd)
@@ -124,17 +172,19 @@ class PackIndex:
         return PackWriter(self)
 
     def _commit(self, pack: str, placed: dict[str, tuple[int, int]]) -> None:
-        db = self._db()
-        with db:
-            db.execute("BEGIN")
-            db.executemany(
-                "INSERT OR IGNORE INTO packed VALUES (?, ?, ?, ?)",
-                [(d, pack, offset, size) for d, (offset, size) in placed.items()],
-            )
-        db.close()
-        entries = self.entries
-        for d, (offset, size) in placed.items():
-            entries.setdefault(d, (pack, offset, size))
+        with self._lock:
+            db = self._connection(create=True)
+            assert db is not None
+            with db:
+                db.execute("BEGIN")
+                db.executemany(
+                    "INSERT OR IGNORE INTO packed VALUES (?, ?, ?, ?)",
+                    [(d, pack, offset, size) for d, (offset, size) in placed.items()],
+                )
+            # Another process may have packed some of these first: the index keeps
+            # theirs, so ask it again rather than assume ours.
+            for d in placed:
+                self._known.pop(d, None)
 
 
 class PackWriter:

@@ -101,7 +101,8 @@ def push(
     unique = dict(wanted)
     lacking = remote.missing(unique)
     todo = [(d, s) for d, s in unique.items() if d in lacking]
-    missing = [d for d, _ in todo if not cache.has(d)]
+    held = cache.present(d for d, _ in todo)
+    missing = [d for d, _ in todo if d not in held]
     if missing:
         raise NotFound(
             f"{len(missing)} objects to push are not in the local cache "
@@ -127,7 +128,8 @@ def pull(
     """Download the ``(digest, size)`` objects the cache lacks, each checked against its
     digest on the way and renamed into the cache only when it matches."""
     unique = dict(wanted)
-    todo = [(d, s) for d, s in unique.items() if not cache.has(d)]
+    held = cache.present(unique)
+    todo = [(d, s) for d, s in unique.items() if d not in held]
 
     def fetch(item: tuple[str, int]) -> int:
         digest, size = item
