@@ -1,8 +1,3 @@
-"""Artifact bytes: one store over fsspec, safe paths, content hashes."""
-
-from __future__ import annotations
-
-from keel.artifacts.store import ArtifactStore
-from keel.entities.paths import safe_artifact_path
-
-__all__ = ["ArtifactStore", "safe_artifact_path"]
+"""Artifact bytes: one store over fsspec (``keel.artifacts.store``), content hashes
+(``keel.artifacts.hashing``). Import what you need from its module: hashing a file should
+not load the store."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import BinaryIO
 
@@ -23,11 +24,17 @@ def new_hasher():  # type: ignore[no-untyped-def]
     return blake3(max_threads=blake3.AUTO)
 
 
+def file_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """What is left in ``stream``, ``CHUNK_SIZE`` bytes at a time."""
+    while chunk := stream.read(CHUNK_SIZE):
+        yield chunk
+
+
 def hash_stream(stream: BinaryIO) -> tuple[str, int]:
     """Digest and size of everything left in ``stream``."""
     hasher = new_hasher()
     size = 0
-    while chunk := stream.read(CHUNK_SIZE):
+    for chunk in file_chunks(stream):
         hasher.update(chunk)
         size += len(chunk)
     return hasher.hexdigest(), size

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from keel.artifacts.store import ArtifactStore, Progress, file_chunks
+from keel.artifacts.hashing import file_chunks
+from keel.artifacts.store import ArtifactStore, Progress
 from keel.entities import FileInfo
 from keel.entities.paths import safe_artifact_path
 from keel.errors import IntegrityError, InvalidArgument, NotFound

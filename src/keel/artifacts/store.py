@@ -13,9 +13,9 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from keel.artifacts.hashing import CHUNK_SIZE, new_hasher
+from keel.artifacts.hashing import CHUNK_SIZE, file_chunks, new_hasher
 from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
@@ -174,11 +174,6 @@ class ArtifactStore:
         full = self._full(relative)
         if self.fs.exists(full):
             self.fs.rm(full, recursive=True)
-
-
-def file_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while chunk := stream.read(CHUNK_SIZE):
-        yield chunk
 
 
 def write_local_atomically(

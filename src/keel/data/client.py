@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keel.artifacts.store import ArtifactStore
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest, unreadable_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
@@ -35,10 +34,10 @@ from keel.entities.dataset import (
 )
 from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
-from keel.store.datasets import DatasetStore
 
 if TYPE_CHECKING:
     from keel.data.remote import ObjectRemote, Transfer
+    from keel.store.datasets import DatasetStore
 
 Progress = Callable[[int], None]
 """Called with a number of bytes done, as work goes on."""
@@ -575,6 +574,7 @@ def open_data_client(
 def dataset_remote(tracking_store: object) -> ObjectRemote | None:
     """Where a tracking store keeps dataset objects: ``<artifact root>/datasets`` of a SQL
     store, reached directly, or of a ``keel server``, through it."""
+    from keel.artifacts.store import ArtifactStore
     from keel.data.remote import StoreObjects
 
     base_url = getattr(tracking_store, "base_url", None)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
-from keel.artifacts.store import file_chunks
+from keel.artifacts.hashing import file_chunks
 from keel.data.hashing import MMAP_THRESHOLD, hash_bytes, hash_file
 from keel.data.manifest import DataManifest
 from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter

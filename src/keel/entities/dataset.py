@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from keel.entities.registry import MAX_ID, check_model_name
-from keel.entities.validation import check_int
+from keel.entities.validation import check_model_name, check_version
 from keel.errors import InvalidArgument
 
 DATASETS_SCHEME = "datasets:/"
@@ -89,10 +88,7 @@ def check_dataset_name(value: object, field: str = "dataset name") -> str:
 
 
 def check_dataset_version(value: object, field: str = "version") -> int:
-    n = check_int(field, value, minimum=1)
-    if n > MAX_ID:
-        raise InvalidArgument(f"{field}: must be between 1 and {MAX_ID}, got {n}")
-    return n
+    return check_version(value, field)
 
 
 def check_context(value: object, field: str = "context") -> str:

@@ -25,16 +25,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from keel.entities.validation import check_choice, check_int, check_key, check_name
+from keel.entities.validation import (
+    check_choice,
+    check_int,
+    check_key,
+    check_text,
+)
 from keel.errors import IntegrityError, InvalidArgument
 
 MAX_ALIAS_LENGTH = 64
-MAX_DESCRIPTION_BYTES = 64 * 1024
 MAX_SIGNATURE_BYTES = 1024 * 1024
 MAX_DETAILS_BYTES = 64 * 1024
 MAX_REQUIRED_CHECKS = 100
 MAX_REGISTRY_RESULTS = 10_000
-MAX_ID = 2**31 - 1
 
 _ALIAS = re.compile(r"^[a-z0-9_-]+$")
 _CONTENT_HASH = re.compile(r"^[A-Za-z0-9:_.-]{8,160}$")
@@ -216,18 +219,6 @@ class AuditPage:
 # rules ---------------------------------------------------------------------------------
 
 
-def check_model_name(value: object, field: str = "model name") -> str:
-    """Like an experiment name, and without '/' or '@': they delimit ``models:/`` URIs."""
-    name = check_name(field, value)
-    for forbidden in ("/", "@"):
-        if forbidden in name:
-            raise InvalidArgument(
-                f"{field} {name!r}: must not contain {forbidden!r} "
-                "(it separates parts of models:/<name>/<version> and models:/<name>@<alias>)"
-            )
-    return name
-
-
 def check_alias(value: object, field: str = "alias") -> str:
     if not isinstance(value, str):
         raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
@@ -248,32 +239,8 @@ def check_alias(value: object, field: str = "alias") -> str:
     return value
 
 
-def check_version(value: object, field: str = "version") -> int:
-    """A version number, or another registry id (a promotion request's): 1 to 2**31 - 1,
-    what every database's INTEGER column holds."""
-    n = check_int(field, value, minimum=1)
-    if n > MAX_ID:
-        raise InvalidArgument(f"{field}: must be between 1 and {MAX_ID}, got {n}")
-    return n
-
-
-def check_actor(value: object, field: str = "actor") -> str:
-    return check_name(field, value)
-
-
 def check_check_name(value: object) -> str:
     return check_key("check name", value)
-
-
-def check_text(field: str, value: object, limit: int = MAX_DESCRIPTION_BYTES) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > limit:
-        raise InvalidArgument(f"{field}: must be at most {limit} bytes, got {size}")
-    if "\x00" in value:
-        raise InvalidArgument(f"{field}: must not contain NUL characters")
-    return value
 
 
 def check_content_hash(value: object) -> str:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
 MAX_NAME_LENGTH = 250
+MAX_DESCRIPTION_BYTES = 64 * 1024
+MAX_ID = 2**31 - 1
+"""The largest version number or registry id: what every database's INTEGER column holds."""
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_BYTES = 8 * 1024
 MAX_TAG_VALUE_BYTES = 64 * 1024
@@ -47,6 +50,27 @@ def check_name(field: str, value: object) -> str:
     if _CONTROL.search(value):
         raise InvalidArgument(f"{field}: must not contain control characters")
     return value
+
+
+def check_model_name(value: object, field: str = "model name") -> str:
+    """Like an experiment name, and without '/' or '@': they delimit ``models:/`` URIs."""
+    name = check_name(field, value)
+    for forbidden in ("/", "@"):
+        if forbidden in name:
+            raise InvalidArgument(
+                f"{field} {name!r}: must not contain {forbidden!r} "
+                "(it separates parts of models:/<name>/<version> and models:/<name>@<alias>)"
+            )
+    return name
+
+
+def check_version(value: object, field: str = "version") -> int:
+    """A version number, or another registry id (a promotion request's): 1 to 2**31 - 1,
+    what every database's INTEGER column holds."""
+    n = check_int(field, value, minimum=1)
+    if n > MAX_ID:
+        raise InvalidArgument(f"{field}: must be between 1 and {MAX_ID}, got {n}")
+    return n
 
 
 def check_key(field: str, key: object) -> str:
@@ -80,7 +104,8 @@ def _check_key(field: str, key: object) -> None:
         raise InvalidArgument(f"{field} {key!r}: must not start with '/' or contain '..'")
 
 
-def _check_text(field: str, value: object, limit: int) -> str:
+def check_text(field: str, value: object, limit: int = MAX_DESCRIPTION_BYTES) -> str:
+    """Free text: a string of at most ``limit`` UTF-8 bytes, without NUL."""
     if not isinstance(value, str):
         raise InvalidArgument(f"{field}: must be a string, got {type(value).__name__}")
     size = len(value.encode("utf-8", "surrogatepass"))
@@ -91,14 +116,19 @@ def _check_text(field: str, value: object, limit: int) -> str:
     return value
 
 
+def check_actor(value: object, field: str = "actor") -> str:
+    """Who did something: a user name, as a run's or a registry change's author."""
+    return check_name(field, value)
+
+
 def check_param(key: object, value: object) -> tuple[str, str]:
     k = check_key("param key", key)
-    return k, _check_text(f"param {k!r} value", value, MAX_PARAM_VALUE_BYTES)
+    return k, check_text(f"param {k!r} value", value, MAX_PARAM_VALUE_BYTES)
 
 
 def check_tag(key: object, value: object) -> tuple[str, str]:
     k = check_key("tag key", key)
-    return k, _check_text(f"tag {k!r} value", value, MAX_TAG_VALUE_BYTES)
+    return k, check_text(f"tag {k!r} value", value, MAX_TAG_VALUE_BYTES)
 
 
 def check_metric(key: object, value: object, timestamp: object, step: object) -> None:

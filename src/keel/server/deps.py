@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from fastapi import Depends, Header, Request
 
 from keel.artifacts.repository import RunArtifacts
-from keel.entities.registry import check_actor
+from keel.entities.validation import check_actor
 from keel.store.base import TrackingStore
 from keel.store.registry import RegistryStore
 

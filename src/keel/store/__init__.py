@@ -3,14 +3,17 @@ the model registry (:class:`RegistryStore`) and dataset versions (:class:`Datase
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from keel.store.base import TrackingStore
-from keel.store.datasets import DatasetStore
-from keel.store.registry import RegistryStore
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from keel.config import Settings
+    from keel.store.base import TrackingStore
+    from keel.store.datasets import DatasetStore
+    from keel.store.registry import RegistryStore
+
+_PROTOCOLS = {"DatasetStore": "datasets", "RegistryStore": "registry", "TrackingStore": "base"}
+"""Loaded on first use: a command that opens one store does not build the others' types."""
 
 __all__ = [
     "DatasetStore",
@@ -20,6 +23,15 @@ __all__ = [
     "open_registry",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _PROTOCOLS.get(name)
+    if home is None:
+        raise AttributeError(f"module 'keel.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"keel.store.{home}"), name)
+    globals()[name] = value
+    return value
 
 
 def open_store(uri: str, settings: Settings, *, migrate: bool = True) -> TrackingStore:

@@ -23,11 +23,8 @@ from keel.entities.registry import (
     PromotionState,
     RegisteredModel,
     RegisteredModelPage,
-    check_actor,
     check_alias,
     check_details,
-    check_model_name,
-    check_version,
 )
 from keel.entities.registry_codec import (
     audit_page_from_dict,
@@ -39,6 +36,7 @@ from keel.entities.registry_codec import (
     version_from_dict,
     version_page_from_dict,
 )
+from keel.entities.validation import check_actor, check_model_name, check_version
 from keel.store.rest.http import Http
 
 API = "/api/v1"

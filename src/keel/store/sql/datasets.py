@@ -17,8 +17,7 @@ from keel.artifacts.hashing import hash_bytes
 from keel.entities import dataset as d
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.dataset_codec import dataset_version_from_dict
-from keel.entities.registry import check_actor, check_text
-from keel.entities.validation import check_choice, check_int, check_run_id
+from keel.entities.validation import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.engine import make_engine, read_transaction, write_transaction
 from keel.store.sql.store import now_ms

@@ -31,6 +31,7 @@ from keel.entities.registry import (
     RegisteredModel,
     RegisteredModelPage,
 )
+from keel.entities.validation import check_actor, check_model_name, check_text, check_version
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import registry_rows as rows
 from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require_version
@@ -68,7 +69,7 @@ class SqlRegistryStore:
     @contextmanager
     def _change(self, name: str, actor: str) -> Iterator[Change]:
         """A write transaction on one existing model, its row locked."""
-        r.check_actor(actor)
+        check_actor(actor)
         with write_transaction(self.engine) as conn:
             lock_model(conn, name)
             yield Change(conn, name, actor, now_ms())
@@ -83,10 +84,10 @@ class SqlRegistryStore:
         tags: dict[str, str] | None = None,
         actor: str,
     ) -> RegisteredModel:
-        r.check_model_name(name)
-        r.check_text("description", description)
+        check_model_name(name)
+        check_text("description", description)
         checked = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
-        r.check_actor(actor)
+        check_actor(actor)
         try:
             with write_transaction(self.engine) as conn:
                 insert_model(conn, name, description, checked, actor=actor, now=now_ms())
@@ -95,7 +96,7 @@ class SqlRegistryStore:
             raise AlreadyExists(f"model {name!r}: already exists") from None
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        r.check_model_name(name)
+        check_model_name(name)
         with read_transaction(self.engine) as conn:
             found = rows.load_models(conn, [name])
         if not found:
@@ -114,7 +115,7 @@ class SqlRegistryStore:
         c = registered_models.c
         query = select(c.name).order_by(c.name).limit(max_results + 1)
         if name_like is not None:
-            query = query.where(c.name.ilike(r.check_text("name_like", name_like, 1000)))
+            query = query.where(c.name.ilike(check_text("name_like", name_like, 1000)))
         if after is not None:
             query = query.where(c.name > after)
         with read_transaction(self.engine) as conn:
@@ -128,25 +129,25 @@ class SqlRegistryStore:
     def update_registered_model(
         self, name: str, *, description: str, actor: str
     ) -> RegisteredModel:
-        r.check_model_name(name)
-        r.check_text("description", description)
+        check_model_name(name)
+        check_text("description", description)
         with self._change(name, actor) as change:
             describe_model(change, description)
             return rows.load_models(change.conn, [name])[0]
 
     def delete_registered_model(self, name: str, *, actor: str) -> None:
-        r.check_model_name(name)
+        check_model_name(name)
         with self._change(name, actor) as change:
             delete_model(change)
 
     def set_registered_model_tag(self, name: str, key: str, value: str, *, actor: str) -> None:
-        r.check_model_name(name)
+        check_model_name(name)
         key, value = v.check_tag(key, value)
         with self._change(name, actor) as change:
             set_tag(change, key, value)
 
     def delete_registered_model_tag(self, name: str, key: str, *, actor: str) -> None:
-        r.check_model_name(name)
+        check_model_name(name)
         with self._change(name, actor) as change:
             delete_tag(change, key)
 
@@ -165,13 +166,13 @@ class SqlRegistryStore:
         tags: dict[str, str] | None = None,
         actor: str,
     ) -> ModelVersion:
-        r.check_model_name(name)
+        check_model_name(name)
         parsed = parse_model_source(source, run_id)
         r.check_content_hash(content_hash)
         signature = r.check_signature(signature)
-        r.check_text("description", description)
+        check_text("description", description)
         if parent_version is not None:
-            r.check_version(parent_version, "parent_version")
+            check_version(parent_version, "parent_version")
         checked = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
         with self._change(name, actor) as change:
             number = insert_version(
@@ -186,8 +187,8 @@ class SqlRegistryStore:
             return rows.load_versions(change.conn, name, [number])[0]
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         with read_transaction(self.engine) as conn:
             found = rows.load_versions(conn, name, [version])
             if not found:
@@ -202,7 +203,7 @@ class SqlRegistryStore:
         max_results: int = 100,
         page_token: str | None = None,
     ) -> ModelVersionPage:
-        r.check_model_name(name)
+        check_model_name(name)
         r.check_registry_max_results(max_results)
         before = rows.decode_token("versions", page_token, int)
         mv = model_versions.c
@@ -229,10 +230,10 @@ class SqlRegistryStore:
         status: ModelVersionStatus | str | None = None,
         actor: str,
     ) -> ModelVersion:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         if description is not None:
-            r.check_text("description", description)
+            check_text("description", description)
         wanted = ModelVersionStatus.parse(status) if status is not None else None
         with self._change(name, actor) as change:
             row = require_version(change.conn, name, version)
@@ -244,16 +245,16 @@ class SqlRegistryStore:
     def set_model_version_tag(
         self, name: str, version: int, key: str, value: str, *, actor: str
     ) -> None:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         key, value = v.check_tag(key, value)
         with self._change(name, actor) as change:
             require_version(change.conn, name, version)
             set_tag(change, key, value, version=version)
 
     def delete_model_version_tag(self, name: str, version: int, key: str, *, actor: str) -> None:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         with self._change(name, actor) as change:
             require_version(change.conn, name, version)
             delete_tag(change, key, version=version)
@@ -261,20 +262,20 @@ class SqlRegistryStore:
     # aliases and policies ------------------------------------------------------------
 
     def set_alias(self, name: str, alias: str, version: int, *, actor: str) -> None:
-        r.check_model_name(name)
+        check_model_name(name)
         r.check_alias(alias)
-        r.check_version(version)
+        check_version(version)
         with self._change(name, actor) as change:
             move_alias(change, alias, version)
 
     def delete_alias(self, name: str, alias: str, *, actor: str) -> None:
-        r.check_model_name(name)
+        check_model_name(name)
         r.check_alias(alias)
         with self._change(name, actor) as change:
             remove_alias(change, alias)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        r.check_model_name(name)
+        check_model_name(name)
         r.check_alias(alias)
         a = model_aliases.c
         with read_transaction(self.engine) as conn:
@@ -289,7 +290,7 @@ class SqlRegistryStore:
     def set_alias_policy(
         self, name: str, alias: str, required_checks: Sequence[str], *, actor: str
     ) -> AliasPolicy:
-        r.check_model_name(name)
+        check_model_name(name)
         r.check_alias(alias)
         required = r.check_required_checks(required_checks)
         with self._change(name, actor) as change:
@@ -297,7 +298,7 @@ class SqlRegistryStore:
         return AliasPolicy(name, alias, required)
 
     def get_alias_policies(self, name: str) -> list[AliasPolicy]:
-        r.check_model_name(name)
+        check_model_name(name)
         with read_transaction(self.engine) as conn:
             self._require_model(conn, name)
             return load_policies(conn, name)
@@ -314,8 +315,8 @@ class SqlRegistryStore:
         details: dict[str, Any] | None = None,
         actor: str,
     ) -> CheckResult:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         r.check_check_name(check)
         if not isinstance(passed, bool):
             raise InvalidArgument(f"passed: must be true or false, got {passed!r}")
@@ -326,8 +327,8 @@ class SqlRegistryStore:
         return CheckResult(name, version, check, passed, details, change.now, actor)
 
     def list_checks(self, name: str, version: int) -> list[CheckResult]:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         cr = check_results.c
         query = select(*rows.CHECK_COLUMNS).where(cr.name == name, cr.version == version)
         with read_transaction(self.engine) as conn:
@@ -340,27 +341,27 @@ class SqlRegistryStore:
     def create_promotion_request(
         self, name: str, version: int, alias: str, *, actor: str
     ) -> PromotionRequest:
-        r.check_model_name(name)
-        r.check_version(version)
+        check_model_name(name)
+        check_version(version)
         r.check_alias(alias)
         with self._change(name, actor) as change:
             request_id = open_request(change, version, alias)
             return self._request(change.conn, request_id)
 
     def get_promotion_request(self, request_id: int) -> PromotionRequest:
-        r.check_version(request_id, "request id")
+        check_version(request_id, "request id")
         with read_transaction(self.engine) as conn:
             return self._request(conn, request_id)
 
     def decide_promotion_request(
         self, request_id: int, *, approve: bool, reviewer: str, comment: str | None = None
     ) -> PromotionRequest:
-        r.check_version(request_id, "request id")
+        check_version(request_id, "request id")
         if not isinstance(approve, bool):
             raise InvalidArgument(f"approve: must be true or false, got {approve!r}")
-        r.check_actor(reviewer, "reviewer")
+        check_actor(reviewer, "reviewer")
         if comment is not None:
-            r.check_text("comment", comment)
+            check_text("comment", comment)
         with write_transaction(self.engine) as conn:
             request = locked_request(conn, request_id)
             change = Change(conn, request.name, reviewer, now_ms())
@@ -368,8 +369,8 @@ class SqlRegistryStore:
             return self._request(conn, request_id)
 
     def cancel_promotion_request(self, request_id: int, *, actor: str) -> PromotionRequest:
-        r.check_version(request_id, "request id")
-        r.check_actor(actor)
+        check_version(request_id, "request id")
+        check_actor(actor)
         with write_transaction(self.engine) as conn:
             request = locked_request(conn, request_id)
             cancel_request(Change(conn, request.name, actor, now_ms()), request)
@@ -388,7 +389,7 @@ class SqlRegistryStore:
         if state is not None:
             query = query.where(p.state == PromotionState.parse(state).value)
         if name is not None:
-            query = query.where(p.name == r.check_model_name(name))
+            query = query.where(p.name == check_model_name(name))
         with read_transaction(self.engine) as conn:
             if name is not None:
                 self._require_model(conn, name)
@@ -407,9 +408,9 @@ class SqlRegistryStore:
         page_token: str | None = None,
     ) -> AuditPage:
         if name is not None:
-            r.check_model_name(name)
+            check_model_name(name)
         if actor is not None:
-            r.check_actor(actor)
+            check_actor(actor)
         if since is not None:
             v.check_int("since", since)
         r.check_registry_max_results(max_results)
