@@ -11,6 +11,7 @@ Reading an object from a pack checks its digest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -39,21 +40,26 @@ _FIND = (
 _GET = "SELECT pack, offset, size FROM packed WHERE digest = ?"
 _FIND_BATCH = 10_000
 """Digests looked up per query (each is one probe of the index, in SQLite)."""
+_WHOLE_INDEX_BYTES = 4 * 1024 * 1024
+"""An index smaller than this on disk (about 30,000 objects) is read whole on first use,
+quicker than one question per object; a bigger one is asked for what each command needs,
+so a command costs no more as the cache grows."""
 
 Location = tuple[str, int, int]
 """Where a packed object is: ``(pack, offset, size)``."""
 
 
 class PackIndex:
-    """Where each packed object is. The index is asked for the objects a command needs,
-    never read whole (a cache of millions of objects costs no more to ask than a small
-    one); what it answered is remembered until :meth:`refresh`."""
+    """Where each packed object is: a small index is read whole, a big one is asked for
+    the objects a command needs. What it answered is remembered until :meth:`refresh`."""
 
     def __init__(self, root: Path) -> None:
         self.folder = root / "packs"
         self._db_path = root / "packs.db"
         self._db: sqlite3.Connection | None = None
         self._known: dict[str, Location] = {}
+        self._complete: bool | None = None
+        """True when ``_known`` is the whole index; None until first use."""
         self._lock = threading.Lock()
         """Guards the connection, ``_known`` and ``_open``: threads share this index."""
         self._open: dict[str, int] = {}
@@ -68,12 +74,9 @@ class PackIndex:
                 self._db.close()
                 self._db = None
 
-    def _connection(self, *, create: bool) -> sqlite3.Connection | None:
-        """The index database (under the lock); None when there is none and ``create``
-        is not asked for."""
+    def _connection(self) -> sqlite3.Connection:
+        """The index database, made on first use (under the lock)."""
         if self._db is None:
-            if not create and not self._db_path.exists():
-                return None
             self._db_path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(
                 self._db_path, timeout=60, isolation_level=None, check_same_thread=False
@@ -83,13 +86,28 @@ class PackIndex:
             self._db = db
         return self._db
 
+    def _to_ask(self) -> sqlite3.Connection | None:
+        """Under the lock: the database to ask about objects not in ``_known``, or None
+        when ``_known`` is the whole index (decided on first use: none yet, or small
+        enough to read whole)."""
+        if self._complete is None:
+            size = 0
+            for path in (self._db_path, self._db_path.with_name(f"{self._db_path.name}-wal")):
+                with contextlib.suppress(FileNotFoundError):
+                    size += path.stat().st_size
+            self._complete = size == 0 or size < _WHOLE_INDEX_BYTES  # none yet, or small
+            if self._complete and size:
+                rows = self._connection().execute("SELECT digest, pack, offset, size FROM packed")
+                self._known = {d: (p, o, s) for d, p, o, s in rows}
+        return None if self._complete else self._connection()
+
     def find(self, digests: Iterable[str]) -> set[str]:
         """Which of these objects are packed."""
         wanted = list(digests)
         with self._lock:
-            missing = [d for d in wanted if d not in self._known]
-            db = self._connection(create=False) if missing else None
+            db = self._to_ask()
             if db is not None:
+                missing = [d for d in wanted if d not in self._known]
                 for start in range(0, len(missing), _FIND_BATCH):
                     batch = json.dumps(missing[start : start + _FIND_BATCH])
                     for digest, pack, offset, size in db.execute(_FIND, (batch,)):
@@ -101,25 +119,26 @@ class PackIndex:
 
     def _locate(self, digest: str) -> Location | None:
         with self._lock:
+            db = self._to_ask()
             where = self._known.get(digest)
-            if where is None:
-                db = self._connection(create=False)
-                row = None if db is None else db.execute(_GET, (digest,)).fetchone()
+            if where is None and db is not None:
+                row = db.execute(_GET, (digest,)).fetchone()
                 if row is not None:
                     where = self._known[digest] = (row[0], row[1], row[2])
             return where
 
     def digests(self) -> set[str]:
-        """Every packed object (the whole index: for tests and maintenance, never a
-        command's hot path)."""
+        """Every packed object, read from the index (for tests and maintenance)."""
         with self._lock:
-            db = self._connection(create=False)
-            return set() if db is None else {d for (d,) in db.execute("SELECT digest FROM packed")}
+            if self._db is None and not self._db_path.exists():
+                return set()
+            return {d for (d,) in self._connection().execute("SELECT digest FROM packed")}
 
     def refresh(self) -> None:
         """Ask the index again from now on (another process may have changed it)."""
         with self._lock:
-            self._known.clear()
+            self._known = {}
+            self._complete = None
 
     def read(self, digest: str) -> bytes:
         where = self._locate(digest)
@@ -154,8 +173,7 @@ class PackIndex:
     def _forget(self, pack: str) -> None:
         """Drop a damaged or missing pack from the index (under the lock; its file, if
         any, is kept aside as ``<name>.damaged`` for inspection)."""
-        db = self._connection(create=True)
-        assert db is not None
+        db = self._connection()
         with db:
             db.execute("BEGIN")
             db.execute("DELETE FROM packed WHERE pack = ?", (pack,))
@@ -173,18 +191,19 @@ class PackIndex:
 
     def _commit(self, pack: str, placed: dict[str, tuple[int, int]]) -> None:
         with self._lock:
-            db = self._connection(create=True)
-            assert db is not None
+            db = self._connection()
             with db:
                 db.execute("BEGIN")
                 db.executemany(
                     "INSERT OR IGNORE INTO packed VALUES (?, ?, ?, ?)",
                     [(d, pack, offset, size) for d, (offset, size) in placed.items()],
                 )
-            # Another process may have packed some of these first: the index keeps
-            # theirs, so ask it again rather than assume ours.
-            for d in placed:
-                self._known.pop(d, None)
+            if self._complete:  # still the whole index, as far as this process knows
+                for d, (offset, size) in placed.items():
+                    self._known.setdefault(d, (pack, offset, size))
+            else:  # another process may have packed some first: ask again
+                for d in placed:
+                    self._known.pop(d, None)
 
 
 class PackWriter:
