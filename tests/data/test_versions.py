@@ -199,6 +199,27 @@ def test_a_manifest_path_that_leaves_the_folder_is_refused(path: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("files", "rule"),
+    [
+        ({"y/": [1, "a" * 64]}, "must not end with '/'"),
+        ({"x" * 1025: [1, "a" * 64]}, "at most 1024 characters"),
+        ({"a": [1, "a" * 64], "a/b": [1, "b" * 64]}, "'a': is both a file and a folder"),
+        ({"d/e": [1, "a" * 64], "d/e/f/g": [1, "b" * 64]}, "'d/e': is both a file and a folder"),
+    ],
+)
+def test_a_manifest_whose_paths_cannot_all_be_files_is_refused(
+    files: dict[str, list[object]], rule: str
+) -> None:
+    import orjson
+
+    from keel.data.manifest import DataManifest
+
+    raw = orjson.dumps({"files": files, "format": 1, "kind": "folder"})
+    with pytest.raises(InvalidArgument, match=rule):
+        DataManifest.from_bytes(raw)
+
+
+@pytest.mark.parametrize(
     "entry", [[1, "a" * 64 + "\n"], [1, "A" * 64], [-1, "a" * 64], [True, "a" * 64]]
 )
 def test_a_manifest_entry_that_is_not_size_and_digest_is_refused(entry: list[object]) -> None:

@@ -8,13 +8,13 @@ Profiles and descriptions are kept beside it in the database, not in it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import orjson
 
 from keel.entities.dataset import DatasetKind, check_digest
-from keel.entities.paths import safe_artifact_path
+from keel.entities.paths import MAX_PATH_LENGTH, safe_artifact_path
 from keel.errors import InvalidArgument
 
 FORMAT = 1
@@ -89,11 +89,32 @@ class DataManifest:
                     raise InvalidArgument(f"{source}: files[{path!r}] must be [size, digest]")
                 check_digest(entry[1], f"files[{path!r}]")
         joined = "\n".join(checked)
-        if joined.count("\n") != len(checked) - 1 or not _PLAIN_LINES.fullmatch(joined):
+        if (
+            joined.count("\n") != len(checked) - 1
+            or not _PLAIN_LINES.fullmatch(joined)
+            or max(map(len, checked)) > MAX_PATH_LENGTH
+        ):
             for path in checked:
-                if not _PLAIN.fullmatch(path) or "/./" in f"/{path}/" or "/../" in f"/{path}/":
-                    safe_artifact_path(path, field=f"{source}: file path")  # says what is wrong
+                field = f"{source}: file path"
+                if safe_artifact_path(path, field=field) != path:  # says what is wrong
+                    raise InvalidArgument(f"{field} {path!r}: must not end with '/'")
+        clash = _folders(checked).intersection(checked)
+        if clash:
+            raise InvalidArgument(
+                f"{source}: file path {min(clash)!r}: is both a file and a folder of files"
+            )
         return cls(kind, checked)
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder the paths lie in (``a/b/c`` lies in ``a/b`` and ``a``)."""
+    folders: set[str] = set()
+    for path in paths:
+        head = path.rpartition("/")[0]
+        while head and head not in folders:
+            folders.add(head)
+            head = head.rpartition("/")[0]
+    return folders
 
 
 def unreadable_paths(paths: list[str]) -> list[str]:
