@@ -3,6 +3,7 @@ find the same objects, see other processes' packs and keep one entry per object.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,11 @@ def test_what_another_process_packs_is_seen_after_a_refresh_and_indexed_once(
     assert ours.read(digest) == raced and theirs.read(digest) == raced
     ours.close()
     theirs.close()
+
+
+def test_an_index_that_cannot_be_read_is_never_taken_for_an_empty_one(tmp_path: Path) -> None:
+    (tmp_path / "packs.db").write_bytes(b"not a database, but not empty either " * 100)
+    index = PackIndex(tmp_path)
+    for _ in range(2):  # the second question fails too: no silent "nothing is packed"
+        with pytest.raises(sqlite3.DatabaseError):
+            index.has(hash_bytes(b"x"))

@@ -93,6 +93,7 @@ class DataClient:
         """Upload the objects of these versions that the remote lacks."""
         from keel.data.remote import push
 
+        self.cache.packs.refresh()  # objects another process packed since we looked
         return push(self.cache, self.remote, self.objects_of(refs), progress=progress)
 
     def pull(
@@ -101,6 +102,7 @@ class DataClient:
         """Download the objects of these versions that the local cache lacks."""
         from keel.data.remote import pull
 
+        self.cache.packs.refresh()
         return pull(self.cache, self.remote, self.objects_of(refs), progress=progress)
 
     def objects_of(
@@ -156,6 +158,7 @@ class DataClient:
         )
         root = str(target.absolute())
         known = self.state.known_digests(root)
+        self.cache.packs.refresh()  # what another process packed need not be packed again
         # A table that does not parse is refused before any of it is stored.
         table = table_summary(target) if kind is DatasetKind.TABLE else {}
         digests, fresh, stored = self._digests(found, known, progress)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from keel.entities.dataset import DatasetKind, check_digest
-from keel.entities.paths import MAX_PATH_LENGTH, safe_artifact_path
+from keel.entities.paths import safe_artifact_path
 from keel.errors import InvalidArgument
 
 FORMAT = 1
@@ -89,11 +89,7 @@ class DataManifest:
                     raise InvalidArgument(f"{source}: files[{path!r}] must be [size, digest]")
                 check_digest(entry[1], f"files[{path!r}]")
         joined = "\n".join(checked)
-        if (
-            joined.count("\n") != len(checked) - 1
-            or not _PLAIN_LINES.fullmatch(joined)
-            or max(map(len, checked)) > MAX_PATH_LENGTH
-        ):
+        if joined.count("\n") != len(checked) - 1 or not _PLAIN_LINES.fullmatch(joined):
             for path in checked:
                 field = f"{source}: file path"
                 if safe_artifact_path(path, field=field) != path:  # says what is wrong

@@ -64,12 +64,16 @@ class PackIndex:
         """Guards the connection, ``_known`` and ``_open``: threads share this index."""
         self._open: dict[str, int] = {}
         """Pack file descriptors kept for ``pread`` (thread-safe), one open per pack."""
+        self._retired: list[int] = []
+        """Descriptors of forgotten packs: another thread may still be reading through one,
+        so they are closed only by :meth:`close`."""
 
     def close(self) -> None:
         with self._lock:
-            for fd in self._open.values():
+            for fd in [*self._open.values(), *self._retired]:
                 os.close(fd)
             self._open.clear()
+            self._retired.clear()
             if self._db is not None:
                 self._db.close()
                 self._db = None
@@ -95,10 +99,11 @@ class PackIndex:
             for path in (self._db_path, self._db_path.with_name(f"{self._db_path.name}-wal")):
                 with contextlib.suppress(FileNotFoundError):
                     size += path.stat().st_size
-            self._complete = size == 0 or size < _WHOLE_INDEX_BYTES  # none yet, or small
-            if self._complete and size:
+            complete = size == 0 or size < _WHOLE_INDEX_BYTES  # none yet, or small
+            if complete and size:
                 rows = self._connection().execute("SELECT digest, pack, offset, size FROM packed")
                 self._known = {d: (p, o, s) for d, p, o, s in rows}
+            self._complete = complete  # only once read: a failed read is tried again
         return None if self._complete else self._connection()
 
     def find(self, digests: Iterable[str]) -> set[str]:
@@ -181,7 +186,7 @@ class PackIndex:
             del self._known[digest]
         fd = self._open.pop(pack, None)
         if fd is not None:
-            os.close(fd)
+            self._retired.append(fd)
         path = self.folder / pack
         if path.exists():
             os.replace(path, path.with_name(f"{pack}.damaged"))

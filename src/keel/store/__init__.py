@@ -34,6 +34,10 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    return __all__
+
+
 def open_store(uri: str, settings: Settings, *, migrate: bool = True) -> TrackingStore:
     """Open the store a tracking URI names; a SQL schema that is behind is upgraded."""
     from keel.uri import StoreKind, resolve_tracking_uri
