@@ -19,8 +19,7 @@ from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVer
 from keel.entities.dataset_codec import dataset_version_from_dict
 from keel.entities.validation import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
-from keel.store.sql.engine import make_engine, read_transaction, write_transaction
-from keel.store.sql.store import now_ms
+from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.tables import dataset_manifests, dataset_versions, datasets, run_inputs, runs
 
 _SUMMARY = [column for column in dataset_versions.c if column.name != "profile"]

@@ -10,6 +10,7 @@ passing ``durable=True`` for power-loss durability at a cost.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,11 @@ from keel.errors import InvalidArgument
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _WRITE = "keel_write"
+
+
+def now_ms() -> int:
+    """The time rows are stamped with: milliseconds since the epoch, this machine's clock."""
+    return int(time.time() * 1000)
 
 
 def make_engine(url: str, *, durable: bool = False) -> Engine:

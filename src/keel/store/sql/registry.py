@@ -37,11 +37,10 @@ from keel.store.sql import registry_rows as rows
 from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require_version
 from keel.store.sql.audit import Change, search_audit
 from keel.store.sql.checks import append_check, load_policies, replace_policy
-from keel.store.sql.engine import make_engine, read_transaction, write_transaction
+from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.model_sources import parse_model_source
 from keel.store.sql.promotions import cancel_request, decide_request, locked_request, open_request
 from keel.store.sql.registered_models import delete_model, describe_model, insert_model
-from keel.store.sql.store import now_ms
 from keel.store.sql.tables import (
     check_results,
     model_aliases,

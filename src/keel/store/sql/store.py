@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, delete, select, update
@@ -27,15 +26,11 @@ from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
-from keel.store.sql.engine import make_engine, read_transaction, write_transaction
+from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import metric_history
 from keel.store.sql.search import build_search, decode_page_token, encode_page_token
 from keel.store.sql.tables import artifacts, experiment_tags, experiments, runs, tags
 from keel.store.sql.writes import apply_batch, dialect_insert
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class SqlTrackingStore:
