@@ -10,6 +10,7 @@ import pytest
 
 from conftest import unique
 from data.support import write_files
+from keel.data import client as client_module
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
 from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
@@ -75,6 +76,60 @@ def test_status_lists_modified_added_and_removed(data: DataClient, tmp_path: Pat
     changes = data.status(src).changes
     assert changes.modified == ["edit", "keep"]
     assert changes.added == ["new"] and changes.removed == ["drop"]
+
+
+def test_status_hashes_a_touched_file_once_and_then_knows_it(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = write_files(tmp_path / "src", {"a": "alpha", "b": "beta"})
+    data.add(src, name=unique("touched"))
+    os.utime(src / "a", ns=(10**18, 10**18))  # new times, same bytes
+
+    hashed: list[str] = []
+    real_hash = client_module.hash_file
+    monkeypatch.setattr(
+        client_module, "hash_file", lambda path, size: hashed.append(path) or real_hash(path, size)
+    )
+    assert data.status(src).changes.clean and hashed == [str(src / "a")]
+    assert data.status(src).changes.clean and len(hashed) == 1  # the snapshot learned it
+
+    (src / "b").write_text("BETA")
+    assert data.status(src).changes.modified == ["b"]
+    assert data.status(src).changes.modified == ["b"] and len(hashed) == 2  # known since
+
+
+def test_status_of_a_folder_recorded_before_snapshots_checks_it_once(
+    data: DataClient, tmp_path: Path
+) -> None:
+    src = write_files(tmp_path / "src", {"a": "alpha", "b": "beta", "c": "gamma"})
+    data.add(src, name=unique("older"))
+    root = str(src.absolute())
+    data.state.db.execute("UPDATE checkouts SET files = NULL WHERE root = ?", (root,))
+    (src / "b").write_text("BETA")
+    assert data.status(src).changes.modified == ["b"]
+    snapshot = data.state.snapshot(root)
+    assert snapshot is not None and snapshot["a"][1] == (src / "a").stat().st_mtime_ns
+
+
+def test_a_state_file_from_before_snapshots_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    from keel.data.state import LocalState
+
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE checkouts (root TEXT PRIMARY KEY, name TEXT NOT NULL, "
+        "version INTEGER NOT NULL, digest TEXT NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO checkouts VALUES ('/data/x', 'x', 3, 'abc');"
+    )
+    old.commit()
+    old.close()
+    state = LocalState(path)
+    checkout = state.checkout("/data/x")
+    assert checkout is not None and (checkout.name, checkout.version) == ("x", 3)
+    assert state.snapshot("/data/x") is None
+    state.close()
 
 
 def test_a_single_file_is_a_file_version(data: DataClient, tmp_path: Path) -> None:

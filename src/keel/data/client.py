@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from keel.data.folders import clear_way, remove_empty_folders
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest, unreadable_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
@@ -185,8 +186,9 @@ class DataClient:
             **table,
         )
         self.state.remember(fresh)
+        files = [(f.relative, f.key, digests[f.path]) for f in found]
         for where in {root, str(Path(path).absolute())}:  # and the folder it was fetched into
-            self.state.set_checkout(Checkout(where, version.name, version.version, digest))
+            self.state.set_checkout(Checkout(where, version.name, version.version, digest), files)
         return AddResult(version, created, len(fresh), stored)
 
     def _single_file_checkout(self, folder: Path) -> Path:
@@ -295,11 +297,12 @@ class DataClient:
         folder = Path(os.path.abspath(out))  # "x/.." is the folder it names
         root = str(folder)
         if not os.path.lexists(folder):
-            placed = self._materialise_new(folder, manifest, link, progress)
+            files = self._materialise_new(folder, manifest, link, progress)
         else:
-            placed = self._materialise_over(folder, version, manifest, link, force, progress)
-        self.state.remember(placed)
-        self.state.set_checkout(Checkout(root, version.name, version.version, version.digest))
+            files = self._materialise_over(folder, version, manifest, link, force, progress)
+        self.state.remember((os.path.join(root, rel), key, digest) for rel, key, digest in files)
+        checkout = Checkout(root, version.name, version.version, version.digest)
+        self.state.set_checkout(checkout, files)
         return version
 
     def _materialise_new(
@@ -321,7 +324,7 @@ class DataClient:
         try:
             for parent in sorted({os.path.dirname(os.path.join(staging, r)) for r in files}):
                 os.makedirs(parent, exist_ok=True)
-            placed = self._place(files.items(), staging, root, link, False, progress)
+            placed = self._place(files.items(), staging, link, False, progress)
             try:
                 os.rename(staging, root)  # refused if a folder with files appeared meanwhile
             except OSError as exc:
@@ -356,34 +359,34 @@ class DataClient:
         known = self.state.known_digests(root)
         present = {f.relative: f for f in existing}
         wanted = manifest.files
-        todo = []
+        todo, kept = [], []
         for relative, entry in wanted.items():
             here = present.get(relative)
             seen = known.get(here.path) if here is not None else None
             if here is not None and seen is not None and seen == (here.key, entry.digest):
-                continue  # already this content
+                kept.append((relative, here.key, entry.digest))  # already this content
+                continue
             todo.append((relative, entry))
         for relative in sorted(self._owned(root, present) - set(wanted)):
             os.unlink(present[relative].path)
-        _remove_empty_folders(folder)
+        remove_empty_folders(folder)
         for relative, _ in todo:
-            _clear_way(root, relative)
+            clear_way(root, relative)
         parents = {os.path.dirname(os.path.join(root, r)) for r, _ in todo}
         for parent in sorted(parents):
             os.makedirs(parent, exist_ok=True)
-        return self._place(todo, Path(root), Path(root), link, True, progress)
+        return kept + self._place(todo, Path(root), link, True, progress)
 
     def _place(
         self,
         items: Iterable[tuple[str, DataFile]],
         write_root: Path,
-        root: Path,
         link: LinkMode,
         whole: bool,
         progress: Progress | None,
     ) -> list[tuple[str, tuple[int, int, int, int], str]]:
-        """Write each ``(relative path, file)`` under ``write_root``; the stat-cache
-        entries returned name it under ``root``, where it will be."""
+        """Write each ``(relative path, file)`` under ``write_root``: ``(relative path,
+        stat key, digest)`` of each, as written."""
 
         def place(item: tuple[str, DataFile]) -> tuple[str, tuple[int, int, int, int], str]:
             relative, entry = item
@@ -393,7 +396,7 @@ class DataClient:
             if progress is not None:
                 progress(entry.size)
             key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-            return os.path.join(root, relative), key, entry.digest
+            return relative, key, entry.digest
 
         return list(parallel_map(place, items, weight=lambda item: item[1].size))
 
@@ -436,7 +439,9 @@ class DataClient:
         checkout = self.state.checkout(root)
         if checkout is None:
             return set()
-        return set(present) & set(self.manifest(checkout.digest).files)
+        snapshot = self.state.snapshot(root)
+        owned = snapshot if snapshot is not None else self.manifest(checkout.digest).files
+        return set(present) & set(owned)
 
     def _cached(self, manifest: DataManifest) -> set[str]:
         return self.cache.present(f.digest for f in manifest.files.values())
@@ -451,7 +456,7 @@ class DataClient:
                 "folder, or pass --force to write the version's files into it (files of the "
                 "same name are overwritten; no other file is touched)"
             )
-        changes = self._changes(root, existing, self.manifest(checkout.digest))
+        changes = self._changes(root, existing, checkout)
         if not changes.clean:
             listed = (changes.modified + changes.added + changes.removed)[:10]
             raise Conflict(
@@ -473,38 +478,52 @@ class DataClient:
                 "`keel data add` it or `keel data get` a version into it first"
             )
         _, found = scan(target)
-        return Status(
-            root, checkout, self._changes(root, found, self.cache.manifest(checkout.digest))
-        )
+        return Status(root, checkout, self._changes(root, found, checkout))
 
-    def _changes(self, root: str, found: list[FoundFile], manifest: DataManifest) -> Changes:
-        known = self.state.known_digests(root)
-        wanted = manifest.files
-        added, modified, rehash = [], [], []
+    def _changes(self, root: str, found: list[FoundFile], checkout: Checkout) -> Changes:
+        """What differs in ``found`` from the version ``root`` was checked out as: a file
+        whose stat is as recorded is unchanged; any other is looked up in the stat cache
+        or hashed."""
+        snapshot = self.state.snapshot(root)
+        if snapshot is None:  # recorded before snapshots: every file is checked once
+            files = self.manifest(checkout.digest).files
+            snapshot = {rel: [f.size, -1, -1, -1, f.digest] for rel, f in files.items()}
+        added, modified, suspect = [], [], []
         for f in found:
-            entry = wanted.get(f.relative)
+            entry = snapshot.get(f.relative)
             if entry is None:
                 added.append(f.relative)
-                continue
+            elif entry[0] != f.size:
+                modified.append(f.relative)
+            elif entry[1] != f.mtime_ns or entry[2] != f.ctime_ns or entry[3] != f.inode:
+                suspect.append(f)
+        known = self.state.digests_of([f.path for f in suspect]) if suspect else {}
+        rehash, same = [], []
+        for f in suspect:
             seen = known.get(f.path)
-            if seen is not None and seen[0] == f.key:
-                if seen[1] != entry.digest:
-                    modified.append(f.relative)
-            elif f.size != entry.size:
+            if seen is None or seen[0] != f.key:
+                rehash.append(f)
+            elif seen[1] != snapshot[f.relative][4]:
                 modified.append(f.relative)
             else:
-                rehash.append(f)
+                same.append(f)
         fresh = []
         for f, digest in parallel_map(
             lambda f: (f, hash_file(f.path, f.size)), rehash, weight=_size_of
         ):
             fresh.append((f.path, f.key, digest))
-            if digest != wanted[f.relative].digest:
+            if digest != snapshot[f.relative][4]:
                 modified.append(f.relative)
+            else:
+                same.append(f)
         if fresh:
             self.state.remember(fresh)
+        if same:  # touched but unchanged: their new stats spare the next look a lookup
+            for f in same:
+                snapshot[f.relative][:4] = [f.size, f.mtime_ns, f.ctime_ns, f.inode]
+            self.state.set_snapshot(root, snapshot)
         present = {f.relative for f in found}
-        removed = sorted(set(wanted) - present)
+        removed = sorted(set(snapshot) - present)
         return Changes(sorted(added), removed, sorted(modified))
 
     def diff(
@@ -527,27 +546,6 @@ class DataClient:
                 TableProfile.from_dict(first.profile), TableProfile.from_dict(second.profile)
             )
         return VersionDiff(first, second, files, table)
-
-
-def _remove_empty_folders(root: Path) -> None:
-    """Remove folders under ``root`` that hold nothing (deepest first), keeping ``root``."""
-    for current, _, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
-        if current != str(root):
-            with contextlib.suppress(OSError):
-                os.rmdir(current)
-
-
-def _clear_way(root: str, relative: str) -> None:
-    """An empty folder where a file must go is removed; anything else there is refused."""
-    target = os.path.join(root, relative)
-    if os.path.isdir(target) and not os.path.islink(target):
-        try:
-            os.rmdir(target)
-        except OSError:
-            raise Conflict(
-                f"out {root!r}: {relative!r} is a folder with files in it, where the version "
-                "has a file; move it away first"
-            ) from None
 
 
 def _size_of(f: FoundFile) -> int:

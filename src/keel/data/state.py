@@ -7,14 +7,21 @@ change time and inode are unchanged is not hashed again; anything else is (the c
 time catches a same-size rewrite whose modification time was put back, as ``cp -p`` and
 ``rsync -t`` do). Losing this file loses nothing
 but time.
+
+Each checkout also keeps its files as they were when the folder was added or fetched:
+path, size, times, inode and the version's digest, in one blob. ``status`` compares a
+walk of the folder against that alone: no manifest to parse, no stat cache to read,
+unless a file's stat changed.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
 
 _SCHEMA = """
 DROP TABLE IF EXISTS hashes;
@@ -23,9 +30,14 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkouts (
-    root TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL
+    root TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL,
+    files BLOB
 ) WITHOUT ROWID;
 """
+
+Snapshot = dict[str, list[int | str]]
+"""A checkout's files: relative path -> ``[size, mtime_ns, ctime_ns, inode, digest]``, the
+digest being the version's. Times of -1 are unknown (the file is hashed to be sure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +55,9 @@ class LocalState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(checkouts)")}
+        if "files" not in columns:  # a state file from before snapshots
+            self.db.execute("ALTER TABLE checkouts ADD COLUMN files BLOB")
 
     def close(self) -> None:
         self.db.close()
@@ -73,10 +88,44 @@ class LocalState:
         ).fetchone()
         return None if row is None else Checkout(*row)
 
-    def set_checkout(self, checkout: Checkout) -> None:
+    def set_checkout(
+        self,
+        checkout: Checkout,
+        files: Iterable[tuple[str, tuple[int, int, int, int], str]],
+    ) -> None:
+        """Record what ``checkout.root`` holds: ``(relative path, (size, mtime_ns,
+        ctime_ns, inode), the version's digest)`` for each of its files."""
+        blob = orjson.dumps([[relative, *key, digest] for relative, key, digest in files])
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(
-                "INSERT OR REPLACE INTO checkouts VALUES (?, ?, ?, ?)",
-                (checkout.root, checkout.name, checkout.version, checkout.digest),
+                "INSERT OR REPLACE INTO checkouts VALUES (?, ?, ?, ?, ?)",
+                (checkout.root, checkout.name, checkout.version, checkout.digest, blob),
             )
+
+    def snapshot(self, root: str) -> Snapshot | None:
+        """The files ``root`` held when it was last added or fetched; None when this
+        machine has no snapshot of it (no checkout, or one recorded before snapshots)."""
+        row = self.db.execute("SELECT files FROM checkouts WHERE root = ?", (root,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return {entry[0]: entry[1:] for entry in orjson.loads(row[0])}
+
+    def set_snapshot(self, root: str, snapshot: Snapshot) -> None:
+        """Replace a checkout's snapshot (after learning new stats of unchanged files)."""
+        blob = orjson.dumps([[relative, *entry] for relative, entry in snapshot.items()])
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("UPDATE checkouts SET files = ? WHERE root = ?", (blob, root))
+
+    def digests_of(self, paths: Sequence[str]) -> dict[str, tuple[tuple[int, int, int, int], str]]:
+        """``known_digests`` for these paths only (a handful, usually)."""
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, digest FROM stat_cache "
+            "WHERE path IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(paths)).decode(),),
+        )
+        return {
+            path: ((size, mtime, ctime, inode), digest)
+            for path, size, mtime, ctime, inode, digest in rows
+        }

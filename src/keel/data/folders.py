@@ -1,0 +1,31 @@
+"""Housekeeping in a working folder that a version is written over: folders that emptied
+are removed, and an empty folder where a file must go makes way for it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from keel.errors import Conflict
+
+
+def remove_empty_folders(root: Path) -> None:
+    """Remove folders under ``root`` that hold nothing (deepest first), keeping ``root``."""
+    for current, _, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
+        if current != str(root):
+            with contextlib.suppress(OSError):
+                os.rmdir(current)
+
+
+def clear_way(root: str, relative: str) -> None:
+    """An empty folder where a file must go is removed; anything else there is refused."""
+    target = os.path.join(root, relative)
+    if os.path.isdir(target) and not os.path.islink(target):
+        try:
+            os.rmdir(target)
+        except OSError:
+            raise Conflict(
+                f"out {root!r}: {relative!r} is a folder with files in it, where the version "
+                "has a file; move it away first"
+            ) from None
