@@ -338,6 +338,27 @@ def test_small_files_share_a_pack_that_is_checked_when_read(
         data.get(f"{name}@1", tmp_path / "out")
 
 
+def test_a_damaged_cache_file_is_never_copied_out_and_adding_again_restores_it(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("damaged")
+    src = write_files(tmp_path / "src", {"big.bin": os.urandom(512 * 1024)})  # a loose object
+    version = data.add(src, name=name).version
+    (entry,) = data.manifest(version.digest).files.values()
+    stored = data.cache.object_path(entry.digest)
+    os.chmod(stored, 0o644)
+    with open(stored, "r+b") as damaged:
+        damaged.write(b"X")
+
+    with pytest.raises(IntegrityError, match="moved aside"):
+        data.get(version, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not stored.exists()
+
+    assert data.add(src, name=name).stored_bytes == 512 * 1024  # the cache lacked it
+    data.get(version, tmp_path / "out")
+    assert (tmp_path / "out" / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
+
+
 def test_a_get_that_fails_midway_leaves_no_folder_behind(data: DataClient, tmp_path: Path) -> None:
     name = unique("midway")
     src = write_files(tmp_path / "src", {f"f{i:02d}.txt": f"small {i}" for i in range(30)})

