@@ -34,6 +34,9 @@ from _report import machine_summary
 DVC_VERSION = "3.67.1"
 DVC_VENV = Venv("dvc", f"dvc=={DVC_VERSION}")
 RESULTS = Path(__file__).resolve().parent / "results"
+ROUNDS = 4
+"""Rounds per tool, half of them with each tool first: this disk and CPU vary 2-5x
+between runs of the same command, so two were too few to trust one figure."""
 KEEL = KEEL_VENV / "bin" / "keel"
 
 
@@ -261,9 +264,10 @@ def main() -> None:
         big, folder = make_data(root / "source", big_bytes, files)
         compile_keel()
         # The disk is a virtual one whose first writes to fresh blocks are slow: whichever
-        # tool writes first pays. Two rounds in alternating order, best of each.
+        # tool writes first pays. Rounds alternate which tool goes first; best of each.
         rounds = []
-        for first, second in ((measure_dvc, measure_keel), (measure_keel, measure_dvc)):
+        orders = [(measure_dvc, measure_keel), (measure_keel, measure_dvc)] * (ROUNDS // 2)
+        for first, second in orders:
             one = first(root, big, folder)
             rounds.append({first.__name__: one, second.__name__: second(root, big, folder)})
         dvc = {k: min(r["measure_dvc"][k] for r in rounds) for k in rounds[0]["measure_dvc"]}
@@ -284,7 +288,7 @@ def main() -> None:
             f"- command: `.venv/bin/python bench/data.py{' --quick' if args.quick else ''}`",
             "- setup: the same generated files for both (random bytes), each tool in a fresh "
             "workspace and cache on the same disk, driven through its CLI (process wall time, "
-            "after an untimed `sync`; best of two rounds in alternating order); "
+            f"after an untimed `sync`; best of {ROUNDS} rounds in alternating order); "
             "DVC with `dvc init --no-scm` and its default cache type (reflink, else copy), "
             "then `cache.type hardlink` for the hard-link rows (Keel: `--link hardlink`)",
             "",
