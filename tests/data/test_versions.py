@@ -107,8 +107,26 @@ def test_status_of_a_folder_recorded_before_snapshots_checks_it_once(
     data.state.db.execute("UPDATE checkouts SET files = NULL WHERE root = ?", (root,))
     (src / "b").write_text("BETA")
     assert data.status(src).changes.modified == ["b"]
-    snapshot = data.state.snapshot(root)
-    assert snapshot is not None and snapshot["a"][1] == (src / "a").stat().st_mtime_ns
+    stored = data.state.snapshot(root)
+    assert stored is not None and stored[0]["a"][1] == (src / "a").stat().st_mtime_ns
+
+
+def test_what_status_learns_never_overwrites_a_newer_checkout(
+    data: DataClient, tmp_path: Path
+) -> None:
+    from keel.data.state import Checkout
+
+    src = write_files(tmp_path / "src", {"a": "alpha"})
+    data.add(src, name=unique("raced"))
+    root = str(src.absolute())
+    stored = data.state.snapshot(root)
+    assert stored is not None
+    snapshot, read = stored
+    newer = [("b", (4, 1, 1, 1), "b" * 64)]  # a get of another version, meanwhile
+    data.state.set_checkout(Checkout(root, "raced", 2, "c" * 64), newer)
+    data.state.update_snapshot(root, read, {"a": [5, 9, 9, 9, snapshot["a"][4]]})
+    after = data.state.snapshot(root)
+    assert after is not None and list(after[0]) == ["b"]
 
 
 def test_a_state_file_from_before_snapshots_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -359,6 +377,23 @@ def test_a_damaged_cache_file_is_never_copied_out_and_adding_again_restores_it(
     assert (tmp_path / "out" / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
 
 
+def test_a_damaged_cache_file_behind_identical_files_is_always_reported_as_damage(
+    data: DataClient, tmp_path: Path
+) -> None:
+    blob = os.urandom(5 * 1024 * 1024)  # big enough to be copied on several threads at once
+    src = write_files(tmp_path / "src", {f"copy{i}.bin": blob for i in range(6)})
+    version = data.add(src, name=unique("twins")).version
+    stored = data.cache.object_path(next(iter(data.manifest(version.digest).files.values())).digest)
+    for attempt in range(4):
+        os.chmod(stored, 0o644)
+        with open(stored, "r+b") as damaged:
+            damaged.write(b"X")
+        with pytest.raises(IntegrityError, match="moved aside"):
+            data.get(version, tmp_path / f"out{attempt}")
+        assert not (tmp_path / f"out{attempt}").exists()
+        os.replace(stored.with_name(f"{stored.name}.damaged"), stored)  # damage it again
+
+
 def test_a_get_that_fails_midway_leaves_no_folder_behind(data: DataClient, tmp_path: Path) -> None:
     name = unique("midway")
     src = write_files(tmp_path / "src", {f"f{i:02d}.txt": f"small {i}" for i in range(30)})
@@ -562,6 +597,8 @@ def test_a_loaded_copy_is_read_only(data: DataClient, tmp_path: Path) -> None:
     src.write_text("{}")
     path = data.load(data.add(src, name=unique("cfg")).version)
     assert path.read_text() == "{}" and not path.stat().st_mode & 0o222
+    staged = data.state.db.execute("SELECT count(*) FROM checkouts WHERE root LIKE '%.partial-%'")
+    assert staged.fetchone() == (0,)  # the staging folder it was made in is forgotten
 
 
 @pytest.mark.parametrize("ref", ["ds@²", "ds@-1", "ds@1.5", "a/b@1", "@1"])

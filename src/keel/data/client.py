@@ -414,6 +414,7 @@ class DataClient:
                 with contextlib.suppress(OSError):  # another process finished first: use theirs
                     os.rename(staging, folder)
             finally:
+                self.state.forget(str(staging))  # a private copy, never a working folder
                 if staging.exists():
                     shutil.rmtree(staging, ignore_errors=True)
         return folder
@@ -439,8 +440,8 @@ class DataClient:
         checkout = self.state.checkout(root)
         if checkout is None:
             return set()
-        snapshot = self.state.snapshot(root)
-        owned = snapshot if snapshot is not None else self.manifest(checkout.digest).files
+        stored = self.state.snapshot(root)
+        owned = stored[0] if stored is not None else self.manifest(checkout.digest).files
         return set(present) & set(owned)
 
     def _cached(self, manifest: DataManifest) -> set[str]:
@@ -484,10 +485,13 @@ class DataClient:
         """What differs in ``found`` from the version ``root`` was checked out as: a file
         whose stat is as recorded is unchanged; any other is looked up in the stat cache
         or hashed."""
-        snapshot = self.state.snapshot(root)
-        if snapshot is None:  # recorded before snapshots: every file is checked once
+        stored = self.state.snapshot(root)
+        if stored is not None:
+            snapshot, read = stored
+        else:  # recorded before snapshots: every file is checked once
             files = self.manifest(checkout.digest).files
             snapshot = {rel: [f.size, -1, -1, -1, f.digest] for rel, f in files.items()}
+            read = None
         added, modified, suspect = [], [], []
         for f in found:
             entry = snapshot.get(f.relative)
@@ -521,7 +525,7 @@ class DataClient:
         if same:  # touched but unchanged: their new stats spare the next look a lookup
             for f in same:
                 snapshot[f.relative][:4] = [f.size, f.mtime_ns, f.ctime_ns, f.inode]
-            self.state.set_snapshot(root, snapshot)
+            self.state.update_snapshot(root, read, snapshot)
         present = {f.relative for f in found}
         removed = sorted(set(snapshot) - present)
         return Changes(sorted(added), removed, sorted(modified))

@@ -10,15 +10,15 @@ whole of what it names; a crash leaves at most a ``.tmp-`` file, which is never 
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
 from keel.artifacts.hashing import file_chunks
-from keel.data.hashing import MMAP_THRESHOLD, hash_bytes, hash_file
+from keel.data.hashing import CHUNK, MMAP_THRESHOLD, hash_bytes, hash_file
 from keel.data.manifest import DataManifest
 from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter
 from keel.entities.ids import new_id
@@ -140,16 +140,19 @@ class ObjectCache:
         a temporary name and replaces what was there; without, ``target`` must not exist
         and is written in place (for a private staging folder, renamed whole later).
 
-        The cache file is hashed while it is copied (on another thread: about 15% more time
-        than the copy alone): bytes that do not match the digest, as on a disk that damaged
-        them, are never handed out, and the file is moved aside so that a pull restores
-        it. A hard link is the cache's own file and is not hashed."""
+        A copied cache file is hashed while it is copied (on another thread: within the
+        copy's own time here): bytes that do not match the digest, as on a disk that
+        damaged them, are never handed out, and the file is moved aside so that a pull
+        restores it. A hard link is the cache's own file and is not hashed."""
         if self.packs.has(digest):
             data = self.packs.read(digest)
             fill: Fill = lambda path: _write_new(path, data)  # noqa: E731
         else:
             source = self.object_path(digest)
+            aside = source.with_name(f"{source.name}.damaged")
             if not source.exists():
+                if aside.exists():  # another thread found it damaged just now
+                    raise _damaged(digest)
                 raise NotFound(
                     f"object {digest[:12]}: not in the local cache; run `keel data pull` first"
                 )
@@ -161,22 +164,26 @@ class ObjectCache:
                         return
                     except OSError:  # another filesystem, or no links there: copy instead
                         pass
-                with ThreadPoolExecutor(max_workers=1) as beside:  # hashed while it copies
-                    hashed = beside.submit(hash_file, source)
-                    copy_file(source, path)
-                if hashed.result() != digest:
+                try:
+                    matches = _copy_checked(source, path, digest)
+                except FileNotFoundError:  # moved aside by a thread that found it damaged
+                    matches = False
+                if not matches:
                     with contextlib.suppress(FileNotFoundError):  # another thread moved it
-                        os.replace(source, source.with_name(f"{source.name}.damaged"))
-                    raise IntegrityError(
-                        f"object {digest[:12]}: its bytes in the local cache do not match its "
-                        "digest; the file is moved aside, so `keel data pull` (or adding the "
-                        "files again) restores it"
-                    )
+                        os.replace(source, aside)
+                    raise _damaged(digest)
 
         if whole:
             replace_whole(target, fill)
         else:
             fill(target)
+
+
+def _damaged(digest: str) -> IntegrityError:
+    return IntegrityError(
+        f"object {digest[:12]}: its bytes in the local cache do not match its digest; the "
+        "file is moved aside, so `keel data pull` (or adding the files again) restores it"
+    )
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -207,18 +214,61 @@ def replace_whole(target: Path, fill: Fill) -> None:
 
 def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Copy bytes in the kernel with ``copy_file_range`` (a clone where the filesystem
-    can; several times faster than ``sendfile`` here), else with ``shutil``."""
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        size = os.fstat(src.fileno()).st_size
+    can; several times faster than ``sendfile`` here), else through a buffer."""
+    with open(source, "rb") as src:
+        _copy_from(src.fileno(), os.fstat(src.fileno()).st_size, target)
+
+
+def _copy_checked(source: Path, target: Path, digest: str) -> bool:
+    """Copy ``source`` to ``target`` while another thread hashes it: True when its bytes
+    match ``digest``. Both read one open file, so what is hashed is what is copied even
+    if the name is moved meanwhile. (Where the filesystem clones, the hash is a full read
+    the clone would not need; the check is worth it.)"""
+    with open(source, "rb") as src:
+        fd = src.fileno()
+        size = os.fstat(fd).st_size
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            hashed = beside.submit(_hash_open, fd, size)
+            _copy_from(fd, size, target)
+            return hashed.result() == digest
+
+
+def _hash_open(fd: int, size: int) -> str:
+    """The BLAKE3 digest of an open file's first ``size`` bytes (its position untouched)."""
+    from blake3 import blake3
+
+    if size >= MMAP_THRESHOLD:
+        with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped:
+            return str(blake3(mapped, max_threads=blake3.AUTO).hexdigest())
+    hasher = blake3()
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, min(CHUNK, size - offset), offset)
+        if not chunk:
+            break
+        hasher.update(chunk)
+        offset += len(chunk)
+    return str(hasher.hexdigest())
+
+
+def _copy_from(fd: int, size: int, target: str | os.PathLike[str]) -> None:
+    """Write the first ``size`` bytes of the open file ``fd`` to ``target`` by offset, so
+    another thread may read ``fd`` at the same time."""
+    with open(target, "wb") as dst:
         done = 0
         try:
             while done < size:
-                moved = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                moved = os.copy_file_range(fd, dst.fileno(), size - done, done)
                 if moved == 0:
                     break
                 done += moved
-        except (AttributeError, OSError):
+        except OSError:  # no copy_file_range between these files: through a buffer
             dst.seek(0)
             dst.truncate()
-            src.seek(0)
-            shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
+            done = 0
+            while done < size:
+                chunk = os.pread(fd, min(CHUNK, size - done), done)
+                if not chunk:
+                    break
+                dst.write(chunk)
+                done += len(chunk)

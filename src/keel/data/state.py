@@ -57,7 +57,11 @@ class LocalState:
         self.db.executescript(_SCHEMA)
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(checkouts)")}
         if "files" not in columns:  # a state file from before snapshots
-            self.db.execute("ALTER TABLE checkouts ADD COLUMN files BLOB")
+            try:
+                self.db.execute("ALTER TABLE checkouts ADD COLUMN files BLOB")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
     def close(self) -> None:
         self.db.close()
@@ -99,24 +103,40 @@ class LocalState:
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(
-                "INSERT OR REPLACE INTO checkouts VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO checkouts (root, name, version, digest, files) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (checkout.root, checkout.name, checkout.version, checkout.digest, blob),
             )
 
-    def snapshot(self, root: str) -> Snapshot | None:
-        """The files ``root`` held when it was last added or fetched; None when this
-        machine has no snapshot of it (no checkout, or one recorded before snapshots)."""
+    def snapshot(self, root: str) -> tuple[Snapshot, bytes] | None:
+        """The files ``root`` held when it was last added or fetched, and the stored form
+        to hand back to :meth:`update_snapshot`; None when this machine has no snapshot
+        of it (no checkout, or one recorded before snapshots)."""
         row = self.db.execute("SELECT files FROM checkouts WHERE root = ?", (root,)).fetchone()
         if row is None or row[0] is None:
             return None
-        return {entry[0]: entry[1:] for entry in orjson.loads(row[0])}
+        return {entry[0]: entry[1:] for entry in orjson.loads(row[0])}, row[0]
 
-    def set_snapshot(self, root: str, snapshot: Snapshot) -> None:
-        """Replace a checkout's snapshot (after learning new stats of unchanged files)."""
+    def update_snapshot(self, root: str, read: bytes | None, snapshot: Snapshot) -> None:
+        """Store what was learnt about a checkout's files, unless its snapshot is no longer
+        the one read (``read``; None: there was none): a get or add meanwhile wins."""
         blob = orjson.dumps([[relative, *entry] for relative, entry in snapshot.items()])
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute("UPDATE checkouts SET files = ? WHERE root = ?", (blob, root))
+            self.db.execute(
+                "UPDATE checkouts SET files = ? WHERE root = ? AND files IS ?", (blob, root, read)
+            )
+
+    def forget(self, root: str) -> None:
+        """Drop what this machine knows of a folder and the files under it (one that was
+        renamed away, such as a staging folder)."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM checkouts WHERE root = ?", (root,))
+            self.db.execute(
+                "DELETE FROM stat_cache WHERE path = ? OR (path >= ? AND path < ?)",
+                (root, root + "/", root + "0"),
+            )
 
     def digests_of(self, paths: Sequence[str]) -> dict[str, tuple[tuple[int, int, int, int], str]]:
         """``known_digests`` for these paths only (a handful, usually)."""
