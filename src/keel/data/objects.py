@@ -241,13 +241,8 @@ def _hash_open(fd: int, size: int) -> str:
         with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as mapped:
             return str(blake3(mapped, max_threads=blake3.AUTO).hexdigest())
     hasher = blake3()
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, min(CHUNK, size - offset), offset)
-        if not chunk:
-            break
+    for chunk in _chunks_at(fd, size):
         hasher.update(chunk)
-        offset += len(chunk)
     return str(hasher.hexdigest())
 
 
@@ -265,10 +260,17 @@ def _copy_from(fd: int, size: int, target: str | os.PathLike[str]) -> None:
         except OSError:  # no copy_file_range between these files: through a buffer
             dst.seek(0)
             dst.truncate()
-            done = 0
-            while done < size:
-                chunk = os.pread(fd, min(CHUNK, size - done), done)
-                if not chunk:
-                    break
+            for chunk in _chunks_at(fd, size):
                 dst.write(chunk)
-                done += len(chunk)
+
+
+def _chunks_at(fd: int, size: int) -> Iterator[bytes]:
+    """The first ``size`` bytes of the open file ``fd``, ``CHUNK`` at a time, read by
+    offset (its position untouched, so threads may share it)."""
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, min(CHUNK, size - offset), offset)
+        if not chunk:
+            return
+        yield chunk
+        offset += len(chunk)
