@@ -438,7 +438,7 @@ def test_a_new_folder_appears_whole_and_an_empty_one_is_filled_in_place(
     crowded = tmp_path / "crowded"
     real_copy_out = data.cache.copy_out
 
-    def interleaved(digest: str, target: Path, **kwargs: object) -> None:
+    def interleaved(digest: str, target: str, **kwargs: object) -> None:
         crowded.mkdir(exist_ok=True)
         (crowded / "theirs.txt").write_text("mine")
         real_copy_out(digest, target, **kwargs)  # type: ignore[arg-type]

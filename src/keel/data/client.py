@@ -344,8 +344,8 @@ class DataClient:
         staging = root.with_name(f".keel-partial-{new_id()[:12]}")  # short: any name fits
         files = manifest.files
         try:
-            for parent in sorted({os.path.dirname(os.path.join(staging, r)) for r in files}):
-                os.makedirs(parent, exist_ok=True)
+            for parent in sorted({r.rpartition("/")[0] for r in files}):
+                os.makedirs(os.path.join(staging, parent), exist_ok=True)
             placed = self._place(files.items(), staging, link, False, progress)
             try:
                 os.rename(staging, root)  # refused if a folder with files appeared meanwhile
@@ -410,9 +410,11 @@ class DataClient:
         """Write each ``(relative path, file)`` under ``write_root``: ``(relative path,
         stat key, digest)`` of each, as written."""
 
+        base = os.fspath(write_root)
+
         def place(item: tuple[str, DataFile]) -> tuple[str, tuple[int, int, int, int], str]:
             relative, entry = item
-            target = write_root / relative
+            target = os.path.join(base, relative)
             self.cache.copy_out(entry.digest, target, link=link, whole=whole)
             info = os.stat(target)
             if progress is not None:

@@ -55,8 +55,9 @@ class ObjectCache:
 
     def chunks(self, digest: str) -> Iterator[bytes]:
         """An object's bytes in pieces, wherever it is kept."""
-        if self.packs.has(digest):
-            yield self.packs.read(digest)
+        data = self.packs.read(digest)
+        if data is not None:
+            yield data
             return
         with open(self.object_path(digest), "rb") as src:
             yield from file_chunks(src)
@@ -85,7 +86,7 @@ class ObjectCache:
                 return digest, pack.add(digest, data), after
             if self.has(digest):
                 return digest, False, after
-            self._write(digest, lambda tmp: tmp.write_bytes(data))
+            self._write(digest, lambda tmp: _write_new(tmp, data))
             return digest, True, after
         digest = hash_file(source, size)
         if self.has(digest):
@@ -99,7 +100,7 @@ class ObjectCache:
         target = self.object_path(digest)
         target.parent.mkdir(parents=True, exist_ok=True)
 
-        def checked(tmp: Path) -> None:
+        def checked(tmp: str) -> None:
             fill(tmp)
             if check and hash_file(tmp) != digest:
                 raise ContentChanged(digest)
@@ -112,7 +113,7 @@ class ObjectCache:
         target = self.manifests / f"{digest}.json"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            replace_whole(target, lambda tmp: tmp.write_bytes(raw))
+            replace_whole(target, lambda tmp: _write_new(tmp, raw))
         return digest
 
     def has_manifest(self, digest: str) -> bool:
@@ -133,7 +134,7 @@ class ObjectCache:
         return DataManifest.from_bytes(raw, source=f"manifest {digest[:12]}")
 
     def copy_out(
-        self, digest: str, target: Path, *, link: LinkMode = "copy", whole: bool = True
+        self, digest: str, target: str, *, link: LinkMode = "copy", whole: bool = True
     ) -> None:
         """Put an object at ``target``: a copy, or with ``link="hardlink"`` the cache's own
         file (packed objects, which have none, are copied). With ``whole`` it goes through
@@ -144,8 +145,8 @@ class ObjectCache:
         copy's own time here): bytes that do not match the digest, as on a disk that
         damaged them, are never handed out, and the file is moved aside so that a pull
         restores it. A hard link is the cache's own file and is not hashed."""
-        if self.packs.has(digest):
-            data = self.packs.read(digest)
+        data = self.packs.read(digest)
+        if data is not None:
             fill: Fill = lambda path: _write_new(path, data)  # noqa: E731
         else:
             source = self.object_path(digest)
@@ -157,7 +158,7 @@ class ObjectCache:
                     f"object {digest[:12]}: not in the local cache; run `keel data pull` first"
                 )
 
-            def fill(path: Path) -> None:
+            def fill(path: str) -> None:
                 if link == "hardlink":
                     try:
                         os.link(source, path)
@@ -186,7 +187,7 @@ def _damaged(digest: str) -> IntegrityError:
     )
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def _write_new(path: str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         view = memoryview(data)
@@ -196,19 +197,21 @@ def _write_new(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-Fill = Callable[[Path], object]
-"""Writes a file's content at the temporary path it is given."""
+Fill = Callable[[str], object]
+"""Writes a file's content at the path it is given, which does not exist yet."""
 
 
-def replace_whole(target: Path, fill: Fill) -> None:
+def replace_whole(target: str | Path, fill: Fill) -> None:
     """Write ``target`` through a temporary name beside it, renamed over it only once
     ``fill`` has finished: a reader sees the old file or the new one, never half of one."""
-    tmp = target.with_name(f".{target.name}.tmp-{new_id()[:12]}")
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.tmp-{new_id()[:12]}")
     try:
         fill(tmp)
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
@@ -219,7 +222,7 @@ def copy_file(source: str | os.PathLike[str], target: str | os.PathLike[str]) ->
         _copy_from(src.fileno(), os.fstat(src.fileno()).st_size, target)
 
 
-def _copy_checked(source: Path, target: Path, digest: str) -> bool:
+def _copy_checked(source: Path, target: str, digest: str) -> bool:
     """Copy ``source`` to ``target`` while another thread hashes it: True when its bytes
     match ``digest``. Both read one open file, so what is hashed is what is copied even
     if the name is moved meanwhile. (Where the filesystem clones, the hash is a full read

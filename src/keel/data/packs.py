@@ -145,10 +145,11 @@ class PackIndex:
             self._known = {}
             self._complete = None
 
-    def read(self, digest: str) -> bytes:
+    def read(self, digest: str) -> bytes | None:
+        """A packed object's bytes, checked against its digest; None when no pack holds it."""
         where = self._locate(digest)
         if where is None:
-            raise NotFound(f"object {digest[:12]}: not in a pack of the local cache")
+            return None
         pack, offset, size = where
         fd = self._open.get(pack)
         if fd is None:
