@@ -122,7 +122,7 @@ def test_what_status_learns_never_overwrites_a_newer_checkout(
     stored = data.state.snapshot(root)
     assert stored is not None
     snapshot, read = stored
-    newer = [("b", (4, 1, 1, 1), "b" * 64)]  # a get of another version, meanwhile
+    newer = [("b", 4, 1, 1, 1, "b" * 64)]  # a get of another version, meanwhile
     data.state.set_checkout(Checkout(root, "raced", 2, "c" * 64), newer)
     data.state.update_snapshot(root, read, {"a": [5, 9, 9, 9, snapshot["a"][4]]})
     after = data.state.snapshot(root)

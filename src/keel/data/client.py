@@ -26,7 +26,7 @@ from keel.data.manifest import DataFile, DataManifest, unreadable_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
-from keel.data.state import Checkout, LocalState
+from keel.data.state import Checkout, FileRow, LocalState
 from keel.data.tables import is_table, table_summary
 from keel.entities.dataset import (
     DatasetKind,
@@ -194,7 +194,7 @@ class DataClient:
         )
         self._remember_version(version)
         self.state.remember(fresh)
-        files = [(f.relative, f.key, digests[f.path]) for f in found]
+        files = [f.row(digests[f.path], relative=True) for f in found]
         for where in {root, str(Path(path).absolute())}:  # and the folder it was fetched into
             self.state.set_checkout(Checkout(where, version.name, version.version, digest), files)
         return AddResult(version, created, len(fresh), stored)
@@ -219,7 +219,7 @@ class DataClient:
         found: list[FoundFile],
         known: dict[str, tuple[tuple[int, int, int, int], str]],
         progress: Progress | None,
-    ) -> tuple[dict[str, str], list[tuple[str, tuple[int, int, int, int], str]], int]:
+    ) -> tuple[dict[str, str], list[FileRow], int]:
         unchanged: dict[str, str] = {}
         for f in found:
             seen = known.get(f.path)
@@ -259,7 +259,7 @@ class DataClient:
         with pack:  # indexed only if every file was stored
             for f, digest, stored in parallel_map(store_one, todo, weight=_size_of):
                 digests[f.path] = digest
-                fresh.append((f.path, f.key, digest))
+                fresh.append(f.row(digest))
                 stored_bytes += f.size if stored else 0
         return digests, fresh, stored_bytes
 
@@ -322,7 +322,12 @@ class DataClient:
             files = self._materialise_new(folder, manifest, link, progress)
         else:
             files = self._materialise_over(folder, version, manifest, link, force, progress)
-        self.state.remember((os.path.join(root, rel), key, digest) for rel, key, digest in files)
+        self.state.remember(
+            [
+                (os.path.join(root, rel), size, mtime, ctime, inode, digest)
+                for rel, size, mtime, ctime, inode, digest in files
+            ]
+        )
         checkout = Checkout(root, version.name, version.version, version.digest)
         self.state.set_checkout(checkout, files)
         return version
@@ -333,7 +338,7 @@ class DataClient:
         manifest: DataManifest,
         link: LinkMode,
         progress: Progress | None,
-    ) -> list[tuple[str, tuple[int, int, int, int], str]]:
+    ) -> list[FileRow]:
         """Write a version into a private folder beside ``folder`` (which does not exist),
         then rename it into place: the folder appears whole or not at all, and each file
         is written once, straight to its name. (An existing folder, even an empty one, is
@@ -369,7 +374,7 @@ class DataClient:
         link: LinkMode,
         force: bool,
         progress: Progress | None,
-    ) -> list[tuple[str, tuple[int, int, int, int], str]]:
+    ) -> list[FileRow]:
         """Bring a folder that holds files to a version, file by file (each replaced whole),
         leaving files that already hold the right content alone."""
         root = str(folder.absolute())
@@ -386,7 +391,7 @@ class DataClient:
             here = present.get(relative)
             seen = known.get(here.path) if here is not None else None
             if here is not None and seen is not None and seen == (here.key, entry.digest):
-                kept.append((relative, here.key, entry.digest))  # already this content
+                kept.append(here.row(entry.digest, relative=True))  # already this content
                 continue
             todo.append((relative, entry))
         for relative in sorted(self._owned(root, present) - set(wanted)):
@@ -406,21 +411,27 @@ class DataClient:
         link: LinkMode,
         whole: bool,
         progress: Progress | None,
-    ) -> list[tuple[str, tuple[int, int, int, int], str]]:
+    ) -> list[FileRow]:
         """Write each ``(relative path, file)`` under ``write_root``: ``(relative path,
         stat key, digest)`` of each, as written."""
 
         base = os.fspath(write_root)
 
-        def place(item: tuple[str, DataFile]) -> tuple[str, tuple[int, int, int, int], str]:
+        def place(item: tuple[str, DataFile]) -> FileRow:
             relative, entry = item
             target = os.path.join(base, relative)
             self.cache.copy_out(entry.digest, target, link=link, whole=whole)
             info = os.stat(target)
             if progress is not None:
                 progress(entry.size)
-            key = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-            return relative, key, entry.digest
+            return (
+                relative,
+                info.st_size,
+                info.st_mtime_ns,
+                info.st_ctime_ns,
+                info.st_ino,
+                entry.digest,
+            )
 
         return list(parallel_map(place, items, weight=lambda item: item[1].size))
 
@@ -539,7 +550,7 @@ class DataClient:
         for f, digest in parallel_map(
             lambda f: (f, hash_file(f.path, f.size)), rehash, weight=_size_of
         ):
-            fresh.append((f.path, f.key, digest))
+            fresh.append(f.row(digest))
             if digest != snapshot[f.relative][4]:
                 modified.append(f.relative)
             else:

@@ -32,6 +32,11 @@ class FoundFile(NamedTuple):  # a tuple: ten thousand of these are made per scan
         and change times (tools can restore the first two, never the change time), inode."""
         return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
 
+    def row(self, digest: str, *, relative: bool = False) -> tuple[str, int, int, int, int, str]:
+        """The file as seen, with its digest: a row of the local state (``FileRow``)."""
+        where = self.relative if relative else self.path
+        return (where, self.size, self.mtime_ns, self.ctime_ns, self.inode, digest)
+
 
 def found(relative: str, path: str, info: os.stat_result) -> FoundFile:
     return FoundFile(relative, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)

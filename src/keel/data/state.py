@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS versions (
 ) WITHOUT ROWID;
 """
 
+FileRow = tuple[str, int, int, int, int, str]
+"""``(path, size, mtime_ns, ctime_ns, inode, digest)``: a file as last seen, and its
+digest. The path is absolute in the stat cache, relative to the folder in a snapshot."""
+
 Snapshot = dict[str, list[int | str]]
 """A checkout's files: relative path -> ``[size, mtime_ns, ctime_ns, inode, digest]``, the
 digest being the version's. Times of -1 are unknown (the file is hashed to be sure)."""
@@ -88,9 +92,8 @@ class LocalState:
             for path, size, mtime, ctime, inode, digest in rows
         }
 
-    def remember(self, entries: Iterable[tuple[str, tuple[int, int, int, int], str]]) -> None:
-        """Store ``(path, (size, mtime_ns, ctime_ns, inode), digest)`` entries."""
-        rows = [(path, *key, digest) for path, key, digest in entries]
+    def remember(self, rows: Iterable[FileRow]) -> None:
+        """Keep the digests of these files, by absolute path, until their stat changes."""
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -101,14 +104,10 @@ class LocalState:
         ).fetchone()
         return None if row is None else Checkout(*row)
 
-    def set_checkout(
-        self,
-        checkout: Checkout,
-        files: Iterable[tuple[str, tuple[int, int, int, int], str]],
-    ) -> None:
-        """Record what ``checkout.root`` holds: ``(relative path, (size, mtime_ns,
-        ctime_ns, inode), the version's digest)`` for each of its files."""
-        blob = orjson.dumps([[relative, *key, digest] for relative, key, digest in files])
+    def set_checkout(self, checkout: Checkout, files: Sequence[FileRow]) -> None:
+        """Record what ``checkout.root`` holds: each of its files by relative path, with
+        the version's digest of it."""
+        blob = orjson.dumps(files)
         with self.db:
             self.db.execute("BEGIN")
             self.db.execute(
