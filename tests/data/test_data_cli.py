@@ -76,49 +76,6 @@ def test_add_status_get_diff_log_show(env: Path) -> None:
     assert code == 0 and out.startswith("pulled 0 objects") and "2 were cached" in out
 
 
-def test_a_version_seen_on_this_machine_is_fetched_without_the_database(env: Path) -> None:
-    src = write_files(env / "src", {"a.txt": "alpha", "b/c.txt": "gamma"})
-    assert keel("data", "add", str(src), "--name", "docs")[0] == 0
-    db = env / "home" / "keel.db"
-    db.rename(env / "away.db")  # the store out of reach, as a server would be offline
-
-    code, out = keel("data", "get", "docs@1", "-o", str(env / "out"))
-    assert code == 0 and "datasets:/docs@1: 2 files" in out
-    assert (env / "out" / "a.txt").read_text() == "alpha"
-    assert not db.exists()  # the database was never opened (it would have been made)
-
-    code, out = keel("data", "get", "docs@latest", "-o", str(env / "out2"))
-    assert code == 1 and "docs" in out  # the latest is the store's to say: this one is new
-    assert db.exists() and not (env / "out2").exists()
-
-
-def test_latest_asks_the_store_and_a_rebuilt_store_corrects_this_machine(
-    env: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = str(env / "store")
-    src = write_files(env / "src", {"a.txt": "alpha"})
-    assert keel("data", "add", str(src), "--name", "docs", "-t", store)[0] == 0
-    assert keel("data", "get", "docs@1", "-o", str(env / "one"), "-t", store)[0] == 0
-
-    # another machine (its own KEEL_HOME) adds docs@2 to the same store
-    other = write_files(env / "other", {"a.txt": "from elsewhere"})
-    monkeypatch.setenv("KEEL_HOME", str(env / "home2"))
-    assert keel("data", "add", str(other), "--name", "docs", "-t", store)[0] == 0
-    assert keel("data", "push", "docs@2", "-t", store)[0] == 0
-    monkeypatch.setenv("KEEL_HOME", str(env / "home"))
-    assert keel("data", "get", "docs", "-o", str(env / "latest"), "-t", store)[0] == 0
-    assert (env / "latest" / "a.txt").read_text() == "from elsewhere"
-
-    # the store is rebuilt from nothing at the same address: what it says now wins
-    for path in (env / "store").glob("keel.db*"):
-        path.unlink()
-    new = write_files(env / "new", {"a.txt": "rebuilt"})
-    code, out = keel("data", "add", str(new), "--name", "docs", "-t", store)
-    assert code == 0 and "datasets:/docs@1" in out
-    assert keel("data", "get", "docs@1", "-o", str(env / "again"), "-t", store)[0] == 0
-    assert (env / "again" / "a.txt").read_text() == "rebuilt"
-
-
 def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
     code, out = keel("data", "add", str(env / "nope"), "--name", "x")
     assert code == 1 and "does not exist" in out

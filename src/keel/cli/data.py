@@ -30,7 +30,7 @@ def _data(tracking_uri: str | None) -> DataClient:
 
     from keel.config import Settings
     from keel.data.client import dataset_remote, open_data_client
-    from keel.uri import StoreKind, resolve_tracking_uri, store_key
+    from keel.uri import StoreKind, resolve_tracking_uri
 
     settings = Settings.from_env()
     uri = tracking_uri or settings.tracking_uri or str(settings.home)
@@ -52,7 +52,6 @@ def _data(tracking_uri: str | None) -> DataClient:
         actor=settings.user or _login(),
         remote=lambda: dataset_remote(tracking()),
         push_on_add=resolve_tracking_uri(uri).kind is StoreKind.REST,
-        store_key=store_key(uri),
     )
 
 

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from keel.data.folders import clear_way, remove_empty_folders
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.manifest import DataFile, DataManifest, unreadable_paths
@@ -35,7 +33,6 @@ from keel.entities.dataset import (
     check_dataset_name,
     parse_dataset_ref,
 )
-from keel.entities.dataset_codec import dataset_version_from_dict, dataset_version_to_dict
 from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
 
@@ -57,12 +54,8 @@ class DataClient:
         actor: str,
         remote: Callable[[], ObjectRemote | None] = lambda: None,
         push_on_add: bool = False,
-        store_key: str | None = None,
     ) -> None:
         self._store_factory = store
-        self.store_key = store_key
-        """Names the store in the local state, which keeps the versions seen of it (see
-        :meth:`resolve`); None keeps none."""
         self.push_on_add = push_on_add
         """Through ``keel server`` the server is where objects live: ``add`` uploads what
         it lacks before creating the version."""
@@ -192,7 +185,6 @@ class DataClient:
             description=description,
             **table,
         )
-        self._remember_version(version)
         self.state.remember(fresh)
         files = [f.row(digests[f.path], relative=True) for f in found]
         for where in {root, str(Path(path).absolute())}:  # and the folder it was fetched into
@@ -266,24 +258,10 @@ class DataClient:
     # get ----------------------------------------------------------------------------------
 
     def resolve(self, ref: str | DatasetRef | DatasetVersion) -> DatasetVersion:
-        """The version a reference names. ``NAME@N`` seen before on this machine is read
-        from the local state: a version never changes, so this needs no database (nor a
-        network). ``NAME@latest`` always asks the store."""
         if isinstance(ref, DatasetVersion):
             return ref
         parsed = ref if isinstance(ref, DatasetRef) else parse_dataset_ref(ref)
-        if parsed.version is not None and self.store_key is not None:
-            body = self.state.version(self.store_key, parsed.name, parsed.version)
-            if body is not None:
-                return dataset_version_from_dict(orjson.loads(body))
-        version = self.store.get_dataset_version(parsed.name, parsed.version)
-        self._remember_version(version)
-        return version
-
-    def _remember_version(self, version: DatasetVersion) -> None:
-        if self.store_key is not None:
-            body = orjson.dumps(dataset_version_to_dict(version, profile=True))
-            self.state.remember_version(self.store_key, version.name, version.version, body)
+        return self.store.get_dataset_version(parsed.name, parsed.version)
 
     def get(
         self,
@@ -598,7 +576,6 @@ def open_data_client(
     actor: str,
     remote: Callable[[], ObjectRemote | None] = lambda: None,
     push_on_add: bool = False,
-    store_key: str | None = None,
 ) -> DataClient:
     """The data client of this machine: its cache and state under ``$KEEL_HOME/data``."""
     home = Path(settings.home) / "data"
@@ -609,7 +586,6 @@ def open_data_client(
         actor=actor,
         remote=remote,
         push_on_add=push_on_add,
-        store_key=store_key,
     )
 
 

@@ -12,11 +12,6 @@ Each checkout also keeps its files as they were when the folder was added or fet
 path, size, times, inode and the version's digest, in one blob. ``status`` compares a
 walk of the folder against that alone: no manifest to parse, no stat cache to read,
 unless a file's stat changed.
-
-It also keeps the versions this machine has seen, by store: ``NAME@N`` names the same
-version for as long as the store lives (versions are never edited or deleted), so
-``get NAME@N`` of one seen before needs no database — nor a network, when its files
-are in the cache.
 """
 
 from __future__ import annotations
@@ -37,10 +32,6 @@ CREATE TABLE IF NOT EXISTS stat_cache (
 CREATE TABLE IF NOT EXISTS checkouts (
     root TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL,
     files BLOB
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS versions (
-    store TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, body BLOB NOT NULL,
-    PRIMARY KEY (store, name, version)
 ) WITHOUT ROWID;
 """
 
@@ -133,23 +124,6 @@ class LocalState:
             self.db.execute("BEGIN")
             self.db.execute(
                 "UPDATE checkouts SET files = ? WHERE root = ? AND files IS ?", (blob, root, read)
-            )
-
-    def version(self, store: str, name: str, version: int) -> bytes | None:
-        """A version of ``store`` seen on this machine, as :meth:`remember_version` kept it."""
-        row = self.db.execute(
-            "SELECT body FROM versions WHERE store = ? AND name = ? AND version = ?",
-            (store, name, version),
-        ).fetchone()
-        return None if row is None else row[0]
-
-    def remember_version(self, store: str, name: str, version: int, body: bytes) -> None:
-        """Keep a version the store returned (the newest word wins: a store rebuilt
-        under the same address corrects what it contradicts)."""
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.execute(
-                "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?)", (store, name, version, body)
             )
 
     def forget(self, root: str) -> None:

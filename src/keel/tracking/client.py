@@ -71,7 +71,6 @@ class Client:
         self.settings = settings or Settings.from_env()
         self.tracking_uri = tracking_uri or self.settings.tracking_uri or str(self.settings.home)
         self.store = store or open_store(self.tracking_uri, self.settings)
-        self._store_given = store is not None
         self.artifacts: ArtifactRepository = _artifacts_for(self.store)
         remote = hasattr(self.store, "base_url")
         self._writer = BackgroundWriter(
@@ -100,7 +99,6 @@ class Client:
         if self._data is None:
             from keel.data.client import dataset_remote, open_data_client
             from keel.store import open_datasets
-            from keel.uri import store_key
 
             self._data = open_data_client(
                 self.settings,
@@ -108,8 +106,6 @@ class Client:
                 actor=self.user or "anonymous",
                 remote=lambda: dataset_remote(self.store),
                 push_on_add=hasattr(self.store, "base_url"),
-                # a store handed in need not be the one the URI names
-                store_key=None if self._store_given else store_key(self.tracking_uri),
             )
         return self._data
 
