@@ -76,6 +76,27 @@ def test_add_status_get_diff_log_show(env: Path) -> None:
     assert code == 0 and out.startswith("pulled 0 objects") and "2 were cached" in out
 
 
+def test_runs_show_lists_the_dataset_versions_a_run_used(env: Path) -> None:
+    from keel.config import Settings
+    from keel.tracking.client import Client
+
+    src = write_files(env / "src", {"a.txt": "alpha"})
+    c = Client(settings=Settings.from_env())
+    try:
+        run = c.create_run(c.create_experiment("lineage")).info.run_id
+        c.log_dataset(run, src, name="docs", context="training")
+        c.set_terminated(run)
+    finally:
+        c.close()
+    code, out = keel("runs", "show", run, "--json")
+    assert code == 0
+    assert [(i["dataset"], i["context"]) for i in json.loads(out)["inputs"]] == [
+        ("datasets:/docs@1", "training")
+    ]
+    code, out = keel("runs", "show", run)
+    assert code == 0 and "dataset inputs" in out and "datasets:/docs@1" in out
+
+
 def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
     code, out = keel("data", "add", str(env / "nope"), "--name", "x")
     assert code == 1 and "does not exist" in out
@@ -83,6 +104,8 @@ def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
     assert code == 1 and "must be a number or 'latest'" in out
     code, out = keel("data", "status", str(env))
     assert code == 1 and "not a dataset folder" in out
+    code, out = keel("data", "status", str(env / "nope"))
+    assert code == 1 and "does not exist" in out
 
 
 def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> None:
@@ -124,7 +147,7 @@ def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> Non
         traversal = httpx.put(f"{api}/dataset-objects/..%2F..%2Fetc", content=b"x")
         assert traversal.status_code in (400, 404)
         not_hex = httpx.post(f"{api}/dataset-objects/missing", json={"digests": ["../x"]})
-        assert not_hex.status_code == 400 and "digests[]" in not_hex.text
+        assert not_hex.status_code == 400 and "digests[0]" in not_hex.text
     finally:
         srv.stop()
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import unique
+from conftest import ServerProcess, unique
 from data.support import write_files
+from keel.artifacts.hashing import hash_bytes
 from keel.data import client as client_module
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
@@ -264,7 +265,7 @@ def test_lineage_both_ways(keel_client: Client, tmp_path: Path) -> None:
 def test_a_manifest_path_that_leaves_the_folder_is_refused(path: str) -> None:
     import orjson
 
-    from keel.data.manifest import DataManifest
+    from keel.entities.dataset_manifest import DataManifest
 
     raw = orjson.dumps({"files": {path: [1, "a" * 64]}, "format": 1, "kind": "folder"})
     with pytest.raises(InvalidArgument, match="file path"):
@@ -284,7 +285,7 @@ def test_a_manifest_whose_paths_cannot_all_be_files_is_refused(
 ) -> None:
     import orjson
 
-    from keel.data.manifest import DataManifest
+    from keel.entities.dataset_manifest import DataManifest
 
     raw = orjson.dumps({"files": files, "format": 1, "kind": "folder"})
     with pytest.raises(InvalidArgument, match=rule):
@@ -297,7 +298,7 @@ def test_a_manifest_whose_paths_cannot_all_be_files_is_refused(
 def test_a_manifest_entry_that_is_not_size_and_digest_is_refused(entry: list[object]) -> None:
     import orjson
 
-    from keel.data.manifest import DataManifest
+    from keel.entities.dataset_manifest import DataManifest
 
     raw = orjson.dumps({"files": {"ok": [1, "b" * 64], "x": entry}, "format": 1, "kind": "folder"})
     with pytest.raises(InvalidArgument, match=r"files\['x'\]"):
@@ -601,11 +602,22 @@ def test_a_loaded_copy_is_read_only(data: DataClient, tmp_path: Path) -> None:
     assert staged.fetchone() == (0,)  # the staging folder it was made in is forgotten
 
 
-@pytest.mark.parametrize("ref", ["ds@²", "ds@-1", "ds@1.5", "a/b@1", "@1"])
-def test_bad_refs_are_refused_with_the_rule(ref: str) -> None:
+@pytest.mark.parametrize(
+    ("ref", "rule"),
+    [
+        ("ds@²", "must be a number or 'latest'"),
+        ("ds@-1", "must be a number or 'latest'"),
+        ("ds@1.5", "must be a number or 'latest'"),
+        ("a/b@1", r"must not contain '/' \(it separates parts of datasets:/"),
+        ("@1", "dataset name"),
+        ("s3://bucket/x", "must be datasets:/<name>@<version>"),
+        ("models:/x@1", "must be datasets:/<name>@<version>"),
+    ],
+)
+def test_bad_refs_are_refused_with_the_rule(ref: str, rule: str) -> None:
     from keel.entities.dataset import parse_dataset_ref
 
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidArgument, match=rule):
         parse_dataset_ref(ref)
 
 
@@ -632,3 +644,64 @@ def test_a_fetched_table_edited_and_added_back_stays_a_table(
     assert data.diff(f"{name}@1", f"{name}@2").table is not None
     status = data.status(work)
     assert status.changes.clean and status.checkout.version == 2
+
+
+def test_a_store_records_only_the_figures_of_the_manifest(data: DataClient, tmp_path: Path) -> None:
+    """Through every store (and a server, which holds the objects the add pushed): the
+    kind, file count and size of a new version must be its manifest's."""
+    src = write_files(tmp_path / "src", {"a.txt": "alpha", "b.txt": "beta"})
+    real = data.add(src, name=unique("honest")).version
+    raw = data.cache.manifests.joinpath(f"{real.digest}.json").read_bytes()
+    name = unique("claims")
+    honest: dict[str, object] = {
+        "digest": real.digest,
+        "manifest": raw,
+        "kind": DatasetKind.FOLDER,
+        "file_count": 2,
+        "total_bytes": 9,
+        "source": "test",
+        "actor": "mallory",
+    }
+    for field, claim in (("file_count", 7), ("total_bytes", 999), ("kind", DatasetKind.FILE)):
+        with pytest.raises(InvalidArgument, match=f"{field}: must be the manifest's"):
+            data.store.create_dataset_version(name, **{**honest, field: claim})  # type: ignore[arg-type]
+    foreign = b'{"files":{"a.txt":[5,"' + b"0" * 64 + b'"]}}'
+    with pytest.raises(InvalidArgument, match="manifest"):
+        data.store.create_dataset_version(
+            name,
+            **{**honest, "manifest": foreign, "digest": hash_bytes(foreign)},  # type: ignore[arg-type]
+        )
+    with pytest.raises(NotFound):
+        data.store.get_dataset(name)  # nothing was recorded
+    version, created = data.store.create_dataset_version(name, **honest)  # type: ignore[arg-type]
+    assert created and (version.file_count, version.total_bytes) == (2, 9)
+
+
+def test_a_server_refuses_a_version_whose_objects_it_lacks(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    from keel.config import Settings
+    from keel.entities.dataset_manifest import DataFile, DataManifest
+    from keel.store import open_datasets, open_store
+
+    tracking = open_store(server.url, Settings(home=tmp_path))
+    store = open_datasets(tracking)
+    try:
+        never_pushed = hash_bytes(b"bytes the server never received")
+        raw = DataManifest(DatasetKind.FILE, {"x.bin": DataFile(31, never_pushed)}).to_bytes()
+        name = unique("unfetchable")
+        with pytest.raises(InvalidArgument, match="1 of its objects are not on this server"):
+            store.create_dataset_version(
+                name,
+                digest=hash_bytes(raw),
+                manifest=raw,
+                kind=DatasetKind.FILE,
+                file_count=1,
+                total_bytes=31,
+                source="test",
+                actor="mallory",
+            )
+        with pytest.raises(NotFound):
+            store.get_dataset(name)
+    finally:
+        tracking.close()

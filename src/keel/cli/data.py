@@ -64,6 +64,10 @@ def _login() -> str:
         return "anonymous"
 
 
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n:,} files"
+
+
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -91,7 +95,7 @@ def add(
         return
     verb = "added" if result.created else "unchanged:"
     typer.echo(
-        f"{verb} {v.uri} ({v.kind.value}, {v.file_count} files, {_size(v.total_bytes)}; "
+        f"{verb} {v.uri} ({v.kind.value}, {_files(v.file_count)}, {_size(v.total_bytes)}; "
         f"{result.hashed_files} hashed, {_size(result.stored_bytes)} stored)"
     )
 
@@ -111,7 +115,7 @@ def get(
     version = client.resolve(ref)
     with transfer_progress(version.total_bytes, "copying") as advance:
         client.get(version, out, force=force, progress=advance, link=link)  # type: ignore[arg-type]
-    typer.echo(f"{version.uri}: {version.file_count} files in {out}")
+    typer.echo(f"{version.uri}: {_files(version.file_count)} in {out}")
 
 
 @app.command("push")
@@ -241,7 +245,7 @@ def show(
             "used_by": [dataset_input_to_dict(u) for u in users],
         })  # fmt: skip
         return
-    typer.echo(f"{v.uri}  {v.kind.value}, {v.file_count} files, {_size(v.total_bytes)}")
+    typer.echo(f"{v.uri}  {v.kind.value}, {_files(v.file_count)}, {_size(v.total_bytes)}")
     typer.echo(f"  digest   {v.digest}")
     typer.echo(f"  source   {v.source}")
     typer.echo(f"  created  {when(v.created)} by {v.created_by}")

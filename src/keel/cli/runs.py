@@ -119,12 +119,16 @@ def show(
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Show a run: info, params, latest metrics, tags, code version."""
+    """Show a run: info, params, latest metrics, tags, code version, the dataset versions
+    it used."""
     from keel.entities.codec import run_to_dict
+    from keel.entities.dataset_codec import dataset_input_to_dict
 
-    run = client(tracking_uri).get_run(run_id)
+    c = client(tracking_uri)
+    run = c.get_run(run_id)
+    inputs = c.data.store.run_inputs(run_id)
     if json:
-        print_json(run_to_dict(run))
+        print_json({**run_to_dict(run), "inputs": [dataset_input_to_dict(i) for i in inputs]})
         return
     i = run.info
     print_table(
@@ -149,6 +153,12 @@ def show(
     ):
         if values:
             print_table(title, ["key", "value"], sorted(values.items()))
+    if inputs:
+        print_table(
+            "dataset inputs",
+            ["dataset", "context"],
+            [(f"datasets:/{i.name}@{i.version}", i.context) for i in inputs],
+        )
 
 
 @app.command("compare")

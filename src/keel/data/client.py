@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from keel.data.folders import clear_way, remove_empty_folders
 from keel.data.hashing import hash_file, parallel_map
-from keel.data.manifest import DataFile, DataManifest, unreadable_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
@@ -33,6 +32,7 @@ from keel.entities.dataset import (
     check_dataset_name,
     parse_dataset_ref,
 )
+from keel.entities.dataset_manifest import DataFile, DataManifest, unreadable_paths
 from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
 
@@ -476,7 +476,7 @@ class DataClient:
             raise Conflict(
                 f"out {str(folder)!r}: has local changes since {checkout.name}@"
                 f"{checkout.version} ({', '.join(listed)}); commit them with `keel data add` "
-                "or pass --force to discard them"
+                "or pass --force to put the version's files back (files you added are kept)"
             )
 
     # status and diff ----------------------------------------------------------------------
@@ -486,6 +486,8 @@ class DataClient:
         target = Path(path)
         root = str(target.absolute())
         checkout = self.state.checkout(root)
+        if checkout is None and not os.path.lexists(target):
+            raise NotFound(f"path {str(path)!r}: does not exist")
         if checkout is None:
             raise NotFound(
                 f"path {str(path)!r}: not a dataset folder on this machine; "

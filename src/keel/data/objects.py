@@ -19,8 +19,8 @@ from typing import Literal
 
 from keel.artifacts.hashing import file_chunks
 from keel.data.hashing import CHUNK, MMAP_THRESHOLD, hash_bytes, hash_file
-from keel.data.manifest import DataManifest
 from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter
+from keel.entities.dataset_manifest import DataManifest
 from keel.entities.ids import new_id
 from keel.errors import IntegrityError, NotFound
 

@@ -63,11 +63,22 @@ class StoreObjects:
         """One object (one request, not a listing)."""
         return self.store.exists(object_key(digest))
 
+    def absent(self, digests: set[str]) -> set[str]:
+        """Which of these objects are not here: asked one by one when they are few, else
+        from one listing (as :meth:`missing`)."""
+        if len(digests) <= _ASK_EACH_UP_TO:
+            return {d for d in digests if not self.has(d)}
+        return self.missing(digests)
+
     def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
         self.store.write_stream(object_key(digest), chunks, expected_digest=digest)
 
     def download(self, digest: str) -> Iterator[bytes]:
         return self.store.read_chunks(object_key(digest), expected_digest=digest)
+
+
+_ASK_EACH_UP_TO = 64
+"""Up to this many objects, one request each costs less than listing the store."""
 
 
 def object_key(digest: str) -> str:

@@ -84,7 +84,7 @@ class DatasetRef:
 
 
 def check_dataset_name(value: object, field: str = "dataset name") -> str:
-    return check_model_name(value, field)
+    return check_model_name(value, field, uris=f"{DATASETS_SCHEME}<name>@<version>")
 
 
 def check_dataset_version(value: object, field: str = "version") -> int:
@@ -113,6 +113,11 @@ def parse_dataset_ref(text: object, field: str = "dataset") -> DatasetRef:
     if not isinstance(text, str) or not text:
         raise InvalidArgument(f"{field}: must be a string like datasets:/<name>@<version>")
     body = text.removeprefix(DATASETS_SCHEME)
+    scheme, sep, _ = body.partition(":/")
+    if sep and "/" not in scheme and "@" not in scheme:  # another kind of URI
+        raise InvalidArgument(
+            f"{field} {text!r}: must be {DATASETS_SCHEME}<name>@<version> or <name>@<version>"
+        )
     name, at, version = body.rpartition("@")
     if not at:
         name, version = body, "latest"

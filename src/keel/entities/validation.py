@@ -52,14 +52,18 @@ def check_name(field: str, value: object) -> str:
     return value
 
 
-def check_model_name(value: object, field: str = "model name") -> str:
-    """Like an experiment name, and without '/' or '@': they delimit ``models:/`` URIs."""
+def check_model_name(
+    value: object,
+    field: str = "model name",
+    uris: str = "models:/<name>/<version> and models:/<name>@<alias>",
+) -> str:
+    """Like an experiment name, and without '/' or '@': they delimit URIs such as
+    ``models:/`` (``uris`` names them in the error)."""
     name = check_name(field, value)
     for forbidden in ("/", "@"):
         if forbidden in name:
             raise InvalidArgument(
-                f"{field} {name!r}: must not contain {forbidden!r} "
-                "(it separates parts of models:/<name>/<version> and models:/<name>@<alias>)"
+                f"{field} {name!r}: must not contain {forbidden!r} (it separates parts of {uris})"
             )
     return name
 

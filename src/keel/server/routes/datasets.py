@@ -20,6 +20,7 @@ from keel.entities.dataset_codec import (
     dataset_to_dict,
     dataset_version_to_dict,
 )
+from keel.entities.dataset_manifest import DataManifest
 from keel.entities.validation import check_choice
 from keel.errors import InvalidArgument, NotFound
 from keel.server.deps import ActorDep
@@ -78,6 +79,7 @@ def create_version(name: str, body: VersionCreate, request: Request, actor: Acto
         manifest = base64.b64decode(body.manifest, validate=True)
     except ValueError:
         raise InvalidArgument("manifest: must be base64") from None
+    _refuse_unfetchable(name, body.digest, manifest, request)
     version, created = _datasets(request).create_dataset_version(
         name,
         digest=body.digest,
@@ -96,6 +98,24 @@ def create_version(name: str, body: VersionCreate, request: Request, actor: Acto
     return JSON(payload, status_code=201 if created else 200)
 
 
+def _refuse_unfetchable(name: str, digest: str, manifest: bytes, request: Request) -> None:
+    """A new version may name only objects this server holds: one it could never serve is
+    refused before anything is recorded. (Re-adding the latest version is not checked
+    again.)"""
+    try:
+        if _datasets(request).get_dataset_version(name).digest == digest:
+            return
+    except NotFound:  # a new dataset
+        pass
+    files = DataManifest.from_bytes(manifest, source="manifest").files
+    absent = sorted(_objects(request).absent({f.digest for f in files.values()}))
+    if absent:
+        raise InvalidArgument(
+            f"manifest: {len(absent)} of its objects are not on this server (the first is "
+            f"{absent[0]}); upload them first (PUT /api/v1/dataset-objects/{{digest}})"
+        )
+
+
 @router.get("/dataset-manifests/{digest}")
 def get_manifest_by_digest(digest: str, request: Request) -> JSON:
     raw = _datasets(request).get_manifest(digest)
@@ -105,8 +125,8 @@ def get_manifest_by_digest(digest: str, request: Request) -> JSON:
 @router.post("/dataset-objects/missing")
 def missing_objects(body: DigestList, request: Request) -> JSON:
     """Which of these objects the server does not have."""
-    for digest in body.digests:
-        check_digest(digest, "digests[]")
+    for i, digest in enumerate(body.digests):
+        check_digest(digest, f"digests[{i}]")
     return JSON({"missing": sorted(_objects(request).missing(body.digests))})
 
 

@@ -17,6 +17,7 @@ from keel.artifacts.hashing import hash_bytes
 from keel.entities import dataset as d
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.dataset_codec import dataset_version_from_dict
+from keel.entities.dataset_manifest import DataManifest
 from keel.entities.validation import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
@@ -73,6 +74,7 @@ class SqlDatasetStore:
                 if latest.digest == digest:
                     return _version(latest), False
             version = last + 1
+            _check_figures(manifest, kind, file_count, total_bytes)
             _store_manifest(conn, digest, manifest)
             row = {
                 "name": name,
@@ -181,6 +183,19 @@ class SqlDatasetStore:
         with read_transaction(self.engine) as conn:
             _version_row(conn, name, version, with_profile=False)
             return [_input(row) for row in conn.execute(query)]
+
+
+def _check_figures(manifest: bytes, kind: DatasetKind, file_count: int, total_bytes: int) -> None:
+    """A new version's kind, file count and size must be its manifest's own, which must be
+    one Keel can read back: the store never records figures a client made up."""
+    parsed = DataManifest.from_bytes(manifest)
+    for field, claimed, actual in (
+        ("kind", kind.value, parsed.kind.value),
+        ("file_count", file_count, len(parsed.files)),
+        ("total_bytes", total_bytes, parsed.total_bytes),
+    ):
+        if claimed != actual:
+            raise InvalidArgument(f"{field}: must be the manifest's {actual!r}, got {claimed!r}")
 
 
 def _store_manifest(conn: Connection, digest: str, manifest: bytes) -> None:
