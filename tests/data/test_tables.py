@@ -69,6 +69,7 @@ def test_a_header_only_csv_is_an_empty_table(tmp_path: Path) -> None:
         ("utf.csv", b"a,b\n1,2\n\xff\xfe,3\n", 3, "not valid UTF-8"),
         ("tab.tsv", b"a\tb\n1\t2\n3\t4\t5\n", 3, "3 fields where the header has 2"),
         ("multi.csv", b'a,b\n1,"two\nlines"\n2,3,4\n', 4, "3 fields where the header has 2"),
+        ("twice.csv", b"a,b,a\n1,2,3\n", 1, "the header names column 'a' twice"),
     ],
 )
 def test_a_csv_that_does_not_parse_names_the_file_line_and_reason(

@@ -97,6 +97,7 @@ def _read_delimited(file: Path, shown: str, separator: str) -> pl.DataFrame:
 
     if _is_empty(file):
         raise InvalidArgument(f"{shown}: the file is empty; a table needs at least a header line")
+    _check_header(file, shown, separator)
 
     def read(infer_rows: int | None) -> pl.DataFrame:
         return pl.read_csv(
@@ -120,6 +121,24 @@ def _read_delimited(file: Path, shown: str, separator: str) -> pl.DataFrame:
             raise InvalidArgument(f"{shown}: not a readable CSV file: {_headline(exc)}") from exc
         line, reason = where
         raise InvalidArgument(f"{shown}: line {line}: {reason}") from exc
+
+
+def _check_header(file: Path, shown: str, separator: str) -> None:
+    """Refuse a header that names a column twice (polars would rename the second one)."""
+    try:
+        with _open_binary(file) as stream:
+            text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+            header = next(csv.reader(text, delimiter=separator), [])
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error, gzip.BadGzipFile):
+        return  # reading the table says what is wrong, with the line
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise InvalidArgument(
+                f"{shown}: line 1: the header names column {name!r} twice; "
+                "column names must be unique"
+            )
+        seen.add(name)
 
 
 def _is_empty(file: Path) -> bool:
