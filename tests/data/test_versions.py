@@ -602,6 +602,25 @@ def test_a_loaded_copy_is_read_only(data: DataClient, tmp_path: Path) -> None:
     assert staged.fetchone() == (0,)  # the staging folder it was made in is forgotten
 
 
+def test_a_private_copy_that_was_edited_or_lost_a_file_is_made_again(
+    data: DataClient, tmp_path: Path
+) -> None:
+    src = write_files(tmp_path / "src", {"a.txt": "alpha", "sub/b.txt": "beta"})
+    version = data.add(src, name=unique("shared-copy")).version
+    folder = data.load(version)
+    assert data.load(version) == folder  # reused while intact
+
+    edited = folder / "a.txt"
+    edited.chmod(0o644)
+    edited.write_text("EVIL")
+    (folder / "sub" / "b.txt").unlink()
+    again = data.load(version)
+    assert (again / "a.txt").read_text() == "alpha"
+    assert (again / "sub" / "b.txt").read_text() == "beta"
+    assert not (again / "a.txt").stat().st_mode & 0o222
+    assert [p.name for p in again.parent.iterdir()] == [again.name]  # nothing set aside left
+
+
 @pytest.mark.parametrize(
     ("ref", "rule"),
     [

@@ -10,17 +10,17 @@ the last two, so it never waits on the database.
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.data.folders import clear_way, remove_empty_folders
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
+from keel.data.placing import Progress, materialise_new, place
 from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, FileRow, LocalState
@@ -39,9 +39,6 @@ from keel.errors import Conflict, InvalidArgument, NotFound
 if TYPE_CHECKING:
     from keel.data.remote import ObjectRemote, Transfer
     from keel.store.datasets import DatasetStore
-
-Progress = Callable[[int], None]
-"""Called with a number of bytes done, as work goes on."""
 
 
 class DataClient:
@@ -297,7 +294,7 @@ class DataClient:
         folder = Path(os.path.abspath(out))  # "x/.." is the folder it names
         root = str(folder)
         if not os.path.lexists(folder):
-            files = self._materialise_new(folder, manifest, link, progress)
+            files = materialise_new(self.cache, folder, manifest, link, progress)
         else:
             files = self._materialise_over(folder, version, manifest, link, force, progress)
         self.state.remember(
@@ -309,40 +306,6 @@ class DataClient:
         checkout = Checkout(root, version.name, version.version, version.digest)
         self.state.set_checkout(checkout, files)
         return version
-
-    def _materialise_new(
-        self,
-        folder: Path,
-        manifest: DataManifest,
-        link: LinkMode,
-        progress: Progress | None,
-    ) -> list[FileRow]:
-        """Write a version into a private folder beside ``folder`` (which does not exist),
-        then rename it into place: the folder appears whole or not at all, and each file
-        is written once, straight to its name. (An existing folder, even an empty one, is
-        filled file by file: renaming over it would strand whoever has it open, such as
-        a shell whose working folder it is.)"""
-        root = folder.absolute()
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = root.with_name(f".keel-partial-{new_id()[:12]}")  # short: any name fits
-        files = manifest.files
-        try:
-            for parent in sorted({r.rpartition("/")[0] for r in files}):
-                os.makedirs(os.path.join(staging, parent), exist_ok=True)
-            placed = self._place(files.items(), staging, link, False, progress)
-            try:
-                os.rename(staging, root)  # refused if a folder with files appeared meanwhile
-            except OSError as exc:
-                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-                    raise
-                raise Conflict(
-                    f"out {str(folder)!r}: was created by something else while the version "
-                    "was being fetched; nothing of the version was put there"
-                ) from None
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-        return placed
 
     def _materialise_over(
         self,
@@ -380,57 +343,58 @@ class DataClient:
         parents = {os.path.dirname(os.path.join(root, r)) for r, _ in todo}
         for parent in sorted(parents):
             os.makedirs(parent, exist_ok=True)
-        return kept + self._place(todo, Path(root), link, True, progress)
-
-    def _place(
-        self,
-        items: Iterable[tuple[str, DataFile]],
-        write_root: Path,
-        link: LinkMode,
-        whole: bool,
-        progress: Progress | None,
-    ) -> list[FileRow]:
-        """Write each ``(relative path, file)`` under ``write_root``: ``(relative path,
-        stat key, digest)`` of each, as written."""
-
-        base = os.fspath(write_root)
-
-        def place(item: tuple[str, DataFile]) -> FileRow:
-            relative, entry = item
-            target = os.path.join(base, relative)
-            self.cache.copy_out(entry.digest, target, link=link, whole=whole)
-            info = os.stat(target)
-            if progress is not None:
-                progress(entry.size)
-            return (
-                relative,
-                info.st_size,
-                info.st_mtime_ns,
-                info.st_ctime_ns,
-                info.st_ino,
-                entry.digest,
-            )
-
-        return list(parallel_map(place, items, weight=lambda item: item[1].size))
+        return kept + place(self.cache, todo, root, link, True, progress)
 
     def checkout_path(self, ref: str | DatasetRef | DatasetVersion) -> Path:
-        """A private copy of a version under the cache (made once, then reused)."""
+        """A private, read-only copy of a version under the cache, made once and reused
+        while it is intact: one that was edited, or lost a file, is set aside and made
+        again (checked by each file's stat, as ``status`` checks a folder)."""
         version = self.resolve(ref)
         folder = self.cache.root.parent / "checkouts" / version.digest
-        if not folder.exists():
-            staging = folder.with_name(f".{folder.name}.partial-{new_id()[:12]}")
-            try:
-                self.get(version, staging)
-                for path in staging.rglob("*"):
-                    if path.is_file():
-                        path.chmod(0o444)  # a shared copy: nobody edits it in place
-                with contextlib.suppress(OSError):  # another process finished first: use theirs
-                    os.rename(staging, folder)
-            finally:
-                self.state.forget(str(staging))  # a private copy, never a working folder
-                if staging.exists():
-                    shutil.rmtree(staging, ignore_errors=True)
+        if folder.exists():
+            if self._intact(folder, version):
+                return folder
+            aside = folder.with_name(f".{folder.name}.damaged-{new_id()[:12]}")
+            with contextlib.suppress(FileNotFoundError):  # another process set it aside
+                os.rename(folder, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        staging = folder.with_name(f".{folder.name}.partial-{new_id()[:12]}")
+        try:
+            self.get(version, staging)
+            for path in staging.rglob("*"):
+                if path.is_file():
+                    path.chmod(0o444)  # a shared copy: nobody edits it in place
+            with contextlib.suppress(OSError):  # another process finished first: use theirs
+                os.rename(staging, folder)
+        finally:
+            self.state.forget(str(staging))  # a private copy, never a working folder
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        self._record_private_copy(folder, version)
         return folder
+
+    def _intact(self, folder: Path, version: DatasetVersion) -> bool:
+        root = str(folder)
+        checkout = self.state.checkout(root)
+        _, found = scan(folder)
+        if checkout is None:  # made before private copies were recorded: hashed once
+            checkout = Checkout(root, version.name, version.version, version.digest)
+        if not self._changes(root, found, checkout).clean:
+            return False
+        if self.state.snapshot(root) is None:
+            self._record_private_copy(folder, version)
+        return True
+
+    def _record_private_copy(self, folder: Path, version: DatasetVersion) -> None:
+        """Keep the stat of each file of a private copy as it is now (read-only)."""
+        files = self.manifest(version.digest).files
+        _, found = scan(folder)
+        rows = [
+            f.row(files[f.relative].digest, relative=True) for f in found if f.relative in files
+        ]
+        self.state.set_checkout(
+            Checkout(str(folder), version.name, version.version, version.digest), rows
+        )
 
     def load(self, ref: str | DatasetRef | DatasetVersion) -> Any:
         version = self.resolve(ref)
