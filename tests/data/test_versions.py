@@ -539,6 +539,25 @@ def test_get_force_touches_only_the_versions_files(data: DataClient, tmp_path: P
     assert (project / "src" / "model.py").read_text() == "code"
 
 
+def test_files_left_by_an_interrupted_get_are_not_added_and_the_next_get_removes_them(
+    data: DataClient, tmp_path: Path
+) -> None:
+    name = unique("interrupted")
+    src = write_files(tmp_path / "src", {"a.txt": "alpha", "sub/b.txt": "beta"})
+    data.add(src, name=name)
+    out = tmp_path / "out"
+    data.get(f"{name}@1", out)
+    left = [out / ".a.txt.tmp-0123456789ab", out / "sub" / ".b.txt.tmp-abcdef012345"]
+    for path in left:  # as a get killed while replacing these files leaves them
+        path.write_text("half")
+    assert data.status(out).changes.clean
+    assert not data.add(out, name=name).created
+    kept = out / ".notes.tmp-mine"  # not Keel's pattern: the user's own file
+    kept.write_text("mine")
+    data.get(f"{name}@1", out, force=True)
+    assert not any(path.exists() for path in left) and kept.read_text() == "mine"
+
+
 def test_a_same_size_rewrite_with_its_mtime_put_back_is_seen(
     data: DataClient, tmp_path: Path
 ) -> None:

@@ -321,9 +321,13 @@ class DataClient:
         root = str(folder.absolute())
         if not folder.is_dir():
             raise InvalidArgument(f"out {str(folder)!r}: exists and is not a folder")
-        _, existing = scan(folder)
+        leftovers: list[str] = []
+        _, existing = scan(folder, leftovers)
         if existing and not force:
             self._refuse_overwrite(root, folder, existing, version)
+        for path in leftovers:  # from a get that was interrupted here
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
         known = self.state.known_digests(root)
         present = {f.relative: f for f in existing}
         wanted = manifest.files

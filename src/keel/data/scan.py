@@ -9,6 +9,7 @@ refused, with every such path listed.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import NamedTuple
@@ -38,13 +39,20 @@ class FoundFile(NamedTuple):  # a tuple: ten thousand of these are made per scan
         return (where, self.size, self.mtime_ns, self.ctime_ns, self.inode, digest)
 
 
+LEFTOVER = re.compile(r"\..+\.tmp-[0-9a-f]{12}")
+"""How Keel names a file while it writes it (``.NAME.tmp-`` and 12 hex digits). One left
+by an interrupted ``get`` is not part of the folder: it is never added, and the next
+``get`` into the folder removes it."""
+
+
 def found(relative: str, path: str, info: os.stat_result) -> FoundFile:
     return FoundFile(relative, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
-def scan(path: Path) -> tuple[bool, list[FoundFile]]:
+def scan(path: Path, leftovers: list[str] | None = None) -> tuple[bool, list[FoundFile]]:
     """``(is_folder, files)`` of a file or folder; NotFound or InvalidArgument when it
-    cannot be added."""
+    cannot be added. Keel's own unfinished files are skipped (their paths are put in
+    ``leftovers`` when it is given)."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -61,7 +69,8 @@ def scan(path: Path) -> tuple[bool, list[FoundFile]]:
     files: list[FoundFile] = []
     refused: list[str] = []
     unreadable: list[str] = []
-    _walk(str(root), "", root.resolve(), files, refused, unreadable)
+    skipped = leftovers if leftovers is not None else []
+    _walk(str(root), "", root.resolve(), files, refused, unreadable, skipped)
     if refused:
         raise InvalidArgument(
             f"path {str(path)!r}: holds entries Keel does not add (symbolic links that leave "
@@ -84,6 +93,7 @@ def _walk(
     files: list[FoundFile],
     refused: list[str],
     unreadable: list[str],
+    leftovers: list[str],
 ) -> None:
     try:
         entries = list(os.scandir(folder))
@@ -100,8 +110,11 @@ def _walk(
             else:
                 refused.append(relative)
         elif entry.is_dir(follow_symlinks=False):
-            _walk(entry.path, f"{relative}/", real_root, files, refused, unreadable)
+            _walk(entry.path, f"{relative}/", real_root, files, refused, unreadable, leftovers)
         elif entry.is_file(follow_symlinks=False):
+            if entry.name[0] == "." and LEFTOVER.fullmatch(entry.name):
+                leftovers.append(entry.path)
+                continue
             files.append(found(relative, entry.path, entry.stat(follow_symlinks=False)))
         else:
             refused.append(relative)
