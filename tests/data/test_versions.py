@@ -494,6 +494,8 @@ def test_a_dataframe_logged_to_a_run_loads_back_as_the_same_table(
     name = unique("frame")
     version = keel_client.log_dataset(run_id, frame, name=name, context="evaluation")
     assert version.kind is DatasetKind.TABLE and (version.row_count, version.column_count) == (3, 3)
+    assert version.source == f"pandas DataFrame (run {run_id})"  # not a temporary file
+    assert keel_client.data.state.db.execute("SELECT count(*) FROM checkouts").fetchone() == (0,)
     again = keel_client.log_dataset(run_id, pl.from_pandas(frame), name=name)
     assert again.version == version.version  # the same content makes no new version
     loaded = keel_client.data.load(f"datasets:/{name}@1")

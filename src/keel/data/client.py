@@ -124,8 +124,10 @@ class DataClient:
         name: str,
         description: str = "",
         progress: Progress | None = None,
+        source: str | None = None,
     ) -> AddResult:
-        """Version a file, a folder or a table file (Parquet, CSV) under ``name``.
+        """Version a file, a folder or a table file (Parquet, CSV) under ``name``; the
+        version records ``source`` as where it came from (by default the path).
 
         Files whose size, modification time, change time and inode are as last seen are
         not hashed again. A file that changes while it is being added fails the add
@@ -177,7 +179,7 @@ class DataClient:
             kind=kind,
             file_count=len(found),
             total_bytes=manifest.total_bytes,
-            source=root,
+            source=root if source is None else source,
             actor=self.actor,
             description=description,
             **table,

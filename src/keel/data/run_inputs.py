@@ -24,10 +24,16 @@ def log_dataset(
         from keel.data.tables import to_polars
 
         frame = to_polars(data)
+        kind = f"{type(data).__module__.partition('.')[0]} DataFrame"
         with tempfile.TemporaryDirectory(prefix="keel-dataset-") as tmp:
             path = Path(tmp) / f"{name}.parquet"
             frame.write_parquet(path)
-            result = client.data.add(path, name=name, description=description)
+            try:
+                result = client.data.add(
+                    path, name=name, description=description, source=f"{kind} (run {run_id})"
+                )
+            finally:
+                client.data.state.forget(tmp)  # never a working folder
     version = result.version
     client.flush()  # a run started with keel.start_run is created by its first write batch
     client.data.store.log_run_input(run_id, version.name, version.version, context)

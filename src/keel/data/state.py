@@ -131,7 +131,10 @@ class LocalState:
         renamed away, such as a staging folder)."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute("DELETE FROM checkouts WHERE root = ?", (root,))
+            self.db.execute(
+                "DELETE FROM checkouts WHERE root = ? OR (root >= ? AND root < ?)",
+                (root, root + "/", root + "0"),
+            )
             self.db.execute(
                 "DELETE FROM stat_cache WHERE path = ? OR (path >= ? AND path < ?)",
                 (root, root + "/", root + "0"),
