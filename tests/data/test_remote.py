@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import unique
-from data.support import write_files
+from data.support import damage, write_files
 from keel.config import Settings
 from keel.data.remote import object_key, remote_digests
 from keel.errors import IntegrityError
@@ -174,9 +174,7 @@ def test_a_damaged_pack_is_dropped_and_pull_restores_it(
     version = ann.data.add(src, name=name).version
     ann.data.push([version])
     (pack,) = (ann.data.cache.root / "packs").glob("*.pack")
-    os.chmod(pack, 0o644)
-    with open(pack, "r+b") as damaged:
-        damaged.write(b"X")
+    damage(pack)
     with pytest.raises(IntegrityError, match="no longer listed"):
         ann.data.get(version, tmp_path / "first")
     restored = ann.data.pull([version])

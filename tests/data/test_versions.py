@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ServerProcess, unique
-from data.support import write_files
+from data.support import damage, write_files
 from keel.artifacts.hashing import hash_bytes
 from keel.data import client as client_module
 from keel.data.client import DataClient
@@ -350,9 +350,7 @@ def test_small_files_share_a_pack_that_is_checked_when_read(
     assert len(packs) == 1 and len(data.cache.packs.digests()) == 50
     assert not list(data.cache.objects.rglob("*"))  # no file per object
 
-    os.chmod(packs[0], 0o644)
-    with open(packs[0], "r+b") as pack:
-        pack.write(b"X")  # damage the first object
+    damage(packs[0])  # the first object
     with pytest.raises(IntegrityError, match="do not match its digest"):
         data.get(f"{name}@1", tmp_path / "out")
 
@@ -365,9 +363,7 @@ def test_a_damaged_cache_file_is_never_copied_out_and_adding_again_restores_it(
     version = data.add(src, name=name).version
     (entry,) = data.manifest(version.digest).files.values()
     stored = data.cache.object_path(entry.digest)
-    os.chmod(stored, 0o644)
-    with open(stored, "r+b") as damaged:
-        damaged.write(b"X")
+    damage(stored)
 
     with pytest.raises(IntegrityError, match="moved aside"):
         data.get(version, tmp_path / "out")
@@ -385,10 +381,8 @@ def test_a_damaged_cache_file_behind_identical_files_is_always_reported_as_damag
     src = write_files(tmp_path / "src", {f"copy{i}.bin": blob for i in range(6)})
     version = data.add(src, name=unique("twins")).version
     stored = data.cache.object_path(next(iter(data.manifest(version.digest).files.values())).digest)
+    damage(stored)
     for attempt in range(4):
-        os.chmod(stored, 0o644)
-        with open(stored, "r+b") as damaged:
-            damaged.write(b"X")
         with pytest.raises(IntegrityError, match="moved aside"):
             data.get(version, tmp_path / f"out{attempt}")
         assert not (tmp_path / f"out{attempt}").exists()
@@ -400,10 +394,7 @@ def test_a_get_that_fails_midway_leaves_no_folder_behind(data: DataClient, tmp_p
     src = write_files(tmp_path / "src", {f"f{i:02d}.txt": f"small {i}" for i in range(30)})
     data.add(src, name=name)
     (pack,) = (data.cache.root / "packs").glob("*.pack")
-    os.chmod(pack, 0o644)
-    with open(pack, "r+b") as damaged:
-        damaged.seek(-1, os.SEEK_END)
-        damaged.write(b"X")  # the last object: the others are written before it fails
+    damage(pack, at=-1)  # the last object: the others are written before it fails
 
     out = tmp_path / "fetched" / "out"
     with pytest.raises(IntegrityError, match="do not match its digest"):
