@@ -56,6 +56,11 @@ def test_dates_in_a_csv_read_as_dates(tmp_path: Path) -> None:
     assert read_table(tmp_path / "d.csv").schema["day"] == pl.Date
 
 
+def test_unnamed_trailing_columns_are_read_as_polars_names_them(tmp_path: Path) -> None:
+    (tmp_path / "excel.csv").write_text("a,b,,\n1,2,,\n")
+    assert read_table(tmp_path / "excel.csv").columns[:2] == ["a", "b"]
+
+
 def test_a_header_only_csv_is_an_empty_table(tmp_path: Path) -> None:
     (tmp_path / "h.csv").write_text("a,b\n")
     assert read_table(tmp_path / "h.csv").columns == ["a", "b"]

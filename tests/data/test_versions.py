@@ -4,6 +4,7 @@ dedupe, status without re-hashing, refusals that change nothing."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -541,14 +542,21 @@ def test_files_left_by_an_interrupted_get_are_not_added_and_the_next_get_removes
     out = tmp_path / "out"
     data.get(f"{name}@1", out)
     left = [out / ".a.txt.tmp-0123456789ab", out / "sub" / ".b.txt.tmp-abcdef012345"]
+    an_hour_ago = time.time() - 3600
     for path in left:  # as a get killed while replacing these files leaves them
         path.write_text("half")
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    running = out / ".a.txt.tmp-fedcba987654"  # another get may be writing this one now
+    running.write_text("being written")
     assert data.status(out).changes.clean
     assert not data.add(out, name=name).created
-    kept = out / ".notes.tmp-mine"  # not Keel's pattern: the user's own file
-    kept.write_text("mine")
+    mine = [out / ".notes.tmp-mine", out / ".notes.tmp-0123456789ab"]  # not the version's
+    for path in mine:
+        path.write_text("mine")
+        os.utime(path, (an_hour_ago, an_hour_ago))
     data.get(f"{name}@1", out, force=True)
-    assert not any(path.exists() for path in left) and kept.read_text() == "mine"
+    assert not any(path.exists() for path in left)
+    assert running.exists() and all(path.read_text() == "mine" for path in mine)
 
 
 def test_a_same_size_rewrite_with_its_mtime_put_back_is_seen(
@@ -630,7 +638,8 @@ def test_a_private_copy_that_was_edited_or_lost_a_file_is_made_again(
     assert (again / "a.txt").read_text() == "alpha"
     assert (again / "sub" / "b.txt").read_text() == "beta"
     assert not (again / "a.txt").stat().st_mode & 0o222
-    assert [p.name for p in again.parent.iterdir()] == [again.name]  # nothing set aside left
+    left = {p.name for p in again.parent.iterdir()}
+    assert left == {again.name, f".{again.name}.lock"}  # nothing set aside is left
 
 
 @pytest.mark.parametrize(

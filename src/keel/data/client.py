@@ -13,11 +13,12 @@ import contextlib
 import itertools
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keel.data.folders import clear_way, remove_empty_folders
+from keel.data.folders import clear_way, exclusive, remove_empty_folders
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.placing import Progress, materialise_new, place
@@ -39,6 +40,10 @@ from keel.errors import Conflict, InvalidArgument, NotFound
 if TYPE_CHECKING:
     from keel.data.remote import ObjectRemote, Transfer
     from keel.store.datasets import DatasetStore
+
+
+_LEFTOVER_AGE_S = 600
+"""A temporary file left in a folder this long ago is no running get's."""
 
 
 class DataClient:
@@ -327,9 +332,7 @@ class DataClient:
         _, existing = scan(folder, leftovers)
         if existing and not force:
             self._refuse_overwrite(root, folder, existing, version)
-        for path in leftovers:  # from a get that was interrupted here
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        self._remove_leftovers(root, leftovers, manifest)
         known = self.state.known_digests(root)
         present = {f.relative: f for f in existing}
         wanted = manifest.files
@@ -351,38 +354,54 @@ class DataClient:
             os.makedirs(parent, exist_ok=True)
         return kept + place(self.cache, todo, root, link, True, progress)
 
+    def _remove_leftovers(self, root: str, leftovers: list[str], manifest: DataManifest) -> None:
+        """Delete the temporary files an interrupted get left for files of this version:
+        only those named for one of its files, and only once they are old enough that no
+        running get can still be writing them."""
+        old = time.time() - _LEFTOVER_AGE_S
+        for path in leftovers:
+            folder, name = os.path.split(path)
+            relative = os.path.relpath(os.path.join(folder, name[1 : -len(".tmp-") - 12]), root)
+            with contextlib.suppress(FileNotFoundError):
+                if relative in manifest.files and os.stat(path).st_mtime < old:
+                    os.unlink(path)
+
     def checkout_path(self, ref: str | DatasetRef | DatasetVersion) -> Path:
         """A private, read-only copy of a version under the cache, made once and reused
         while it is intact: one that was edited, or lost a file, is set aside and made
         again (checked by each file's stat, as ``status`` checks a folder)."""
         version = self.resolve(ref)
         folder = self.cache.root.parent / "checkouts" / version.digest
-        if folder.exists():
-            if self._intact(folder, version):
-                return folder
-            aside = folder.with_name(f".{folder.name}.damaged-{new_id()[:12]}")
-            with contextlib.suppress(FileNotFoundError):  # another process set it aside
-                os.rename(folder, aside)
-            shutil.rmtree(aside, ignore_errors=True)
-        staging = folder.with_name(f".{folder.name}.partial-{new_id()[:12]}")
-        try:
-            self.get(version, staging)
-            for path in staging.rglob("*"):
-                if path.is_file():
-                    path.chmod(0o444)  # a shared copy: nobody edits it in place
-            with contextlib.suppress(OSError):  # another process finished first: use theirs
-                os.rename(staging, folder)
-        finally:
-            self.state.forget(str(staging))  # a private copy, never a working folder
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
-        self._record_private_copy(folder, version)
+        with exclusive(folder.with_name(f".{folder.name}.lock")):  # one checker at a time
+            if folder.exists():
+                if self._intact(folder, version):
+                    return folder
+                aside = folder.with_name(f".{folder.name}.damaged-{new_id()[:12]}")
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(folder, aside)
+                shutil.rmtree(aside, ignore_errors=True)
+            staging = folder.with_name(f".{folder.name}.partial-{new_id()[:12]}")
+            try:
+                self.get(version, staging)
+                for path in staging.rglob("*"):
+                    if path.is_file():
+                        path.chmod(0o444)  # a shared copy: nobody edits it in place
+                with contextlib.suppress(OSError):  # made meanwhile by a Keel without the lock
+                    os.rename(staging, folder)
+            finally:
+                self.state.forget(str(staging))  # a private copy, never a working folder
+                if staging.exists():
+                    shutil.rmtree(staging, ignore_errors=True)
+            self._record_private_copy(folder, version)
         return folder
 
     def _intact(self, folder: Path, version: DatasetVersion) -> bool:
         root = str(folder)
         checkout = self.state.checkout(root)
-        _, found = scan(folder)
+        try:
+            _, found = scan(folder)
+        except NotFound:  # deleted meanwhile (not by Keel: it holds the lock)
+            return False
         if checkout is None:  # made before private copies were recorded: hashed once
             checkout = Checkout(root, version.name, version.version, version.digest)
         if not self._changes(root, found, checkout).clean:

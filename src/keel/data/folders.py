@@ -1,10 +1,13 @@
 """Housekeeping in a working folder that a version is written over: folders that emptied
-are removed, and an empty folder where a file must go makes way for it."""
+are removed, and an empty folder where a file must go makes way for it; and a lock for
+work on a folder that other processes share."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from keel.errors import Conflict
@@ -29,3 +32,16 @@ def clear_way(root: str, relative: str) -> None:
                 f"out {root!r}: {relative!r} is a folder with files in it, where the version "
                 "has a file; move it away first"
             ) from None
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (made if missing) against other
+    processes and threads of this machine, until the block ends."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

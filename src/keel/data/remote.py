@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 from keel.artifacts.store import ArtifactStore, write_local_atomically
-from keel.data.hashing import parallel_map
+from keel.data.hashing import WORKERS, parallel_map
 from keel.data.objects import ObjectCache
 from keel.errors import NotFound
 
@@ -64,11 +65,14 @@ class StoreObjects:
         return self.store.exists(object_key(digest))
 
     def absent(self, digests: set[str]) -> set[str]:
-        """Which of these objects are not here: asked one by one when they are few, else
-        from one listing (as :meth:`missing`)."""
-        if len(digests) <= _ASK_EACH_UP_TO:
-            return {d for d in digests if not self.has(d)}
-        return self.missing(digests)
+        """Which of these objects are not here, asked of each (several at a time): work in
+        proportion to the objects asked about, not to all the store holds."""
+        wanted = sorted(digests)
+        if len(wanted) <= _ASK_ONE_AT_A_TIME:
+            return {d for d in wanted if not self.has(d)}
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            held = list(pool.map(self.has, wanted, chunksize=64))
+        return {d for d, here in zip(wanted, held, strict=True) if not here}
 
     def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
         self.store.write_stream(object_key(digest), chunks, expected_digest=digest)
@@ -77,8 +81,8 @@ class StoreObjects:
         return self.store.read_chunks(object_key(digest), expected_digest=digest)
 
 
-_ASK_EACH_UP_TO = 64
-"""Up to this many objects, one request each costs less than listing the store."""
+_ASK_ONE_AT_A_TIME = 16
+"""Up to this many objects, threads cost more than they save."""
 
 
 def object_key(digest: str) -> str:

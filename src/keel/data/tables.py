@@ -133,7 +133,7 @@ def _check_header(file: Path, shown: str, separator: str) -> None:
         return  # reading the table says what is wrong, with the line
     seen: set[str] = set()
     for name in header:
-        if name in seen:
+        if name in seen and name:  # unnamed columns (a trailing ",,") keep polars' names
             raise InvalidArgument(
                 f"{shown}: line 1: the header names column {name!r} twice; "
                 "column names must be unique"

@@ -66,6 +66,11 @@ class SqlDatasetStore:
             if value is not None:
                 check_int(field, value)
         profile_text = None if profile is None else json.dumps(profile, allow_nan=False)
+        # Checked before the write lock is taken, unless the content is the latest version
+        # already (then it is checked under the lock only if the latest changed meanwhile).
+        checked = self._latest_digest(name) != digest
+        if checked:
+            _check_figures(manifest, kind, file_count, total_bytes)
         now = now_ms()
         with write_transaction(self.engine) as conn:
             last = _lock_dataset(conn, name, now)
@@ -74,7 +79,8 @@ class SqlDatasetStore:
                 if latest.digest == digest:
                     return _version(latest), False
             version = last + 1
-            _check_figures(manifest, kind, file_count, total_bytes)
+            if not checked:
+                _check_figures(manifest, kind, file_count, total_bytes)
             _store_manifest(conn, digest, manifest)
             row = {
                 "name": name,
@@ -98,6 +104,16 @@ class SqlDatasetStore:
                 .values(last_version=version, updated=now)
             )
         return _version_from_dict(row), True
+
+    def _latest_digest(self, name: str) -> str | None:
+        d, v = datasets.c, dataset_versions.c
+        query = (
+            select(v.digest)
+            .join(datasets, (d.name == v.name) & (d.last_version == v.version))
+            .where(d.name == name)
+        )
+        with read_transaction(self.engine) as conn:
+            return conn.execute(query).scalar_one_or_none()
 
     def get_manifest(self, digest: str) -> bytes:
         d.check_digest(digest)
