@@ -182,3 +182,57 @@ def test_a_damaged_pack_is_dropped_and_pull_restores_it(
     out = tmp_path / "second"
     ann.data.get(version, out)
     assert (out / "f0.txt").read_text() == "small 0"
+
+
+def test_gc_removes_only_what_no_folder_needs_and_the_remote_holds(
+    machines: tuple[Client, Client], tmp_path: Path
+) -> None:
+    import shutil
+
+    ann, _ = machines
+    data = ann.data
+    kept_files = {
+        "big.bin": os.urandom(300 * 1024),
+        **{f"s{i}.txt": f"small {i}" for i in range(5)},
+    }
+    pushed = write_files(tmp_path / "pushed", kept_files)
+    lonely = write_files(tmp_path / "lonely", {"only-here.txt": "never pushed"})
+    name = unique("collected")
+    data.add(pushed, name=name)
+    data.push([f"{name}@1"])
+    only_here = data.add(lonely, name=unique("lonely")).version
+    out = tmp_path / "out"
+    data.get(f"{name}@1", out)
+    objects = set(data.cache.packs.digests()) | {
+        p.parent.name + p.name for p in data.cache.objects.rglob("*") if p.is_file()
+    }
+    assert len(objects) == 7
+
+    first = data.gc()
+    assert first.removed == 0 and first.in_use == 7  # every folder still holds its version
+
+    shutil.rmtree(pushed)
+    shutil.rmtree(lonely)
+    # Through a server, add uploaded the lonely version too; else only this cache has it.
+    lonely_gone = 1 if data.push_on_add else 0
+    still = data.gc(dry_run=True)
+    assert (still.removed, still.in_use) == (lonely_gone, 6)  # out/ still holds them
+    shutil.rmtree(out)
+    dry = data.gc(dry_run=True)
+    assert dry.dry_run and (dry.removed, dry.in_use) == (6 + lonely_gone, 0)
+    assert dry.freed_bytes > 300 * 1024
+    assert dry.not_pushed == 1 - lonely_gone  # the only copy of a version: never removed
+
+    done = data.gc()
+    assert done.removed == 6 + lonely_gone and not done.dry_run
+    lonely_digests = {f.digest for f in data.manifest(only_here.digest).files.values()}
+    assert data.cache.packs.digests() == (set() if data.push_on_add else lonely_digests)
+    assert not [p for p in data.cache.objects.rglob("*") if p.is_file()]
+    again = tmp_path / "again"
+    data.get(f"{name}@1", again)  # pulled back from the remote, checked on the way
+    assert (again / "big.bin").read_bytes() == kept_files["big.bin"]
+    assert (again / "s3.txt").read_text() == "small 3"
+    if not data.push_on_add:
+        lonely_out = tmp_path / "lonely-out"
+        data.get(only_here, lonely_out)  # still in the cache: gc kept the only copy
+        assert (lonely_out / "only-here.txt").read_text() == "never pushed"
