@@ -146,35 +146,6 @@ def pull(
     typer.echo(f"pulled {done.objects} objects ({_size(done.bytes)}); {done.skipped} were cached")
 
 
-@app.command("gc")
-def gc(
-    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would go; remove nothing."),
-    json: bool = Json,
-    tracking_uri: str = TrackingUri,
-) -> None:
-    """Free the local cache: remove the objects that no folder on this machine needs and
-    that the remote holds (`get` pulls them back). Objects only this cache holds are kept:
-    push them first."""
-    from dataclasses import asdict
-
-    done = _data(tracking_uri).gc(dry_run=dry_run)
-    if json:
-        print_json(asdict(done))
-        return
-    verb = "would remove" if done.dry_run else "removed"
-    typer.echo(
-        f"{verb} {done.removed:,} objects ({_size(done.freed_bytes)}); kept {done.in_use:,} "
-        f"in use by folders on this machine"
-    )
-    if done.not_pushed:
-        typer.echo(
-            f"kept {done.not_pushed:,} objects ({_size(done.not_pushed_bytes)}) that only this "
-            "cache holds: `keel data push` their versions to let gc free them"
-        )
-    if done.packed_with_kept:
-        typer.echo(f"kept {done.packed_with_kept:,} objects that share a pack with those")
-
-
 @app.command("status")
 def status(
     path: Path = typer.Argument(Path("."), help="A folder or file added or fetched before."),

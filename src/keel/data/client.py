@@ -38,7 +38,6 @@ from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
-    from keel.data.gc import Collected
     from keel.data.remote import ObjectRemote, Transfer
     from keel.store.datasets import DatasetStore
 
@@ -108,13 +107,6 @@ class DataClient:
 
         self.cache.packs.refresh()
         return pull(self.cache, self.remote, self.objects_of(refs), progress=progress)
-
-    def gc(self, *, dry_run: bool = False) -> Collected:
-        """Remove from the local cache the objects no folder on this machine needs and
-        the remote holds (see :mod:`keel.data.gc`); ``dry_run`` only counts them."""
-        from keel.data.gc import collect
-
-        return collect(self, dry_run=dry_run)
 
     def objects_of(
         self, refs: str | Sequence[str | DatasetRef | DatasetVersion]

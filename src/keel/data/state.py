@@ -89,11 +89,6 @@ class LocalState:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?, ?, ?, ?, ?, ?)", rows)
 
-    def checkouts(self) -> list[Checkout]:
-        """Every folder this machine recorded a version for (some may be gone since)."""
-        rows = self.db.execute("SELECT root, name, version, digest FROM checkouts")
-        return [Checkout(*row) for row in rows]
-
     def checkout(self, root: str) -> Checkout | None:
         row = self.db.execute(
             "SELECT root, name, version, digest FROM checkouts WHERE root = ?", (root,)
