@@ -86,6 +86,25 @@ def test_a_corrupt_remote_object_is_refused_and_not_cached(
     assert not bob.data.cache.has(digest)
     assert not list(bob.data.cache.objects.rglob("*.tmp-*"))
 
+    assert ann.data.push([version]).objects == 0  # by name the remote has it
+    repaired = ann.data.push([version], verify=True)  # read back, found damaged, replaced
+    assert (repaired.objects, repaired.skipped) == (1, 0)
+    bob.data.pull([version])
+    out = tmp_path / "bob-out"
+    bob.data.get(version, out)
+    assert (out / "a.txt").read_text() == "the real bytes"
+
+
+def test_push_verify_moves_nothing_when_the_remote_is_intact(
+    machines: tuple[Client, Client], tmp_path: Path
+) -> None:
+    ann, _ = machines
+    src = write_files(tmp_path / "src", {f"f{i}.txt": f"intact {i}" for i in range(4)})
+    version = ann.data.add(src, name=unique("intact")).version
+    ann.data.push([version])
+    checked = ann.data.push([version], verify=True)  # through a server too: it reads them
+    assert (checked.objects, checked.skipped) == (0, 4)
+
 
 PUSHER = """
 import sys

@@ -121,6 +121,12 @@ def get(
 @app.command("push")
 def push(
     refs: list[str] = typer.Argument(..., help="Versions to push (NAME@VERSION ...)."),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Read back the objects the remote holds and replace any whose bytes no longer "
+        "match (as after a pull refused one as corrupted in storage).",
+    ),
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Upload to the artifact store the objects of these versions it does not have yet
@@ -128,7 +134,7 @@ def push(
     client = _data(tracking_uri)
     total = sum(size for _, size in client.objects_of(refs))
     with transfer_progress(total, "pushing") as advance:
-        done = client.push(refs, progress=advance)
+        done = client.push(refs, progress=advance, verify=verify)
     typer.echo(f"pushed {done.objects} objects ({_size(done.bytes)}); {done.skipped} were there")
 
 

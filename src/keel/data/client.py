@@ -91,13 +91,19 @@ class DataClient:
         return remote
 
     def push(
-        self, refs: Sequence[str | DatasetRef | DatasetVersion], *, progress: Progress | None = None
+        self,
+        refs: Sequence[str | DatasetRef | DatasetVersion],
+        *,
+        progress: Progress | None = None,
+        verify: bool = False,
     ) -> Transfer:
-        """Upload the objects of these versions that the remote lacks."""
+        """Upload the objects of these versions that the remote lacks; with ``verify``
+        also those it holds whose bytes no longer match (each read back and hashed)."""
         from keel.data.remote import push
 
         self.cache.packs.refresh()  # objects another process packed since we looked
-        return push(self.cache, self.remote, self.objects_of(refs), progress=progress)
+        objects = self.objects_of(refs)
+        return push(self.cache, self.remote, objects, progress=progress, verify=verify)
 
     def pull(
         self, refs: Sequence[str | DatasetRef | DatasetVersion], *, progress: Progress | None = None

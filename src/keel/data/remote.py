@@ -20,7 +20,7 @@ from typing import Protocol
 from keel.artifacts.store import ArtifactStore, write_local_atomically
 from keel.data.hashing import WORKERS, parallel_map
 from keel.data.objects import ObjectCache
-from keel.errors import NotFound
+from keel.errors import IntegrityError, NotFound
 
 Progress = Callable[[int], None]
 
@@ -39,7 +39,11 @@ class ObjectRemote(Protocol):
 
     root_uri: str
 
-    def missing(self, digests: Iterable[str]) -> set[str]: ...
+    def missing(self, digests: Iterable[str], *, verify: bool = False) -> set[str]:
+        """The objects not held; with ``verify`` also those held whose bytes no longer
+        match their digest (each read whole and hashed), so a push replaces them."""
+        ...
+
     def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
         """Store the object; refused whole (nothing under its name) if the bytes do not
         hash to ``digest``."""
@@ -57,8 +61,22 @@ class StoreObjects:
         self.store = store
         self.root_uri = store.root_uri
 
-    def missing(self, digests: Iterable[str]) -> set[str]:
-        return set(digests) - remote_digests(self.store)
+    def missing(self, digests: Iterable[str], *, verify: bool = False) -> set[str]:
+        wanted = set(digests)
+        held = wanted & remote_digests(self.store)
+        if verify:
+            order = sorted(held)
+            checked = zip(order, parallel_map(self._intact, order), strict=True)
+            held -= {digest for digest, intact in checked if not intact}
+        return wanted - held
+
+    def _intact(self, digest: str) -> bool:
+        try:
+            for _ in self.download(digest):
+                pass
+        except IntegrityError:
+            return False
+        return True
 
     def has(self, digest: str) -> bool:
         """One object (one request, not a listing)."""
@@ -110,11 +128,13 @@ def push(
     wanted: Iterable[tuple[str, int]],
     *,
     progress: Progress | None = None,
+    verify: bool = False,
 ) -> Transfer:
-    """Upload the ``(digest, size)`` objects the remote lacks; each is checked against its
-    digest as it streams and renamed into place only when it matches."""
+    """Upload the ``(digest, size)`` objects the remote lacks (with ``verify``, also those
+    it holds damaged); each is checked against its digest as it streams and renamed into
+    place only when it matches."""
     unique = dict(wanted)
-    lacking = remote.missing(unique)
+    lacking = remote.missing(unique, verify=verify)
     todo = [(d, s) for d, s in unique.items() if d in lacking]
     held = cache.present(d for d, _ in todo)
     missing = [d for d, _ in todo if d not in held]

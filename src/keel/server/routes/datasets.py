@@ -52,6 +52,9 @@ class InputCreate(BaseModel):
 
 class DigestList(BaseModel):
     digests: list[str] = Field(max_length=100_000)
+    verify: bool = Field(
+        False, description="Also list held objects whose bytes no longer match (read whole)"
+    )
 
 
 def _datasets(request: Request) -> DatasetStore:
@@ -124,10 +127,10 @@ def get_manifest_by_digest(digest: str, request: Request) -> JSON:
 
 @router.post("/dataset-objects/missing")
 def missing_objects(body: DigestList, request: Request) -> JSON:
-    """Which of these objects the server does not have."""
+    """Which of these objects the server does not have (with ``verify``, or has damaged)."""
     for i, digest in enumerate(body.digests):
         check_digest(digest, f"digests[{i}]")
-    return JSON({"missing": sorted(_objects(request).missing(body.digests))})
+    return JSON({"missing": sorted(_objects(request).missing(body.digests, verify=body.verify))})
 
 
 @router.put("/dataset-objects/{digest}", status_code=201)

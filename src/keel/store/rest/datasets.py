@@ -119,13 +119,15 @@ class ServerObjects:
         self.root_uri = base_url.rstrip("/")
         self.http = Http(self.root_uri, timeout=timeout)
 
-    def missing(self, digests: Iterable[str]) -> set[str]:
+    def missing(self, digests: Iterable[str], *, verify: bool = False) -> set[str]:
         wanted = list(digests)
         lacking: set[str] = set()
         for start in range(0, len(wanted), MISSING_BATCH):
             batch = wanted[start : start + MISSING_BATCH]
             found = self.http.request(
-                "POST", f"{API}/dataset-objects/missing", json={"digests": batch}
+                "POST",
+                f"{API}/dataset-objects/missing",
+                json={"digests": batch, "verify": verify},
             )
             lacking.update(found["missing"])
         return lacking
