@@ -68,6 +68,22 @@ def resolve_tracking_uri(uri: str, *, artifacts_uri: str | None = None) -> Track
     )
 
 
+def store_key(uri: str) -> str | None:
+    """A short key that names one store however its URI was written (a folder, the
+    SQLite file in it, a relative path), for what this machine remembers of that store;
+    None for an in-memory database, which no other process can see. It is a hash, so a
+    password in the URI is never written down with it."""
+    import hashlib
+
+    address = resolve_tracking_uri(uri).uri
+    if address.startswith("sqlite"):
+        scheme, _, path = address.partition(":///")
+        if not path or path == ":memory:" or "mode=memory" in path:
+            return None
+        address = f"{scheme}:///{Path(path).expanduser().resolve()}"
+    return hashlib.sha256(address.encode()).hexdigest()[:32]
+
+
 MODEL_MANIFEST = "keel-model.json"
 """The file that makes a folder of artifacts a model package."""
 

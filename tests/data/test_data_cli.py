@@ -97,6 +97,24 @@ def test_runs_show_lists_the_dataset_versions_a_run_used(env: Path) -> None:
     assert code == 0 and "dataset inputs" in out and "datasets:/docs@1" in out
 
 
+def test_gc_keeps_what_only_this_cache_holds_and_frees_what_was_pushed(env: Path) -> None:
+    import shutil
+
+    src = write_files(env / "src", {"a.txt": "alpha", "b.txt": "beta"})
+    assert keel("data", "add", str(src), "--name", "docs")[0] == 0
+    shutil.rmtree(src)
+    code, out = keel("data", "gc")
+    assert code == 0 and out.startswith("removed 0 objects")
+    assert "kept 2 (9 B) that this store's remote lacks or holds damaged" in out
+    assert keel("data", "push", "docs@1")[0] == 0
+    code, out = keel("data", "gc", "--dry-run", "--json")
+    assert code == 0 and (json.loads(out)["removed"], json.loads(out)["dry_run"]) == (2, True)
+    code, out = keel("data", "gc")
+    assert code == 0 and out.startswith("removed 2 objects (9 B)")
+    assert keel("data", "get", "docs@1", "-o", str(env / "back"))[0] == 0  # pulled back
+    assert (env / "back" / "b.txt").read_text() == "beta"
+
+
 def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
     code, out = keel("data", "add", str(env / "nope"), "--name", "x")
     assert code == 1 and "does not exist" in out

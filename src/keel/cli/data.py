@@ -30,7 +30,7 @@ def _data(tracking_uri: str | None) -> DataClient:
 
     from keel.config import Settings
     from keel.data.client import dataset_remote, open_data_client
-    from keel.uri import StoreKind, resolve_tracking_uri
+    from keel.uri import StoreKind, resolve_tracking_uri, store_key
 
     settings = Settings.from_env()
     uri = tracking_uri or settings.tracking_uri or str(settings.home)
@@ -52,6 +52,7 @@ def _data(tracking_uri: str | None) -> DataClient:
         actor=settings.user or _login(),
         remote=lambda: dataset_remote(tracking()),
         push_on_add=resolve_tracking_uri(uri).kind is StoreKind.REST,
+        store_key=store_key(uri),
     )
 
 
@@ -150,6 +151,40 @@ def pull(
     with transfer_progress(total, "pulling") as advance:
         done = client.pull(refs, progress=advance)
     typer.echo(f"pulled {done.objects} objects ({_size(done.bytes)}); {done.skipped} were cached")
+
+
+@app.command("gc")
+def gc(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would go; remove nothing."),
+    json: bool = Json,
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Free the local cache of objects this store's remote holds (each read back there
+    first) and no folder on this machine needs; `get` pulls them back. Objects of versions
+    of other stores, and objects only this cache holds, are kept."""
+    from dataclasses import asdict
+
+    done = _data(tracking_uri).gc(dry_run=dry_run)
+    if json:
+        print_json(asdict(done))
+        return
+    verb = "would remove" if done.dry_run else "removed"
+    typer.echo(
+        f"{verb} {done.removed:,} objects ({_size(done.freed_bytes)}); kept {done.in_use:,} "
+        "that folders on this machine hold"
+    )
+    if done.other_stores:
+        typer.echo(
+            f"kept {done.other_stores:,} of versions of other stores (or used before Keel "
+            "recorded stores: push or pull such a version against its store to record it)"
+        )
+    if done.not_on_remote:
+        typer.echo(
+            f"kept {done.not_on_remote:,} ({_size(done.not_on_remote_bytes)}) that this "
+            "store's remote lacks or holds damaged: `keel data push --verify` their versions"
+        )
+    if done.packed_with_kept:
+        typer.echo(f"kept {done.packed_with_kept:,} that share a pack with objects kept")
 
 
 @app.command("status")

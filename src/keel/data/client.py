@@ -38,6 +38,7 @@ from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    from keel.data.gc import Collected
     from keel.data.remote import ObjectRemote, Transfer
     from keel.store.datasets import DatasetStore
 
@@ -56,8 +57,12 @@ class DataClient:
         actor: str,
         remote: Callable[[], ObjectRemote | None] = lambda: None,
         push_on_add: bool = False,
+        store_key: str | None = None,
     ) -> None:
         self._store_factory = store
+        self.store_key = store_key
+        """Names the store in the local state, which records the versions this machine
+        used of each store (for ``gc``); None records nothing."""
         self.push_on_add = push_on_add
         """Through ``keel server`` the server is where objects live: ``add`` uploads what
         it lacks before creating the version."""
@@ -113,6 +118,14 @@ class DataClient:
 
         self.cache.packs.refresh()
         return pull(self.cache, self.remote, self.objects_of(refs), progress=progress)
+
+    def gc(self, *, dry_run: bool = False) -> Collected:
+        """Remove from the local cache the objects this machine can fetch again from this
+        store's remote and no folder here needs (see :mod:`keel.data.gc`); ``dry_run``
+        only counts them."""
+        from keel.data.gc import collect
+
+        return collect(self, dry_run=dry_run)
 
     def objects_of(
         self, refs: str | Sequence[str | DatasetRef | DatasetVersion]
@@ -195,6 +208,7 @@ class DataClient:
             description=description,
             **table,
         )
+        self._used(version)
         self.state.remember(fresh)
         files = [f.row(digests[f.path], relative=True) for f in found]
         for where in {root, str(Path(path).absolute())}:  # and the folder it was fetched into
@@ -271,7 +285,15 @@ class DataClient:
         if isinstance(ref, DatasetVersion):
             return ref
         parsed = ref if isinstance(ref, DatasetRef) else parse_dataset_ref(ref)
-        return self.store.get_dataset_version(parsed.name, parsed.version)
+        version = self.store.get_dataset_version(parsed.name, parsed.version)
+        self._used(version)
+        return version
+
+    def _used(self, version: DatasetVersion) -> None:
+        """Record that this machine used a version of this store: ``gc`` frees its objects
+        only when this store's remote holds them."""
+        if self.store_key is not None:
+            self.state.used(self.store_key, version.digest)
 
     def get(
         self,
@@ -573,6 +595,7 @@ def open_data_client(
     actor: str,
     remote: Callable[[], ObjectRemote | None] = lambda: None,
     push_on_add: bool = False,
+    store_key: str | None = None,
 ) -> DataClient:
     """The data client of this machine: its cache and state under ``$KEEL_HOME/data``."""
     home = Path(settings.home) / "data"
@@ -583,6 +606,7 @@ def open_data_client(
         actor=actor,
         remote=remote,
         push_on_add=push_on_add,
+        store_key=store_key,
     )
 
 

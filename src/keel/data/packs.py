@@ -176,9 +176,10 @@ class PackIndex:
             )
         return data
 
-    def _forget(self, pack: str) -> None:
-        """Drop a damaged or missing pack from the index (under the lock; its file, if
-        any, is kept aside as ``<name>.damaged`` for inspection)."""
+    def _forget(self, pack: str, *, keep_file: bool = True) -> None:
+        """Drop a pack from the index (under the lock). A damaged one's file is kept
+        aside as ``<name>.damaged`` for inspection; with ``keep_file=False`` it is
+        deleted."""
         db = self._connection()
         with db:
             db.execute("BEGIN")
@@ -189,8 +190,28 @@ class PackIndex:
         if fd is not None:
             self._retired.append(fd)
         path = self.folder / pack
-        if path.exists():
+        if not keep_file:
+            path.unlink(missing_ok=True)
+        elif path.exists():
             os.replace(path, path.with_name(f"{pack}.damaged"))
+
+    def contents(self) -> dict[str, dict[str, int]]:
+        """Every indexed pack and what it holds: ``{pack: {digest: size}}`` (for gc)."""
+        packs: dict[str, dict[str, int]] = {}
+        with self._lock:
+            if self._db is None and not self._db_path.exists():
+                return packs
+            for pack, digest, size in self._connection().execute(
+                "SELECT pack, digest, size FROM packed"
+            ):
+                packs.setdefault(pack, {})[digest] = size
+        return packs
+
+    def remove(self, pack: str) -> None:
+        """Drop a pack: out of the index first, then its file (a reader that found it in
+        the index before keeps reading through its open descriptor)."""
+        with self._lock:
+            self._forget(pack, keep_file=False)
 
     def writer(self) -> PackWriter:
         return PackWriter(self)

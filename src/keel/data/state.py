@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS checkouts (
     root TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL, digest TEXT NOT NULL,
     files BLOB
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS used (
+    store TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (store, digest)
+) WITHOUT ROWID;
 """
 
 FileRow = tuple[str, int, int, int, int, str]
@@ -88,6 +91,25 @@ class LocalState:
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def checkouts(self) -> list[Checkout]:
+        """Every folder this machine recorded a version for (some may be gone since)."""
+        rows = self.db.execute("SELECT root, name, version, digest FROM checkouts")
+        return [Checkout(*row) for row in rows]
+
+    def used(self, store: str, digest: str) -> None:
+        """Record that this machine added or fetched the version ``digest`` of ``store``
+        (a key naming the store; see ``keel.uri.store_key``)."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("INSERT OR IGNORE INTO used VALUES (?, ?)", (store, digest))
+
+    def stores_of(self) -> dict[str, set[str]]:
+        """``{version digest: the stores this machine used it of}``."""
+        stores: dict[str, set[str]] = {}
+        for store, digest in self.db.execute("SELECT store, digest FROM used"):
+            stores.setdefault(digest, set()).add(store)
+        return stores
 
     def checkout(self, root: str) -> Checkout | None:
         row = self.db.execute(

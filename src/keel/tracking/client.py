@@ -47,6 +47,7 @@ from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_store
 from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
+from keel.uri import store_key
 
 if TYPE_CHECKING:
     from keel.data.client import DataClient
@@ -71,6 +72,9 @@ class Client:
         self.settings = settings or Settings.from_env()
         self.tracking_uri = tracking_uri or self.settings.tracking_uri or str(self.settings.home)
         self.store = store or open_store(self.tracking_uri, self.settings)
+        # Names the store in this machine's data state (a store handed in need not be
+        # the one the URI names); worked out now, as a relative URI means the folder of now.
+        self._store_key = None if store is not None else store_key(self.tracking_uri)
         self.artifacts: ArtifactRepository = _artifacts_for(self.store)
         remote = hasattr(self.store, "base_url")
         self._writer = BackgroundWriter(
@@ -106,6 +110,7 @@ class Client:
                 actor=self.user or "anonymous",
                 remote=lambda: dataset_remote(self.store),
                 push_on_add=hasattr(self.store, "base_url"),
+                store_key=self._store_key,
             )
         return self._data
 
