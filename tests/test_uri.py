@@ -19,16 +19,23 @@ RUN = "0123456789abcdef0123456789abcdef"
 
 def test_a_store_has_one_key_however_its_uri_is_written(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    key = store_key(str(tmp_path))
-    assert store_key(f"sqlite:///{tmp_path / 'keel.db'}") == key
-    assert store_key("sqlite:///keel.db") == key  # relative to the working folder
-    assert store_key(".") == key
-    assert store_key(str(tmp_path / "other")) != key
-    assert store_key("http://h:5000/") == store_key("http://h:5000") != store_key("http://h:5001")
+    home = tmp_path / "home"
+
+    def key(uri: str, artifacts: str | None = None) -> str | None:
+        return store_key(uri, artifacts_uri=artifacts, home=home)
+
+    same = key(str(tmp_path))
+    assert key(f"sqlite:///{tmp_path / 'keel.db'}") == same
+    assert key("sqlite:///keel.db") == same  # relative to the working folder
+    assert key(".") == same
+    assert key(str(tmp_path / "other")) != same
+    assert key(str(tmp_path), artifacts="/elsewhere") != same  # another remote
+    assert key("sqlite:///~/k/keel.db") != key("~/k")  # SQLAlchemy does not expand ~
+    assert key("http://h:5000/") == key("http://h:5000") != key("http://h:5001")
     secret = "postgresql+psycopg://u:hunter2@h/db"
-    assert store_key("postgres://u:hunter2@h/db") == store_key(secret)
-    assert "hunter2" not in store_key(secret)  # type: ignore[operator]
-    assert store_key("sqlite:///:memory:") is None and store_key("sqlite://") is None
+    assert key("postgres://u:hunter2@h/db") == key(secret)
+    assert "hunter2" not in key(secret)  # type: ignore[operator]
+    assert key("sqlite:///:memory:") is None and key("sqlite://") is None
 
 
 def test_tracking_uris(tmp_path) -> None:

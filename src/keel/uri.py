@@ -68,20 +68,25 @@ def resolve_tracking_uri(uri: str, *, artifacts_uri: str | None = None) -> Track
     )
 
 
-def store_key(uri: str) -> str | None:
-    """A short key that names one store however its URI was written (a folder, the
-    SQLite file in it, a relative path), for what this machine remembers of that store;
-    None for an in-memory database, which no other process can see. It is a hash, so a
-    password in the URI is never written down with it."""
+def store_key(uri: str, *, artifacts_uri: str | None, home: Path) -> str | None:
+    """A short key that names one store, and the artifact root its dataset objects are
+    pushed to, however the URI was written (a folder, the SQLite file in it, a relative
+    path): for what this machine remembers of that store. The root is worked out as
+    ``keel.store.open_store`` does, from ``artifacts_uri`` (``KEEL_ARTIFACTS_URI``) and
+    ``home``; a server decides its own. None for an in-memory database, which no other
+    process can see. It is a hash, so a password in the URI is never written down."""
     import hashlib
 
-    address = resolve_tracking_uri(uri).uri
+    target = resolve_tracking_uri(uri, artifacts_uri=artifacts_uri)
+    address, root = target.uri, ""
+    if target.kind is StoreKind.SQL:
+        root = target.artifacts_uri or str((Path(home) / "artifacts").resolve())
     if address.startswith("sqlite"):
         scheme, _, path = address.partition(":///")
         if not path or path == ":memory:" or "mode=memory" in path:
             return None
-        address = f"{scheme}:///{Path(path).expanduser().resolve()}"
-    return hashlib.sha256(address.encode()).hexdigest()[:32]
+        address = f"{scheme}:///{Path(path).resolve()}"  # as SQLAlchemy opens it: no ~
+    return hashlib.sha256(f"{address}\n{root}".encode()).hexdigest()[:32]
 
 
 MODEL_MANIFEST = "keel-model.json"

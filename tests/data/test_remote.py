@@ -313,7 +313,7 @@ def test_gc_keeps_an_object_whose_remote_copy_is_damaged(
 
 
 def test_gc_keeps_versions_used_before_stores_were_recorded(
-    machines: tuple[Client, Client], tmp_path: Path
+    machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
 ) -> None:
     import shutil
 
@@ -321,9 +321,64 @@ def test_gc_keeps_versions_used_before_stores_were_recorded(
     src = write_files(tmp_path / "src", {"a.bin": os.urandom(300 * 1024)})
     version = ann.data.add(src, name=unique("older")).version
     ann.data.push([version])
-    ann.data.state.db.execute("DELETE FROM used")  # as a state file from before this
+    ann.data.state.db.execute("DROP TABLE used")  # a state file from before uses were kept
     shutil.rmtree(src)
+    later = Client(sql_uri, settings=ann.settings)  # opens the state: cached versions are
+    try:  # of an unknown store now, and no gc frees their objects
+        assert (later.data.gc().removed, later.data.gc().other_stores) == (0, 1)
+        later.data.push([f"{version.name}@{version.version}"])
+        assert later.data.gc().removed == 0
+    finally:
+        later.close()
+
+
+def test_gc_keeps_what_a_client_handed_a_store_object_used(
+    machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
+) -> None:
+    import shutil
+
+    from keel.store import open_store
+
+    ann, _ = machines
+    content = {"same.bin": os.urandom(300 * 1024)}
+    handed = Client(store=open_store(sql_uri, ann.settings), settings=ann.settings)
+    try:
+        assert handed.data.store_key is None  # it cannot tell which store it has
+        mine = write_files(tmp_path / "mine", content)
+        handed.data.add(mine, name=unique("handed"))
+    finally:
+        handed.close()
+    here = write_files(tmp_path / "here", content)
+    name = unique("keyed")
+    ann.data.add(here, name=name)
+    ann.data.push([f"{name}@1"])
+    shutil.rmtree(mine)
+    shutil.rmtree(here)
     done = ann.data.gc()
     assert (done.removed, done.other_stores) == (0, 1)
-    ann.data.push([f"{version.name}@{version.version}"])  # resolved against its store
-    assert ann.data.gc().removed == 1
+
+
+def test_gc_waits_for_a_command_that_is_using_the_cache(
+    machines: tuple[Client, Client], tmp_path: Path
+) -> None:
+    ann, _ = machines
+    ann.data.add(write_files(tmp_path / "src", {"a.txt": "alpha"}), name=unique("busy"))
+    lock = ann.data.cache.root / "lock"
+    holder = subprocess.Popen(  # as an add would, from its first look at the cache
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
+            "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(1.5)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        ann.data.gc(dry_run=True)
+        assert time.monotonic() - started > 0.8  # it waited for the holder to finish
+    finally:
+        holder.wait(timeout=10)

@@ -52,7 +52,7 @@ def _data(tracking_uri: str | None) -> DataClient:
         actor=settings.user or _login(),
         remote=lambda: dataset_remote(tracking()),
         push_on_add=resolve_tracking_uri(uri).kind is StoreKind.REST,
-        store_key=store_key(uri),
+        store_key=store_key(uri, artifacts_uri=settings.artifacts_uri, home=settings.home),
     )
 
 

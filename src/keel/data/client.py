@@ -9,16 +9,14 @@ the last two, so it never waits on the database.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import itertools
 import os
-import shutil
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from keel.data.folders import clear_way, exclusive, remove_empty_folders
+from keel.data.folders import clear_way, locked, remove_empty_folders, remove_leftovers
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.placing import Progress, materialise_new, place
@@ -34,7 +32,6 @@ from keel.entities.dataset import (
     parse_dataset_ref,
 )
 from keel.entities.dataset_manifest import DataFile, DataManifest, unreadable_paths
-from keel.entities.ids import new_id
 from keel.errors import Conflict, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
@@ -43,8 +40,28 @@ if TYPE_CHECKING:
     from keel.store.datasets import DatasetStore
 
 
-_LEFTOVER_AGE_S = 600
-"""A temporary file left in a folder this long ago is no running get's."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _sharing_cache(
+    method: Callable[Concatenate[DataClient, _P], _R],
+) -> Callable[Concatenate[DataClient, _P], _R]:
+    """Run a method under a shared lock on the cache: ``gc`` takes it exclusively, so it
+    never removes an object between a command's look at the cache and its record of what
+    it used."""
+
+    @functools.wraps(method)
+    def sharing(self: DataClient, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with locked(self.cache.root / "lock", shared=True):
+            return method(self, *args, **kwargs)
+
+    return sharing
+
+
+UNKNOWN_STORE = "?"
+"""The store key of versions used through a store object, or cached before stores were
+recorded: no gc frees their objects."""
 
 
 class DataClient:
@@ -72,6 +89,9 @@ class DataClient:
         self.cache = cache
         self.state = state
         self.actor = actor
+        if state.used_is_new:  # versions cached before uses were recorded: store unknown
+            for path in cache.manifests.glob("*.json"):
+                state.used(UNKNOWN_STORE, path.stem)
 
     def close(self) -> None:
         self.state.close()
@@ -95,6 +115,7 @@ class DataClient:
             )
         return remote
 
+    @_sharing_cache
     def push(
         self,
         refs: Sequence[str | DatasetRef | DatasetVersion],
@@ -110,6 +131,7 @@ class DataClient:
         objects = self.objects_of(refs)
         return push(self.cache, self.remote, objects, progress=progress, verify=verify)
 
+    @_sharing_cache
     def pull(
         self, refs: Sequence[str | DatasetRef | DatasetVersion], *, progress: Progress | None = None
     ) -> Transfer:
@@ -141,6 +163,7 @@ class DataClient:
 
     # add ----------------------------------------------------------------------------------
 
+    @_sharing_cache
     def add(
         self,
         path: str | os.PathLike[str],
@@ -290,11 +313,12 @@ class DataClient:
         return version
 
     def _used(self, version: DatasetVersion) -> None:
-        """Record that this machine used a version of this store: ``gc`` frees its objects
-        only when this store's remote holds them."""
-        if self.store_key is not None:
-            self.state.used(self.store_key, version.digest)
+        """Record that this machine used a version of this store (of an unknown one when
+        the client was handed a store object): ``gc`` frees its objects only when they are
+        of its own store's versions alone and that store's remote holds them."""
+        self.state.used(self.store_key or UNKNOWN_STORE, version.digest)
 
+    @_sharing_cache
     def get(
         self,
         ref: str | DatasetRef | DatasetVersion,
@@ -360,7 +384,7 @@ class DataClient:
         _, existing = scan(folder, leftovers)
         if existing and not force:
             self._refuse_overwrite(root, folder, existing, version)
-        self._remove_leftovers(root, leftovers, manifest)
+        remove_leftovers(root, leftovers, manifest.files.keys())
         known = self.state.known_digests(root)
         present = {f.relative: f for f in existing}
         wanted = manifest.files
@@ -382,72 +406,13 @@ class DataClient:
             os.makedirs(parent, exist_ok=True)
         return kept + place(self.cache, todo, root, link, True, progress)
 
-    def _remove_leftovers(self, root: str, leftovers: list[str], manifest: DataManifest) -> None:
-        """Delete the temporary files an interrupted get left for files of this version:
-        only those named for one of its files, and only once they are old enough that no
-        running get can still be writing them."""
-        old = time.time() - _LEFTOVER_AGE_S
-        for path in leftovers:
-            folder, name = os.path.split(path)
-            relative = os.path.relpath(os.path.join(folder, name[1 : -len(".tmp-") - 12]), root)
-            with contextlib.suppress(FileNotFoundError):
-                if relative in manifest.files and os.stat(path).st_mtime < old:
-                    os.unlink(path)
-
+    @_sharing_cache
     def checkout_path(self, ref: str | DatasetRef | DatasetVersion) -> Path:
         """A private, read-only copy of a version under the cache, made once and reused
-        while it is intact: one that was edited, or lost a file, is set aside and made
-        again (checked by each file's stat, as ``status`` checks a folder)."""
-        version = self.resolve(ref)
-        folder = self.cache.root.parent / "checkouts" / version.digest
-        with exclusive(folder.with_name(f".{folder.name}.lock")):  # one checker at a time
-            if folder.exists():
-                if self._intact(folder, version):
-                    return folder
-                aside = folder.with_name(f".{folder.name}.damaged-{new_id()[:12]}")
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(folder, aside)
-                shutil.rmtree(aside, ignore_errors=True)
-            staging = folder.with_name(f".{folder.name}.partial-{new_id()[:12]}")
-            try:
-                self.get(version, staging)
-                for path in staging.rglob("*"):
-                    if path.is_file():
-                        path.chmod(0o444)  # a shared copy: nobody edits it in place
-                with contextlib.suppress(OSError):  # made meanwhile by a Keel without the lock
-                    os.rename(staging, folder)
-            finally:
-                self.state.forget(str(staging))  # a private copy, never a working folder
-                if staging.exists():
-                    shutil.rmtree(staging, ignore_errors=True)
-            self._record_private_copy(folder, version)
-        return folder
+        while it is intact (see :func:`keel.data.copies.private_copy`)."""
+        from keel.data.copies import private_copy
 
-    def _intact(self, folder: Path, version: DatasetVersion) -> bool:
-        root = str(folder)
-        checkout = self.state.checkout(root)
-        try:
-            _, found = scan(folder)
-        except NotFound:  # deleted meanwhile (not by Keel: it holds the lock)
-            return False
-        if checkout is None:  # made before private copies were recorded: hashed once
-            checkout = Checkout(root, version.name, version.version, version.digest)
-        if not self._changes(root, found, checkout).clean:
-            return False
-        if self.state.snapshot(root) is None:
-            self._record_private_copy(folder, version)
-        return True
-
-    def _record_private_copy(self, folder: Path, version: DatasetVersion) -> None:
-        """Keep the stat of each file of a private copy as it is now (read-only)."""
-        files = self.manifest(version.digest).files
-        _, found = scan(folder)
-        rows = [
-            f.row(files[f.relative].digest, relative=True) for f in found if f.relative in files
-        ]
-        self.state.set_checkout(
-            Checkout(str(folder), version.name, version.version, version.digest), rows
-        )
+        return private_copy(self, self.resolve(ref))
 
     def load(self, ref: str | DatasetRef | DatasetVersion) -> Any:
         version = self.resolve(ref)

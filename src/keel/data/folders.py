@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from keel.errors import Conflict
@@ -35,13 +36,31 @@ def clear_way(root: str, relative: str) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(lock: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``lock`` (made if missing) against other
-    processes and threads of this machine, until the block ends."""
+def locked(lock: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold a lock on the file ``lock`` (made if missing) against other processes and
+    threads of this machine until the block ends: exclusive, or ``shared`` with other
+    shared holders."""
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+LEFTOVER_AGE_S = 600
+"""A temporary file left in a folder this long ago is no running get's."""
+
+
+def remove_leftovers(root: str, leftovers: list[str], names: Collection[str]) -> None:
+    """Delete the temporary files an interrupted get left under ``root`` (paths found by
+    a walk): only those named for one of ``names`` (relative paths of the version being
+    put there), and only once they are old enough that no running get still writes them."""
+    old = time.time() - LEFTOVER_AGE_S
+    for path in leftovers:
+        folder, name = os.path.split(path)
+        relative = os.path.relpath(os.path.join(folder, name[1 : -len(".tmp-") - 12]), root)
+        with contextlib.suppress(FileNotFoundError):
+            if relative in names and os.stat(path).st_mtime < old:
+                os.unlink(path)

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from keel.data.folders import locked
 from keel.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -57,6 +58,14 @@ class Collected:
 
 
 def collect(client: DataClient, *, dry_run: bool = False) -> Collected:
+    """Under an exclusive lock on the cache: commands that use it wait, and it waits for
+    them (each holds it shared from its first look at the cache to its record of what it
+    used)."""
+    with locked(client.cache.root / "lock"):
+        return _collect(client, dry_run=dry_run)
+
+
+def _collect(client: DataClient, *, dry_run: bool) -> Collected:
     store = client.store_key
     if store is None:
         raise InvalidArgument(
@@ -119,7 +128,7 @@ def _of_other_stores(client: DataClient, store: str) -> set[str]:
     kept: set[str] = set()
     for path in client.cache.manifests.glob("*.json"):
         digest = path.stem
-        if stores_of.get(digest) != {store}:
+        if stores_of.get(digest) != {store}:  # another's, "?" (unknown) or never recorded
             kept |= _objects_of(client, digest, f"manifest {digest[:12]}")
     return kept
 

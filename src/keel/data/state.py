@@ -61,7 +61,13 @@ class LocalState:
         self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        had_used = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'used'"
+        ).fetchone()
         self.db.executescript(_SCHEMA)
+        self.used_is_new = had_used is None
+        """The record of versions used was made just now: the cache may hold versions from
+        before it, of stores nobody knows (see ``DataClient``)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(checkouts)")}
         if "files" not in columns:  # a state file from before snapshots
             try:

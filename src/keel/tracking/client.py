@@ -74,7 +74,15 @@ class Client:
         self.store = store or open_store(self.tracking_uri, self.settings)
         # Names the store in this machine's data state (a store handed in need not be
         # the one the URI names); worked out now, as a relative URI means the folder of now.
-        self._store_key = None if store is not None else store_key(self.tracking_uri)
+        self._store_key = (
+            None
+            if store is not None
+            else store_key(
+                self.tracking_uri,
+                artifacts_uri=self.settings.artifacts_uri,
+                home=self.settings.home,
+            )
+        )
         self.artifacts: ArtifactRepository = _artifacts_for(self.store)
         remote = hasattr(self.store, "base_url")
         self._writer = BackgroundWriter(

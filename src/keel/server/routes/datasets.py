@@ -130,7 +130,8 @@ def missing_objects(body: DigestList, request: Request) -> JSON:
     """Which of these objects the server does not have (with ``verify``, or has damaged)."""
     for i, digest in enumerate(body.digests):
         check_digest(digest, f"digests[{i}]")
-    return JSON({"missing": sorted(_objects(request).missing(body.digests, verify=body.verify))})
+    missing = _objects(request).missing(body.digests, verify=body.verify)
+    return JSON({"missing": sorted(missing), "verified": body.verify})
 
 
 @router.put("/dataset-objects/{digest}", status_code=201)

@@ -22,7 +22,7 @@ from keel.entities.dataset_codec import (
     dataset_input_from_dict,
     dataset_version_from_dict,
 )
-from keel.errors import IntegrityError
+from keel.errors import IntegrityError, InvalidArgument
 from keel.store.rest.http import Http
 
 API = "/api/v1"
@@ -129,6 +129,11 @@ class ServerObjects:
                 f"{API}/dataset-objects/missing",
                 json={"digests": batch, "verify": verify},
             )
+            if verify and found.get("verified") is not True:  # a server from before verify
+                raise InvalidArgument(
+                    "verify: this server does not read objects back (it predates it); "
+                    "upgrade it before `keel data gc` or `push --verify`"
+                )
             lacking.update(found["missing"])
         return lacking
 
