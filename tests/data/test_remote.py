@@ -369,7 +369,7 @@ def test_gc_waits_for_a_command_that_is_using_the_cache(
             sys.executable,
             "-c",
             "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
-            "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(1.5)",
+            "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(2.0)",
             str(lock),
         ],
         stdout=subprocess.PIPE,
@@ -378,7 +378,9 @@ def test_gc_waits_for_a_command_that_is_using_the_cache(
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         started = time.monotonic()
-        ann.data.gc(dry_run=True)
-        assert time.monotonic() - started > 0.8  # it waited for the holder to finish
+        assert ann.data.gc(dry_run=True).dry_run  # a dry run takes no lock: no wait
+        assert time.monotonic() - started < 0.8
+        ann.data.gc()
+        assert time.monotonic() - started > 1.2  # it waited for the holder to finish
     finally:
         holder.wait(timeout=10)

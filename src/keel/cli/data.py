@@ -175,8 +175,9 @@ def gc(
     )
     if done.other_stores:
         typer.echo(
-            f"kept {done.other_stores:,} of versions of other stores (or used before Keel "
-            "recorded stores: push or pull such a version against its store to record it)"
+            f"kept {done.other_stores:,} of versions of other stores, or of versions whose "
+            "store this machine cannot tell (used through a store object, or cached before "
+            "Keel recorded stores): gc never frees those"
         )
     if done.not_on_remote:
         typer.echo(

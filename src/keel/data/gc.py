@@ -58,20 +58,43 @@ class Collected:
 
 
 def collect(client: DataClient, *, dry_run: bool = False) -> Collected:
-    """Under an exclusive lock on the cache: commands that use it wait, and it waits for
-    them (each holds it shared from its first look at the cache to its record of what it
-    used)."""
-    with locked(client.cache.root / "lock"):
-        return _collect(client, dry_run=dry_run)
-
-
-def _collect(client: DataClient, *, dry_run: bool) -> Collected:
+    """Reading the remote back takes as long as the objects are big, so it runs without
+    the lock; then, under an exclusive lock on the cache (commands that use it hold it
+    shared from their first look to their record of what they used), what may go is
+    worked out again and only what was read back is removed. A dry run takes no lock."""
     store = client.store_key
     if store is None:
         raise InvalidArgument(
             "gc: this client does not know which store it uses (it was given a store "
             "object); open it from a tracking URI"
         )
+    first = _survey(client, store)
+    not_on_remote = (
+        client.remote.missing(first.candidates, verify=True) if first.candidates else set()
+    )
+    read_back = first.candidates - not_on_remote
+    if dry_run:
+        return _remove(client, first, read_back, not_on_remote, dry_run=True)
+    with locked(client.cache.root / "lock"):
+        return _remove(client, _survey(client, store), read_back, not_on_remote, dry_run=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Survey:
+    held: dict[str, int]
+    loose: set[str]
+    packs: dict[str, dict[str, int]]
+    in_use: set[str]
+    elsewhere: set[str]
+
+    @property
+    def candidates(self) -> set[str]:
+        return self.held.keys() - self.in_use - self.elsewhere
+
+
+def _survey(client: DataClient, store: str) -> _Survey:
+    """What the cache holds, and which of it a folder here or another store's version
+    needs."""
     cache = client.cache
     cache.packs.refresh()
     held = _loose_objects(cache)
@@ -79,34 +102,43 @@ def _collect(client: DataClient, *, dry_run: bool) -> Collected:
     packs = cache.packs.contents()
     for contents in packs.values():
         held.update(contents)
-
     in_use = _in_use(client) & held.keys()
     elsewhere = _of_other_stores(client, store) & held.keys()
-    candidates = held.keys() - in_use - elsewhere
-    not_on_remote = client.remote.missing(candidates, verify=True) if candidates else set()
-    removable = candidates - not_on_remote
+    return _Survey(held, loose, packs, in_use, elsewhere)
 
+
+def _remove(
+    client: DataClient,
+    survey: _Survey,
+    read_back: set[str],
+    not_on_remote: set[str],
+    *,
+    dry_run: bool,
+) -> Collected:
+    removable = survey.candidates & read_back
     removed: set[str] = set()
-    for digest in sorted(removable & loose):
+    for digest in sorted(removable & survey.loose):
         if not dry_run:
-            with contextlib.suppress(FileNotFoundError):  # another gc took it first
-                os.unlink(cache.object_path(digest))
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(client.cache.object_path(digest))
         removed.add(digest)
     kept_in_packs: set[str] = set()
-    for pack, contents in packs.items():
+    for pack, contents in survey.packs.items():
         if not removable.issuperset(contents):
             kept_in_packs |= removable.intersection(contents) - removed
             continue
         if not dry_run:
-            cache.packs.remove(pack)
+            client.cache.packs.remove(pack)
         removed.update(contents)
+    held = survey.held
+    kept = not_on_remote & held.keys()
     return Collected(
         removed=len(removed),
         freed_bytes=sum(held[d] for d in removed),
-        in_use=len(in_use),
-        other_stores=len(elsewhere - in_use),
-        not_on_remote=len(not_on_remote),
-        not_on_remote_bytes=sum(held[d] for d in not_on_remote),
+        in_use=len(survey.in_use),
+        other_stores=len(survey.elsewhere - survey.in_use),
+        not_on_remote=len(kept),
+        not_on_remote_bytes=sum(held[d] for d in kept),
         packed_with_kept=len(kept_in_packs),
         dry_run=dry_run,
     )
