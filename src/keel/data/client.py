@@ -79,7 +79,8 @@ class DataClient:
         self._store_factory = store
         self.store_key = store_key
         """Names the store in the local state, which records the versions this machine
-        used of each store (for ``gc``); None records nothing."""
+        used of each store (for ``gc``); None (a client handed a store object) records
+        them under an unknown store."""
         self.push_on_add = push_on_add
         """Through ``keel server`` the server is where objects live: ``add`` uploads what
         it lacks before creating the version."""
