@@ -13,8 +13,9 @@ of several stores, so an object leaves the cache only when all of these hold:
 
 A pack goes only when everything in it may go (packs are never rewritten). Manifests
 stay: a few KiB per version. Nothing else is changed: folders that are gone are skipped,
-not forgotten (a drive may come back). Another Keel command running meanwhile loses
-nothing: what it finds gone it pulls again, or tells the user to pull.
+not forgotten (a drive may come back). Commands that use the cache hold a shared lock on
+it from their first look to their record of what they used; gc removes only under the
+exclusive lock, after surveying again, so none of them loses an object meanwhile.
 """
 
 from __future__ import annotations
