@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -98,8 +99,6 @@ def test_runs_show_lists_the_dataset_versions_a_run_used(env: Path) -> None:
 
 
 def test_gc_keeps_what_only_this_cache_holds_and_frees_what_was_pushed(env: Path) -> None:
-    import shutil
-
     src = write_files(env / "src", {"a.txt": "alpha", "b.txt": "beta"})
     assert keel("data", "add", str(src), "--name", "docs")[0] == 0
     shutil.rmtree(src)

@@ -5,6 +5,7 @@ transfer leaves nothing corrupt and finishes when run again."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -206,8 +207,6 @@ def test_a_damaged_pack_is_dropped_and_pull_restores_it(
 def test_gc_removes_only_what_no_folder_needs_and_the_remote_holds(
     machines: tuple[Client, Client], tmp_path: Path
 ) -> None:
-    import shutil
-
     ann, _ = machines
     data = ann.data
     kept_files = {
@@ -265,8 +264,6 @@ def test_gc_keeps_what_a_version_of_another_store_needs(
 ) -> None:
     """One cache, two stores: the same bytes pushed to one store's remote and never to the
     other's stay, for the other store's version."""
-    import shutil
-
     ann, _ = machines
     other = Client(
         f"sqlite:///{tmp_path / 'other.db'}",
@@ -294,8 +291,6 @@ def test_gc_keeps_what_a_version_of_another_store_needs(
 def test_gc_keeps_an_object_whose_remote_copy_is_damaged(
     machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
 ) -> None:
-    import shutil
-
     if sql_uri.startswith("http"):
         pytest.skip("the bucket is behind the server here; tested on the direct stores")
     ann, _ = machines
@@ -315,8 +310,6 @@ def test_gc_keeps_an_object_whose_remote_copy_is_damaged(
 def test_gc_keeps_versions_used_before_stores_were_recorded(
     machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
 ) -> None:
-    import shutil
-
     ann, _ = machines
     src = write_files(tmp_path / "src", {"a.bin": os.urandom(300 * 1024)})
     version = ann.data.add(src, name=unique("older")).version
@@ -335,8 +328,6 @@ def test_gc_keeps_versions_used_before_stores_were_recorded(
 def test_gc_keeps_what_a_client_handed_a_store_object_used(
     machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
 ) -> None:
-    import shutil
-
     from keel.store import open_store
 
     ann, _ = machines

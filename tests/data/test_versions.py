@@ -514,6 +514,9 @@ def test_the_fluent_api_links_a_dataset_to_the_active_run(
         inputs = fluent._client().data.store.run_inputs(run.info.run_id)
         assert [(i.name, i.version) for i in inputs] == [(name, version.version)]
         assert keel.data.status(src).changes.clean
+        pushed = keel.data.push(f"{name}@1")  # through a server, add pushed it already
+        assert pushed.objects + pushed.skipped == 1 and keel.data.pull(f"{name}@1").skipped == 1
+        assert keel.data.gc(dry_run=True).in_use == 1  # src still holds the version
     finally:
         keel.set_tracking_uri(None)
 

@@ -14,11 +14,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from keel.data.cache_gc import Collected
     from keel.data.client import DataClient
+    from keel.data.remote import Transfer
     from keel.data.results import AddResult, Status, VersionDiff
     from keel.entities.dataset import DatasetVersion
 
-__all__ = ["add", "diff", "get", "load", "status"]
+__all__ = ["add", "diff", "gc", "get", "load", "pull", "push", "status"]
 
 
 def _data() -> DataClient:
@@ -49,3 +51,19 @@ def load(ref: str) -> Any:
     """A table version as a polars DataFrame; a file or folder version as the local path
     of a read-only copy."""
     return _data().load(ref)
+
+
+def push(*refs: str, verify: bool = False) -> Transfer:
+    """Upload the objects of these versions that the remote lacks (see
+    :meth:`DataClient.push`)."""
+    return _data().push(list(refs), verify=verify)
+
+
+def pull(*refs: str) -> Transfer:
+    """Download the objects of these versions that the local cache lacks."""
+    return _data().pull(list(refs))
+
+
+def gc(*, dry_run: bool = False) -> Collected:
+    """Free the local cache of what this store's remote holds (see :mod:`keel.data.cache_gc`)."""
+    return _data().gc(dry_run=dry_run)

@@ -35,7 +35,7 @@ from keel.entities.dataset_manifest import DataFile, DataManifest, unreadable_pa
 from keel.errors import Conflict, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
-    from keel.data.gc import Collected
+    from keel.data.cache_gc import Collected
     from keel.data.remote import ObjectRemote, Transfer
     from keel.store.datasets import DatasetStore
 
@@ -144,9 +144,9 @@ class DataClient:
 
     def gc(self, *, dry_run: bool = False) -> Collected:
         """Remove from the local cache the objects this machine can fetch again from this
-        store's remote and no folder here needs (see :mod:`keel.data.gc`); ``dry_run``
+        store's remote and no folder here needs (see :mod:`keel.data.cache_gc`); ``dry_run``
         only counts them."""
-        from keel.data.gc import collect
+        from keel.data.cache_gc import collect
 
         return collect(self, dry_run=dry_run)
 
