@@ -18,7 +18,9 @@ from keel.errors import InvalidArgument
 @dataclass(frozen=True, slots=True)
 class Settings:
     home: Path
-    """Where the embedded store lives (``KEEL_HOME``, default ``./.keel``)."""
+    """Where the embedded store lives: ``KEEL_HOME``, else the nearest ``.keel`` folder
+    in the current folder or one above it (as git finds ``.git``), else ``./.keel``.
+    Absolute, so that a later ``chdir`` does not move it."""
     tracking_uri: str | None = None
     """``KEEL_TRACKING_URI``: a folder, ``sqlite:///...``, ``postgresql+psycopg://...`` or
     ``http(s)://host:port``. ``None`` means the embedded store under ``home``."""
@@ -44,9 +46,16 @@ class Settings:
     ``s3://bucket/team``, a folder) whose pickled models load without ``trust=True``."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
+        """The settings ``env`` (by default the process's environment) gives; ``home`` is
+        looked for from ``cwd`` (by default the current folder) up."""
         env = os.environ if env is None else env
-        home = Path(env.get("KEEL_HOME") or ".keel").expanduser()
+        here = Path.cwd() if cwd is None else Path(os.path.abspath(cwd))
+        explicit = env.get("KEEL_HOME")
+        if explicit:  # set: it wins, whatever is found above
+            home = Path(os.path.normpath(here / Path(explicit).expanduser()))
+        else:
+            home = find_home(here)
         spool = env.get("KEEL_SPOOL_DIR")
         return cls(
             home=home,
@@ -72,6 +81,25 @@ class Settings:
     @property
     def spool_path(self) -> Path:
         return self.spool_dir or self.home / "spool"
+
+
+HOME_NAME = ".keel"
+"""The folder of the embedded store, made in the current folder when none is found above."""
+
+
+def find_home(start: Path) -> Path:
+    """The nearest ``.keel`` folder in ``start`` (absolute) or a folder above it, up to
+    the filesystem root; ``start/.keel`` when there is none. One ``stat`` per level: a
+    command run from a subfolder of a project finds the project's store instead of
+    making an empty one.
+
+    >>> find_home(Path("/")) == Path("/.keel")
+    True
+    """
+    for folder in (start, *start.parents):
+        if (folder / HOME_NAME).is_dir():
+            return folder / HOME_NAME
+    return start / HOME_NAME
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
