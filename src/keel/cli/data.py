@@ -47,7 +47,7 @@ def _data(tracking_uri: str | None) -> DataClient:
         return open_datasets(tracking())
 
     return open_data_client(
-        settings,
+        settings.with_tracking_uri(uri),  # its files are left out of the folders walked
         store,
         actor=settings.user or _login(),
         remote=lambda: dataset_remote(tracking()),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from keel.data.folders import clear_way, locked, remove_empty_folders, remove_leftovers
 from keel.data.hashing import hash_file, parallel_map
+from keel.data.ignore import Ignore, own_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
 from keel.data.placing import Progress, materialise_new, place
 from keel.data.results import AddResult, Changes, Status, VersionDiff
@@ -75,8 +76,12 @@ class DataClient:
         remote: Callable[[], ObjectRemote | None] = lambda: None,
         push_on_add: bool = False,
         store_key: str | None = None,
+        ignore: Ignore | None = None,
     ) -> None:
         self._store_factory = store
+        self.ignore = ignore or Ignore()
+        """What ``add``, ``status`` and ``get`` leave out of a folder: ``.keel`` folders,
+        the store in use and what the folder's ``.keelignore`` lists."""
         self.store_key = store_key
         """Names the store in the local state, which records the versions this machine
         used of each store (for ``gc``); None (a client handed a store object) records
@@ -182,11 +187,12 @@ class DataClient:
         (nothing is created; what reached the cache is correct by construction). A folder
         that ``get`` filled with a file or table version, and that still holds just that
         file, is added as that file, so the version keeps its kind (and a table its
-        profile).
+        profile). A folder's ``.keel`` folders, the store in use and what its
+        ``.keelignore`` lists are left out (see :mod:`keel.data.ignore`).
         """
         check_dataset_name(name)
         target = self._single_file_checkout(Path(path))
-        is_folder, found = scan(target)
+        is_folder, found = scan(target, ignore=self.ignore)
         if is_folder and not found:
             raise InvalidArgument(f"path {str(path)!r}: the folder holds no files")
         bad = unreadable_paths([f.relative for f in found])
@@ -382,7 +388,7 @@ class DataClient:
         if not folder.is_dir():
             raise InvalidArgument(f"out {str(folder)!r}: exists and is not a folder")
         leftovers: list[str] = []
-        _, existing = scan(folder, leftovers)
+        _, existing = scan(folder, leftovers, ignore=self.ignore)
         if existing and not force:
             self._refuse_overwrite(root, folder, existing, version)
         remove_leftovers(root, leftovers, manifest.files.keys())
@@ -476,7 +482,7 @@ class DataClient:
                 f"path {str(path)!r}: not a dataset folder on this machine; "
                 "`keel data add` it or `keel data get` a version into it first"
             )
-        _, found = scan(target)
+        _, found = scan(target, ignore=self.ignore)
         return Status(root, checkout, self._changes(root, found, checkout))
 
     def _changes(self, root: str, found: list[FoundFile], checkout: Checkout) -> Changes:
@@ -563,7 +569,8 @@ def open_data_client(
     push_on_add: bool = False,
     store_key: str | None = None,
 ) -> DataClient:
-    """The data client of this machine: its cache and state under ``$KEEL_HOME/data``."""
+    """The data client of this machine: its cache and state under ``$KEEL_HOME/data``;
+    folders are walked without the store ``settings`` name (see :mod:`keel.data.ignore`)."""
     home = Path(settings.home) / "data"
     return DataClient(
         store,
@@ -573,6 +580,7 @@ def open_data_client(
         remote=remote,
         push_on_add=push_on_add,
         store_key=store_key,
+        ignore=Ignore(own_paths(settings)),
     )
 
 

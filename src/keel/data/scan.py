@@ -3,7 +3,9 @@
 A folder is walked with ``os.scandir`` (one ``stat`` per entry, no more). A symbolic link
 is never followed out of the folder: one that resolves to a regular file inside it is
 stored as that file's content; one that points outside, dangles or names a folder is
-refused, with every such path listed.
+refused, with every such path listed. Given an :class:`~keel.data.ignore.Ignore`, the walk
+leaves out Keel's own folders and what the folder's ``.keelignore`` lists, without
+entering an ignored folder.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from keel.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from keel.data.ignore import FolderIgnore, Ignore
 
 
 class FoundFile(NamedTuple):  # a tuple: ten thousand of these are made per scan
@@ -49,10 +54,13 @@ def found(relative: str, path: str, info: os.stat_result) -> FoundFile:
     return FoundFile(relative, path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
-def scan(path: Path, leftovers: list[str] | None = None) -> tuple[bool, list[FoundFile]]:
+def scan(
+    path: Path, leftovers: list[str] | None = None, *, ignore: Ignore | None = None
+) -> tuple[bool, list[FoundFile]]:
     """``(is_folder, files)`` of a file or folder; NotFound or InvalidArgument when it
     cannot be added. Keel's own unfinished files are skipped (their paths are put in
-    ``leftovers`` when it is given)."""
+    ``leftovers`` when it is given); so is what ``ignore`` leaves out of a folder (a
+    private copy of a version is walked without it: it holds the version, nothing else)."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -70,7 +78,9 @@ def scan(path: Path, leftovers: list[str] | None = None) -> tuple[bool, list[Fou
     refused: list[str] = []
     unreadable: list[str] = []
     skipped = leftovers if leftovers is not None else []
-    _walk(str(root), "", root.resolve(), files, refused, unreadable, skipped)
+    real_root = root.resolve()
+    ignored = ignore.in_folder(real_root) if ignore is not None else None
+    _walk(str(root), "", real_root, files, refused, unreadable, skipped, ignored)
     if refused:
         raise InvalidArgument(
             f"path {str(path)!r}: holds entries Keel does not add (symbolic links that leave "
@@ -94,6 +104,7 @@ def _walk(
     refused: list[str],
     unreadable: list[str],
     leftovers: list[str],
+    ignored: FolderIgnore | None,
 ) -> None:
     try:
         entries = list(os.scandir(folder))
@@ -102,6 +113,10 @@ def _walk(
         return
     for entry in entries:
         relative = f"{prefix}{entry.name}"
+        if ignored is not None and ignored(
+            relative, entry.name, is_dir=entry.is_dir(follow_symlinks=False)
+        ):
+            continue
         if entry.is_symlink():
             target = Path(entry.path).resolve()
             if target.is_file() and target.is_relative_to(real_root):
@@ -110,7 +125,16 @@ def _walk(
             else:
                 refused.append(relative)
         elif entry.is_dir(follow_symlinks=False):
-            _walk(entry.path, f"{relative}/", real_root, files, refused, unreadable, leftovers)
+            _walk(
+                entry.path,
+                f"{relative}/",
+                real_root,
+                files,
+                refused,
+                unreadable,
+                leftovers,
+                ignored,
+            )
         elif entry.is_file(follow_symlinks=False):
             if entry.name[0] == "." and LEFTOVER.fullmatch(entry.name):
                 leftovers.append(entry.path)
