@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +39,8 @@ def resolve_tracking_uri(uri: str, *, artifacts_uri: str | None = None) -> Track
     if not uri or not uri.strip():
         raise InvalidArgument("tracking URI: must not be empty")
     uri = uri.strip()
+    if artifacts_uri:  # recorded in the database: it must mean the same from any folder
+        artifacts_uri = absolute_location(artifacts_uri)
     scheme, sep, _ = uri.partition("://")
     if sep and scheme.lower() in ("http", "https"):
         return TrackingTarget(StoreKind.REST, uri.rstrip("/"))
@@ -66,6 +69,24 @@ def resolve_tracking_uri(uri: str, *, artifacts_uri: str | None = None) -> Track
         f"sqlite:///{folder / EMBEDDED_DB_NAME}",
         artifacts_uri or str(folder / "artifacts"),
     )
+
+
+def absolute_location(location: str) -> str:
+    """A local path made absolute (``~`` expanded), as a ``file://`` URL if it was one; a
+    URL of any other filesystem as it is. A store records its artifact root in every
+    experiment and run: a relative one would name another folder for a process started
+    somewhere else.
+
+    >>> absolute_location("s3://bucket/prefix")
+    's3://bucket/prefix'
+    >>> absolute_location("file:///srv/artifacts")
+    'file:///srv/artifacts'
+    """
+    scheme, sep, rest = location.partition("://")
+    if sep and scheme.lower() != "file":
+        return location
+    path = os.path.abspath(os.path.expanduser(rest if sep else location))
+    return f"file://{path}" if sep else path
 
 
 def store_key(uri: str, *, artifacts_uri: str | None, home: Path) -> str | None:

@@ -78,13 +78,17 @@ class RunArtifacts:
         # Checked before the first byte goes out: a file whose size changed in storage
         # cannot be sent under its recorded size (the server's Content-Length).
         try:
-            size: int | None = root.size(info.path)
+            size = root.size(info.path)
         except FileNotFoundError:
-            size = None
+            raise IntegrityError(
+                f"artifact {info.path!r}: the stored file is missing (looked for at "
+                f"{root.location(info.path)}); it was moved or lost in storage, or the "
+                "store's artifact root has changed"
+            ) from None
         if size != info.file_size:
             raise IntegrityError(
                 f"artifact {info.path!r}: the stored file is {size} bytes, recorded as "
-                f"{info.file_size}; it was changed or lost in storage"
+                f"{info.file_size}; it was changed in storage"
             )
         return root.read_chunks(info.path, expected_digest=info.digest)
 

@@ -151,6 +151,11 @@ class ArtifactStore:
     def size(self, relative: str) -> int:
         return int(self.fs.size(self._full(relative)))
 
+    def location(self, relative: str) -> str:
+        """Where the file at ``relative`` is, for a message: an absolute path on this
+        machine, or a URL."""
+        return self._full(relative) if self._local else f"{self.root_uri}/{relative}"
+
     def sweep_partial_writes(self, *, older_than: float = 3600.0) -> int:
         """Remove temporary files left by writes that never finished (a process killed
         mid-upload), once they are ``older_than`` seconds old; returns how many. Only on a

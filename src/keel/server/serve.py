@@ -20,6 +20,7 @@ def serve(
 
     from keel.server.app import require_database
     from keel.store import open_store
+    from keel.uri import absolute_location
 
     settings = Settings.from_env()
     uri = backend_store_uri or settings.tracking_uri or str(settings.home)
@@ -27,8 +28,8 @@ def serve(
     require_database(uri)
     # Workers re-read these through Settings.from_env(), the one place env is read.
     os.environ["KEEL_TRACKING_URI"] = uri
-    if artifacts_uri:
-        os.environ["KEEL_ARTIFACTS_URI"] = artifacts_uri
+    if artifacts_uri:  # absolute: workers and every later start read the same folder
+        os.environ["KEEL_ARTIFACTS_URI"] = absolute_location(artifacts_uri)
     settings = Settings.from_env()
     open_store(uri, settings).close()  # apply migrations once, before workers start
     uvicorn.run(
