@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import settings_for, unique
+from keel.artifacts.repository import RunArtifacts
 from keel.config import Settings
-from keel.entities import FileInfo
 from keel.store import RegistryStore, TrackingStore, open_registry
-from registry.support import OWNER, kind_of
+from registry.support import MANIFEST, OWNER, kind_of
 
 MakeSource = Callable[..., str]
 
@@ -36,11 +36,14 @@ def registry(store_uri: str, tmp_path: Path) -> Iterator[RegistryStore]:
 def make_source(
     registry: RegistryStore, store: TrackingStore, store_uri: str, tmp_path: Path
 ) -> Iterator[MakeSource]:
-    """Make a run holding a model (``<path>/keel-model.json``); returns its source URI.
-    SQL stores record the artifact directly; over REST it is uploaded through a client."""
+    """Make a run holding a model (``<path>/keel-model.json``, by default ``MANIFEST``);
+    returns its source URI. SQL stores write the artifact straight to the run's artifact
+    root; over REST it is uploaded through a client."""
     clients: list[object] = []
 
-    def make(path: str = "model", *, marker: str = "keel-model.json") -> str:
+    def make(
+        path: str = "model", *, marker: str = "keel-model.json", content: bytes = MANIFEST
+    ) -> str:
         run_id = store.create_run(store.create_experiment(unique()), run_name="train").run_id
         file = f"{path}/{marker}"
         if kind_of(registry) == "rest":
@@ -48,9 +51,9 @@ def make_source(
 
             if not clients:
                 clients.append(Client(store_uri, settings=settings_for(tmp_path)))
-            clients[0].log_text(run_id, "{}", file)  # type: ignore[attr-defined]
+            clients[0].log_bytes(run_id, content, file)  # type: ignore[attr-defined]
         else:
-            store.record_artifacts(run_id, [FileInfo(file, False, 2, "0" * 64)])
+            RunArtifacts(store).upload_stream(run_id, file, [content])
         return f"runs:/{run_id}/{path}"
 
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from keel.artifacts.hashing import hash_bytes
 from keel.entities.registry import ModelVersion
+from keel.models.manifest import FileEntry, ModelManifest
+from keel.models.signature import ColumnSpec, Signature
 from keel.store import RegistryStore
 
 OWNER = "olive"
@@ -12,7 +15,30 @@ REVIEWER = "rita"
 CI = "ci-bot"
 """The user that records check results."""
 
-HASH = "blake3:" + "ab" * 32
+
+def manifest(signature: Signature | None = None) -> bytes:
+    """A model package's ``keel-model.json``, as ``keel.models`` writes it."""
+    return (
+        ModelManifest(
+            flavor="sklearn",
+            flavors={"sklearn": {"file": "model.skops"}},
+            files={"model.skops": FileEntry(3, "ab" * 32)},
+            python_version="3.11.7",
+            requirements=("scikit-learn==1.5.0",),
+            created=1_700_000_000_000,
+            keel_version="0.1.0",
+            signature=signature,
+        )
+        .to_json()
+        .encode()
+    )
+
+
+MANIFEST = manifest()
+"""What ``make_source`` logs by default."""
+HASH = f"blake3:{hash_bytes(MANIFEST)}"
+"""The digest a version of a ``MANIFEST`` source records: of the manifest's bytes."""
+SIGNATURE = Signature((ColumnSpec("amount", "float64"),))
 
 
 def kind_of(registry: RegistryStore) -> str:
@@ -22,7 +48,6 @@ def kind_of(registry: RegistryStore) -> str:
 
 
 def new_version(registry: RegistryStore, name: str, source: str, **fields: object) -> ModelVersion:
-    fields.setdefault("content_hash", HASH)
     fields.setdefault("actor", OWNER)
     return registry.create_model_version(name, source, **fields)  # type: ignore[arg-type]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 
 import keel.store.rest.registry as rest_registry
 from conftest import ServerProcess, unique
+from keel.artifacts.hashing import hash_bytes
+from registry.support import MANIFEST, SIGNATURE, manifest
 from server.support import API, assert_error, create_experiment, create_run, log_problems
 
 MODELS = f"{API}/registered-models"
@@ -30,16 +33,22 @@ def as_user(name: str) -> dict[str, str]:
     return {"X-Keel-User": quote(name, safe="")}
 
 
+def log_source(api: httpx.Client, files: dict[str, bytes]) -> str:
+    """A new run holding ``files`` below ``model/``; returns ``runs:/<run_id>/model``."""
+    run_id = create_run(api, create_experiment(api))
+    for name, content in files.items():
+        r = api.put(
+            f"{API}/runs/{run_id}/artifacts/content",
+            params={"path": f"model/{name}"},
+            content=content,
+        )
+        assert r.status_code == 201, r.text
+    return f"runs:/{run_id}/model"
+
+
 @pytest.fixture
 def source(api: httpx.Client) -> str:
-    run_id = create_run(api, create_experiment(api))
-    r = api.put(
-        f"{API}/runs/{run_id}/artifacts/content",
-        params={"path": "model/keel-model.json"},
-        content=b"{}",
-    )
-    assert r.status_code == 201, r.text
-    return f"runs:/{run_id}/model"
+    return log_source(api, {"keel-model.json": MANIFEST})
 
 
 @pytest.fixture
@@ -55,7 +64,7 @@ def path(name: str, *rest: str) -> str:
 
 
 def version(api: httpx.Client, model: str, source: str, **extra: Any) -> httpx.Response:
-    body = {"source": source, "content_hash": "blake3:" + "0" * 64, **extra}
+    body = {"source": source, **extra}
     return api.post(path(model, "versions"), json=body, headers=as_user("olive"))
 
 
@@ -81,10 +90,12 @@ def test_statuses_for_each_kind_of_error(api: httpx.Client, model: str, source: 
     assert_error(api.post(MODELS, json={"name": "a/b"}), 400, "model name", "'/'")
     assert_error(version(api, model, "file:///etc/passwd"), 400, "source")
     assert_error(version(api, model, source.replace("/model", "/%2e%2e/model")), 400, "..")
-    assert_error(version(api, model, source, signature="{"), 400, "signature")
+    assert_error(version(api, model, log_source(api, {"keel-model.json": b"{}"})), 400,
+                 "not a model manifest")  # fmt: skip
     # schema errors: 422 naming the field
     assert_error(api.post(MODELS, json={}), 422, "name")
-    assert_error(api.post(path(model, "versions"), json={"source": source}), 422, "content_hash")
+    assert_error(api.post(path(model, "versions"), json={}), 422, "source")
+    assert_error(version(api, model, source, signature="{}"), 422, "signature")
     assert_error(api.get(path(model, "versions", "one")), 422, "version")
     assert_error(api.put(path(model, "aliases", "champion"), json={"version": "1"}), 422)
     assert_error(api.post(MODELS, json={"name": "x", "owner": "me"}), 422, "owner")
@@ -110,6 +121,37 @@ def test_statuses_for_each_kind_of_error(api: httpx.Client, model: str, source: 
     assert_error(api.post(f"{API}/promotion-requests/999999999/cancel"), 404)
     assert_error(api.get(f"{API}/promotion-requests/{2**40}"), 400, "request id")
     assert_error(api.get(f"{API}/audit", params={"action": "x"}), 400, "action")
+
+
+def test_the_server_derives_the_digest_from_the_stored_manifest(
+    api: httpx.Client, model: str
+) -> None:
+    signed = manifest(SIGNATURE)
+    source = log_source(api, {"keel-model.json": signed, "model.skops": b"abc"})
+    forged = "blake3:" + "f" * 64
+    # A client cannot say what the package's digest or signature is: the fields are gone.
+    assert_error(version(api, model, source, content_hash=forged), 422, "content_hash")
+    assert_error(version(api, model, source, signature='{"x": 1}'), 422, "signature")
+    assert api.get(path(model, "versions")).json()["versions"] == []
+
+    r = version(api, model, source)
+    assert r.status_code == 201, r.text
+    run_id = source.split("/")[1]
+    stored = api.get(
+        f"{API}/runs/{run_id}/artifacts/content", params={"path": "model/keel-model.json"}
+    ).content
+    assert stored == signed
+    derived = f"blake3:{hash_bytes(stored)}"
+    got = api.get(path(model, "versions", "1")).json()
+    assert got["content_hash"] == r.json()["content_hash"] == derived != forged
+    assert got["signature"] == json.dumps(json.loads(stored)["signature"], sort_keys=True)
+    after = api.get(f"{API}/audit", params={"name": model, "action": "version.create"}).json()
+    assert after["records"][0]["after"]["content_hash"] == derived
+
+    # A folder without a manifest is no model, whatever else it holds.
+    bare = log_source(api, {"model.skops": b"abc"})
+    assert_error(version(api, model, bare), 400, "not a model", "keel-model.json")
+    assert [v["version"] for v in api.get(path(model, "versions")).json()["versions"]] == [1]
 
 
 def test_no_request_made_the_server_fail(api: httpx.Client, server: ServerProcess) -> None:

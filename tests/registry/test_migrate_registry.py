@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 
 from conftest import temporary_database
+from keel.artifacts.repository import RunArtifacts
 from keel.config import Settings
-from keel.entities import FileInfo
 from keel.store import open_registry, open_store
 from keel.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from keel.store.sql.store import SqlTrackingStore
-from registry.support import HASH, OWNER
+from registry.support import HASH, MANIFEST, OWNER
 
 
 def check_upgrade(url: str, tmp_path: Path) -> None:
     tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
     assert upgrade(tracking.engine, "0001") is None
     run_id = tracking.create_run(tracking.create_experiment("before"), run_name="r").run_id
-    tracking.record_artifacts(run_id, [FileInfo("model/keel-model.json", False, 2, "0" * 64)])
+    RunArtifacts(tracking).upload_stream(run_id, "model/keel-model.json", [MANIFEST])
     tracking.close()
 
     settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "a"))
@@ -31,10 +31,8 @@ def check_upgrade(url: str, tmp_path: Path) -> None:
             assert current_revision(conn) == HEAD_REVISION
         assert store.get_run(run_id).info.run_name == "r"
         registry.create_registered_model("fraud", actor=OWNER)
-        made = registry.create_model_version(
-            "fraud", f"runs:/{run_id}/model", content_hash=HASH, actor=OWNER
-        )
-        assert made.version == 1
+        made = registry.create_model_version("fraud", f"runs:/{run_id}/model", actor=OWNER)
+        assert (made.version, made.content_hash) == (1, HASH)
     finally:
         registry.close()
         store.close()

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import unique
+from keel.artifacts.hashing import hash_bytes
 from keel.entities.registry import ModelVersionStatus
-from keel.errors import Conflict, InvalidArgument, NotFound
-from keel.store import RegistryStore
+from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+from keel.store import RegistryStore, TrackingStore
+from keel.uri import parse_run_artifact_uri
 from registry.conftest import MakeSource
-from registry.support import HASH, OWNER, REVIEWER, audit_actions, new_version
+from registry.support import (
+    HASH,
+    MANIFEST,
+    OWNER,
+    REVIEWER,
+    SIGNATURE,
+    audit_actions,
+    kind_of,
+    manifest,
+    new_version,
+)
 from store.support import assert_cases
 
 
@@ -34,26 +47,31 @@ def test_versions_number_from_one_per_model(
     assert audit_actions(registry, model) == ["model.create"] + ["version.create"] * 3
 
 
-def test_all_fields_are_kept(registry: RegistryStore, model: str, source: str) -> None:
+def test_all_fields_are_kept(
+    registry: RegistryStore, model: str, source: str, make_source: MakeSource
+) -> None:
     new_version(registry, model, source)
-    signature = '{"inputs": [{"name": "amount", "type": "double"}]}'
+    signed = make_source(content=manifest(SIGNATURE))
     v2 = new_version(
         registry,
         model,
-        source + "/",  # a trailing '/' names the same folder
-        run_id=source.split("/")[1],
-        signature=signature,
+        signed + "/",  # a trailing '/' names the same folder
+        run_id=signed.split("/")[1],
         description="retrained",
         parent_version=1,
         tags={"dataset": "2024-06"},
     )
-    assert v2.source == source
+    assert v2.source == signed
+    # The signature is read from the package's manifest, as JSON text.
+    signature = json.dumps(SIGNATURE.to_dict(), sort_keys=True)
     assert (v2.signature, v2.description, v2.parent_version) == (signature, "retrained", 1)
+    assert v2.content_hash == f"blake3:{hash_bytes(manifest(SIGNATURE))}" != HASH
     assert v2.tags == {"dataset": "2024-06"}
     assert registry.get_model_version(model, 2) == v2
     record = registry.list_audit(model, action="version.create").records[-1]
     assert record.version == 2 and record.after is not None
-    assert record.after["source"] == source and record.after["parent_version"] == 1
+    assert record.after["source"] == signed and record.after["parent_version"] == 1
+    assert record.after["content_hash"] == v2.content_hash
 
 
 def test_concurrent_creations_get_distinct_numbers(
@@ -130,7 +148,7 @@ def test_every_bad_source_is_refused_and_nothing_is_created(
     # A canary that would look like a model if any of these forms were followed.
     canary = tmp_path / "canary" / "keel-model.json"
     canary.parent.mkdir()
-    canary.write_text("{}")
+    canary.write_bytes(MANIFEST)
     before = canary.stat()
     assert new_version(registry, model, source).version == 1
     cases = bad_sources(run_id, canary)
@@ -168,12 +186,71 @@ def test_the_source_must_hold_a_model(
     assert [v.version for v in registry.search_model_versions(model).versions] == [1]
 
 
+def stored_manifests() -> dict[str, tuple[bytes, str]]:
+    """Every manifest that is not one -> a phrase its error must contain."""
+    good = json.loads(MANIFEST)
+
+    def variant(**changes: object) -> bytes:
+        return json.dumps({**good, **changes}).encode()
+
+    return {
+        "empty object": (b"{}", "format_version"),
+        "not JSON": (b"{not json", "not valid JSON"),
+        "a list": (b"[1, 2]", "not a JSON object"),
+        "NaN": (MANIFEST.replace(b'"created": 1700000000000', b'"created": NaN'), "NaN"),
+        "format 2": (variant(format_version=2), "format_version must be 1"),
+        "format true": (variant(format_version=True), "format_version"),
+        "flavor": (variant(flavor="onnx"), "flavor"),
+        "files": (variant(files=["model.skops"]), "files"),
+        "file digest": (variant(files={"m": {"size": 1, "blake3": "x"}}), "files 'm'"),
+        "file size": (variant(files={"m": {"size": -1, "blake3": "ab" * 32}}), "files 'm'"),
+        "signature": (variant(signature="amount"), "signature"),
+    }
+
+
+def test_the_version_digest_is_derived_from_the_stored_manifest(
+    registry: RegistryStore, model: str, make_source: MakeSource
+) -> None:
+    source = make_source()
+    v1 = new_version(registry, model, source)
+    assert (v1.content_hash, v1.signature) == (HASH, None)
+    with pytest.raises(TypeError, match="content_hash"):
+        new_version(registry, model, source, content_hash="blake3:" + "f" * 64)
+    with pytest.raises(TypeError, match="signature"):
+        new_version(registry, model, source, signature='{"inputs": []}')
+    cases = stored_manifests()
+    sources = {case: make_source(content=content) for case, (content, _) in cases.items()}
+
+    def check(case: str) -> tuple[str, str]:
+        with pytest.raises(InvalidArgument) as caught:
+            new_version(registry, model, sources[case])
+        message = str(caught.value)
+        wanted = ("not a model manifest", cases[case][1], sources[case])
+        return ("ok" if all(w in message for w in wanted) else message), "ok"
+
+    assert_cases(check, cases)
+    assert [v.version for v in registry.search_model_versions(model).versions] == [1]
+
+
+def test_a_manifest_changed_in_storage_is_refused(
+    registry: RegistryStore, store: TrackingStore, model: str, make_source: MakeSource
+) -> None:
+    if kind_of(registry) == "rest":
+        pytest.skip("the server's artifact root is not this test's to change")
+    source = make_source()
+    where = parse_run_artifact_uri(source)
+    stored = Path(store.get_run(where.run_id).info.artifact_uri) / where.manifest_path
+    stored.write_bytes(MANIFEST.replace(b"3.11.7", b"3.11.8"))  # same size, other bytes
+    with pytest.raises(IntegrityError, match="does not match the digest recorded"):
+        new_version(registry, model, source)
+    stored.unlink()
+    with pytest.raises(IntegrityError, match="missing from the artifact store"):
+        new_version(registry, model, source)
+    assert registry.search_model_versions(model).versions == []
+
+
 def test_bad_fields_are_refused(registry: RegistryStore, model: str, source: str) -> None:
     cases = {
-        "content_hash": ({"content_hash": "short"}, "content_hash"),
-        "content_hash empty": ({"content_hash": ""}, "content_hash"),
-        "content_hash spaces": ({"content_hash": "abc def ghi"}, "content_hash"),
-        "signature": ({"signature": "{not json"}, "signature: must be JSON"),
         "parent 0": ({"parent_version": 0}, "parent_version"),
         "tag key": ({"tags": {"a\nb": "x"}}, "tag key"),
         "description": ({"description": "x\x00"}, "description"),

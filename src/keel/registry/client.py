@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from keel.artifacts.hashing import hash_bytes
 from keel.entities.registry import (
     AliasPolicy,
     AuditPage,
@@ -25,23 +24,13 @@ from keel.entities.registry import (
     RegisteredModel,
     RegisteredModelPage,
 )
-from keel.errors import AlreadyExists, InvalidArgument, NotFound
+from keel.errors import AlreadyExists, NotFound
 from keel.store.registry import RegistryStore
-from keel.uri import MODEL_MANIFEST, ModelUri, parse_model_uri, parse_run_artifact_uri
+from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
     from keel.registry.validation import ValidationReport
     from keel.tracking.client import Client
-
-
-def _signature(manifest: bytes) -> str | None:
-    import json
-
-    try:
-        signature = json.loads(manifest).get("signature")
-    except (ValueError, AttributeError):
-        raise InvalidArgument(f"source: its {MODEL_MANIFEST} is not a model manifest") from None
-    return json.dumps(signature, sort_keys=True) if signature else None
 
 
 class RegistryClient:
@@ -67,30 +56,31 @@ class RegistryClient:
     ) -> ModelVersion:
         """Register the model package at ``source`` (``runs:/<run_id>/<path>``) as the next
         version of ``name`` (created if new). The version records the run, the digest of
-        the package's manifest and its signature, and starts PENDING_REVIEW."""
+        the package's manifest and its signature (both derived by the store from the
+        manifest as stored), and starts PENDING_REVIEW."""
         where = parse_run_artifact_uri(source)
         self.tracking.flush()  # the run and its model may still be on their way
-        # One read gives both the digest and the signature; the read itself is checked
-        # against the digest recorded when the file was logged.
-        raw = b"".join(self.tracking.artifacts.read_chunks(where.run_id, where.manifest_path))
-        version = dict(
-            run_id=where.run_id,
-            content_hash=f"blake3:{hash_bytes(raw)}",
-            signature=_signature(raw),
-            description=description,
-            parent_version=parent_version,
-            tags=dict(tags or {}),
-            actor=self.actor,
-        )
+
+        def create() -> ModelVersion:
+            return self.store.create_model_version(
+                name,
+                str(where),
+                run_id=where.run_id,
+                description=description,
+                parent_version=parent_version,
+                tags=dict(tags or {}),
+                actor=self.actor,
+            )
+
         if name in self._known_models:
             try:
-                return self.store.create_model_version(name, str(where), **version)  # type: ignore[arg-type]
+                return create()
             except NotFound:  # deleted since this client last saw it
                 self._known_models.discard(name)
         with contextlib.suppress(AlreadyExists):
             self.store.create_registered_model(name, actor=self.actor)
         self._known_models.add(name)
-        return self.store.create_model_version(name, str(where), **version)  # type: ignore[arg-type]
+        return create()
 
     def create_registered_model(
         self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None

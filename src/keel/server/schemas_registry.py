@@ -45,10 +45,11 @@ class RegisteredModelPagePublic(BaseModel):
 
 
 class ModelVersionCreate(Strict):
+    """The version's ``content_hash`` and ``signature`` are not sent: the server derives
+    them from the package's manifest as stored (a body naming them is refused)."""
+
     source: str = Field(description="runs:/<run_id>/<path>, a folder holding keel-model.json")
     run_id: str | None = Field(default=None, description="If given, the run named in source.")
-    content_hash: str = Field(description="The model package's manifest digest.")
-    signature: str | None = Field(default=None, description="JSON text.")
     description: str = ""
     parent_version: StrictInt | None = None
     tags: dict[str, str] = Field(default_factory=dict)
@@ -68,11 +69,14 @@ class ModelVersionPublic(BaseModel):
     version: int
     source: str
     run_id: str
-    content_hash: str
+    content_hash: str = Field(
+        description="blake3:<hex>, the BLAKE3 digest of the package's keel-model.json as "
+        "stored, derived by the server when the version was registered."
+    )
     status: VersionStatus
     description: str
     tags: dict[str, str]
-    signature: str | None
+    signature: str | None = Field(description="JSON text, from the stored manifest.")
     parent_version: int | None
     created: int
     updated: int

@@ -71,15 +71,15 @@ class RegistryStore(Protocol):
         source: str,
         *,
         run_id: str | None = None,
-        content_hash: str,
-        signature: str | None = None,
         description: str = "",
         parent_version: int | None = None,
         tags: dict[str, str] | None = None,
         actor: str,
     ) -> ModelVersion:
         """Register the model at ``source`` (``runs:/<run_id>/<path>``, where the run has
-        ``<path>/keel-model.json``) as the model's next version, PENDING_REVIEW."""
+        ``<path>/keel-model.json``) as the model's next version, PENDING_REVIEW. The
+        version's ``content_hash`` and signature are derived from the manifest as stored,
+        by the store itself (on a ``keel server``, by the server)."""
         ...
 
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...

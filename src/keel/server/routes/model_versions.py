@@ -26,13 +26,12 @@ def create_model_version(
     name: str, body: ModelVersionCreate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
     """Register the model at ``source`` as the next version, PENDING_REVIEW. The source
-    must be ``runs:/<run_id>/<path>`` where the run has ``<path>/keel-model.json``."""
+    must be ``runs:/<run_id>/<path>`` where the run has ``<path>/keel-model.json``; the
+    version's digest and signature are derived from that file as stored."""
     found = registry.create_model_version(
         name,
         body.source,
         run_id=body.run_id,
-        content_hash=body.content_hash,
-        signature=body.signature,
         description=body.description,
         parent_version=body.parent_version,
         tags=body.tags,

@@ -117,8 +117,6 @@ class RestRegistryStore:
         source: str,
         *,
         run_id: str | None = None,
-        content_hash: str,
-        signature: str | None = None,
         description: str = "",
         parent_version: int | None = None,
         tags: dict[str, str] | None = None,
@@ -127,8 +125,6 @@ class RestRegistryStore:
         body = {
             "source": source,
             "run_id": run_id,
-            "content_hash": content_hash,
-            "signature": signature,
             "description": description,
             "parent_version": parent_version,
             "tags": tags or {},

@@ -32,8 +32,10 @@ class Change:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
         actor: str | None = None,
+        touch: bool = True,
     ) -> None:
-        """Append the audit record and mark the model updated."""
+        """Append the audit record and mark the model updated (unless ``touch`` is false:
+        the caller's own statement on the model's row did)."""
         self.conn.execute(
             audit_log.insert().values(
                 at=self.now,
@@ -46,7 +48,7 @@ class Change:
                 after=to_json(after),
             )
         )
-        if action is not AuditAction.MODEL_DELETE:
+        if touch and action is not AuditAction.MODEL_DELETE:
             self.conn.execute(
                 update(registered_models)
                 .where(registered_models.c.name == self.name)

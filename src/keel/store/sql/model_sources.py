@@ -1,20 +1,39 @@
-"""Where a model version comes from: a folder of a run's artifacts that holds a model.
+"""Where a model version comes from, and what the registry derives from it.
 
 A source is ``runs:/<run_id>/<path>``. The path is checked like every artifact path (no
 absolute paths, ``..``, backslashes, NUL, or these behind percent-encoding); the run must
 exist, and the tracking store's artifact records must hold ``<path>/keel-model.json`` for
 it, the file every model package carries.
+
+At registration the store reads that manifest from the run's artifact root, checks the
+bytes against the digest recorded when they were stored and that they are a model
+manifest, and derives what the version records from them: its ``content_hash``
+(``blake3:`` and the BLAKE3 digest of the manifest's bytes, which a loader checks the
+package against) and its signature. Nothing a client says about the package is trusted.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
 
-from keel.errors import InvalidArgument, NotFound
+from sqlalchemy import Connection, and_, select
+
+from keel.artifacts.hashing import hash_bytes
+from keel.artifacts.store import ArtifactStore
+from keel.entities.registry import check_signature
+from keel.errors import IntegrityError, InvalidArgument, NotFound
 from keel.store.sql.tables import artifacts, runs
-from keel.uri import RunArtifactUri, parse_run_artifact_uri
+from keel.uri import MODEL_MANIFEST, RunArtifactUri, parse_run_artifact_uri
 
 MAX_SOURCE_LENGTH = 1100
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+"""As ``keel.models.manifest`` reads them: a larger manifest is no model package."""
+MANIFEST_FORMAT = 1
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def parse_model_source(source: object, run_id: object = None) -> RunArtifactUri:
@@ -34,21 +53,126 @@ def parse_model_source(source: object, run_id: object = None) -> RunArtifactUri:
     return parsed
 
 
-def require_model_at(conn: Connection, source: RunArtifactUri) -> None:
-    """NotFound for an unknown run; InvalidArgument when the folder holds no model."""
-    if (
-        conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid == source.run_id)).first()
-        is None
-    ):
-        raise NotFound(f"source {str(source)!r}: run {source.run_id}: no such run")
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    """Where a source's manifest is stored, and what was recorded of it."""
+
+    source: RunArtifactUri
+    artifact_uri: str
+    size: int
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPackage:
+    """What a version records of its package, derived from the stored manifest."""
+
+    content_hash: str
+    signature: str | None
+
+
+def locate_manifest(conn: Connection, source: RunArtifactUri) -> StoredManifest:
+    """The record of the source's manifest, with one query. NotFound for an unknown run;
+    InvalidArgument when the folder holds no model."""
     marker = source.manifest_path
-    found = conn.execute(
-        select(artifacts.c.path).where(
-            artifacts.c.run_uuid == source.run_id, artifacts.c.path == marker
+    a = artifacts.c
+    row = conn.execute(
+        select(runs.c.artifact_uri, a.size, a.digest)
+        .select_from(
+            runs.outerjoin(artifacts, and_(a.run_uuid == runs.c.run_uuid, a.path == marker))
         )
+        .where(runs.c.run_uuid == source.run_id)
     ).first()
-    if found is None:
+    if row is None:
+        raise NotFound(f"source {str(source)!r}: run {source.run_id}: no such run")
+    if row.digest is None:
         raise InvalidArgument(
             f"source {str(source)!r}: not a model: run {source.run_id} has no artifact "
             f"{marker!r} (log the model with its package, then register it)"
         )
+    return StoredManifest(source, row.artifact_uri, row.size, row.digest)
+
+
+class ManifestReader:
+    """Reads stored manifests, keeping one :class:`ArtifactStore` per artifact root."""
+
+    def __init__(self) -> None:
+        self._roots: dict[str, ArtifactStore] = {}
+        self._lock = threading.Lock()
+
+    def _root(self, uri: str) -> ArtifactStore:
+        with self._lock:
+            root = self._roots.get(uri)
+            if root is None:
+                root = self._roots[uri] = ArtifactStore(uri)
+            return root
+
+    def read(self, stored: StoredManifest) -> ModelPackage:
+        """The package's digest and signature, from the manifest's stored bytes."""
+        source, marker = stored.source, stored.source.manifest_path
+        if stored.size > MAX_MANIFEST_BYTES:
+            raise InvalidArgument(
+                f"source {str(source)!r}: its {MODEL_MANIFEST} is {stored.size} bytes; a "
+                f"model manifest is at most {MAX_MANIFEST_BYTES}"
+            )
+        try:
+            data = b"".join(self._root(stored.artifact_uri).read_chunks(marker))
+        except NotFound:
+            raise IntegrityError(
+                f"source {str(source)!r}: {marker!r} is recorded for run {source.run_id} but "
+                "missing from the artifact store; it was moved or lost in storage"
+            ) from None
+        digest = hash_bytes(data)
+        if digest != stored.digest:
+            raise IntegrityError(
+                f"source {str(source)!r}: {marker!r} does not match the digest recorded when "
+                f"it was stored (recorded {stored.digest}, stored bytes {digest}); it was "
+                "changed or corrupted in storage"
+            )
+        return ModelPackage(f"blake3:{digest}", manifest_signature(source, data))
+
+
+def manifest_signature(source: RunArtifactUri, data: bytes) -> str | None:
+    """The signature of the manifest ``data`` as canonical JSON text (or None), once the
+    manifest's frame is checked: a JSON object of format version 1, its flavor among its
+    flavors, and every file listed with its size and BLAKE3 digest. ``keel.models``
+    checks the rest when it loads the package."""
+
+    def refuse(why: str) -> InvalidArgument:
+        return InvalidArgument(
+            f"source {str(source)!r}: its {MODEL_MANIFEST} is not a model manifest: {why}"
+        )
+
+    try:
+        raw: Any = json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise refuse(f"not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise refuse("not a JSON object")
+    version = raw.get("format_version")
+    if isinstance(version, bool) or version != MANIFEST_FORMAT:
+        raise refuse(f"format_version must be {MANIFEST_FORMAT}, got {version!r}")
+    flavors = raw.get("flavors")
+    if not isinstance(flavors, dict) or raw.get("flavor") not in flavors:
+        raise refuse("flavor must name one of its flavors")
+    files = raw.get("files")
+    if not isinstance(files, dict):
+        raise refuse("files must be an object of path -> {size, blake3}")
+    for path, entry in files.items():
+        if not (
+            isinstance(entry, dict)
+            and set(entry) == {"size", "blake3"}
+            and type(entry["size"]) is int
+            and entry["size"] >= 0
+            and isinstance(entry["blake3"], str)
+            and _DIGEST.match(entry["blake3"])
+        ):
+            raise refuse(f"files {path!r} must have a size and a BLAKE3 digest")
+    signature = raw.get("signature")
+    if signature is not None and not isinstance(signature, dict):
+        raise refuse("signature must be an object or null")
+    return check_signature(json.dumps(signature, sort_keys=True)) if signature else None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")

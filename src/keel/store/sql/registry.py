@@ -1,7 +1,9 @@
 """``SqlRegistryStore``: the model registry on SQLite or PostgreSQL.
 
 It shares the tracking database: a version's source is checked against the ``runs`` and
-``artifacts`` tables directly. Each method checks its input first, then reads and writes
+``artifacts`` tables directly, and its digest and signature are derived from the model's
+manifest as stored in the run's artifact root (see :mod:`keel.store.sql.model_sources`),
+never taken from the caller. Each method checks its input first, then reads and writes
 in one transaction. A write locks its model's row first (:func:`_change`), so writes to
 one model are serialised on PostgreSQL as SQLite's write lock serialises all writes, and
 appends the audit record of every change it makes in that transaction.
@@ -38,7 +40,7 @@ from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require
 from keel.store.sql.audit import Change, search_audit
 from keel.store.sql.checks import append_check, load_policies, replace_policy
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
-from keel.store.sql.model_sources import parse_model_source
+from keel.store.sql.model_sources import ManifestReader, locate_manifest, parse_model_source
 from keel.store.sql.promotions import cancel_request, decide_request, locked_request, open_request
 from keel.store.sql.registered_models import delete_model, describe_model, insert_model
 from keel.store.sql.tables import (
@@ -61,6 +63,7 @@ class SqlRegistryStore:
 
     def __init__(self, url: str | Engine) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
+        self._manifests = ManifestReader()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,8 +161,6 @@ class SqlRegistryStore:
         source: str,
         *,
         run_id: str | None = None,
-        content_hash: str,
-        signature: str | None = None,
         description: str = "",
         parent_version: int | None = None,
         tags: dict[str, str] | None = None,
@@ -167,23 +168,24 @@ class SqlRegistryStore:
     ) -> ModelVersion:
         check_model_name(name)
         parsed = parse_model_source(source, run_id)
-        r.check_content_hash(content_hash)
-        signature = r.check_signature(signature)
         check_text("description", description)
         if parent_version is not None:
             check_version(parent_version, "parent_version")
         checked = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
+        check_actor(actor)
+        # The package is read before the write lock is taken: storage may be remote.
+        with read_transaction(self.engine) as conn:
+            stored = locate_manifest(conn, parsed)
+        package = self._manifests.read(stored)
         with self._change(name, actor) as change:
-            number = insert_version(
+            return insert_version(
                 change,
                 source=parsed,
-                content_hash=content_hash,
-                signature=signature,
+                package=package,
                 description=description,
                 parent_version=parent_version,
                 tags=checked,
             )
-            return rows.load_versions(change.conn, name, [number])[0]
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         check_model_name(name)

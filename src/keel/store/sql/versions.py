@@ -7,11 +7,16 @@ from typing import Any
 
 from sqlalchemy import update
 
-from keel.entities.registry import OWNER_TRANSITIONS, AuditAction, ModelVersionStatus
+from keel.entities.registry import (
+    OWNER_TRANSITIONS,
+    AuditAction,
+    ModelVersion,
+    ModelVersionStatus,
+)
 from keel.errors import Conflict, InvalidArgument
 from keel.store.sql.aliases import aliases_of, require_version
 from keel.store.sql.audit import Change
-from keel.store.sql.model_sources import require_model_at
+from keel.store.sql.model_sources import ModelPackage
 from keel.store.sql.tables import model_version_tags, model_versions, registered_models
 from keel.uri import RunArtifactUri
 
@@ -20,31 +25,31 @@ def insert_version(
     change: Change,
     *,
     source: RunArtifactUri,
-    content_hash: str,
-    signature: str | None,
+    package: ModelPackage,
     description: str,
     parent_version: int | None,
     tags: dict[str, str],
-) -> int:
-    """Create the model's next version, PENDING_REVIEW; returns its number."""
+) -> ModelVersion:
+    """Create the model's next version, PENDING_REVIEW, recording what ``package`` (read
+    from the source's stored manifest) says of it; returns the version as stored."""
     conn, name = change.conn, change.name
-    require_model_at(conn, source)
     if parent_version is not None:
         require_version(conn, name, parent_version)
-    # The model's row is locked: no other writer can take the same number.
+    # The model's row is locked: no other writer can take the same number. The same
+    # statement marks the model updated, so the audit record below need not.
     number: int = conn.execute(
         update(registered_models)
         .where(registered_models.c.name == name)
-        .values(last_version=registered_models.c.last_version + 1)
+        .values(last_version=registered_models.c.last_version + 1, updated=change.now)
         .returning(registered_models.c.last_version)
     ).scalar_one()
     fields = {
         "source": str(source),
         "run_id": source.run_id,
-        "content_hash": content_hash,
+        "content_hash": package.content_hash,
         "status": ModelVersionStatus.PENDING_REVIEW.value,
         "description": description,
-        "signature": signature,
+        "signature": package.signature,
         "parent_version": parent_version,
     }
     conn.execute(
@@ -62,9 +67,27 @@ def insert_version(
             model_version_tags.insert(),
             [{"name": name, "version": number, "key": k, "value": v} for k, v in tags.items()],
         )
-    del fields["signature"]  # can be large; the version keeps it
-    change.record(AuditAction.VERSION_CREATE, version=number, after={**fields, "tags": tags})
-    return number
+    change.record(
+        AuditAction.VERSION_CREATE,
+        version=number,
+        # the signature can be large; the version keeps it
+        after={**{k: v for k, v in fields.items() if k != "signature"}, "tags": tags},
+        touch=False,
+    )
+    return ModelVersion(
+        name=name,
+        version=number,
+        source=str(source),
+        run_id=source.run_id,
+        content_hash=package.content_hash,
+        description=description,
+        tags=dict(tags),
+        signature=package.signature,
+        parent_version=parent_version,
+        created=change.now,
+        updated=change.now,
+        created_by=change.actor,
+    )
 
 
 def check_owner_transition(
