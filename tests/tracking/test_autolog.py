@@ -9,7 +9,18 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    classification_report,
+    f1_score,
+    log_loss,
+    make_scorer,
+    mean_absolute_error,
+)
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -171,3 +182,101 @@ def test_logging_failure_does_not_break_fit(
         model = LogisticRegression(C=3.0).fit(x, y)
     assert model.coef_.shape == (1, 2)
     assert "could not log parameters" in caplog.text
+
+
+def test_estimators_fitted_inside_scikit_learn_are_not_logged(auto: str, reader: Reader) -> None:
+    x, _ = _data()
+    y = np.where(x["spend"] > 50, "high", "low")
+    metrics: list[Callable[[LogisticRegression], object]] = [
+        lambda m: log_loss(y, m.predict_proba(x)),
+        lambda m: f1_score(y, m.predict(x), pos_label="high"),
+        lambda m: classification_report(y, m.predict(x)),
+    ]
+    with keel.start_run() as active:
+        model = LogisticRegression(C=0.5).fit(x, y)
+        keel.flush()
+        fitted = reader().get_run(active.run_id).data
+        for metric in metrics:
+            metric(model)
+        keel.log_param("pos_label", "high")  # LabelBinarizer's pos_label=1 would conflict
+    run = reader().get_run(active.run_id)
+    assert run.data.params == {**fitted.params, "pos_label": "high"}
+    dataset = {k: v for k, v in run.data.tags.items() if k.startswith("keel.dataset.")}
+    assert dataset == {k: v for k, v in fitted.tags.items() if k.startswith("keel.dataset.")}
+    assert dataset["keel.dataset.columns"] == "2"
+
+    # Outside a run: no run of its own, and the last run is still the user's fit.
+    for metric in metrics:
+        metric(model)
+    assert [r.run_id for r in _runs(reader, auto)] == [active.run_id]
+    last = keel.last_active_run()
+    assert last is not None and last.run_id == active.run_id
+
+    # Nor do the clones scikit-learn fits for the user, as cross-validation does.
+    cross_val_score(LogisticRegression(), x, y, cv=3)
+    assert [r.run_id for r in _runs(reader, auto)] == [active.run_id]
+
+
+def test_a_fit_reached_through_the_estimators_own_method_is_logged(
+    auto: str, reader: Reader
+) -> None:
+    x, _ = _data()
+    KMeans(n_clusters=2, n_init=1, random_state=0).fit_predict(x)  # fit_predict calls fit
+    StandardScaler().fit_transform(x)
+    runs = _runs(reader, auto)
+    assert sorted(r.info.run_name for r in runs) == ["KMeans", "StandardScaler"]
+    assert "LabelEncoder" not in {c.__name__ for c in _originals}  # fit(y): no training data
+
+
+@pytest.mark.parametrize(
+    ("estimator", "grid", "scoring", "name"),
+    [
+        (LogisticRegression(), {"C": [0.5, 1.0]}, "recall", "training_recall"),
+        (
+            Ridge(),
+            {"alpha": [0.1, 1.0]},
+            "neg_mean_absolute_error",
+            "training_neg_mean_absolute_error",
+        ),
+        (LogisticRegression(), {"C": [0.5, 1.0]}, None, "training_accuracy"),
+        (Ridge(), {"alpha": [0.1, 1.0]}, None, "training_r2"),
+    ],
+)
+def test_a_search_names_its_score_by_its_scoring(
+    auto: str,
+    reader: Reader,
+    estimator: BaseEstimator,
+    grid: dict[str, list[float]],
+    scoring: str | None,
+    name: str,
+) -> None:
+    x, y = _data()
+    target = y if is_classifier(estimator) else x["spend"].to_numpy()
+    search = GridSearchCV(estimator, grid, scoring=scoring, cv=3).fit(x, target)
+    metrics = reader().get_run(_last_run_id()).data.metrics
+    assert set(metrics) == {"training_rows", name}
+    assert metrics[name] == pytest.approx(search.score(x, target))
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # LogisticRegressionCV's deprecations
+def test_a_search_names_a_callable_or_multi_metric_score(auto: str, reader: Reader) -> None:
+    x, y = _data()
+
+    def balanced(estimator: BaseEstimator, xs: object, ys: object) -> float:
+        return float(balanced_accuracy_score(ys, estimator.predict(xs)))
+
+    grid = {"C": [0.5, 1.0]}
+    RandomizedSearchCV(LogisticRegression(), grid, n_iter=2, scoring=balanced, cv=3).fit(x, y)
+    assert "training_balanced" in reader().get_run(_last_run_id()).data.metrics
+
+    scorer = make_scorer(mean_absolute_error, greater_is_better=False)
+    GridSearchCV(Ridge(), {"alpha": [1.0]}, scoring=scorer, cv=3).fit(x, x["spend"])
+    metrics = reader().get_run(_last_run_id()).data.metrics
+    assert "training_neg_mean_absolute_error" in metrics
+
+    both = ["precision", "recall"]
+    GridSearchCV(LogisticRegression(), grid, scoring=both, refit="recall", cv=3).fit(x, y)
+    assert "training_recall" in reader().get_run(_last_run_id()).data.metrics
+
+    LogisticRegressionCV(Cs=2, cv=3, scoring="f1").fit(x, y)
+    assert "training_f1" in reader().get_run(_last_run_id()).data.metrics

@@ -3,9 +3,12 @@
 ``keel.autolog()`` patches the ``fit`` methods of those libraries' estimators. A patched
 ``fit`` logs into the active run (or into a new run named after the estimator, ended when
 ``fit`` returns): the estimator's parameters, training metrics, the fitted model as a Keel
-model package and a fingerprint of the training data. Only the outermost ``fit`` of a call
-stack logs, so a ``Pipeline`` or a ``GridSearchCV`` makes one run. Logging never breaks a
-``fit``: its failures become warnings; errors raised by ``fit`` itself propagate.
+model package and a fingerprint of the training data. Only a ``fit`` the user calls logs,
+directly or through the estimator's own methods (``fit_predict``, ``fit_transform``): not the
+``fit`` of the steps inside a ``Pipeline`` or ``GridSearchCV`` (one run for the whole), nor
+one that the libraries make themselves (the clones ``cross_val_score`` fits, the label
+encoders inside ``sklearn.metrics``). Logging never breaks a ``fit``: its failures become
+warnings; errors raised by ``fit`` itself propagate.
 
 >>> import keel
 >>> keel.autolog()                                     # doctest: +SKIP
@@ -20,8 +23,11 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from types import CodeType, FrameType
 from typing import Any
 
 from keel.entities import RunStatus
@@ -33,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 _MARK = "__keel_autolog__"
 _EXAMPLE_ROWS = 5
+_LIBRARIES = frozenset({"sklearn", "xgboost", "lightgbm"})
+"""The packages whose estimators are patched; a ``fit`` called from their code is theirs."""
 
 _lock = threading.Lock()
 _local = threading.local()
@@ -49,7 +57,8 @@ def autolog(
 
     Patched: scikit-learn estimators (``sklearn.utils.all_estimators()`` and their base
     classes), ``xgboost.sklearn.XGBModel`` and ``lightgbm.sklearn.LGBMModel`` with their
-    subclasses; a library that is not installed is never imported."""
+    subclasses; a library that is not installed is never imported. Not patched: a ``fit(y)``
+    that takes no training data (``LabelEncoder``, ``LabelBinarizer``)."""
     with _lock:
         if disable:
             for cls, original in _originals.items():
@@ -61,6 +70,8 @@ def autolog(
         for cls in _classes_to_patch():
             raw = cls.__dict__.get("fit")
             if cls in _originals or not inspect.isfunction(raw) or getattr(raw, _MARK, False):
+                continue
+            if _fits_only_targets(raw):
                 continue
             _originals[cls] = raw
             setattr(cls, "fit", _patch(raw))  # noqa: B010
@@ -80,6 +91,15 @@ def _own_fit(classes: Iterator[type], package: str) -> Iterator[type]:
     for cls in classes:
         if "fit" in cls.__dict__ and cls.__module__.split(".")[0] == package:
             yield cls
+
+
+def _fits_only_targets(fit: Callable[..., Any]) -> bool:
+    """Whether ``fit`` is a ``fit(self, y)``: a target encoder's, with no training data."""
+    try:
+        names = list(inspect.signature(fit).parameters)
+    except (TypeError, ValueError):
+        return False
+    return names[1:2] == ["y"]
 
 
 def _subclasses(root: type) -> Iterator[type]:
@@ -127,7 +147,7 @@ def _patch(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         depth = getattr(_local, "depth", 0)
-        if depth > 0:
+        if depth > 0 or not _called_by_user(self, sys._getframe(1)):
             return original(self, *args, **kwargs)
         _local.depth = depth + 1
         try:
@@ -137,6 +157,57 @@ def _patch(original: Callable[..., Any]) -> Callable[..., Any]:
 
     setattr(fit, _MARK, True)
     return fit
+
+
+def _called_by_user(model: Any, frame: FrameType | None) -> bool:
+    """Whether this ``fit`` was called by the user's code, and not by a patched library's.
+
+    From the caller outwards, the model's own methods (``fit_predict`` calling ``fit``)
+    are passed over; the first other frame decides: a library's means the library fits
+    the estimator for its own purposes (a label encoder in a metric, a clone in
+    cross-validation)."""
+    try:
+        return _walk_to_caller(model, frame)
+    except Exception:  # never break a fit: log it, as before this check
+        logger.debug("keel.autolog: could not inspect the caller of fit", exc_info=True)
+        return True
+
+
+def _walk_to_caller(model: Any, frame: FrameType | None) -> bool:
+    codes: set[CodeType] | None = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__")
+        if not isinstance(module, str) or module.split(".")[0] not in _LIBRARIES:
+            return True
+        if codes is None:
+            codes = _method_codes(type(model))
+        if not (frame.f_code in codes and _first_argument(frame) is model):
+            return False
+        frame = frame.f_back
+    return True
+
+
+def _method_codes(cls: type) -> set[CodeType]:
+    """The code of every function among ``cls``'s attributes and the functions they wrap."""
+    codes: set[CodeType] = set()
+    for klass in cls.__mro__:
+        for value in vars(klass).values():
+            seen = 0
+            while value is not None and seen < 10:  # a bounded walk down __wrapped__
+                function = getattr(value, "__func__", value)
+                code = getattr(function, "__code__", None)
+                if isinstance(code, CodeType):
+                    codes.add(code)
+                value = getattr(value, "__wrapped__", None)
+                seen += 1
+    return codes
+
+
+def _first_argument(frame: FrameType) -> Any:
+    code = frame.f_code
+    if code.co_argcount == 0:
+        return None
+    return frame.f_locals.get(code.co_varnames[0])
 
 
 def _logged_fit(
@@ -226,16 +297,58 @@ def _log_metrics(model: Any, x: Any, y: Any) -> None:
     rows = _rows(x)
     if rows is not None:
         metrics["training_rows"] = float(rows)
-    if y is not None and x is not None:
+    if y is not None and x is not None and (is_classifier(model) or is_regressor(model)):
         try:
-            if is_classifier(model):
-                metrics["training_accuracy"] = float(model.score(x, y))
-            elif is_regressor(model):
-                metrics["training_r2"] = float(model.score(x, y))
+            name = _score_name(model)
+            if name is not None:
+                metrics[f"training_{name}"] = float(model.score(x, y))
         except Exception:
             logger.warning("keel.autolog: could not score the training data", exc_info=True)
     if metrics:
         fluent.log_metrics(metrics)
+
+
+def _score_name(model: Any) -> str | None:
+    """What ``model.score`` computes: the search's or estimator's ``scoring`` where its
+    ``score`` uses it (``recall``, ``neg_mean_absolute_error``, a callable's name; the
+    ``refit`` key of a multi-metric search), else the estimator's own score (``accuracy``
+    for a classifier, ``r2`` for a regressor). None: ``score`` computes nothing to log."""
+    from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier, is_regressor
+    from sklearn.metrics import get_scorer_names
+
+    default = "accuracy" if is_classifier(model) else "r2" if is_regressor(model) else "score"
+    score = getattr(type(model), "score", None)
+    if score in (ClassifierMixin.score, RegressorMixin.score):
+        return default  # the estimator's own score, whatever its ``scoring`` (``RidgeCV``)
+    scoring = getattr(model, "scoring", None)
+    if getattr(model, "multimetric_", False):
+        refit = getattr(model, "refit", None)
+        return _key(refit) if isinstance(refit, str) else None  # score() needs a refit key
+    if isinstance(scoring, str):
+        # Not a scorer's name (``LogisticRegressionCV``'s "warn"): the default is used.
+        return scoring if scoring in get_scorer_names() else default
+    if callable(scoring):
+        return _callable_name(scoring)
+    return default
+
+
+def _callable_name(scoring: Callable[..., Any]) -> str:
+    """A scorer function's name, or the metric a ``make_scorer`` scorer wraps (``neg_``
+    when it is negated, as scikit-learn names its own)."""
+    name = getattr(scoring, "__name__", None)
+    if isinstance(name, str) and not name.startswith("<"):
+        return _key(name)
+    inner = getattr(getattr(scoring, "_score_func", None), "__name__", None)
+    if isinstance(inner, str) and not inner.startswith("<"):
+        sign = getattr(scoring, "_sign", 1)
+        prefix = "neg_" if isinstance(sign, int | float) and sign < 0 else ""
+        return _key(prefix + inner.removesuffix("_score"))
+    return "score"
+
+
+def _key(name: str) -> str:
+    """``name`` in a metric key's alphabet, short enough to follow ``training_``."""
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)[:200] or "score"
 
 
 def _rows(x: Any) -> int | None:
