@@ -7,6 +7,7 @@ back through a separate :class:`keel.Client`, as another process would.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -337,3 +338,172 @@ def test_tracking_uri_cannot_change_while_a_run_is_active(tracking: str) -> None
         with pytest.raises(InvalidArgument, match="while a run is active"):
             keel.set_tracking_uri("/elsewhere")
         assert keel.get_tracking_uri() == tracking
+
+
+# what every other client sees --------------------------------------------------------------
+
+
+def test_a_second_client_sees_the_run_at_once_and_logs_to_it(tracking: str, tmp_path: Path) -> None:
+    """MLflow's most common pattern: ``MlflowClient().get_run(run.info.run_id)`` inside
+    the block, and a fresh client reading the ended run right after it."""
+    keel.set_experiment(unique())
+    other = keel.Client(tracking, settings=Settings(home=tmp_path / "other"))
+    try:
+        with keel.start_run() as run:
+            assert other.get_run(run.run_id).info.status is RunStatus.RUNNING
+            other.log_metric(run.run_id, "x", 1.0)
+            other.flush()
+            keel.log_metric("y", 2.0)
+        fresh = keel.Client(tracking, settings=Settings(home=tmp_path / "fresh"))
+        try:
+            stored = fresh.get_run(run.run_id)  # no wait: the end is stored when `with` exits
+        finally:
+            fresh.close()
+    finally:
+        other.close()
+    assert stored.info.status is RunStatus.FINISHED
+    assert stored.data.metrics == {"x": 1.0, "y": 2.0}
+
+
+def test_end_run_returns_once_the_run_is_stored(tracking: str, tmp_path: Path) -> None:
+    keel.set_experiment(unique())
+    run = keel.start_run()
+    keel.log_param("lr", "0.1")
+    keel.end_run("KILLED")
+    with keel.Client(tracking, settings=Settings(home=tmp_path / "r")) as fresh:
+        stored = fresh.get_run(run.run_id)
+    assert stored.info.status is RunStatus.KILLED
+    assert stored.data.params == {"lr": "0.1"}
+
+
+def test_a_client_made_after_set_tracking_uri_uses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEEL_TRACKING_URI", raising=False)
+    monkeypatch.setenv("KEEL_HOME", str(tmp_path / "default-home"))
+    store = tmp_path / "x" / "store"
+    keel.set_tracking_uri(store)
+    try:
+        keel.set_experiment("here")
+        with keel.start_run():
+            keel.log_param("p", 1)
+        with keel.Client() as client:
+            assert client.tracking_uri == str(store)
+            assert client.get_experiment_by_name("here") is not None
+    finally:
+        keel.set_tracking_uri(None)
+    with keel.Client() as client:  # forgotten again: back to KEEL_HOME
+        assert client.tracking_uri == str(tmp_path / "default-home")
+
+
+def test_a_relative_tracking_uri_does_not_move_with_chdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    keel.set_tracking_uri("rel-store")
+    try:
+        monkeypatch.chdir(tmp_path.parent)
+        with keel.Client() as client:
+            assert client.tracking_uri == str(tmp_path / "rel-store")
+    finally:
+        keel.set_tracking_uri(None)
+
+
+# threads -----------------------------------------------------------------------------------
+
+
+def test_nested_runs_started_from_threads_stay_apart(tracking: str, reader: Reader) -> None:
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    keel.set_experiment(unique())
+    barrier = threading.Barrier(4)
+
+    def trial(index: int) -> str:
+        with keel.start_run(nested=True, run_name=f"trial-{index}") as child:
+            barrier.wait(timeout=10)  # all four are open at once
+            for step in range(20):
+                keel.log_metric("loss", index + step / 100, step=step)
+            assert keel.active_run() is child
+            return child.run_id
+
+    with keel.start_run() as parent, ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, trial, i) for i in range(4)]
+        children = [f.result() for f in futures]
+        assert keel.active_run() is parent
+    client = reader()
+    for index, run_id in enumerate(children):
+        run = client.get_run(run_id)
+        assert run.info.parent_run_id == parent.run_id
+        assert run.info.status is RunStatus.FINISHED
+        history = client.get_metric_history(run_id, "loss")
+        assert history.values == [index + step / 100 for step in range(20)]
+
+
+def test_a_thread_without_the_hand_off_starts_its_own_top_level_run(
+    tracking: str, reader: Reader
+) -> None:
+    keel.set_experiment(unique())
+    found: dict[str, object] = {}
+
+    def work() -> None:
+        found["active"] = keel.active_run()
+        try:
+            keel.log_metric("lost", 1.0)
+        except InvalidArgument as exc:
+            found["error"] = str(exc)
+        with keel.start_run(run_name="own") as own:
+            found["own"] = own.info.parent_run_id
+
+    with keel.start_run() as parent:
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+    assert found["active"] is None
+    assert "no run is active in this thread" in str(found["error"])
+    assert parent.run_id in str(found["error"])
+    assert found["own"] is None
+    assert reader().get_run(parent.run_id).data.metrics == {}
+
+
+# values ------------------------------------------------------------------------------------
+
+
+def test_numpy_scalars_are_metrics(tracking: str, reader: Reader) -> None:
+    import numpy as np
+
+    keel.set_experiment(unique())
+    with keel.start_run() as run:
+        keel.log_metric("f32", np.float32(0.5))
+        keel.log_metric("i64", np.int64(3), step=np.int64(2))
+        keel.log_metrics({"i32": np.int32(7), "flag": np.bool_(True), "f64": np.float64(0.25)})
+        keel.log_param("n", np.int64(5))
+    stored = reader().get_run(run.run_id)
+    assert stored.info.status is RunStatus.FINISHED
+    assert stored.data.metrics == {"f32": 0.5, "i64": 3.0, "i32": 7.0, "flag": 1.0, "f64": 0.25}
+    assert stored.data.params == {"n": "5"}
+    with keel.start_run(), pytest.raises(InvalidArgument, match="must be a number, got complex"):
+        keel.log_metric("z", 1 + 2j)  # type: ignore[arg-type]
+
+
+def test_a_param_conflict_from_another_client_names_the_call_and_spares_the_rest(
+    tracking: str, tmp_path: Path
+) -> None:
+    keel.set_experiment(unique())
+    other = keel.Client(tracking, settings=Settings(home=tmp_path / "other"))
+    try:
+        with keel.start_run() as run:
+            keel.log_param("lr", "0.1")
+            keel.flush()
+            other.log_param(run.run_id, "lr", "0.2")  # this client never saw 0.1
+            other.log_metric(run.run_id, "loss", 0.5)
+            with pytest.raises(Conflict) as refused:
+                other.flush()
+        message = str(refused.value)
+        assert "param 'lr'" in message and run.run_id in message
+        assert "written by log_param(s)" in message
+        stored = other.get_run(run.run_id)  # the error was reported once, not again here
+    finally:
+        other.close()
+    assert stored.data.params == {"lr": "0.1"}
+    assert stored.data.metrics == {"loss": 0.5}  # the batch's other writes were kept

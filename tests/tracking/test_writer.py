@@ -168,9 +168,7 @@ def test_a_script_that_raises_ends_its_run_failed(tmp_path: Path) -> None:
     assert run.data.params == {"lr": "0.1"}
 
 
-def test_writes_refused_at_exit_are_reported_not_dropped_silently(tmp_path: Path) -> None:
-    # The run's end goes out in the background, so the store's refusal (its experiment was
-    # deleted meanwhile) can arrive when no call is left to raise it from.
+def test_a_refused_run_creation_is_raised_at_the_call(tmp_path: Path) -> None:
     done = run_script(
         tmp_path,
         """
@@ -178,13 +176,88 @@ def test_writes_refused_at_exit_are_reported_not_dropped_silently(tmp_path: Path
         import keel
         experiment = keel.set_experiment("doomed")
         keel.Client(os.environ["KEEL_TRACKING_URI"]).delete_experiment(experiment.experiment_id)
-        with keel.start_run():
-            keel.log_metric("loss", 0.5)
+        try:
+            keel.start_run()
+        except keel.errors.InvalidArgument as exc:
+            print("refused:", exc)
         """,
     )
     assert done.returncode == 0, done.stderr
-    assert "keel: a write was refused and is lost: experiment" in done.stderr
+    assert "refused: experiment 1: is deleted" in done.stdout
+
+
+def test_writes_refused_at_exit_are_reported_not_dropped_silently(tmp_path: Path) -> None:
+    # Nothing flushes this client's last write, so the store's refusal (its run was
+    # deleted meanwhile) arrives at exit, when no call is left to raise it from.
+    done = run_script(
+        tmp_path,
+        """
+        import os
+        import keel
+        client = keel.Client()
+        run = client.create_run(client.create_experiment("doomed"))
+        keel.Client().delete_run(run.run_id)
+        client.log_metric(run.run_id, "loss", 0.5)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "keel: a write was refused and is lost: run" in done.stderr
     assert "is deleted" in done.stderr
+    assert "written by log_metric(s)/set_tag(s)/set_terminated to run" in done.stderr
+
+
+def test_sigterm_ends_the_open_runs_killed(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import threading, time
+            import keel
+            outer = keel.start_run()                         # ended at exit
+            with keel.start_run(nested=True) as inner:       # ended by unwinding
+                keel.log_metric("loss", 0.5)
+                print(outer.run_id, inner.run_id, flush=True)
+                time.sleep(60)
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    env.update(KEEL_TRACKING_URI=str(tmp_path / "store"), KEEL_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert proc.stdout is not None
+    outer_id, inner_id = proc.stdout.readline().split()
+    proc.terminate()
+    assert proc.wait(timeout=30) == 143  # 128 + SIGTERM, as a shell reports an unhandled one
+    with reader(tmp_path) as client:
+        for run_id in (outer_id, inner_id):
+            run = client.get_run(run_id)
+            assert run.info.status is RunStatus.KILLED
+            assert run.info.end_time is not None
+        assert client.get_run(inner_id).data.metrics == {"loss": 0.5}
+
+
+def test_a_user_sigterm_handler_still_runs_and_decides(tmp_path: Path) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        import keel
+        seen = []
+        signal.signal(signal.SIGTERM, lambda *_: seen.append("handled"))
+        with keel.start_run() as run:
+            os.kill(os.getpid(), signal.SIGTERM)   # the handler keeps going: so does the run
+            keel.log_metric("after", 1.0)
+        print(seen, run.run_id, flush=True)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "['handled']" in done.stdout
+    with reader(tmp_path) as client:
+        run = client.get_run(done.stdout.split()[-1])
+    assert run.info.status is RunStatus.FINISHED
+    assert run.data.metrics == {"after": 1.0}
 
 
 def test_a_run_whose_process_dies_is_reaped_killed(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ error names the field and the rule.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
@@ -135,7 +136,11 @@ def check_tag(key: object, value: object) -> tuple[str, str]:
     return k, check_text(f"tag {k!r} value", value, MAX_TAG_VALUE_BYTES)
 
 
-def check_metric(key: object, value: object, timestamp: object, step: object) -> None:
+def check_metric(
+    key: object, value: object, timestamp: object, step: object
+) -> tuple[float, int, int]:
+    """Check a metric point; returns its value, timestamp and step as Python numbers.
+    Any real scalar is a value: numpy's ``float32``, ``int64`` and ``bool_`` too."""
     if (  # the common case, checked without a function call: logging is a hot path
         type(value) is float
         and type(step) is int
@@ -144,19 +149,42 @@ def check_metric(key: object, value: object, timestamp: object, step: object) ->
         and -INT64_MAX <= step <= INT64_MAX
         and 0 <= timestamp <= INT64_MAX
     ):
-        return
+        return value, timestamp, step
     k = check_key("metric key", key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidArgument(f"metric {k!r} value: must be a number, got {value!r}")
-    if isinstance(value, int) and abs(value) > MAX_FLOAT:
-        raise InvalidArgument(f"metric {k!r} value: {value} does not fit a 64-bit float")
-    check_int(f"metric {k!r} step", step, minimum=-INT64_MAX)
-    check_int(f"metric {k!r} timestamp", timestamp, minimum=0)
+    number = metric_value(k, value)
+    return (
+        number,
+        check_int(f"metric {k!r} timestamp", timestamp, minimum=0),
+        check_int(f"metric {k!r} step", step, minimum=-INT64_MAX),
+    )
+
+
+def metric_value(key: str, value: object) -> float:
+    """``value`` as a float, if it is a real number: Python's or numpy's, bools included
+    (as 1.0 and 0.0, as numpy and MLflow take them); a 0-d numpy array counts as its item."""
+    if type(value) is float:
+        return value
+    if isinstance(value, numbers.Real):  # int, bool, Fraction, numpy's ints and floats
+        if isinstance(value, numbers.Integral) and abs(int(value)) > MAX_FLOAT:
+            raise InvalidArgument(f"metric {key!r} value: {value} does not fit a 64-bit float")
+        return float(value)
+    dtype = getattr(value, "dtype", None)  # numpy.bool_, or a 0-d array of a real type
+    if getattr(value, "ndim", None) == 0 and getattr(dtype, "kind", "") in "biuf":
+        return float(value)  # type: ignore[arg-type]
+    raise InvalidArgument(
+        f"metric {key!r} value: must be a number, got {type(value).__name__} {value!r}"
+    )
 
 
 def check_int(field: str, value: object, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{field}: must be an integer, got {value!r}")
+    """``value`` as an int (numpy's integers too, never a bool), between ``minimum`` and
+    the largest 64-bit integer."""
+    if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise InvalidArgument(f"{field}: must be an integer, got {value!r}")
+        if type(value).__name__ == "bool_":
+            raise InvalidArgument(f"{field}: must be an integer, got {value!r}")
+        value = int(value)
     if not minimum <= value <= INT64_MAX:
         raise InvalidArgument(f"{field}: must be between {minimum} and {INT64_MAX}")
     return value

@@ -37,6 +37,14 @@ class MetricColumns:
         self.timestamps.extend(other.timestamps)
         self.steps.extend(other.steps)
 
+    def trim(self) -> None:
+        """Cut every column to the shortest: an append interrupted between columns (by an
+        exception a signal handler raised) must not make the batch unreadable."""
+        lengths = (len(self.keys), len(self.values), len(self.timestamps), len(self.steps))
+        if min(lengths) != max(lengths):
+            for column in (self.keys, self.values, self.timestamps, self.steps):
+                del column[min(lengths) :]
+
     def slice(self, start: int, stop: int) -> MetricColumns:
         return MetricColumns(
             self.keys[start:stop],

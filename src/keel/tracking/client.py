@@ -26,6 +26,7 @@ from keel.config import Settings
 from keel.entities import (
     Experiment,
     FileInfo,
+    LifecycleStage,
     Metric,
     MetricColumns,
     MetricHistory,
@@ -45,6 +46,7 @@ from keel.entities.ids import new_id
 from keel.entities.paths import safe_artifact_path
 from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_store
+from keel.tracking.default_uri import default_tracking_uri
 from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
 from keel.uri import store_key
@@ -70,7 +72,12 @@ class Client:
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
-        self.tracking_uri = tracking_uri or self.settings.tracking_uri or str(self.settings.home)
+        self.tracking_uri = (
+            tracking_uri
+            or default_tracking_uri()
+            or self.settings.tracking_uri
+            or str(self.settings.home)
+        )
         self.store = store or open_store(self.tracking_uri, self.settings)
         # Names the store in this machine's data state (a store handed in need not be
         # the one the URI names); worked out now, as a relative URI means the folder of now.
@@ -92,7 +99,8 @@ class Client:
             max_buffered_rows=self.settings.max_buffered_rows,
             heartbeat_interval=self.settings.heartbeat_interval,
         )
-        self._params: dict[tuple[str, str], str] = {}
+        self._params = LoggedParams()
+        self._experiments: dict[str, Experiment] = {}
         self.user = self.settings.user or _login_name()
         self._registry: RegistryClient | None = None
         self._data: DataClient | None = None
@@ -179,9 +187,11 @@ class Client:
         return self.store.search_experiments(ViewType.parse(view))
 
     def delete_experiment(self, experiment_id: str) -> None:
+        self._experiments.pop(str(experiment_id), None)
         self.store.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
+        self._experiments.pop(str(experiment_id), None)
         self.store.restore_experiment(str(experiment_id))
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
@@ -198,42 +208,50 @@ class Client:
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        """Create a run now (one round trip) and return it as stored. The client sends
-        heartbeats for it until :meth:`set_terminated`, so it is not reaped as lost."""
-        self.flush()
-        run = self.store.create_run(
-            str(experiment_id),
+        """Create a run and return it; it is stored (one round trip) when this returns,
+        so every client can read it. The client sends heartbeats for it until
+        :meth:`set_terminated`, so it is not reaped as lost."""
+        return self.begin_run(
+            self._experiment(str(experiment_id)),
             run_name=run_name,
             start_time=start_time,
-            tags=_tags(tags),
+            tags=tags,
             parent_run_id=parent_run_id,
-            user_id=self.user,
         )
-        self._writer.watch(run.run_id)
-        return run
+
+    def _experiment(self, experiment_id: str) -> Experiment:
+        """An experiment as first read by this client: its id, artifact location and
+        stage are all a run's creation needs, and the store checks the stage again."""
+        found = self._experiments.get(experiment_id)
+        if found is None:
+            found = self.store.get_experiment(experiment_id)
+            if len(self._experiments) >= 1_000:
+                self._experiments.clear()
+            self._experiments[experiment_id] = found
+        return found
 
     def begin_run(
         self,
         experiment: Experiment,
         *,
         run_name: str | None = None,
-        tags: Mapping[str, str] | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
         parent_run_id: str | None = None,
     ) -> Run:
-        """Start a run without waiting on the store: the run id is made here and the
-        creation travels with the run's first batch of writes. Used by ``keel.start_run``."""
+        """Create a run in ``experiment`` in one round trip: the id is made here and the
+        run travels as a write batch of its own, sent now, ahead of anything queued. If
+        the server is unreachable, the creation is spooled with the rest and the run
+        appears when the server answers again. Used by ``keel.start_run``."""
         run_id = new_id()
         name = run_name or f"run-{run_id[:8]}"
         v.check_name("run_name", name)
         checked = _tags(tags)
         if parent_run_id is not None:
             v.check_run_id(parent_run_id)
-        start = now_ms()
-        self._writer.create_run(
-            run_id,
-            RunCreate(experiment.experiment_id, name, start, parent_run_id, self.user),
-            checked,
-        )
+        start = now_ms() if start_time is None else v.check_int("start_time", start_time)
+        create = RunCreate(experiment.experiment_id, name, start, parent_run_id, self.user)
+        self._writer.create_run_now(run_id, create, checked)
         self._writer.watch(run_id)
         info = RunInfo(
             run_id=run_id,
@@ -242,13 +260,23 @@ class Client:
             status=RunStatus.RUNNING,
             start_time=start,
             end_time=None,
-            lifecycle_stage=experiment.lifecycle_stage,
+            lifecycle_stage=LifecycleStage.ACTIVE,  # the store creates none in a deleted one
             artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
             parent_run_id=parent_run_id,
             user_id=self.user,
-            last_heartbeat=start,
+            last_heartbeat=now_ms(),  # the store records its own clock's
         )
         return Run(info, RunData(tags=checked))
+
+    def resume_run(self, run_id: str, *, tags: Mapping[str, Any] | None = None) -> Run:
+        """Mark an ended run RUNNING again (``keel.start_run(run_id=...)``), set ``tags``
+        and send heartbeats for it until :meth:`set_terminated`."""
+        self.update_run(run_id, status=RunStatus.RUNNING)
+        if tags:
+            self.set_tags(run_id, tags)
+        run = self.get_run(run_id)
+        self._writer.watch(run_id)
+        return run
 
     def get_run(self, run_id: str) -> Run:
         self.flush()
@@ -271,6 +299,7 @@ class Client:
         if not status.is_terminal:
             raise InvalidArgument(f"status: a run ends FINISHED, FAILED or KILLED, not {status}")
         self._writer.unwatch(run_id)
+        self._params.forget(run_id)
         self._writer.end_run(run_id, RunEnd(status, end_time if end_time is not None else now_ms()))
 
     def delete_run(self, run_id: str) -> None:
@@ -317,14 +346,7 @@ class Client:
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         checked = dict(v.check_param(k, _stringify(val)) for k, val in params.items())
-        for key, value in checked.items():
-            old = self._params.get((run_id, key))
-            if old is not None and old != value:
-                raise Conflict(
-                    f"param {key!r} of run {run_id}: already logged as {old[:100]!r}, cannot "
-                    f"change to {value[:100]!r} (params are immutable)"
-                )
-        self._params.update({(run_id, k): val for k, val in checked.items()})
+        self._params.check_and_add(run_id, checked)
         self._writer.log_params(run_id, checked)
 
     def log_metric(
@@ -337,8 +359,8 @@ class Client:
     ) -> None:
         ts = now_ms() if timestamp is None else timestamp
         step = 0 if step is None else step
-        v.check_metric(key, value, ts, step)
-        self._writer.log_metric(run_id, key, float(value), ts, step)
+        value, ts, step = v.check_metric(key, value, ts, step)
+        self._writer.log_metric(run_id, key, value, ts, step)
 
     def log_metrics(
         self,
@@ -350,9 +372,8 @@ class Client:
         ts = now_ms() if timestamp is None else timestamp
         step = 0 if step is None else step
         columns = MetricColumns()
-        for key, value in metrics.items():
-            v.check_metric(key, value, ts, step)
-            columns.append(key, float(value), ts, step)
+        for key, raw in metrics.items():
+            columns.append(key, *v.check_metric(key, raw, ts, step))
         self._writer.log_metrics(run_id, columns)
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
@@ -379,15 +400,8 @@ class Client:
         if tags:
             self.set_tags(run_id, {t.key: t.value for t in tags})
         columns = MetricColumns()
-        keys_seen: set[str] = set()
         for m in metrics:
-            if m.key not in keys_seen:
-                v.check_key("metric key", m.key)
-                keys_seen.add(m.key)
-            value = m.value
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidArgument(f"metric {m.key!r} value: must be a number, got {value!r}")
-            columns.append(m.key, float(value), v.check_int("timestamp", m.timestamp), m.step)
+            columns.append(m.key, *v.check_metric(m.key, m.value, m.timestamp, m.step))
         if len(columns):
             self._writer.log_metrics(run_id, columns)
 
@@ -519,6 +533,35 @@ class Client:
         from keel.tracking.models import load_model
 
         return load_model(self, uri, trust=trust, flavor=flavor)
+
+
+class LoggedParams:
+    """The params this client logged to runs it has not ended, so that a second value
+    for a key is refused at the call (the store refuses it again, for every client).
+    Bounded: the runs ended here are forgotten, and so are the oldest past a limit."""
+
+    MAX_RUNS = 10_000
+
+    def __init__(self) -> None:
+        self._runs: dict[str, dict[str, str]] = {}
+
+    def check_and_add(self, run_id: str, params: Mapping[str, str]) -> None:
+        known = self._runs.get(run_id)
+        if known is None:
+            if len(self._runs) >= self.MAX_RUNS:
+                del self._runs[next(iter(self._runs))]
+            known = self._runs[run_id] = {}
+        for key, value in params.items():
+            old = known.get(key)
+            if old is not None and old != value:
+                raise Conflict(
+                    f"param {key!r} of run {run_id}: already logged as {old[:100]!r}, cannot "
+                    f"change to {value[:100]!r} (params are immutable)"
+                )
+        known.update(params)
+
+    def forget(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
 
 
 def _artifacts_for(store: TrackingStore) -> ArtifactRepository:

@@ -1,25 +1,42 @@
 """The fluent API: ``keel.start_run()``, ``keel.log_metric()`` and friends.
 
-One process-wide state holds the client, the current experiment and the stack of active
-runs. It is process-wide rather than per-thread on purpose: a training loop that logs from
-worker threads logs to the run its main thread started.
+The client, the tracking URI and the current experiment are process-wide. The stack of
+active runs is kept per context (a :class:`~contextvars.ContextVar`), so runs started in
+different threads or asyncio tasks never nest inside each other nor receive each other's
+metrics. A new thread starts with no active run; hand it the parent explicitly::
+
+    parent = keel.active_run()
+
+    def trial(i):
+        with keel.start_run(nested=True, parent_run_id=parent.run_id):
+            keel.log_metric("loss", i)
+
+    # or run the worker in a copy of this context, where `parent` is the active run:
+    pool.submit(contextvars.copy_context().run, trial, i)
+
+A run is visible to every client once :func:`start_run` returns, and its end (with
+everything logged to it) once its ``with`` block exits or :func:`end_run` returns.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from keel.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
-from keel.errors import InvalidArgument, KeelError
+from keel.errors import AlreadyExists, InvalidArgument, KeelError
 from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
+from keel.tracking.default_uri import set_default_tracking_uri
 
 if TYPE_CHECKING:
     from keel.entities.dataset import DatasetVersion
@@ -63,33 +80,42 @@ class ActiveRun:
         tb: TracebackType | None,
     ) -> None:
         failed = exc_type is not None and not issubclass(exc_type, GeneratorExit)
-        status = RunStatus.FAILED if failed else RunStatus.FINISHED
-        with _state.lock:
-            if self not in _state.stack:
-                return  # ended already (keel.end_run in the block): keep the status it got
-            innermost = _state.stack[-1] is self
-            if not innermost:  # a child started without `with` is still open
-                _state.stack.remove(self)
-                _state.last_run_id = self.run_id
-        if innermost:
-            end_run(status)
+        if failed and _state.terminating:
+            status = RunStatus.KILLED
         else:
-            _client().set_terminated(self.run_id, status)
+            status = RunStatus.FAILED if failed else RunStatus.FINISHED
+        try:
+            _end(self, status)
+        except KeelError as error:
+            if not failed:
+                raise
+            # The block's own exception is the one to see; this one must not replace it.
+            log.error("keel: could not end run %s: %s", self.run_id, error)
 
 
-class _FluentState:
+class Terminated(SystemExit):
+    """Raised in the main thread by SIGTERM once a run has started: the runs it unwinds
+    end KILLED, and the process exits with status 143 as an unhandled SIGTERM's would."""
+
+
+class _Process:
+    """What the fluent API shares across threads."""
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.tracking_uri: str | None = None
         self.client: Client | None = None
         self.experiment: Experiment | None = None
-        self.stack: list[ActiveRun] = []
-        self.last_run_id: str | None = None
+        self.open: dict[str, ActiveRun] = {}
+        """Every run started here and not ended yet, in whichever context: ended at exit."""
         self.hooks_installed = False
         self.uncaught = False
+        self.terminating = False
 
 
-_state = _FluentState()
+_state = _Process()
+_stack: ContextVar[tuple[ActiveRun, ...]] = ContextVar("keel_active_runs", default=())
+_last_run_id: ContextVar[str | None] = ContextVar("keel_last_run_id", default=None)
 
 
 def _client() -> Client:
@@ -103,14 +129,15 @@ def _client() -> Client:
 
 
 def set_tracking_uri(uri: str | Path | None) -> None:
-    """Point the fluent API at a store: a folder, ``sqlite:///...``,
-    ``postgresql+psycopg://...`` or ``http://host:port``. ``None`` means ``KEEL_TRACKING_URI``
-    or the embedded store."""
+    """Point the fluent API, and every ``keel.Client()`` made without a URI, at a store:
+    a folder, ``sqlite:///...``, ``postgresql+psycopg://...`` or ``http://host:port``.
+    ``None`` means ``KEEL_TRACKING_URI`` or the embedded store."""
     with _state.lock:
-        if _state.stack:
+        if _state.open:
             raise InvalidArgument("tracking URI: cannot change it while a run is active")
         if _state.client is not None:
             _state.client.close()
+        set_default_tracking_uri(uri)
         _state.tracking_uri = str(uri) if uri is not None else None
         _state.client = None
         _state.experiment = None
@@ -143,10 +170,6 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
 def _get_or_create_experiment(client: Client, name: str) -> Experiment:
     found = client.get_experiment_by_name(name)
     if found is None:
-        import contextlib
-
-        from keel.errors import AlreadyExists
-
         with contextlib.suppress(AlreadyExists):  # another process may make it first
             client.create_experiment(name)
         found = client.get_experiment_by_name(name)
@@ -171,75 +194,101 @@ def start_run(
     parent_run_id: str | None = None,
     log_code_version: bool = True,
 ) -> ActiveRun:
-    """Start a run (or resume ``run_id``) and make it the active one.
+    """Start a run (or resume ``run_id``) and make it the active one in this context.
+    When it returns, the run is stored and every client can read it.
 
     >>> with keel.start_run(run_name="baseline") as run:   # doctest: +SKIP
     ...     keel.log_metric("loss", 0.5, step=1)
     """
     client = _client()
     _install_hooks()
-    with _state.lock:
-        if _state.stack and not nested:
-            raise InvalidArgument(
-                f"run {_state.stack[-1].run_id} is already active; end it with keel.end_run() "
-                "or pass nested=True to start a child run"
-            )
-        if parent_run_id is None and nested and _state.stack:
-            parent_run_id = _state.stack[-1].run_id
+    stack = _stack.get()
+    if stack and not nested:
+        raise InvalidArgument(
+            f"run {stack[-1].run_id} is already active; end it with keel.end_run() "
+            "or pass nested=True to start a child run"
+        )
+    if parent_run_id is None and nested and stack:
+        parent_run_id = stack[-1].run_id
     if run_id is not None:
-        client.update_run(run_id, status=RunStatus.RUNNING)
-        if tags:
-            client.set_tags(run_id, tags)
-        run = client.get_run(run_id)
-        client._writer.watch(run_id)
+        run = client.resume_run(run_id, tags=tags)
     else:
         experiment = (
             client.get_experiment(experiment_id) if experiment_id else _current_experiment(client)
         )
         all_tags = dict(tags or {})
         if log_code_version:
-            version = find_code_version()
-            if version is not None:
-                all_tags = {**version.to_tags(), **all_tags}
-            main = sys.modules.get("__main__")
-            if getattr(main, "__file__", None):
-                all_tags.setdefault("keel.source.name", Path(main.__file__).name)  # type: ignore[union-attr,arg-type]
+            all_tags = {**_source_tags(), **all_tags}
         run = client.begin_run(
             experiment, run_name=run_name, tags=all_tags, parent_run_id=parent_run_id
         )
     active = ActiveRun(run)
+    _stack.set((*stack, active))
     with _state.lock:
-        _state.stack.append(active)
+        _state.open[active.run_id] = active
     return active
 
 
+def _source_tags() -> dict[str, str]:
+    tags: dict[str, str] = {}
+    version = find_code_version()
+    if version is not None:
+        tags.update(version.to_tags())
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file:
+        tags["keel.source.name"] = Path(main_file).name
+    return tags
+
+
 def active_run() -> ActiveRun | None:
-    stack = _state.stack  # reading the last item of a list is atomic: no lock needed
+    """The innermost run started in this context (thread or task) and not ended yet."""
+    stack = _stack.get()
     return stack[-1] if stack else None
 
 
 def last_active_run() -> Run | None:
-    """The run most recently ended by the fluent API, as stored."""
-    run_id = _state.last_run_id
+    """The run most recently ended by the fluent API in this context, as stored."""
+    run_id = _last_run_id.get()
     return _client().get_run(run_id) if run_id else None
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
-    """End the active run. The end is sent at once in the background; ``keel.flush()``
-    (or the interpreter's exit) waits until everything is stored."""
+    """End the active run of this context. When it returns, the end and everything
+    logged to the run are stored (or spooled, if the server is unreachable)."""
+    stack = _stack.get()
+    if stack:
+        _end(stack[-1], RunStatus(status))
+
+
+def _end(active: ActiveRun, status: RunStatus) -> None:
+    """End ``active`` (it may be below the top of the stack: a child started without
+    ``with`` is still open) unless it has ended already."""
     with _state.lock:
-        if not _state.stack:
-            return
-        active = _state.stack.pop()
-        _state.last_run_id = active.run_id
-    _client().set_terminated(active.run_id, RunStatus(status))
+        if _state.open.pop(active.run_id, None) is None:
+            return  # ended already (keel.end_run in the block): keep the status it got
+    stack = _stack.get()
+    if active in stack:
+        _stack.set(tuple(run for run in stack if run is not active))
+    _last_run_id.set(active.run_id)
+    client = _client()
+    client.set_terminated(active.run_id, status)
+    client.flush()
 
 
 def _run_id() -> str:
     active = active_run()
-    if active is None:
-        active = start_run()
-    return active.run_id
+    if active is not None:
+        return active.run_id
+    with _state.lock:
+        elsewhere = next(iter(_state.open), None)
+    if elsewhere is not None:
+        raise InvalidArgument(
+            f"no run is active in this thread (run {elsewhere} is active in another); "
+            "start one here, or hand the run over: "
+            "keel.start_run(nested=True, parent_run_id=...) for a child run, or "
+            "contextvars.copy_context().run(fn) to run fn in the starting thread's context"
+        )
+    return start_run().run_id
 
 
 def flush() -> None:
@@ -347,13 +396,48 @@ def _install_hooks() -> None:
 
     sys.excepthook = excepthook
     atexit.register(_end_runs_at_exit)
+    _end_runs_on_sigterm()
+
+
+def _end_runs_on_sigterm() -> None:
+    """End open runs KILLED when the process is terminated (a scheduler's stop, ``kill``),
+    then let SIGTERM do what it did before: the default exit, or the handler already set."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers; atexit still ends the runs
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous == signal.SIG_IGN or previous is None:
+        return  # someone chose to ignore it, or it was set outside Python: leave it
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        _state.terminating = True
+        if callable(previous):
+            previous(signum, frame)  # a handler that exits ends the runs KILLED
+            _state.terminating = False  # it chose to keep going: so do the runs
+            return
+        # Unwinding, not ending runs here: the handler may have interrupted this thread
+        # inside the writer's lock. `with` blocks end their runs KILLED on the way out,
+        # exit ends the rest, and the process exits 128 + SIGTERM as it would have.
+        raise Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def _end_runs_at_exit() -> None:
-    status = RunStatus.FAILED if _state.uncaught else RunStatus.FINISHED
-    while _state.stack:
+    if _state.terminating:
+        status = RunStatus.KILLED
+    elif _state.uncaught:
+        status = RunStatus.FAILED
+    else:
+        status = RunStatus.FINISHED
+    _end_open_runs(status)
+
+
+def _end_open_runs(status: RunStatus) -> None:
+    """End every open run, in every context, innermost first."""
+    with _state.lock:
+        open_runs = list(_state.open.values())
+    for active in reversed(open_runs):
         try:
-            end_run(status)
+            _end(active, status)
         except KeelError as exc:
-            log.error("keel: could not end run at exit: %s", exc)
-            break
+            log.error("keel: could not end run %s: %s", active.run_id, exc)

@@ -81,12 +81,30 @@ class BackgroundWriter:
             self._cond.notify_all()
             self._cond.wait(timeout=1.0)
 
-    def create_run(self, run_id: str, create: RunCreate, tags: dict[str, str]) -> None:
+    def create_run_now(self, run_id: str, create: RunCreate, tags: dict[str, str]) -> None:
+        """Store a new run before returning, in a batch of its own, so that every client
+        can read it at once. A refusal is raised here. While the server is unreachable
+        (or earlier writes still wait in the spool) the creation joins the spool, in order."""
+        batch = WriteBatch(new_id(), [RunWrite(run_id, create=create, tags=dict(tags))])
+        if self._spool is not None and len(self._spool):
+            self._spool.append(batch)
+            self._wake()
+            return
+        try:
+            self._store.write(batch)
+        except StoreUnavailable:
+            if self._spool is None:
+                raise
+            log.warning("keel: store unreachable, spooling writes to %s", self._spool.folder)
+            self._spool.append(batch)
+            self._wake()
+
+    def _wake(self) -> None:
         with self._cond:
-            entry = self._entry(run_id)
-            entry.create = create
-            entry.tags.update(tags)
-            self._added(1 + len(tags))
+            if self._thread is None:
+                self._start()
+            self._urgent = True
+            self._cond.notify_all()
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
         with self._cond:
@@ -175,6 +193,8 @@ class BackgroundWriter:
         with self._send_lock:
             with self._cond:
                 writes = [w for w in self._pending.values() if not w.is_empty()]
+                for write in writes:
+                    write.metrics.trim()  # a signal raised mid-append leaves one row short
                 self._pending = {}
                 self._rows = 0
                 self._cond.notify_all()
@@ -195,7 +215,24 @@ class BackgroundWriter:
             log.warning("keel: store unreachable, spooling writes to %s", self._spool.folder)
             self._spool.append(batch)
         except KeelError as exc:
-            self._errors.append(exc)
+            self._refused(batch, exc)
+
+    def _refused(self, batch: WriteBatch, error: KeelError) -> None:
+        """A store refuses a batch whole. Send its parts apart, so that one bad write (a
+        param another client logged differently, a run deleted meanwhile) loses nothing
+        else: each run on its own, then a run's params apart from its other writes. What
+        is still refused is kept, naming the call and the run, for the next flush."""
+        if len(batch.runs) > 1:
+            for write in batch.runs:
+                self._send(WriteBatch(new_id(), [write]))
+            return
+        write = batch.runs[0]
+        parts = _parts(write)
+        if len(parts) > 1:
+            for part in parts:
+                self._send(WriteBatch(new_id(), [part]))
+            return
+        self._errors.append(_explained(error, write))
 
     def _replay(self) -> bool:
         """Send spooled batches in order; False if the store is still unreachable."""
@@ -206,8 +243,9 @@ class BackgroundWriter:
             except StoreUnavailable:
                 return False
             except KeelError as exc:
-                # Refused for good (e.g. the run was deleted meanwhile): report, drop.
-                self._errors.append(exc)
+                # Refused for good (e.g. the run was deleted meanwhile): send what else it
+                # held, report the rest.
+                self._refused(batch, exc)
             self._spool.remove(path)
         return True
 
@@ -264,6 +302,40 @@ def _cut(write: RunWrite, room: int) -> tuple[RunWrite | None, RunWrite]:
         write.run_id, metrics=write.metrics.slice(take, len(write.metrics)), end=write.end
     )
     return head, tail
+
+
+def _parts(write: RunWrite) -> list[RunWrite]:
+    """``write`` split in the order a store applies it: the creation, the params, then
+    tags, metrics, heartbeat and end. Empty parts are left out."""
+    parts = [
+        RunWrite(write.run_id, create=write.create),
+        RunWrite(write.run_id, params=write.params),
+        RunWrite(
+            write.run_id,
+            tags=write.tags,
+            metrics=write.metrics,
+            heartbeat=write.heartbeat,
+            end=write.end,
+        ),
+    ]
+    return [part for part in parts if not part.is_empty()]
+
+
+def _explained(error: KeelError, write: RunWrite) -> KeelError:
+    """``error`` again, saying which call's write it refused: it is raised later, by
+    whatever call flushes next, so the message must name where it came from."""
+    if write.create is not None:
+        call = "start_run/create_run"
+    elif write.params:
+        call = "log_param(s)"
+    else:
+        call = "log_metric(s)/set_tag(s)/set_terminated"
+    explained = type(error)(
+        f"{error.message} [refused in the background: written by {call} to run "
+        f"{write.run_id}, reported at the next flush]"
+    )
+    explained.__cause__ = error
+    return explained
 
 
 def _flush_all_at_exit() -> None:
