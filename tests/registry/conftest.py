@@ -42,9 +42,15 @@ def make_source(
     clients: list[object] = []
 
     def make(
-        path: str = "model", *, marker: str = "keel-model.json", content: bytes = MANIFEST
+        path: str = "model",
+        *,
+        marker: str = "keel-model.json",
+        content: bytes = MANIFEST,
+        run_id: str | None = None,
     ) -> str:
-        run_id = store.create_run(store.create_experiment(unique()), run_name="train").run_id
+        """``run_id`` logs to that run (replacing what the path held) instead of a new one."""
+        if run_id is None:
+            run_id = store.create_run(store.create_experiment(unique()), run_name="train").run_id
         file = f"{path}/{marker}"
         if kind_of(registry) == "rest":
             from keel.tracking.client import Client

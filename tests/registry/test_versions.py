@@ -232,6 +232,19 @@ def test_the_version_digest_is_derived_from_the_stored_manifest(
     assert [v.version for v in registry.search_model_versions(model).versions] == [1]
 
 
+def test_a_manifest_logged_again_gives_its_new_digest(
+    registry: RegistryStore, model: str, make_source: MakeSource
+) -> None:
+    source = make_source()
+    assert new_version(registry, model, source).content_hash == HASH
+    assert new_version(registry, model, source).content_hash == HASH
+    signed = manifest(SIGNATURE)
+    assert make_source(content=signed, run_id=source.split("/")[1]) == source
+    v3 = new_version(registry, model, source)
+    assert v3.content_hash == f"blake3:{hash_bytes(signed)}"
+    assert v3.signature == json.dumps(SIGNATURE.to_dict(), sort_keys=True)
+
+
 def test_a_manifest_changed_in_storage_is_refused(
     registry: RegistryStore, store: TrackingStore, model: str, make_source: MakeSource
 ) -> None:

@@ -1,4 +1,7 @@
-"""Dependencies the routes share: the stores, the artifact repository and the actor."""
+"""Dependencies the routes share: the stores, the artifact repository and the actor.
+
+Each is ``async def`` because none blocks: FastAPI runs a plain ``def`` dependency in its
+thread pool, a hand-off to a thread and back for every one on every request."""
 
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ from keel.store.base import TrackingStore
 from keel.store.registry import RegistryStore
 
 
-def _store(request: Request) -> TrackingStore:
+async def _store(request: Request) -> TrackingStore:
     return request.app.state.store
 
 
-def _artifacts(request: Request) -> RunArtifacts:
+async def _artifacts(request: Request) -> RunArtifacts:
     return request.app.state.artifacts
 
 
@@ -25,11 +28,11 @@ StoreDep = Annotated[TrackingStore, Depends(_store)]
 ArtifactsDep = Annotated[RunArtifacts, Depends(_artifacts)]
 
 
-def _registry(request: Request) -> RegistryStore:
+async def _registry(request: Request) -> RegistryStore:
     return request.app.state.registry
 
 
-def _actor(x_keel_user: str | None = Header(default=None)) -> str:
+async def _actor(x_keel_user: str | None = Header(default=None)) -> str:
     """Who is acting: the ``X-Keel-User`` header (percent-encoded UTF-8), else
     ``anonymous``. Recorded in the registry's audit log; not an authentication."""
     if not x_keel_user:

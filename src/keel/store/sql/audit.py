@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from keel.entities.registry import AuditAction, AuditPage
 from keel.store.sql.registry_rows import audit_record, decode_token, encode_token, to_json
@@ -37,23 +37,29 @@ class Change:
         """Append the audit record and mark the model updated (unless ``touch`` is false:
         the caller's own statement on the model's row did)."""
         self.conn.execute(
-            audit_log.insert().values(
-                at=self.now,
-                actor=actor or self.actor,
-                action=action.value,
-                model_name=self.name,
-                version=version,
-                alias=alias,
-                before=to_json(before),
-                after=to_json(after),
-            )
+            _APPEND,
+            {
+                "at": self.now,
+                "actor": actor or self.actor,
+                "action": action.value,
+                "model_name": self.name,
+                "version": version,
+                "alias": alias,
+                "before": to_json(before),
+                "after": to_json(after),
+            },
         )
         if touch and action is not AuditAction.MODEL_DELETE:
-            self.conn.execute(
-                update(registered_models)
-                .where(registered_models.c.name == self.name)
-                .values(updated=self.now)
-            )
+            self.conn.execute(_TOUCH, {"model": self.name, "now": self.now})
+
+
+# Built once: every registry write runs these.
+_APPEND = audit_log.insert()
+_TOUCH = (
+    update(registered_models)
+    .where(registered_models.c.name == bindparam("model"))
+    .values(updated=bindparam("now"))
+)
 
 
 def search_audit(

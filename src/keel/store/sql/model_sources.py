@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from keel.artifacts.hashing import hash_bytes
 from keel.artifacts.store import ArtifactStore
@@ -75,14 +75,7 @@ def locate_manifest(conn: Connection, source: RunArtifactUri) -> StoredManifest:
     """The record of the source's manifest, with one query. NotFound for an unknown run;
     InvalidArgument when the folder holds no model."""
     marker = source.manifest_path
-    a = artifacts.c
-    row = conn.execute(
-        select(runs.c.artifact_uri, a.size, a.digest)
-        .select_from(
-            runs.outerjoin(artifacts, and_(a.run_uuid == runs.c.run_uuid, a.path == marker))
-        )
-        .where(runs.c.run_uuid == source.run_id)
-    ).first()
+    row = conn.execute(_LOCATE, {"run_id": source.run_id, "path": marker}).first()
     if row is None:
         raise NotFound(f"source {str(source)!r}: run {source.run_id}: no such run")
     if row.digest is None:
@@ -93,19 +86,35 @@ def locate_manifest(conn: Connection, source: RunArtifactUri) -> StoredManifest:
     return StoredManifest(source, row.artifact_uri, row.size, row.digest)
 
 
-class ManifestReader:
-    """Reads stored manifests, keeping one :class:`ArtifactStore` per artifact root."""
+_LOCATE = (
+    select(runs.c.artifact_uri, artifacts.c.size, artifacts.c.digest)
+    .select_from(
+        runs.outerjoin(
+            artifacts,
+            and_(artifacts.c.run_uuid == runs.c.run_uuid, artifacts.c.path == bindparam("path")),
+        )
+    )
+    .where(runs.c.run_uuid == bindparam("run_id"))
+)
+"""Built once: it runs at every registration."""
 
-    def __init__(self) -> None:
+
+class ManifestReader:
+    """Reads stored manifests (one :class:`ArtifactStore` per artifact root) and keeps
+    what it derived from each it verified, by where it is stored and the size and digest
+    recorded for it: registering the same package again reads nothing. A manifest whose
+    record changes is read again; one whose bytes change in storage under an unchanged
+    record is caught by every loader, which checks the bytes against that record."""
+
+    def __init__(self, capacity: int = 4096) -> None:
         self._roots: dict[str, ArtifactStore] = {}
+        self._known: dict[tuple[str, str, int, str], ModelPackage] = {}
+        self._capacity = capacity
         self._lock = threading.Lock()
 
-    def _root(self, uri: str) -> ArtifactStore:
-        with self._lock:
-            root = self._roots.get(uri)
-            if root is None:
-                root = self._roots[uri] = ArtifactStore(uri)
-            return root
+    def known(self, stored: StoredManifest) -> ModelPackage | None:
+        """What was derived from this manifest, if it was read since it was recorded."""
+        return self._known.get(_key(stored))
 
     def read(self, stored: StoredManifest) -> ModelPackage:
         """The package's digest and signature, from the manifest's stored bytes."""
@@ -129,7 +138,23 @@ class ManifestReader:
                 f"it was stored (recorded {stored.digest}, stored bytes {digest}); it was "
                 "changed or corrupted in storage"
             )
-        return ModelPackage(f"blake3:{digest}", manifest_signature(source, data))
+        package = ModelPackage(f"blake3:{digest}", manifest_signature(source, data))
+        with self._lock:
+            if len(self._known) >= self._capacity:
+                self._known.pop(next(iter(self._known)))  # the oldest
+            self._known[_key(stored)] = package
+        return package
+
+    def _root(self, uri: str) -> ArtifactStore:
+        with self._lock:
+            root = self._roots.get(uri)
+            if root is None:
+                root = self._roots[uri] = ArtifactStore(uri)
+            return root
+
+
+def _key(stored: StoredManifest) -> tuple[str, str, int, str]:
+    return (stored.artifact_uri, stored.source.manifest_path, stored.size, stored.digest)
 
 
 def manifest_signature(source: RunArtifactUri, data: bytes) -> str | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from keel.entities.registry import AuditAction
+from keel.entities.registry import AuditAction, RegisteredModel
 from keel.errors import AlreadyExists, Conflict
 from keel.store.sql.aliases import aliases_of
 from keel.store.sql.audit import Change
@@ -33,16 +33,25 @@ _MODEL_TABLES = (
 )
 
 
+_INSERT_MODEL = registered_models.insert()
+_TAKEN = select(registered_models.c.name).where(registered_models.c.name == bindparam("name"))
+
+
 def insert_model(
     conn: Connection, name: str, description: str, tags: dict[str, str], *, actor: str, now: int
-) -> None:
-    taken = select(registered_models.c.name).where(registered_models.c.name == name)
-    if conn.execute(taken).first():
+) -> RegisteredModel:
+    """Create the model; returns it as stored."""
+    if conn.execute(_TAKEN, {"name": name}).first():
         raise AlreadyExists(f"model {name!r}: already exists")
     conn.execute(
-        registered_models.insert().values(
-            name=name, description=description, created=now, updated=now, last_version=0
-        )
+        _INSERT_MODEL,
+        {
+            "name": name,
+            "description": description,
+            "created": now,
+            "updated": now,
+            "last_version": 0,
+        },
     )
     if tags:
         conn.execute(
@@ -50,8 +59,9 @@ def insert_model(
             [{"name": name, "key": k, "value": v} for k, v in tags.items()],
         )
     Change(conn, name, actor, now).record(
-        AuditAction.MODEL_CREATE, after={"description": description, "tags": tags}
+        AuditAction.MODEL_CREATE, after={"description": description, "tags": tags}, touch=False
     )
+    return RegisteredModel(name, description, dict(tags), created=now, updated=now)
 
 
 def describe_model(change: Change, description: str) -> None:

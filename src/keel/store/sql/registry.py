@@ -34,7 +34,7 @@ from keel.entities.registry import (
     RegisteredModelPage,
 )
 from keel.entities.validation import check_actor, check_model_name, check_text, check_version
-from keel.errors import AlreadyExists, InvalidArgument, NotFound
+from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.sql import registry_rows as rows
 from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require_version
 from keel.store.sql.audit import Change, search_audit
@@ -52,6 +52,8 @@ from keel.store.sql.tables import (
 )
 from keel.store.sql.tags import delete_tag, set_tag
 from keel.store.sql.versions import change_version, check_owner_transition, insert_version
+
+MAX_MANIFEST_READS = 3
 
 
 class SqlRegistryStore:
@@ -92,8 +94,7 @@ class SqlRegistryStore:
         check_actor(actor)
         try:
             with write_transaction(self.engine) as conn:
-                insert_model(conn, name, description, checked, actor=actor, now=now_ms())
-                return rows.load_models(conn, [name])[0]
+                return insert_model(conn, name, description, checked, actor=actor, now=now_ms())
         except SqlIntegrityError:  # created by another writer since the check
             raise AlreadyExists(f"model {name!r}: already exists") from None
 
@@ -173,19 +174,23 @@ class SqlRegistryStore:
             check_version(parent_version, "parent_version")
         checked = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
         check_actor(actor)
-        # The package is read before the write lock is taken: storage may be remote.
-        with read_transaction(self.engine) as conn:
-            stored = locate_manifest(conn, parsed)
-        package = self._manifests.read(stored)
-        with self._change(name, actor) as change:
-            return insert_version(
-                change,
-                source=parsed,
-                package=package,
-                description=description,
-                parent_version=parent_version,
-                tags=checked,
-            )
+        for _ in range(MAX_MANIFEST_READS):
+            with write_transaction(self.engine) as conn:
+                stored = locate_manifest(conn, parsed)
+                package = self._manifests.known(stored)
+                if package is not None:
+                    return insert_version(
+                        Change(conn, name, actor, now_ms()),  # it locks the model's row
+                        source=parsed,
+                        package=package,
+                        description=description,
+                        parent_version=parent_version,
+                        tags=checked,
+                    )
+            # A manifest not read since it was recorded: read it with no lock held (storage
+            # may be remote), then go again.
+            self._manifests.read(stored)
+        raise Conflict(f"source {source!r}: its manifest kept changing as it was registered")
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         check_model_name(name)

@@ -1,11 +1,11 @@
 """Writing model versions: numbering, creating, changing description and status, inside
-the caller's :class:`Change` (the model's row locked)."""
+the caller's :class:`Change` (the model's row locked; creating locks it itself)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from keel.entities.registry import (
     OWNER_TRANSITIONS,
@@ -13,12 +13,23 @@ from keel.entities.registry import (
     ModelVersion,
     ModelVersionStatus,
 )
-from keel.errors import Conflict, InvalidArgument
+from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.store.sql.aliases import aliases_of, require_version
 from keel.store.sql.audit import Change
 from keel.store.sql.model_sources import ModelPackage
 from keel.store.sql.tables import model_version_tags, model_versions, registered_models
 from keel.uri import RunArtifactUri
+
+# Built once: a registration runs these statements and nothing else, so SQLAlchemy's
+# compiled cache finds them without rebuilding an expression each time.
+_NEXT_NUMBER = (
+    update(registered_models)
+    .where(registered_models.c.name == bindparam("model"))
+    .values(last_version=registered_models.c.last_version + 1, updated=bindparam("now"))
+    .returning(registered_models.c.last_version)
+)
+_INSERT_VERSION = model_versions.insert()
+_INSERT_TAGS = model_version_tags.insert()
 
 
 def insert_version(
@@ -31,18 +42,17 @@ def insert_version(
     tags: dict[str, str],
 ) -> ModelVersion:
     """Create the model's next version, PENDING_REVIEW, recording what ``package`` (read
-    from the source's stored manifest) says of it; returns the version as stored."""
+    from the source's stored manifest) says of it; returns the version as stored.
+
+    The first statement locks the model's row (as ``lock_model`` would), takes the next
+    number and marks the model updated: no other writer can take the same number, and
+    the audit record need not touch the row again. NotFound if there is no such model."""
     conn, name = change.conn, change.name
+    number = conn.execute(_NEXT_NUMBER, {"model": name, "now": change.now}).scalar()
+    if number is None:
+        raise NotFound(f"model {name!r}: no such model")
     if parent_version is not None:
         require_version(conn, name, parent_version)
-    # The model's row is locked: no other writer can take the same number. The same
-    # statement marks the model updated, so the audit record below need not.
-    number: int = conn.execute(
-        update(registered_models)
-        .where(registered_models.c.name == name)
-        .values(last_version=registered_models.c.last_version + 1, updated=change.now)
-        .returning(registered_models.c.last_version)
-    ).scalar_one()
     fields = {
         "source": str(source),
         "run_id": source.run_id,
@@ -53,26 +63,24 @@ def insert_version(
         "parent_version": parent_version,
     }
     conn.execute(
-        model_versions.insert().values(
-            name=name,
-            version=number,
-            created=change.now,
-            updated=change.now,
-            created_by=change.actor,
+        _INSERT_VERSION,
+        {
+            "name": name,
+            "version": number,
+            "created": change.now,
+            "updated": change.now,
+            "created_by": change.actor,
             **fields,
-        )
+        },
     )
     if tags:
         conn.execute(
-            model_version_tags.insert(),
+            _INSERT_TAGS,
             [{"name": name, "version": number, "key": k, "value": v} for k, v in tags.items()],
         )
+    del fields["signature"]  # can be large; the version keeps it
     change.record(
-        AuditAction.VERSION_CREATE,
-        version=number,
-        # the signature can be large; the version keeps it
-        after={**{k: v for k, v in fields.items() if k != "signature"}, "tags": tags},
-        touch=False,
+        AuditAction.VERSION_CREATE, version=number, after={**fields, "tags": tags}, touch=False
     )
     return ModelVersion(
         name=name,
