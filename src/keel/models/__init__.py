@@ -25,9 +25,9 @@ def load(uri: str, *, trust: bool = False, flavor: str | None = None) -> LoadedM
     >>> keel.models.load("models:/fraud@champion").predict(rows)   # doctest: +SKIP
     """
     if uri.startswith(("models:/", "runs:/")):
-        from keel.tracking.fluent import load_model as load_by_uri
+        import keel  # the tracking URI in use is the fluent API's, reached through keel
 
-        return load_by_uri(uri, trust=trust, flavor=flavor)
+        return keel.load_model(uri, trust=trust, flavor=flavor)
     return load_model(uri, trust=trust, flavor=flavor)
 
 

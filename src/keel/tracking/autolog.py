@@ -213,34 +213,34 @@ def _first_argument(frame: FrameType) -> Any:
 def _logged_fit(
     original: Callable[..., Any], model: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    import keel.tracking.fluent as fluent
+    import keel  # the public API: nothing but keel/__init__.py imports the fluent module
 
     owns_run = False
-    if fluent.active_run() is None:
+    if keel.active_run() is None:
         try:
-            fluent.start_run(run_name=type(model).__name__)
+            keel.start_run(run_name=type(model).__name__)
             owns_run = True
         except Exception:
             logger.warning("keel.autolog: could not start a run; not logging", exc_info=True)
             return original(model, *args, **kwargs)
     x = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
-    _safely("parameters", lambda: fluent.log_params(_params(model)))
+    _safely("parameters", lambda: keel.log_params(_params(model)))
     try:
         result = original(model, *args, **kwargs)
     except BaseException:
         if owns_run:
-            _safely("the run's end", lambda: fluent.end_run(RunStatus.FAILED))
+            _safely("the run's end", lambda: keel.end_run(RunStatus.FAILED))
         raise
     try:
         _safely("training metrics", lambda: _log_metrics(model, x, y))
-        _safely("dataset fingerprint", lambda: fluent.set_tags(_dataset_tags(x)))
+        _safely("dataset fingerprint", lambda: keel.set_tags(_dataset_tags(x)))
         if _config["log_models"]:
             example = _head(x) if _config["log_input_examples"] else None
-            _safely("model", lambda: fluent.log_model(model, name="model", input_example=example))
+            _safely("model", lambda: keel.log_model(model, name="model", input_example=example))
     finally:
         if owns_run:
-            _safely("the run's end", lambda: fluent.end_run(RunStatus.FINISHED))
+            _safely("the run's end", lambda: keel.end_run(RunStatus.FINISHED))
     return result
 
 
@@ -291,7 +291,7 @@ def _truncate(text: str, limit: int = MAX_PARAM_VALUE_BYTES) -> str:
 def _log_metrics(model: Any, x: Any, y: Any) -> None:
     from sklearn.base import is_classifier, is_regressor
 
-    import keel.tracking.fluent as fluent
+    import keel
 
     metrics: dict[str, float] = {}
     rows = _rows(x)
@@ -305,7 +305,7 @@ def _log_metrics(model: Any, x: Any, y: Any) -> None:
         except Exception:
             logger.warning("keel.autolog: could not score the training data", exc_info=True)
     if metrics:
-        fluent.log_metrics(metrics)
+        keel.log_metrics(metrics)
 
 
 def _score_name(model: Any) -> str | None:
