@@ -32,6 +32,7 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 clean:
-	rm -rf $(VENV) .keel .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .keel .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -1,5 +1,5 @@
-"""The package's shape: a light ``import keel``, one curated public list, layers that point
-down, and no printing below the command line."""
+"""The package's shape: a light ``import keel``, one curated public list and no printing
+below the command line (layers: tests/test_layers.py)."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_version_matches_the_distribution() -> None:
     assert keel.__version__ == importlib.metadata.version("keel")
 
 
-# layers ------------------------------------------------------------------------------------
+# no printing below the command line --------------------------------------------------------
 
 
 def modules(under: str = "") -> Iterator[tuple[str, Path]]:
@@ -124,74 +124,9 @@ def modules(under: str = "") -> Iterator[tuple[str, Path]]:
         yield ".".join(parts), path
 
 
-def imports_of(name: str, path: Path) -> set[str]:
-    """Every module ``path`` imports (at any depth, TYPE_CHECKING included), absolute."""
-    tree = ast.parse(path.read_text(), str(path))
-    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - node.level + 1]
-                prefix = ".".join(base + ([node.module] if node.module else []))
-            else:
-                prefix = node.module or ""
-            found.add(prefix)
-            found.update(f"{prefix}.{alias.name}" for alias in node.names)
-    return found
-
-
 def within(module: str, packages: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in packages)
 
-
-def violations(under: str, forbidden: tuple[str, ...]) -> list[str]:
-    found = []
-    for name, path in modules(under):
-        for imported in sorted(imports_of(name, path)):
-            if within(imported, forbidden):
-                found.append(f"{name} imports {imported}")
-    return found
-
-
-def test_the_import_scanner_sees_relative_and_nested_imports(tmp_path: Path) -> None:
-    source = tmp_path / "mod.py"
-    source.write_text(
-        "from . import sibling\nfrom ..cli import main\n"
-        "def f():\n    import keel.server.app\n"
-        "if TYPE_CHECKING:\n    from keel.tracking import fluent\n"
-    )
-    found = imports_of("keel.store.sql.mod", source)
-    assert {"keel.store.sql.sibling", "keel.store.cli.main", "keel.server.app"} <= found
-    assert "keel.tracking.fluent" in found
-
-
-@pytest.mark.parametrize("layer", ["store", "entities", "artifacts"])
-def test_persistence_and_entities_do_not_import_upper_layers(layer: str) -> None:
-    assert list(modules(layer)), f"no modules under keel/{layer}"
-    assert violations(layer, ("keel.server", "keel.cli", "keel.tracking")) == []
-
-
-def test_entities_import_no_other_layer() -> None:
-    forbidden = ("keel.store", "keel.artifacts", "keel.server", "keel.cli", "keel.tracking")
-    assert violations("entities", forbidden) == []
-
-
-def test_the_server_does_not_import_the_cli() -> None:
-    assert violations("server", ("keel.cli",)) == []
-
-
-def test_plain_modules_import_nothing_above_them() -> None:
-    # errors, config and uri sit with entities at the bottom.
-    upper = ("keel.store", "keel.artifacts", "keel.server", "keel.cli", "keel.tracking")
-    for name in ("errors", "config", "uri"):
-        path = SRC / f"{name}.py"
-        assert [i for i in imports_of(f"keel.{name}", path) if within(i, upper)] == [], name
-
-
-# no printing below the command line --------------------------------------------------------
 
 ALLOWED_PRINTS: set[tuple[str, str]] = set()
 
