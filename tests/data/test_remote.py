@@ -325,28 +325,27 @@ def test_gc_keeps_versions_used_before_stores_were_recorded(
         later.close()
 
 
-def test_gc_keeps_what_a_client_handed_a_store_object_used(
+def test_a_client_handed_a_backend_keys_its_data_to_that_store(
     machines: tuple[Client, Client], tmp_path: Path, sql_uri: str
 ) -> None:
-    from keel.store import open_store
+    """A backend knows the URI it was opened from, so what a client handed one uses is
+    recorded against that store, and gc may free it like anything else of the store's."""
+    from keel.store import open_backend
 
     ann, _ = machines
-    content = {"same.bin": os.urandom(300 * 1024)}
-    handed = Client(store=open_store(sql_uri, ann.settings), settings=ann.settings)
+    handed = Client(backend=open_backend(sql_uri, ann.settings), settings=ann.settings)
     try:
-        assert handed.data.store_key is None  # it cannot tell which store it has
+        assert handed.data.store_key == ann.data.store_key
+        content = {"same.bin": os.urandom(300 * 1024)}
         mine = write_files(tmp_path / "mine", content)
-        handed.data.add(mine, name=unique("handed"))
+        name = unique("handed")
+        handed.data.add(mine, name=name)
+        handed.data.push([f"{name}@1"])
     finally:
         handed.close()
-    here = write_files(tmp_path / "here", content)
-    name = unique("keyed")
-    ann.data.add(here, name=name)
-    ann.data.push([f"{name}@1"])
     shutil.rmtree(mine)
-    shutil.rmtree(here)
     done = ann.data.gc()
-    assert (done.removed, done.other_stores) == (0, 1)
+    assert (done.removed, done.other_stores) == (1, 0)
 
 
 def test_gc_waits_for_a_command_that_is_using_the_cache(

@@ -725,10 +725,10 @@ def test_a_server_refuses_a_version_whose_objects_it_lacks(
 ) -> None:
     from keel.config import Settings
     from keel.entities.dataset_manifest import DataFile, DataManifest
-    from keel.store import open_datasets, open_store
+    from keel.store import open_backend
 
-    tracking = open_store(server.url, Settings(home=tmp_path))
-    store = open_datasets(tracking)
+    backend = open_backend(server.url, Settings(home=tmp_path))
+    store = backend.datasets
     try:
         never_pushed = hash_bytes(b"bytes the server never received")
         raw = DataManifest(DatasetKind.FILE, {"x.bin": DataFile(31, never_pushed)}).to_bytes()
@@ -747,4 +747,4 @@ def test_a_server_refuses_a_version_whose_objects_it_lacks(
         with pytest.raises(NotFound):
             store.get_dataset(name)
     finally:
-        tracking.close()
+        backend.close()

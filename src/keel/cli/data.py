@@ -26,32 +26,20 @@ app = typer.Typer(
 def _data(tracking_uri: str | None) -> DataClient:
     """The data client, opening the database only when a command needs it (``status``
     never does)."""
-    from functools import cache
-
     from keel.config import Settings
-    from keel.data.client import dataset_remote, open_data_client
-    from keel.uri import StoreKind, resolve_tracking_uri, store_key
+    from keel.data.client import dataset_objects, open_data_client
+    from keel.store.backend import open_backend
+    from keel.uri import store_key
 
     settings = Settings.from_env()
     uri = tracking_uri or settings.tracking_uri or str(settings.home)
-
-    @cache
-    def tracking() -> Any:
-        from keel.store import open_store
-
-        return open_store(uri, settings)
-
-    def store() -> Any:
-        from keel.store import open_datasets
-
-        return open_datasets(tracking())
-
+    backend = open_backend(uri, settings)  # connects on first use: `status` never does
     return open_data_client(
         settings.with_tracking_uri(uri),  # its files are left out of the folders walked
-        store,
+        lambda: backend.datasets,
         actor=settings.user or _login(),
-        remote=lambda: dataset_remote(tracking()),
-        push_on_add=resolve_tracking_uri(uri).kind is StoreKind.REST,
+        remote=lambda: dataset_objects(backend),
+        push_on_add=backend.remote,
         store_key=store_key(uri, artifacts_uri=settings.artifacts_uri, home=settings.home),
     )
 

@@ -123,11 +123,10 @@ def show(
     it used."""
     from keel.entities.codec import run_to_dict
     from keel.entities.dataset_codec import dataset_input_to_dict
-    from keel.store import open_datasets
 
     c = client(tracking_uri)
     run = c.get_run(run_id)
-    inputs = open_datasets(c.store).run_inputs(run_id)
+    inputs = c.backend.datasets.run_inputs(run_id)
     if json:
         print_json({**run_to_dict(run), "inputs": [dataset_input_to_dict(i) for i in inputs]})
         return

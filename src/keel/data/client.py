@@ -38,6 +38,7 @@ from keel.errors import Conflict, InvalidArgument, NotFound
 if TYPE_CHECKING:
     from keel.data.cache_gc import Collected
     from keel.data.remote import ObjectRemote, Transfer
+    from keel.store.backend import Backend
     from keel.store.datasets import DatasetStore
 
 
@@ -584,16 +585,15 @@ def open_data_client(
     )
 
 
-def dataset_remote(tracking_store: object) -> ObjectRemote | None:
-    """Where a tracking store keeps dataset objects: ``<artifact root>/datasets`` of a SQL
-    store, reached directly, or of a ``keel server``, through it."""
+def dataset_objects(backend: Backend) -> ObjectRemote | None:
+    """Where a store keeps dataset objects: ``<artifact root>/datasets`` of a SQL store,
+    reached directly, or of a ``keel server``, through it."""
+    if backend.remote:
+        from keel.store.rest.datasets import ServerObjects
+
+        return ServerObjects(backend.target.uri)
     from keel.artifacts.store import ArtifactStore
     from keel.data.remote import StoreObjects
 
-    base_url = getattr(tracking_store, "base_url", None)
-    if base_url is not None:
-        from keel.store.rest.datasets import ServerObjects
-
-        return ServerObjects(base_url)
-    root = getattr(tracking_store, "artifact_root", None)
+    root = backend.artifact_root
     return None if root is None else StoreObjects(ArtifactStore(f"{root}/datasets"))

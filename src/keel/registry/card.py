@@ -97,11 +97,11 @@ def gather(registry: RegistryClient, name: str, version: int) -> CardFacts:
         model = registry.get_registered_model(name)
     run = None
     with contextlib.suppress(KeelError):
-        run = registry.tracking.get_run(mv.run_id)
+        run = registry.backend.tracking.get_run(mv.run_id)
     manifest, manifest_error = None, None
     try:
         where = parse_run_artifact_uri(mv.source).manifest_path
-        raw = b"".join(registry.tracking.artifacts.read_chunks(mv.run_id, where))
+        raw = b"".join(registry.backend.artifacts.read_chunks(mv.run_id, where))
         manifest = ModelManifest.from_json(raw)
     except KeelError as exc:
         manifest_error = exc.message
@@ -115,7 +115,7 @@ def gather(registry: RegistryClient, name: str, version: int) -> CardFacts:
     ]
     inputs: list[DatasetInput] = []
     with contextlib.suppress(KeelError):  # a store without datasets (keel server, for now)
-        inputs = registry.tracking.data.store.run_inputs(mv.run_id)
+        inputs = registry.backend.datasets.run_inputs(mv.run_id)
     return CardFacts(
         version=mv,
         model=model,

@@ -11,7 +11,7 @@ is recorded on every change in the audit trail.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from keel.entities.registry import (
@@ -29,19 +29,31 @@ from keel.store.registry import RegistryStore
 from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
+    from keel.config import Settings
+    from keel.models import LoadedModel
     from keel.registry.validation import ValidationReport
-    from keel.tracking.client import Client
+    from keel.store.backend import Backend
 
 
 class RegistryClient:
-    def __init__(self, store: RegistryStore, tracking: Client, *, actor: str) -> None:
-        self.store = store
-        self.tracking = tracking
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        actor: str,
+        settings: Settings,
+        before_register: Callable[[], None] = lambda: None,
+    ) -> None:
+        """The registry of ``backend``, whose run, artifact and dataset readers give a
+        card its lineage and the evaluation gate its model. ``before_register`` runs
+        before a version is registered: the tracking client passes its ``flush``, as the
+        run and its model may still be on their way."""
+        self.backend = backend
+        self.store: RegistryStore = backend.registry
         self.actor = actor
+        self.settings = settings
+        self._before_register = before_register
         self._known_models: set[str] = set()
-
-    def close(self) -> None:
-        self.store.close()
 
     # models and versions -------------------------------------------------------------
 
@@ -59,7 +71,7 @@ class RegistryClient:
         the package's manifest and its signature (both derived by the store from the
         manifest as stored), and starts PENDING_REVIEW."""
         where = parse_run_artifact_uri(source)
-        self.tracking.flush()  # the run and its model may still be on their way
+        self._before_register()
 
         def create() -> ModelVersion:
             return self.store.create_model_version(
@@ -134,6 +146,16 @@ class RegistryClient:
             return self.store.get_model_version_by_alias(parsed.name, parsed.alias)
         assert parsed.version is not None
         return self.store.get_model_version(parsed.name, parsed.version)
+
+    def load_model(
+        self, uri: str, *, trust: bool = False, flavor: str | None = None
+    ) -> LoadedModel:
+        """Load the model a ``models:/`` (or ``runs:/``) URI names, its package's digest
+        checked against the one recorded at registration."""
+        from keel.registry.loading import ModelSource, load_model
+
+        source = ModelSource(self.store, self.backend.artifacts)
+        return load_model(uri, source, settings=self.settings, trust=trust, flavor=flavor)
 
     # aliases, checks, promotions -----------------------------------------------------
 

@@ -304,7 +304,7 @@ def _load(
     registry: RegistryClient, name: str, version: int, *, trust: bool
 ) -> tuple[LoadedModel | None, str | None]:
     try:
-        return registry.tracking.load_model(f"models:/{name}/{version}", trust=trust), None
+        return registry.load_model(f"models:/{name}/{version}", trust=trust), None
     except Exception as exc:  # any failed load is a failed check, reported, not raised
         return None, f"{type(exc).__name__}: {exc}"
 

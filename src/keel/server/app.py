@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from keel import __version__
-from keel.artifacts.repository import RunArtifacts
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
@@ -20,7 +19,7 @@ from keel.errors import InvalidArgument
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
 from keel.server.routes import artifacts, datasets, experiments, models, runs
-from keel.store import open_datasets, open_registry, open_store
+from keel.store import open_backend
 from keel.uri import StoreKind, resolve_tracking_uri
 
 log = logging.getLogger("keel.server")
@@ -45,23 +44,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await run_in_threadpool(open_store, uri, settings)
+        backend = open_backend(uri, settings)
+        store = await run_in_threadpool(lambda: backend.tracking)  # migrates if behind
         app.state.store = store
-        app.state.artifacts = RunArtifacts(store)
-        app.state.registry = registry = open_registry(uri, settings, migrate=False)
-        app.state.datasets = open_datasets(store)
-        app.state.dataset_objects = StoreObjects(
-            ArtifactStore(f"{store.artifact_root}/datasets")  # type: ignore[attr-defined]
-        )
+        app.state.artifacts = backend.artifacts
+        app.state.registry = backend.registry
+        app.state.datasets = backend.datasets
+        assert backend.artifact_root is not None  # a server's store is a database
+        app.state.dataset_objects = StoreObjects(ArtifactStore(f"{backend.artifact_root}/datasets"))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
-        sweeper = asyncio.create_task(_sweep_partial_writes(store))
+        sweeper = asyncio.create_task(_sweep_partial_writes(backend.artifact_root))
         try:
             yield
         finally:
             reaper.cancel()
             sweeper.cancel()
-            registry.close()
-            store.close()
+            backend.close()
 
     app = FastAPI(
         title="Keel",
@@ -97,13 +95,10 @@ async def _reap_forever(store: Any, run_timeout: float) -> None:
             log.exception("reaping lost runs failed")
 
 
-async def _sweep_partial_writes(store: Any) -> None:
+async def _sweep_partial_writes(root: str) -> None:
     """Uploads cut short by a crash leave temporary files; remove the old ones once."""
     from keel.artifacts.store import ArtifactStore
 
-    root = getattr(store, "artifact_root", None)
-    if not root:
-        return
     try:
         removed = await run_in_threadpool(ArtifactStore(root).sweep_partial_writes)
         if removed:

@@ -45,7 +45,7 @@ from keel.entities import validation as v
 from keel.entities.ids import new_id
 from keel.entities.paths import safe_artifact_path
 from keel.errors import Conflict, InvalidArgument
-from keel.store import TrackingStore, open_store
+from keel.store import TrackingStore, open_backend
 from keel.tracking.default_uri import default_tracking_uri
 from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from keel.entities.dataset import DatasetVersion
     from keel.models import LoadedModel
     from keel.registry import RegistryClient
+    from keel.store.backend import Backend
     from keel.tracking.models import LoggedModel
 
 
@@ -64,37 +65,45 @@ def now_ms() -> int:
 
 
 class Client:
+    """Tracking by experiment and run id, with the registry (:attr:`registry`) and
+    datasets (:attr:`data`) of the same store.
+
+    ``tracking_uri`` defaults to what ``keel.set_tracking_uri`` set, then
+    ``KEEL_TRACKING_URI``, then the embedded store. ``backend`` hands in the stores
+    already open (see :func:`keel.store.open_backend`); the client then closes it."""
+
     def __init__(
         self,
         tracking_uri: str | None = None,
         *,
-        store: TrackingStore | None = None,
+        backend: Backend | None = None,
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        if backend is not None and tracking_uri is not None and tracking_uri != backend.uri:
+            raise InvalidArgument(
+                f"tracking_uri {tracking_uri!r}: the backend handed in is of {backend.uri!r}"
+            )
         self.tracking_uri = (
             tracking_uri
+            or (backend.uri if backend is not None else None)
             or default_tracking_uri()
             or self.settings.tracking_uri
             or str(self.settings.home)
         )
-        self.store = store or open_store(self.tracking_uri, self.settings)
-        # Names the store in this machine's data state (a store handed in need not be
-        # the one the URI names); worked out now, as a relative URI means the folder of now.
-        self._store_key = (
-            None
-            if store is not None
-            else store_key(
-                self.tracking_uri,
-                artifacts_uri=self.settings.artifacts_uri,
-                home=self.settings.home,
-            )
+        self.backend = backend or open_backend(self.tracking_uri, self.settings)
+        self.store: TrackingStore = self.backend.tracking
+        # Names the store in this machine's data state; worked out now, as a relative URI
+        # means the folder of now.
+        self._store_key = store_key(
+            self.tracking_uri, artifacts_uri=self.settings.artifacts_uri, home=self.settings.home
         )
-        self.artifacts: ArtifactRepository = _artifacts_for(self.store)
-        remote = hasattr(self.store, "base_url")
+        self.artifacts: ArtifactRepository = self.backend.artifacts
         self._writer = BackgroundWriter(
             self.store,
-            spool=Spool(self.settings.spool_path, self.tracking_uri) if remote else None,
+            spool=Spool(self.settings.spool_path, self.tracking_uri)
+            if self.backend.remote
+            else None,
             flush_interval=self.settings.flush_interval,
             max_buffered_rows=self.settings.max_buffered_rows,
             heartbeat_interval=self.settings.heartbeat_interval,
@@ -107,25 +116,23 @@ class Client:
 
     def close(self) -> None:
         self._writer.close()
-        if self._registry is not None:
-            self._registry.close()
         if self._data is not None:
             self._data.close()
-        self.store.close()
+        self.backend.close()
 
     @property
     def data(self) -> DataClient:
         """Dataset versions in the same database, bytes in this machine's cache."""
         if self._data is None:
-            from keel.data.client import dataset_remote, open_data_client
-            from keel.store import open_datasets
+            from keel.data.client import dataset_objects, open_data_client
 
+            backend = self.backend
             self._data = open_data_client(
-                self.settings,
-                lambda: open_datasets(self.store),
+                self.settings.with_tracking_uri(self.tracking_uri),
+                lambda: backend.datasets,
                 actor=self.user or "anonymous",
-                remote=lambda: dataset_remote(self.store),
-                push_on_add=hasattr(self.store, "base_url"),
+                remote=lambda: dataset_objects(backend),
+                push_on_add=backend.remote,
                 store_key=self._store_key,
             )
         return self._data
@@ -150,10 +157,13 @@ class Client:
         """The model registry behind the same tracking URI (opened on first use)."""
         if self._registry is None:
             from keel.registry import RegistryClient
-            from keel.store import open_registry
 
-            store = open_registry(self.tracking_uri, self.settings)
-            self._registry = RegistryClient(store, self, actor=self.user or "anonymous")
+            self._registry = RegistryClient(
+                self.backend,
+                actor=self.user or "anonymous",
+                settings=self.settings,
+                before_register=self.flush,  # the run and its model may still be on their way
+            )
         return self._registry
 
     def __enter__(self) -> Client:
@@ -505,7 +515,7 @@ class Client:
         relative_base = safe_artifact_path(path, allow_root=True)
         for info in files:
             write_local_atomically(
-                destination / info.path,
+                destination / safe_artifact_path(info.path),  # a server's path stays inside
                 self.artifacts.read_chunks(run_id, info.path),
                 progress=progress,
             )
@@ -562,15 +572,6 @@ class LoggedParams:
 
     def forget(self, run_id: str) -> None:
         self._runs.pop(run_id, None)
-
-
-def _artifacts_for(store: TrackingStore) -> ArtifactRepository:
-    proxied = getattr(store, "artifacts", None)
-    if proxied is not None:
-        return proxied
-    from keel.artifacts.repository import RunArtifacts
-
-    return RunArtifacts(store)
 
 
 def _stringify(value: Any) -> str:

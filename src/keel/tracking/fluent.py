@@ -367,8 +367,22 @@ def log_model(model: Any, name: str = "model", **save_options: Any) -> LoggedMod
 
 def load_model(uri: str, *, trust: bool = False, flavor: str | None = None) -> LoadedModel:
     """Load a model by ``models:/name@alias``, ``models:/name/3`` or ``runs:/<id>/<path>``;
-    see :meth:`Client.load_model`."""
-    return _client().load_model(uri, trust=trust, flavor=flavor)
+    see :meth:`Client.load_model`. Before anything was logged in this process, only a
+    registry reader and an artifact reader are built: no writer thread, no spool."""
+    client = _state.client
+    if client is not None:
+        return client.load_model(uri, trust=trust, flavor=flavor)
+    from keel.config import Settings
+    from keel.registry.loading import ModelSource
+    from keel.registry.loading import load_model as load
+    from keel.store import open_backend
+    from keel.tracking.default_uri import default_tracking_uri
+
+    settings = Settings.from_env()
+    where = default_tracking_uri() or settings.tracking_uri or str(settings.home)
+    with open_backend(where, settings) as backend:
+        source = ModelSource(backend.registry, backend.artifacts)
+        return load(uri, source, settings=settings, trust=trust, flavor=flavor)
 
 
 def register_model(source: str | LoggedModel, name: str, **options: Any) -> ModelVersion:

@@ -3,14 +3,13 @@ from ``runs:/<run_id>/<path>`` with every file checked against its recorded dige
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.entities.paths import safe_artifact_path
-from keel.uri import RunArtifactUri, parse_run_artifact_uri
+from keel.uri import RunArtifactUri
 
 if TYPE_CHECKING:
     from keel.models import LoadedModel, ModelManifest
@@ -47,24 +46,7 @@ def log_model(
 def load_model(
     client: Client, uri: str, *, trust: bool = False, flavor: str | None = None
 ) -> LoadedModel:
-    """Download a model package to a private folder and load it from there. A
-    ``models:/`` URI is resolved through the registry to its version's run source, and
-    the package's manifest must still have the digest recorded at registration."""
-    from keel.models import load_model as load_package
-
-    if isinstance(uri, str) and uri.startswith("models:/"):
-        version = client.registry.resolve(uri)
-        source = parse_run_artifact_uri(version.source)
-        version.check_manifest_digest(
-            client.artifacts.stat(source.run_id, source.manifest_path).digest or ""
-        )
-    else:
-        source = parse_run_artifact_uri(uri, field="model URI")
-    folder = Path(tempfile.mkdtemp(prefix="keel-model-"))
-    try:
-        client.download_artifacts(source.run_id, source.path, folder / "pkg")
-        local = folder / "pkg" / source.path if source.path else folder / "pkg"
-        return load_package(local, trust=trust, source=uri, settings=client.settings, flavor=flavor)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    """Load the model ``uri`` names (``models:/`` through the registry, its digest checked;
+    ``runs:/`` straight from the run) after sending what the client has buffered."""
+    client.flush()  # the run and its model may still be on their way
+    return client.registry.load_model(uri, trust=trust, flavor=flavor)

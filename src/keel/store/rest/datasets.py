@@ -32,9 +32,10 @@ MISSING_BATCH = 10_000
 
 
 class RestDatasetStore:
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = Http(self.base_url, timeout=timeout)
+    def __init__(self, server: str | Http, *, timeout: float = 30.0) -> None:
+        """``server``: a base URL, or the session another store of the same server uses."""
+        self.http = server if isinstance(server, Http) else Http(server, timeout=timeout)
+        self.base_url = self.http.base_url
 
     def close(self) -> None:
         self.http.close()
@@ -115,9 +116,9 @@ class ServerObjects:
     uploads carry their digest and are refused whole if they do not match it; downloads
     are checked here as they arrive."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
-        self.root_uri = base_url.rstrip("/")
-        self.http = Http(self.root_uri, timeout=timeout)
+    def __init__(self, server: str | Http, *, timeout: float = 30.0) -> None:
+        self.http = server if isinstance(server, Http) else Http(server, timeout=timeout)
+        self.root_uri = self.http.base_url
 
     def missing(self, digests: Iterable[str], *, verify: bool = False) -> set[str]:
         wanted = list(digests)

@@ -44,9 +44,10 @@ USER_HEADER = "X-Keel-User"
 
 
 class RestRegistryStore:
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = Http(self.base_url, timeout=timeout)
+    def __init__(self, server: str | Http, *, timeout: float = 30.0) -> None:
+        """``server``: a base URL, or the session another store of the same server uses."""
+        self.http = server if isinstance(server, Http) else Http(server, timeout=timeout)
+        self.base_url = self.http.base_url
 
     def close(self) -> None:
         self.http.close()

@@ -33,9 +33,10 @@ API = "/api/v1"
 
 
 class RestTrackingStore:
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = Http(self.base_url, timeout=timeout)
+    def __init__(self, server: str | Http, *, timeout: float = 30.0) -> None:
+        """``server``: a base URL, or the session another store of the same server uses."""
+        self.http = server if isinstance(server, Http) else Http(server, timeout=timeout)
+        self.base_url = self.http.base_url
         self.artifacts = ProxiedArtifacts(self.http)
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ _SUMMARY = [column for column in dataset_versions.c if column.name != "profile"]
 
 class SqlDatasetStore:
     """The constructor only builds an engine (or takes the tracking store's); use
-    :func:`keel.store.open_datasets`, which checks the schema."""
+    :func:`keel.store.open_backend`, which checks the schema."""
 
     def __init__(self, url: str | Engine) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)

@@ -1,0 +1,145 @@
+"""Everything one tracking URI gives, built in one place: :func:`open_backend`.
+
+A SQL URI gives one engine, shared by the tracking, registry and dataset stores, and the
+artifact root beside it; a ``keel server`` URI gives one HTTP session, shared by the same
+three stores and the artifacts proxied through the server. Each part is built on first
+use, so a command that only reads the registry never builds the tracking store's types,
+and code above the stores never asks which kind it has: it reads :attr:`Backend.remote`.
+
+>>> backend = open_backend("/tmp/keel-demo", Settings.from_env())    # doctest: +SKIP
+>>> backend.registry.get_registered_model("fraud")                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from keel.uri import StoreKind, TrackingTarget, resolve_tracking_uri
+
+if TYPE_CHECKING:
+    from keel.artifacts.repository import ArtifactRepository
+    from keel.config import Settings
+    from keel.store.base import TrackingStore
+    from keel.store.datasets import DatasetStore
+    from keel.store.registry import RegistryStore
+
+
+class Backend:
+    """The stores behind one tracking URI. Build it with :func:`open_backend`."""
+
+    def __init__(self, uri: str, target: TrackingTarget, settings: Settings, *, migrate: bool):
+        self.uri = uri
+        """The tracking URI as given."""
+        self.target = target
+        self.remote = target.kind is StoreKind.REST
+        """True for a ``keel server``: writes spool while it is away, data is pushed to it."""
+        self._settings = settings
+        self._migrate = migrate
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # what a URI is built from: one engine, or one HTTP session -------------------------
+
+    @cached_property
+    def _engine(self) -> Any:
+        from keel.store.sql.engine import make_engine
+
+        with self._lock:
+            engine = make_engine(self.target.uri)
+            if self._migrate:
+                from keel.store.sql.migrate import ensure_schema
+
+                ensure_schema(engine)
+            return engine
+
+    @cached_property
+    def _http(self) -> Any:
+        from keel.store.rest.http import Http
+
+        with self._lock:
+            return Http(self.target.uri, timeout=self._settings.http_timeout)
+
+    @property
+    def artifact_root(self) -> str | None:
+        """Where a SQL store's artifacts live (``None`` for a server: it keeps its own)."""
+        if self.remote:
+            return None
+        return self.target.artifacts_uri or str((self._settings.home / "artifacts").resolve())
+
+    # the stores -------------------------------------------------------------------------
+
+    @cached_property
+    def tracking(self) -> TrackingStore:
+        with self._lock:
+            if self.remote:
+                from keel.store.rest.store import RestTrackingStore
+
+                return RestTrackingStore(self._http)
+            from keel.store.sql.store import SqlTrackingStore
+
+            assert self.artifact_root is not None
+            return SqlTrackingStore(self._engine, artifact_root=self.artifact_root)
+
+    @cached_property
+    def registry(self) -> RegistryStore:
+        with self._lock:
+            if self.remote:
+                from keel.store.rest.registry import RestRegistryStore
+
+                return RestRegistryStore(self._http)
+            from keel.store.sql.registry import SqlRegistryStore
+
+            return SqlRegistryStore(self._engine)
+
+    @cached_property
+    def datasets(self) -> DatasetStore:
+        with self._lock:
+            if self.remote:
+                from keel.store.rest.datasets import RestDatasetStore
+
+                return RestDatasetStore(self._http)
+            from keel.store.sql.datasets import SqlDatasetStore
+
+            return SqlDatasetStore(self._engine)
+
+    @cached_property
+    def artifacts(self) -> ArtifactRepository:
+        """Run artifacts: bytes under each run's artifact location and records in the
+        tracking store, or both through the server."""
+        if self.remote:
+            from keel.store.rest.store import ProxiedArtifacts
+
+            return ProxiedArtifacts(self._http)
+        from keel.artifacts.repository import RunArtifacts
+
+        return RunArtifacts(self.tracking)
+
+    def close(self) -> None:
+        """Close the engine or the HTTP session (every store built here shares it)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if "_engine" in self.__dict__:
+            self._engine.dispose()
+        if "_http" in self.__dict__:
+            self._http.close()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Backend({self.uri!r})"
+
+
+def open_backend(uri: str, settings: Settings, *, migrate: bool = True) -> Backend:
+    """The stores a tracking URI names (a folder, ``sqlite:///...``,
+    ``postgresql+psycopg://...`` or ``http(s)://host:port``). Nothing connects until a
+    store is used; with ``migrate``, a SQL schema that is behind is upgraded then."""
+    target = resolve_tracking_uri(uri, artifacts_uri=settings.artifacts_uri)
+    return Backend(uri, target, settings, migrate=migrate)
