@@ -66,7 +66,7 @@ def module_path(name: str) -> Path:
 
 
 def import_time_graph() -> grimp.ImportGraph:
-    graph = grimp.build_graph("keel", exclude_type_checking_imports=True)
+    graph = grimp.build_graph("keel", exclude_type_checking_imports=True, cache_dir=None)
     for importer in sorted(graph.modules):
         late = function_import_lines(module_path(importer))
         for imported in sorted(graph.find_modules_directly_imported_by(importer)):
