@@ -7,6 +7,7 @@ KeelError
 ├── NotFound             an experiment, run or artifact that is not there (HTTP 404)
 ├── AlreadyExists        a name that is taken                            (HTTP 409)
 ├── Conflict             a write that contradicts what is stored         (HTTP 409)
+├── Unauthenticated      no credentials, or ones the server refuses      (HTTP 401)
 ├── Forbidden            not allowed for this caller                     (HTTP 403)
 ├── IntegrityError       stored content no longer matches its hash       (HTTP 500)
 └── StoreUnavailable     the store or server cannot be reached           (HTTP 503)
@@ -56,6 +57,14 @@ class Conflict(KeelError):
     code = "conflict"
 
 
+class Unauthenticated(KeelError):
+    """Who is calling is not known: no credentials, or ones the server does not accept
+    (expired, revoked). ``Forbidden`` is for a caller who is known."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
 class Forbidden(KeelError):
     status_code = 403
     code = "forbidden"
@@ -80,6 +89,7 @@ ERRORS_BY_CODE: dict[str, type[KeelError]] = {
         NotFound,
         AlreadyExists,
         Conflict,
+        Unauthenticated,
         Forbidden,
         IntegrityError,
         StoreUnavailable,
