@@ -8,6 +8,7 @@ import pytest
 
 from keel.entities import MetricColumns, RunWrite, WriteBatch
 from keel.errors import InvalidArgument, NotFound
+from keel.store.sql.rollups import LEVELS, rollup_level
 from store.support import metrics, new_id
 
 
@@ -206,3 +207,32 @@ def test_max_points_below_four_is_invalid(store, run_id) -> None:
     for bad in (0, 1, 3, -5):
         with pytest.raises(InvalidArgument, match="max_points"):
             store.get_metric_history(run_id, "m", max_points=bad)
+
+
+def test_rollup_level_follows_the_points_wanted_not_the_series_length() -> None:
+    # One series, more points wanted: a finer level.
+    span = 2**20
+    levels = [rollup_level(0, span - 1, (m - 2) // 2) for m in (4, 20, 100, 1_000, 10_000)]
+    assert levels == [18, 15, 12, 9, 6]
+    # Too many points wanted for even the finest level: read the points themselves.
+    assert rollup_level(0, span - 1, 2**15) is None
+    # Series of different lengths, the same points wanted: at least one bucket a range
+    # and fewer than eight (bar the finest level), so a read costs about the same.
+    for length in (100_000, 1_000_000, 10_000_000, 100_000_000):
+        level = rollup_level(0, length - 1, 499)
+        assert level is not None
+        assert length >> level >= 499
+        assert level == LEVELS[-1] or length >> level < 8 * 499 + 8, length
+
+
+def test_downsampling_reads_a_level_fine_enough_for_the_points_wanted(store, run_id) -> None:
+    # 8,192 points 64 steps apart: levels 6 to 18 each serve some max_points below.
+    n = 8_192
+    steps = [i * 64 for i in range(n)]
+    values = [math.sin(i * 0.37) * (1 + i % 7) for i in range(n)]
+    write_series(store, run_id, "s", steps, values)
+    for max_points in (4, 20, 100, 1_000, 4_000):
+        assert_downsampled(store, run_id, "s", max_points)
+        got = store.get_metric_history(run_id, "s", max_points=max_points)
+        # Every range wanted had a bucket of its own: about as many points as asked.
+        assert len(got) >= (max_points - 2) // 2, max_points

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from conftest import temporary_database
 from keel.config import Settings
+from keel.entities import MetricColumns, RunWrite, WriteBatch
 from keel.store import open_store
 from keel.store.sql.migrate import HEAD_REVISION, current_revision, is_current, upgrade
 from keel.store.sql.store import SqlTrackingStore
@@ -159,8 +163,34 @@ def _schema_differences(url: str) -> list[object]:
 
     engine = create_engine(url)
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, warnings.catch_warnings():
+            # SQLite's reflection skips expression indexes (the value-prefix ones): they
+            # are compared by their DDL in test_both_ways_give_the_same_indexes.
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression")
+            warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expr")
             return list(compare_metadata(MigrationContext.configure(conn), metadata))
+    finally:
+        engine.dispose()
+
+
+def _index_definitions(url: str) -> dict[str, str]:
+    """The definition of each index on Keel's tables (and on PostgreSQL, each extended
+    statistics object), as the database itself spells it."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " AND tbl_name != 'alembic_version'"
+        )
+    else:
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " AND tablename != 'alembic_version' UNION ALL"
+            " SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext"
+        )
+    try:
+        with engine.connect() as conn:
+            return {name: sql for name, sql in conn.execute(text(query))}
     finally:
         engine.dispose()
 
@@ -178,6 +208,29 @@ def test_both_ways_to_a_new_schema_match_the_table_definitions(
         assert _schema_differences(url) == [], url
 
 
+def test_both_ways_give_the_same_indexes(tmp_path, postgres_url: str) -> None:
+    for backend in ("sqlite", "postgresql"):
+        found = []
+        for from_scratch in (True, False):
+            with temporary_database(postgres_url, "keel_ix") as pg_url:
+                url = (
+                    pg_url if backend == "postgresql" else f"sqlite:///{tmp_path}/{from_scratch}.db"
+                )
+                engine = SqlTrackingStore(url, artifact_root=str(tmp_path)).engine
+                upgrade(engine, from_scratch=from_scratch)
+                engine.dispose()
+                found.append(_index_definitions(url))
+        assert found[0] == found[1], backend
+        # The search indexes (search.py) are there, as the searches spell them.
+        assert "start_time DESC, run_uuid" in found[0]["ix_runs_experiment_stage_start"]
+        for table in ("params", "tags"):
+            definition = found[0][f"ix_{table}_key_value"]
+            assert "substr(value, 1, 256)" in definition, definition
+            if backend == "postgresql":
+                assert "text_pattern_ops" in definition
+                assert "substr(value, 1, 256)" in found[0][f"st_{table}_key_value"]
+
+
 def test_a_schema_newer_than_this_keel_is_refused_clearly(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'keel.db'}"
     open_store(url, settings(tmp_path)).close()
@@ -189,3 +242,43 @@ def test_a_schema_newer_than_this_keel_is_refused_clearly(tmp_path) -> None:
 
     with pytest.raises(StoreUnavailable, match="newer than this Keel"):
         open_store(url, settings(tmp_path))
+
+
+def test_upgrading_to_0004_derives_the_new_rollup_levels_and_analyzes(
+    tmp_path, fresh_postgres_url: str
+) -> None:
+    """A database from before 0004 has metric rollups at levels 6 and 12 only: the
+    upgrade derives levels 9, 15 and 18 from them in SQL, equal to what the store writes,
+    and gathers statistics on the migrated tables."""
+    rollups = text(
+        "SELECT series_id, level, bucket, points, min_value, min_step, min_timestamp,"
+        " max_value, max_step, max_timestamp FROM metric_rollups"
+        " WHERE level IN (9, 15, 18) ORDER BY level, bucket"
+    )
+    n = 9_000
+    steps = [i * 37 - 100_000 for i in range(n)]  # negative buckets too
+    values = [math.sin(i * 0.37) * (1 + i % 11) for i in range(n)]
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", fresh_postgres_url):
+        store = SqlTrackingStore(url, artifact_root=str(tmp_path))
+        try:
+            upgrade(store.engine, "0003", from_scratch=False)
+            run_id = store.create_run(store.create_experiment("old")).info.run_id
+            for lo, hi in ((0, 5_000), (5_000, n)):  # summarised, then merged
+                cols = MetricColumns(
+                    ["m"] * (hi - lo), values[lo:hi], list(range(lo, hi)), steps[lo:hi]
+                )
+                store.write(WriteBatch(uuid.uuid4().hex, [RunWrite(run_id, metrics=cols)]))
+            with store.engine.begin() as conn:
+                written = [tuple(row) for row in conn.execute(rollups)]
+                conn.execute(text("DELETE FROM metric_rollups WHERE level IN (9, 15, 18)"))
+            assert {row[1] for row in written} == {9, 15, 18}
+            assert upgrade(store.engine) == "0003"
+            with store.engine.connect() as conn:
+                assert [tuple(row) for row in conn.execute(rollups)] == written, url
+                if store.engine.dialect.name == "sqlite":
+                    analyzed = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'runs'"
+                else:
+                    analyzed = "SELECT count(*) FROM pg_stats WHERE tablename = 'runs'"
+                assert conn.execute(text(analyzed)).scalar(), url
+        finally:
+            store.close()

@@ -23,6 +23,8 @@ from sqlalchemy.pool import NullPool, QueuePool
 from keel.errors import InvalidArgument
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_CACHE_KIB = 16 * 1024
+"""Each pooled connection's page cache (SQLite's default is 2 MiB)."""
 _WRITE = "keel_write"
 
 
@@ -76,7 +78,7 @@ def _sqlite_engine(url: str, database: str | None, *, durable: bool) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA case_sensitive_like=ON")
-        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

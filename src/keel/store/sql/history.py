@@ -7,12 +7,11 @@ from sqlalchemy import Connection, select
 from keel.entities import MetricHistory
 from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.rollups import (
-    COARSE,
-    FINE,
     MIN_POINTS,
     Buckets,
     Extremes,
     read_rollups,
+    rollup_level,
     summarise,
 )
 from keel.store.sql.tables import metric_series, runs
@@ -72,9 +71,10 @@ def _downsampled(conn: Connection, series_id: int, max_points: int, total: int) 
     lo, hi = first[0], last[0]
     count = max(1, (max_points - 2) // 2)
     even = Buckets.even(lo, hi, count)
-    if total > MIN_POINTS and (hi - lo + 1) >> FINE >= count:
-        # The stored rollups are fine enough: merge their buckets into ours.
-        level = COARSE if (hi - lo + 1) >> COARSE >= count else FINE
+    # The level follows the points wanted, not the series' length: the coarsest that
+    # still has a bucket for each of our ranges, so we read at most 8 buckets a range.
+    level = rollup_level(lo, hi, count) if total > MIN_POINTS else None
+    if level is not None:
         merged: dict[int, Extremes] = {}
         for bucket, extremes in read_rollups(conn, series_id, level):
             ours = even.of(max(bucket << level, lo))

@@ -5,7 +5,8 @@ schema is behind. An empty database gets the current schema from the table defin
 one step and is stamped with the head revision (Alembic's own recipe for a new database;
 a test proves the two paths give the same schema). Two processes opening a new database at
 once are serialised (SQLite's write lock, PostgreSQL's advisory lock), so the second finds
-the work done.
+the work done. Statistics are gathered after migrating to the head (``analyze.py``): a
+migrated database may hold many runs that the planner has never counted.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from keel.errors import StoreUnavailable
+from keel.store.sql.analyze import analyze
 from keel.store.sql.engine import is_sqlite, write_transaction
 
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 """Every revision this Keel knows, oldest first."""
 HEAD_REVISION = REVISIONS[-1]
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -62,6 +64,8 @@ def upgrade(engine: Engine, revision: str = "head", *, from_scratch: bool = True
             _create_current_schema(conn)
             return None
         _run_alembic(conn, revision)
+        if revision == "head":
+            analyze(conn)
         return before
 
 

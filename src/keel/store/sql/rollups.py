@@ -3,24 +3,46 @@ points are written, so a chart-sized history of a long series reads a few hundre
 instead of every point.
 
 Level ``L`` buckets steps by ``step >> L``. Level 6 (64 steps a bucket) is summarised from
-the written points; level 12 (4,096 steps) from level 6. Summaries are computed with slices
-and the C-level ``min``/``max`` rather than a Python loop per point.
+the written points; levels 9, 12, 15 and 18 (512 to 262,144 steps) from level 6. A reader
+takes the coarsest level that still has a bucket for each range it wants
+(:func:`rollup_level`), so it reads between one and eight buckets a range, whatever the
+series' length. Summaries are computed with slices and the C-level ``min``/``max`` rather
+than a Python loop per point.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from keel.store.sql.tables import metric_rollups
 
-FINE, COARSE = 6, 12
+FINE = 6
+LEVELS = (FINE, 9, 12, 15, 18)
+"""The levels kept, finest first (migration 0004 derived 9, 15 and 18 for older series)."""
 MIN_POINTS = 4096
 """Series with at most this many points have no rollups."""
+
+
+def rollup_level(first_step: int, last_step: int, ranges: int) -> int | None:
+    """The coarsest level with at least ``ranges`` buckets over the steps, so every range
+    a reader wants gets a bucket; None when even the finest has too few (read the points).
+
+    >>> rollup_level(0, 999_999, 499), rollup_level(0, 999_999, 4_999)
+    (9, 6)
+    """
+    span = last_step - first_step + 1
+    for level in reversed(LEVELS):
+        if span >> level >= ranges:
+            return level
+    return None
+
+
 SeriesColumns = tuple[list[int], list[int], list[float | None]]
 
 
@@ -131,10 +153,13 @@ def update_rollups(conn: Connection, written: Sequence[tuple[int, SeriesColumns,
                 steps, timestamps, values = _all_columns(conn, series_id)
             fine = summarise(steps, timestamps, values, Buckets.by_shift(FINE))
             merge = False
-        for level, fresh in ((FINE, fine), (COARSE, coarsen(fine, COARSE - FINE))):
-            stored = _stored(conn, series_id, level, min(fresh), max(fresh)) if merge else {}
+        levels = {FINE: fine}
+        for finer, level in itertools.pairwise(LEVELS):
+            levels[level] = coarsen(levels[finer], level - finer)
+        stored = _stored(conn, series_id, levels) if merge else {}
+        for level, fresh in levels.items():
             for bucket, extremes in fresh.items():
-                old = stored.get(bucket)
+                old = stored.get((level, bucket))
                 merged = extremes if old is None else old.merge(extremes)
                 rows.append(_row(series_id, level, bucket, merged))
     if not rows:
@@ -173,12 +198,17 @@ _EXTREME_COLUMNS = (
 )
 
 
-def _stored(conn: Connection, series_id: int, level: int, lo: int, hi: int) -> dict[int, Extremes]:
+def _stored(
+    conn: Connection, series_id: int, levels: dict[int, dict[int, Extremes]]
+) -> dict[tuple[int, int], Extremes]:
+    """The stored buckets of each level in the range of buckets given, in one query."""
     r = metric_rollups.c
-    query = select(*_EXTREME_COLUMNS).where(
-        and_(r.series_id == series_id, r.level == level, r.bucket.between(lo, hi))
-    )
-    return {row[0]: _extremes(row[1:]) for row in conn.execute(query)}
+    ranges = [
+        and_(r.level == level, r.bucket.between(min(fresh), max(fresh)))
+        for level, fresh in levels.items()
+    ]
+    query = select(r.level, *_EXTREME_COLUMNS).where(r.series_id == series_id, or_(*ranges))
+    return {(row[0], row[1]): _extremes(row[2:]) for row in conn.execute(query)}
 
 
 def _extremes(row: Sequence[object]) -> Extremes:

@@ -26,6 +26,7 @@ from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
+from keel.store.sql.analyze import ANALYZE_MIN_ROWS, AnalyzeSchedule
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import metric_history
 from keel.store.sql.search import build_search, decode_page_token, encode_page_token
@@ -40,9 +41,17 @@ class SqlTrackingStore:
     :func:`keel.store.open_store` (which checks the schema) or run ``keel db upgrade``.
     """
 
-    def __init__(self, url: str | Engine, *, artifact_root: str) -> None:
+    def __init__(
+        self,
+        url: str | Engine,
+        *,
+        artifact_root: str,
+        analyze_after_rows: int = ANALYZE_MIN_ROWS,
+    ) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.artifact_root = artifact_root.rstrip("/")
+        # Planner statistics follow large writes (see analyze.py).
+        self._analyze = AnalyzeSchedule(self.engine, min_rows=analyze_after_rows)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -219,9 +228,12 @@ class SqlTrackingStore:
                 ):
                     locations[str(exp_id)] = location
         with write_transaction(self.engine) as conn:
-            return apply_batch(
+            applied = apply_batch(
                 conn, batch, now=now_ms(), artifact_root_for=self._artifact_uri_for(locations)
             )
+        if applied:
+            self._analyze.wrote(batch.size())
+        return applied
 
     def get_run(self, run_id: str) -> Run:
         with read_transaction(self.engine) as conn:

@@ -4,11 +4,22 @@ Metric points are stored by series: ``metric_series`` holds one row per (run, ke
 latest point (what search filters and orders on), ``metric_points`` the full history keyed
 by the series id, so each point row is five numbers rather than two repeated strings.
 A NaN metric value is stored as NULL (SQLite cannot store NaN); nothing else is NULL there.
+
+The indexes follow the searches (``search.py``): runs newest first within an experiment and
+stage, in exactly the default order; each metric's latest values (scanned either way, so
+one index serves both directions); and the first ``VALUE_PREFIX`` characters of param and
+tag values by key, for equality and prefix ``LIKE`` (the whole value would exceed
+PostgreSQL's limit on an index entry: tag values may be 64 KiB). On PostgreSQL that index
+uses ``text_pattern_ops``, which ``LIKE 'prefix%'`` can use whatever the collation, and
+the pair (key, value prefix) has extended statistics.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -23,12 +34,41 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
+    func,
+    literal_column,
 )
 
 metadata = MetaData()
 
 RUN_ID = String(32)
 KEY = String(250)
+VALUE_PREFIX = 256
+"""Characters of a param or tag value that its index holds (4 bytes each at most)."""
+
+
+def value_prefix(column: Column[str]) -> Any:
+    """The indexed prefix of a param or tag value, as the index and the searches spell it
+    (with literal numbers: an expression with bound ones would not match the index)."""
+    return func.substr(column, literal_column("1"), literal_column(str(VALUE_PREFIX)))
+
+
+def _key_value_index(name: str, table: Table) -> Index:
+    # PostgreSQL estimates a (key, value) condition as if key and value were independent,
+    # and so expects 'model = rf' to be ten times rarer than it is; statistics on the pair
+    # (their most common combinations) correct that. SQLite has nothing like them.
+    statistics = DDL(
+        f"CREATE STATISTICS st_{table.name}_key_value (mcv) "
+        f"ON key, substr(value, 1, {VALUE_PREFIX}) FROM {table.name}"
+    )
+    event.listen(table, "after_create", statistics.execute_if(dialect="postgresql"))
+    return Index(
+        name,
+        table.c.key,
+        value_prefix(table.c.value).label("value_prefix"),
+        postgresql_ops={"value_prefix": "text_pattern_ops"},
+    )
+
 
 experiments = Table(
     "experiments",
@@ -73,9 +113,16 @@ runs = Table(
     Column("parent_run_id", RUN_ID),
     Column("user_id", String(250)),
     Column("last_heartbeat", BigInteger),
-    Index("ix_runs_experiment_start", "experiment_id", "lifecycle_stage", "start_time"),
     Index("ix_runs_status_heartbeat", "status", "last_heartbeat"),
     Index("ix_runs_parent", "parent_run_id"),
+)
+# A search's default order (newest first, then run id), so a page is a range of it.
+Index(
+    "ix_runs_experiment_stage_start",
+    runs.c.experiment_id,
+    runs.c.lifecycle_stage,
+    runs.c.start_time.desc(),
+    runs.c.run_uuid,
 )
 
 params = Table(
@@ -85,6 +132,7 @@ params = Table(
     Column("key", KEY, primary_key=True),
     Column("value", Text, nullable=False),
 )
+_key_value_index("ix_params_key_value", params)
 
 tags = Table(
     "tags",
@@ -93,6 +141,7 @@ tags = Table(
     Column("key", KEY, primary_key=True),
     Column("value", Text, nullable=False),
 )
+_key_value_index("ix_tags_key_value", tags)
 
 metric_series = Table(
     "metric_series",
