@@ -9,7 +9,7 @@ KeelError
 ├── Conflict             a write that contradicts what is stored         (HTTP 409)
 ├── Unauthenticated      no credentials, or ones the server refuses      (HTTP 401)
 ├── Forbidden            not allowed for this caller                     (HTTP 403)
-├── IntegrityError       stored content no longer matches its hash       (HTTP 500)
+├── CorruptData          stored content no longer matches its hash       (HTTP 500)
 └── StoreUnavailable     the store or server cannot be reached           (HTTP 503)
 ```
 
@@ -70,9 +70,13 @@ class Forbidden(KeelError):
     code = "forbidden"
 
 
-class IntegrityError(KeelError):
+class CorruptData(KeelError):
+    """Stored bytes no longer match the digest or the listing they were recorded
+    with: a file changed, went missing or appeared. Not ``sqlalchemy.exc.IntegrityError``
+    (a database constraint that failed)."""
+
     status_code = 500
-    code = "integrity_error"
+    code = "integrity_error"  # as before the rename: clients map the code back
 
 
 class StoreUnavailable(KeelError):
@@ -91,7 +95,7 @@ ERRORS_BY_CODE: dict[str, type[KeelError]] = {
         Conflict,
         Unauthenticated,
         Forbidden,
-        IntegrityError,
+        CorruptData,
         StoreUnavailable,
     )
 }

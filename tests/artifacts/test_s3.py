@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ServerProcess, settings_for, unique
 from keel.artifacts.store import ArtifactStore
-from keel.errors import IntegrityError, InvalidArgument
+from keel.errors import CorruptData, InvalidArgument
 from keel.tracking.client import Client
 
 
@@ -61,7 +61,7 @@ def test_store_round_trip_and_digest_check(s3_endpoint: str) -> None:
     # Changed in the bucket behind Keel's back: the read fails its digest check.
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     s3.put_object(Bucket="keel", Key="direct/model/weights.bin", Body=b"tampered")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(CorruptData):
         b"".join(store.read_chunks("model/weights.bin", expected_digest=info.digest))
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="keel")["Contents"]]
     assert not any("escape" in k or ".tmp-" in k for k in keys)

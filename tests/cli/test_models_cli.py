@@ -15,7 +15,7 @@ import keel
 from conftest import unique
 from keel.cli.main import app
 from keel.config import Settings
-from keel.errors import Conflict, Forbidden, IntegrityError, InvalidArgument
+from keel.errors import Conflict, CorruptData, Forbidden, InvalidArgument
 from keel.tracking.client import Client
 
 runner = CliRunner()
@@ -175,7 +175,7 @@ def test_download_refuses_a_package_changed_since_registration(
     client.log_text(run_id, '{"tampered": true}', "model/keel-model.json")
     client.flush()
     result = keel_as("alice", "models", "download", f"{name}/1", "-o", str(tmp_path / "x"), uri=uri)
-    assert result.exit_code == 1 and isinstance(result.exception, IntegrityError)
+    assert result.exit_code == 1 and isinstance(result.exception, CorruptData)
     assert not (tmp_path / "x").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".keel-model-")]
 

@@ -19,7 +19,7 @@ from conftest import unique
 from data.support import damage, write_files
 from keel.config import Settings
 from keel.data.remote import object_key, remote_digests
-from keel.errors import IntegrityError
+from keel.errors import CorruptData
 from keel.tracking.client import Client
 
 
@@ -82,7 +82,7 @@ def test_a_corrupt_remote_object_is_refused_and_not_cached(
     remote_file = Path(store.root) / object_key(digest)
     os.chmod(remote_file, 0o644)
     remote_file.write_text("forged bytes!!")
-    with pytest.raises(IntegrityError, match="does not match"):
+    with pytest.raises(CorruptData, match="does not match"):
         bob.data.pull([version])
     assert not bob.data.cache.has(digest)
     assert not list(bob.data.cache.objects.rglob("*.tmp-*"))
@@ -195,7 +195,7 @@ def test_a_damaged_pack_is_dropped_and_pull_restores_it(
     ann.data.push([version])
     (pack,) = (ann.data.cache.root / "packs").glob("*.pack")
     damage(pack)
-    with pytest.raises(IntegrityError, match="no longer listed"):
+    with pytest.raises(CorruptData, match="no longer listed"):
         ann.data.get(version, tmp_path / "first")
     restored = ann.data.pull([version])
     assert restored.objects == 5

@@ -15,7 +15,7 @@ from keel.artifacts.hashing import hash_bytes
 from keel.data import client as client_module
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
-from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
 from keel.tracking.client import Client
 
 
@@ -352,7 +352,7 @@ def test_small_files_share_a_pack_that_is_checked_when_read(
     assert not list(data.cache.objects.rglob("*"))  # no file per object
 
     damage(packs[0])  # the first object
-    with pytest.raises(IntegrityError, match="do not match its digest"):
+    with pytest.raises(CorruptData, match="do not match its digest"):
         data.get(f"{name}@1", tmp_path / "out")
 
 
@@ -366,7 +366,7 @@ def test_a_damaged_cache_file_is_never_copied_out_and_adding_again_restores_it(
     stored = data.cache.object_path(entry.digest)
     damage(stored)
 
-    with pytest.raises(IntegrityError, match="moved aside"):
+    with pytest.raises(CorruptData, match="moved aside"):
         data.get(version, tmp_path / "out")
     assert not (tmp_path / "out").exists() and not stored.exists()
 
@@ -384,7 +384,7 @@ def test_a_damaged_cache_file_behind_identical_files_is_always_reported_as_damag
     stored = data.cache.object_path(next(iter(data.manifest(version.digest).files.values())).digest)
     damage(stored)
     for attempt in range(4):
-        with pytest.raises(IntegrityError, match="moved aside"):
+        with pytest.raises(CorruptData, match="moved aside"):
             data.get(version, tmp_path / f"out{attempt}")
         assert not (tmp_path / f"out{attempt}").exists()
         os.replace(stored.with_name(f"{stored.name}.damaged"), stored)  # damage it again
@@ -398,7 +398,7 @@ def test_a_get_that_fails_midway_leaves_no_folder_behind(data: DataClient, tmp_p
     damage(pack, at=-1)  # the last object: the others are written before it fails
 
     out = tmp_path / "fetched" / "out"
-    with pytest.raises(IntegrityError, match="do not match its digest"):
+    with pytest.raises(CorruptData, match="do not match its digest"):
         data.get(f"{name}@1", out)
     assert list((tmp_path / "fetched").iterdir()) == []  # no folder, no staging left
 

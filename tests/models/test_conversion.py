@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from keel.errors import Forbidden, IntegrityError, InvalidArgument
+from keel.errors import CorruptData, Forbidden, InvalidArgument
 from keel.models import load_model, save_model
 
 from .support import replace_file
@@ -131,7 +131,7 @@ def test_a_tampered_copy_is_refused(tmp_path: Path) -> None:
     save_model(forest(), tmp_path / "m", input_example=frame(5))
     onnx_file = tmp_path / "m" / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:-1] + b"\x00")
-    with pytest.raises(IntegrityError, match=r"'model\.onnx' does not match its BLAKE3"):
+    with pytest.raises(CorruptData, match=r"'model\.onnx' does not match its BLAKE3"):
         load_model(tmp_path / "m")
 
 

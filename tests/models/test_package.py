@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from keel.config import Settings
-from keel.errors import AlreadyExists, Forbidden, IntegrityError, InvalidArgument, NotFound
+from keel.errors import AlreadyExists, CorruptData, Forbidden, InvalidArgument, NotFound
 from keel.models import load_model, save_model
 from keel.models.flavors import get_flavor
 from models.support import (
@@ -158,7 +158,7 @@ def test_a_changed_file_is_refused_and_nothing_loaded(python_package: Path, tmp_
     canary = tmp_path / "canary"
     # The attacker changes the bytes but cannot re-sign the manifest (it is recorded).
     (python_package / "model.pkl").write_bytes(pickle.dumps(WritesOnUnpickle(canary)))
-    with pytest.raises(IntegrityError, match=r"model\.pkl"):
+    with pytest.raises(CorruptData, match=r"model\.pkl"):
         load_model(python_package, trust=True)
     assert not canary.exists()
 
@@ -167,7 +167,7 @@ def test_same_size_tampering_is_caught_by_the_digest(python_package: Path) -> No
     data = bytearray((python_package / "model.pkl").read_bytes())
     data[-2] ^= 0xFF
     (python_package / "model.pkl").write_bytes(bytes(data))
-    with pytest.raises(IntegrityError, match="BLAKE3"):
+    with pytest.raises(CorruptData, match="BLAKE3"):
         load_model(python_package, trust=True)
 
 
@@ -187,7 +187,7 @@ def test_missing_planted_or_linked_files_are_refused(
         outside.write_bytes(model.read_bytes())  # same bytes, so only the link is wrong
         model.unlink()
         model.symlink_to(outside)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(CorruptData):
         load_model(python_package, trust=True)
 
 

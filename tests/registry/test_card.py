@@ -12,7 +12,7 @@ import keel
 from keel.config import Settings
 from keel.entities.registry import ModelVersion
 from keel.registry.card import CardFacts, render_html, render_markdown
-from registry.test_validation import COLUMNS, _data
+from registry.test_evaluation_gate import COLUMNS, _data
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from conftest import unique
 from keel.artifacts.hashing import hash_bytes
 from keel.entities.registry import ModelVersionStatus
-from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
 from keel.store import RegistryStore, TrackingStore
 from keel.uri import parse_run_artifact_uri
 from registry.conftest import MakeSource
@@ -254,10 +254,10 @@ def test_a_manifest_changed_in_storage_is_refused(
     where = parse_run_artifact_uri(source)
     stored = Path(store.get_run(where.run_id).info.artifact_uri) / where.manifest_path
     stored.write_bytes(MANIFEST.replace(b"3.11.7", b"3.11.8"))  # same size, other bytes
-    with pytest.raises(IntegrityError, match="does not match the digest recorded"):
+    with pytest.raises(CorruptData, match="does not match the digest recorded"):
         new_version(registry, model, source)
     stored.unlink()
-    with pytest.raises(IntegrityError, match="missing from the artifact store"):
+    with pytest.raises(CorruptData, match="missing from the artifact store"):
         new_version(registry, model, source)
     assert registry.search_model_versions(model).versions == []
 

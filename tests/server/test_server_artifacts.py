@@ -16,7 +16,7 @@ import pytest
 import keel
 from conftest import ServerProcess, settings_for, unique
 from keel.artifacts.hashing import hash_bytes
-from keel.errors import IntegrityError, InvalidArgument
+from keel.errors import CorruptData, InvalidArgument
 from server.support import (
     API,
     assert_error,
@@ -304,7 +304,7 @@ def test_tampered_file_fails_download(
     else:
         stored.write_bytes(b"")
     out = tmp_path / "out"
-    with pytest.raises(IntegrityError):
+    with pytest.raises(CorruptData):
         client.download_artifacts(run, "m/weights.bin", out)
     assert not (out / "m" / "weights.bin").exists()
     assert not [p for p in out.rglob("*") if p.is_file()] if out.exists() else True

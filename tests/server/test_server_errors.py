@@ -13,7 +13,7 @@ import pytest
 
 import keel
 from conftest import ServerProcess, settings_for, unique
-from keel.entities.validation import MAX_BATCH_ROWS, MAX_PARAM_VALUE_BYTES
+from keel.entities.rules import MAX_BATCH_ROWS, MAX_PARAM_VALUE_BYTES
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from server.support import (
     API,

@@ -12,7 +12,7 @@ import pytest
 import keel
 from conftest import ServerProcess, settings_for, unique
 from keel.config import Settings
-from keel.errors import IntegrityError
+from keel.errors import CorruptData
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_server_started_again_from_another_folder_finds_the_artifacts(
             out = client.download_artifacts(run, "m/w.bin", tmp_path / "out")
             assert out.read_bytes() == b"weights"
             (first / "artifacts").rename(tmp_path / "moved")
-            with pytest.raises(IntegrityError) as lost:
+            with pytest.raises(CorruptData) as lost:
                 client.download_artifacts(run, "m/w.bin", tmp_path / "again")
     finally:
         server.stop()

@@ -14,7 +14,7 @@ from keel.entities import (
     RunWrite,
     WriteBatch,
 )
-from keel.entities.validation import MAX_BATCH_ROWS, MAX_BATCH_RUNS, MAX_PARAM_VALUE_BYTES
+from keel.entities.rules import MAX_BATCH_ROWS, MAX_BATCH_RUNS, MAX_PARAM_VALUE_BYTES
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PayloadTooLarge
 from store.support import assert_cases, metrics, new_id
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import unique
 from keel.config import Settings
 from keel.entities import LifecycleStage, Metric, Param, RunStatus, RunTag, ViewType
-from keel.entities.validation import MAX_BATCH_ROWS
+from keel.entities.rules import MAX_BATCH_ROWS
 from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.tracking.client import Client
 

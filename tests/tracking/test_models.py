@@ -102,7 +102,7 @@ def test_register_and_load_by_alias(tracking: str, reader, tmp_path) -> None:
 
 
 def test_a_registered_model_changed_afterwards_is_refused(tracking: str, reader) -> None:
-    from keel.errors import IntegrityError
+    from keel.errors import CorruptData
 
     x, y = _data()
     keel.set_experiment(unique())
@@ -115,5 +115,5 @@ def test_a_registered_model_changed_afterwards_is_refused(tracking: str, reader)
     with keel.start_run(run_id=logged.run_id):
         keel.log_model(LogisticRegression(C=0.5).fit(x, y), metadata={"changed": True})
     keel.flush()
-    with pytest.raises(IntegrityError, match="changed since it was registered"):
+    with pytest.raises(CorruptData, match="changed since it was registered"):
         client.load_model(f"models:/{name}/1")

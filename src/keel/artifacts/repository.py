@@ -15,7 +15,7 @@ from keel.artifacts.hashing import file_chunks
 from keel.artifacts.store import ArtifactStore, Progress
 from keel.entities import FileInfo
 from keel.entities.paths import safe_artifact_path
-from keel.errors import IntegrityError, InvalidArgument, NotFound
+from keel.errors import CorruptData, InvalidArgument, NotFound
 from keel.store.base import TrackingStore
 
 
@@ -80,13 +80,13 @@ class RunArtifacts:
         try:
             size = root.size(info.path)
         except FileNotFoundError:
-            raise IntegrityError(
+            raise CorruptData(
                 f"artifact {info.path!r}: the stored file is missing (looked for at "
                 f"{root.location(info.path)}); it was moved or lost in storage, or the "
                 "store's artifact root has changed"
             ) from None
         if size != info.file_size:
-            raise IntegrityError(
+            raise CorruptData(
                 f"artifact {info.path!r}: the stored file is {size} bytes, recorded as "
                 f"{info.file_size}; it was changed in storage"
             )

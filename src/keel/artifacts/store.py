@@ -19,7 +19,7 @@ from keel.artifacts.hashing import CHUNK_SIZE, file_chunks, new_hasher
 from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
-from keel.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
 
 _PARTIAL = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
 """The name a file has while it is being written (see ``write_stream``)."""
@@ -113,7 +113,7 @@ class ArtifactStore:
     def read_chunks(
         self, relative: str, *, expected_digest: str | None = None, chunk_size: int = CHUNK_SIZE
     ) -> Iterator[bytes]:
-        """Stream a file; with ``expected_digest``, raise IntegrityError at the end if the
+        """Stream a file; with ``expected_digest``, raise CorruptData at the end if the
         content does not match (callers writing to disk discard what they wrote)."""
         full = self._full(relative)
         try:
@@ -127,7 +127,7 @@ class ArtifactStore:
                     hasher.update(chunk)
                 yield chunk
         if hasher is not None and hasher.hexdigest() != expected_digest:
-            raise IntegrityError(
+            raise CorruptData(
                 f"artifact {relative!r}: content does not match its recorded digest "
                 f"(expected {expected_digest}, got {hasher.hexdigest()}); it was changed "
                 "or corrupted in storage"

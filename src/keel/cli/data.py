@@ -359,7 +359,7 @@ def validate(
     """Check a table against a schema: every violation with its column, rule, how many
     rows and a sample. Exits 1 when an error-level check fails (for CI)."""
     from keel.data.schema import DataSchema
-    from keel.data.validation import validate_table
+    from keel.data.table_checks import validate_table
     from keel.errors import InvalidArgument
 
     try:

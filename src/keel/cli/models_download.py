@@ -19,7 +19,7 @@ def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
     """
     from keel.artifacts.hashing import hash_stream
     from keel.artifacts.repository import walk
-    from keel.errors import AlreadyExists, IntegrityError
+    from keel.errors import AlreadyExists, CorruptData
     from keel.uri import MODEL_MANIFEST, parse_run_artifact_uri
 
     if output.exists() and (not output.is_dir() or any(output.iterdir())):
@@ -34,7 +34,7 @@ def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
             local = c.download_artifacts(source.run_id, source.path, staging, progress=advance)
         manifest = local / MODEL_MANIFEST
         if not manifest.is_file():
-            raise IntegrityError(f"model {version.name}/{version.version}: no {MODEL_MANIFEST}")
+            raise CorruptData(f"model {version.name}/{version.version}: no {MODEL_MANIFEST}")
         with open(manifest, "rb") as stream:
             digest, _ = hash_stream(stream)
         version.check_manifest_digest(digest)

@@ -22,7 +22,7 @@ from keel.data.hashing import CHUNK, MMAP_THRESHOLD, hash_bytes, hash_file
 from keel.data.packs import PACK_MAX_BYTES, PackIndex, PackWriter
 from keel.entities.dataset_manifest import DataManifest
 from keel.entities.ids import new_id
-from keel.errors import IntegrityError, NotFound
+from keel.errors import CorruptData, NotFound
 
 
 class ContentChanged(Exception):
@@ -130,7 +130,7 @@ class ObjectCache:
                 "run `keel data pull` to fetch it"
             ) from None
         if hash_bytes(raw) != digest:
-            raise IntegrityError(f"dataset manifest {digest[:12]}: does not match its digest")
+            raise CorruptData(f"dataset manifest {digest[:12]}: does not match its digest")
         return DataManifest.from_bytes(raw, source=f"manifest {digest[:12]}")
 
     def copy_out(
@@ -180,8 +180,8 @@ class ObjectCache:
             fill(target)
 
 
-def _damaged(digest: str) -> IntegrityError:
-    return IntegrityError(
+def _damaged(digest: str) -> CorruptData:
+    return CorruptData(
         f"object {digest[:12]}: its bytes in the local cache do not match its digest; the "
         "file is moved aside, so `keel data pull` (or adding the files again) restores it"
     )

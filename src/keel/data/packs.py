@@ -22,7 +22,7 @@ from types import TracebackType
 
 from keel.artifacts.hashing import hash_bytes
 from keel.entities.ids import new_id
-from keel.errors import IntegrityError, NotFound
+from keel.errors import CorruptData, NotFound
 
 PACK_MAX_BYTES = 256 * 1024
 """Objects smaller than this go into packs; bigger ones are files of their own."""
@@ -169,7 +169,7 @@ class PackIndex:
         if len(data) != size or hash_bytes(data) != digest:
             with self._lock:
                 self._forget(pack)
-            raise IntegrityError(
+            raise CorruptData(
                 f"object {digest[:12]}: its bytes in pack {pack} do not match its digest; the "
                 "pack is damaged and no longer listed, so `keel data pull` (or adding the "
                 "files again) restores what it held"

@@ -20,7 +20,7 @@ from typing import Protocol
 from keel.artifacts.store import ArtifactStore, write_local_atomically
 from keel.data.hashing import WORKERS, parallel_map
 from keel.data.objects import ObjectCache
-from keel.errors import IntegrityError, NotFound
+from keel.errors import CorruptData, NotFound
 
 Progress = Callable[[int], None]
 
@@ -50,7 +50,7 @@ class ObjectRemote(Protocol):
         ...
 
     def download(self, digest: str) -> Iterator[bytes]:
-        """The object's bytes; IntegrityError at the end if they do not match."""
+        """The object's bytes; CorruptData at the end if they do not match."""
         ...
 
 
@@ -74,7 +74,7 @@ class StoreObjects:
         try:
             for _ in self.download(digest):
                 pass
-        except IntegrityError:
+        except CorruptData:
             return False
         return True
 

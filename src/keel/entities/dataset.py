@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from keel.entities.validation import check_model_name, check_version
+from keel.entities.rules import check_model_name, check_version
 from keel.errors import InvalidArgument
 
 DATASETS_SCHEME = "datasets:/"

@@ -20,7 +20,7 @@ class ViewType(StrEnum):
 
     @classmethod
     def parse(cls, value: ViewType | str) -> ViewType:
-        from keel.entities.validation import check_choice
+        from keel.entities.rules import check_choice
 
         return check_choice(cls, value, "view")
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from keel.entities.validation import (
+from keel.entities.rules import (
     check_choice,
     check_int,
     check_key,
     check_text,
 )
-from keel.errors import IntegrityError, InvalidArgument
+from keel.errors import CorruptData, InvalidArgument
 
 MAX_ALIAS_LENGTH = 64
 MAX_SIGNATURE_BYTES = 1024 * 1024
@@ -137,10 +137,10 @@ class ModelVersion:
     aliases: list[str] = field(default_factory=list)
 
     def check_manifest_digest(self, digest: str) -> None:
-        """IntegrityError unless the package's manifest has the BLAKE3 ``digest`` (hex)
+        """CorruptData unless the package's manifest has the BLAKE3 ``digest`` (hex)
         recorded when this version was registered."""
         if f"blake3:{digest}" != self.content_hash:
-            raise IntegrityError(
+            raise CorruptData(
                 f"model {self.name}/{self.version}: its package changed since it was "
                 f"registered (registered {self.content_hash}, now blake3:{digest})"
             )

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from keel.artifacts.hashing import hash_stream
-from keel.errors import IntegrityError
+from keel.errors import CorruptData
 from keel.models.manifest import MANIFEST_NAME, FileEntry
 
 
 def walk(folder: Path) -> list[str]:
-    """Every plain file below ``folder`` as a relative ``/`` path; IntegrityError for a
+    """Every plain file below ``folder`` as a relative ``/`` path; CorruptData for a
     link, a device or anything else that is not a plain file or folder."""
     found: list[str] = []
     for directory, subfolders, filenames in os.walk(folder, followlinks=False):
@@ -27,11 +27,11 @@ def walk(folder: Path) -> list[str]:
             mode = path.lstat().st_mode
             relative = path.relative_to(folder).as_posix()
             if stat.S_ISLNK(mode):
-                raise IntegrityError(f"model package: {relative!r} is a link; packages hold files")
+                raise CorruptData(f"model package: {relative!r} is a link; packages hold files")
             if stat.S_ISREG(mode):
                 found.append(relative)
             elif not stat.S_ISDIR(mode):
-                raise IntegrityError(f"model package: {relative!r} is not a plain file")
+                raise CorruptData(f"model package: {relative!r} is not a plain file")
     return sorted(found)
 
 
@@ -49,30 +49,30 @@ def describe(folder: Path) -> dict[str, FileEntry]:
 
 
 def verify(folder: Path, files: Mapping[str, FileEntry]) -> None:
-    """IntegrityError unless the folder holds exactly the listed files, unchanged."""
+    """CorruptData unless the folder holds exactly the listed files, unchanged."""
     root = folder.resolve()
     on_disk = set(walk(root)) - {MANIFEST_NAME}
     missing = sorted(set(files) - on_disk)
     if missing:
-        raise IntegrityError(f"model package: listed files are missing: {missing[:10]}")
+        raise CorruptData(f"model package: listed files are missing: {missing[:10]}")
     unlisted = sorted(on_disk - set(files))
     if unlisted:
-        raise IntegrityError(
+        raise CorruptData(
             f"model package: files not in its manifest were added: {unlisted[:10]}"
         )
     for relative, entry in sorted(files.items()):
         path = (root / relative).resolve()
         if not path.is_relative_to(root):
-            raise IntegrityError(f"model package: {relative!r} resolves outside the package")
+            raise CorruptData(f"model package: {relative!r} resolves outside the package")
         if path.stat().st_size != entry.size:
-            raise IntegrityError(
+            raise CorruptData(
                 f"model package: {relative!r} is {path.stat().st_size} bytes, the manifest "
                 f"says {entry.size}; it was changed or truncated"
             )
         with open(path, "rb") as src:
             digest, _ = hash_stream(src)
         if digest != entry.blake3:
-            raise IntegrityError(
+            raise CorruptData(
                 f"model package: {relative!r} does not match its BLAKE3 digest "
                 f"(expected {entry.blake3}, got {digest}); it was changed or corrupted"
             )

@@ -31,7 +31,7 @@ from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 if TYPE_CHECKING:
     from keel.config import Settings
     from keel.models import LoadedModel
-    from keel.registry.validation import ValidationReport
+    from keel.registry.evaluation_gate import ValidationReport
     from keel.store.backend import Backend
 
 
@@ -248,8 +248,8 @@ class RegistryClient:
         trust: bool = False,
     ) -> ValidationReport:
         """Check ``version`` against ``baseline`` on held-out ``data`` and record each
-        check on the version (see :mod:`keel.registry.validation`)."""
-        from keel.registry.validation import validate
+        check on the version (see :mod:`keel.registry.evaluation_gate`)."""
+        from keel.registry.evaluation_gate import validate
 
         return validate(
             self,

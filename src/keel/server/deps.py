@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from fastapi import Depends, Header, Request
 
 from keel.artifacts.repository import RunArtifacts
-from keel.entities.validation import check_actor
+from keel.entities.rules import check_actor
 from keel.store.base import TrackingStore
 from keel.store.registry import RegistryStore
 

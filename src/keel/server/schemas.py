@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from keel.entities.validation import MAX_BATCH_RUNS
+from keel.entities.rules import MAX_BATCH_RUNS
 
 # Strict: a JSON true, or a number written as a string, is a wrong type, not a metric.
 Number = Annotated[float, Field(strict=True)] | Literal["NaN", "Infinity", "-Infinity"]

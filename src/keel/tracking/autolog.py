@@ -31,7 +31,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from keel.entities import RunStatus
-from keel.entities.validation import MAX_PARAM_VALUE_BYTES
+from keel.entities.rules import MAX_PARAM_VALUE_BYTES
 
 __all__ = ["autolog"]
 

@@ -41,7 +41,7 @@ from keel.entities import (
     RunTag,
     ViewType,
 )
-from keel.entities import validation as v
+from keel.entities import rules as v
 from keel.entities.ids import new_id
 from keel.entities.paths import safe_artifact_path
 from keel.errors import Conflict, InvalidArgument
@@ -304,13 +304,28 @@ class Client:
         self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, end_time: int | None = None
     ) -> None:
         """End a run. Like every write, this returns at once (the end is sent right away
-        by the background writer); call :meth:`flush` to wait until it is stored."""
+        by the background writer); call :meth:`flush` to wait until it is stored, or use
+        :meth:`end_run`."""
+        self._queue_end(run_id, status, end_time, wake=True)
+
+    def end_run(
+        self, run_id: str, status: RunStatus | str = RunStatus.FINISHED, end_time: int | None = None
+    ) -> None:
+        """End a run and return once its end, and everything logged to it, is stored (or
+        spooled while the server is unreachable)."""
+        self._queue_end(run_id, status, end_time, wake=False)
+        self.flush()
+
+    def _queue_end(
+        self, run_id: str, status: RunStatus | str, end_time: int | None, *, wake: bool
+    ) -> None:
         status = RunStatus(status)
         if not status.is_terminal:
             raise InvalidArgument(f"status: a run ends FINISHED, FAILED or KILLED, not {status}")
         self._writer.unwatch(run_id)
         self._params.forget(run_id)
-        self._writer.end_run(run_id, RunEnd(status, end_time if end_time is not None else now_ms()))
+        ended = RunEnd(status, end_time if end_time is not None else now_ms())
+        self._writer.end_run(run_id, ended, wake=wake)
 
     def delete_run(self, run_id: str) -> None:
         self.flush()

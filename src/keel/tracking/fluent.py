@@ -270,9 +270,7 @@ def _end(active: ActiveRun, status: RunStatus) -> None:
     if active in stack:
         _stack.set(tuple(run for run in stack if run is not active))
     _last_run_id.set(active.run_id)
-    client = _client()
-    client.set_terminated(active.run_id, status)
-    client.flush()
+    _client().end_run(active.run_id, status)
 
 
 def _run_id() -> str:

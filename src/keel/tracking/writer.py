@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from keel.entities import MetricColumns, RunCreate, RunEnd, RunWrite, WriteBatch
 from keel.entities.ids import new_id
-from keel.entities.validation import MAX_BATCH_ROWS
+from keel.entities.rules import MAX_BATCH_ROWS
 from keel.errors import KeelError, PayloadTooLarge, StoreUnavailable
 from keel.store.base import TrackingStore
 from keel.tracking.spool import Spool
@@ -142,13 +142,16 @@ class BackgroundWriter:
         with self._cond:
             self._alive.discard(run_id)
 
-    def end_run(self, run_id: str, end: RunEnd) -> None:
-        """Queue the end of a run and wake the sender: a run's end goes out at once."""
+    def end_run(self, run_id: str, end: RunEnd, *, wake: bool = True) -> None:
+        """Queue the end of a run and wake the sender: a run's end goes out at once.
+        A caller about to :meth:`flush` itself passes ``wake=False``: waking the sender
+        only to wait for it costs a thread hand-off."""
         with self._cond:
             self._entry(run_id).end = end
             self._added(1)
-            self._urgent = True
-            self._cond.notify_all()
+            if wake:
+                self._urgent = True
+                self._cond.notify_all()
 
     # sending -------------------------------------------------------------------------
 

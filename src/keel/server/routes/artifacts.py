@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from keel.entities.codec import file_info_to_dict
 from keel.entities.paths import safe_artifact_path
-from keel.entities.validation import check_run_id
+from keel.entities.rules import check_run_id
 from keel.server.deps import ArtifactsDep
 from keel.server.responses import JSON
 from keel.server.schemas import FileInfoPublic, FileList

@@ -21,7 +21,7 @@ from keel.entities.dataset_codec import (
     dataset_version_to_dict,
 )
 from keel.entities.dataset_manifest import DataManifest
-from keel.entities.validation import check_choice
+from keel.entities.rules import check_choice
 from keel.errors import InvalidArgument, NotFound
 from keel.server.deps import ActorDep
 from keel.server.responses import JSON

@@ -12,7 +12,7 @@ from keel.entities.codec import (
     run_page_to_dict,
     run_to_dict,
 )
-from keel.entities.validation import check_run_id
+from keel.entities.rules import check_run_id
 from keel.server.deps import StoreDep
 from keel.server.responses import JSON
 from keel.server.schemas import (

@@ -22,7 +22,7 @@ from keel.entities.dataset_codec import (
     dataset_input_from_dict,
     dataset_version_from_dict,
 )
-from keel.errors import IntegrityError, InvalidArgument
+from keel.errors import CorruptData, InvalidArgument
 from keel.store.rest.http import Http
 
 API = "/api/v1"
@@ -153,7 +153,7 @@ class ServerObjects:
                 hasher.update(chunk)
                 yield chunk
         if hasher.hexdigest() != digest:
-            raise IntegrityError(
+            raise CorruptData(
                 f"object {digest[:12]}: downloaded bytes do not match its digest; nothing kept"
             )
 

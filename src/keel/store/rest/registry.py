@@ -36,7 +36,7 @@ from keel.entities.registry_codec import (
     version_from_dict,
     version_page_from_dict,
 )
-from keel.entities.validation import check_actor, check_model_name, check_version
+from keel.entities.rules import check_actor, check_model_name, check_version
 from keel.store.rest.http import Http
 
 API = "/api/v1"

@@ -25,8 +25,8 @@ from keel.entities.codec import (
     run_info_from_dict,
     run_page_from_dict,
 )
-from keel.entities.validation import check_batch
-from keel.errors import IntegrityError, InvalidArgument, NotFound
+from keel.entities.rules import check_batch
+from keel.errors import CorruptData, InvalidArgument, NotFound
 from keel.store.rest.http import Http
 
 API = "/api/v1"
@@ -231,7 +231,7 @@ class ProxiedArtifacts:
         )
         info = file_info_from_dict(found)
         if info.digest != hasher.hexdigest():
-            raise IntegrityError(
+            raise CorruptData(
                 f"artifact {path!r}: the server stored different bytes than were sent "
                 f"(sent {hasher.hexdigest()}, stored {info.digest})"
             )
@@ -258,7 +258,7 @@ class ProxiedArtifacts:
                 hasher.update(chunk)
                 yield chunk
         if expected and hasher.hexdigest() != expected:
-            raise IntegrityError(
+            raise CorruptData(
                 f"artifact {path!r}: downloaded bytes do not match the recorded digest"
             )
 

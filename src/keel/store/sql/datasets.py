@@ -18,7 +18,7 @@ from keel.entities import dataset as d
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.dataset_codec import dataset_version_from_dict
 from keel.entities.dataset_manifest import DataManifest
-from keel.entities.validation import check_actor, check_choice, check_int, check_run_id, check_text
+from keel.entities.rules import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.tables import dataset_manifests, dataset_versions, datasets, run_inputs, runs

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 from keel.artifacts.hashing import hash_bytes
 from keel.artifacts.store import ArtifactStore
 from keel.entities.registry import check_signature
-from keel.errors import IntegrityError, InvalidArgument, NotFound
+from keel.errors import CorruptData, InvalidArgument, NotFound
 from keel.store.sql.tables import artifacts, runs
 from keel.uri import MODEL_MANIFEST, RunArtifactUri, parse_run_artifact_uri
 
@@ -127,13 +127,13 @@ class ManifestReader:
         try:
             data = b"".join(self._root(stored.artifact_uri).read_chunks(marker))
         except NotFound:
-            raise IntegrityError(
+            raise CorruptData(
                 f"source {str(source)!r}: {marker!r} is recorded for run {source.run_id} but "
                 "missing from the artifact store; it was moved or lost in storage"
             ) from None
         digest = hash_bytes(data)
         if digest != stored.digest:
-            raise IntegrityError(
+            raise CorruptData(
                 f"source {str(source)!r}: {marker!r} does not match the digest recorded when "
                 f"it was stored (recorded {stored.digest}, stored bytes {digest}); it was "
                 "changed or corrupted in storage"

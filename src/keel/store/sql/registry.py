@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from keel.entities import registry as r
-from keel.entities import validation as v
+from keel.entities import rules as v
 from keel.entities.registry import (
     AliasPolicy,
     AuditAction,
@@ -33,7 +33,7 @@ from keel.entities.registry import (
     RegisteredModel,
     RegisteredModelPage,
 )
-from keel.entities.validation import check_actor, check_model_name, check_text, check_version
+from keel.entities.rules import check_actor, check_model_name, check_text, check_version
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.sql import registry_rows as rows
 from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require_version

@@ -41,6 +41,8 @@ def dialect_insert(conn: Connection, table: Any) -> Any:
 def apply_batch(
     conn: Connection, batch: WriteBatch, *, now: int, artifact_root_for: Callable[[str, str], str]
 ) -> bool:
+    """``artifact_root_for(experiment_id, run_id)``: where a new run's artifacts go when
+    its experiment names no artifact location of its own."""
     """Write ``batch`` inside the caller's transaction. Returns False when it was a replay."""
     claimed = conn.execute(
         dialect_insert(conn, write_batches)
@@ -74,17 +76,20 @@ def _create_runs(
     if not writes:
         return
     exp_ids = {int(_experiment_id(w.create.experiment_id)) for w in writes if w.create}
-    found = dict(
-        conn.execute(
-            select(experiments.c.experiment_id, experiments.c.lifecycle_stage).where(
-                experiments.c.experiment_id.in_(exp_ids)
-            )
-        ).all()
-    )
+    found: dict[int, tuple[str, str | None]] = {
+        exp_id: (stage, location)
+        for exp_id, stage, location in conn.execute(
+            select(
+                experiments.c.experiment_id,
+                experiments.c.lifecycle_stage,
+                experiments.c.artifact_location,
+            ).where(experiments.c.experiment_id.in_(exp_ids))
+        )
+    }
     for exp_id in exp_ids:
         if exp_id not in found:
             raise NotFound(f"experiment {exp_id}: no such experiment")
-        if found[exp_id] != LifecycleStage.ACTIVE:
+        if found[exp_id][0] != LifecycleStage.ACTIVE:
             raise InvalidArgument(f"experiment {exp_id}: is deleted; restore it to add runs")
     ids = [w.run_id for w in writes]
     existing = conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid.in_(ids))).scalars()
@@ -103,7 +108,11 @@ def _create_runs(
                 "start_time": w.create.start_time,
                 "end_time": None,
                 "lifecycle_stage": LifecycleStage.ACTIVE.value,
-                "artifact_uri": artifact_root_for(str(exp_id), w.run_id),
+                "artifact_uri": (
+                    f"{location.rstrip('/')}/{w.run_id}/artifacts"
+                    if (location := found[exp_id][1])
+                    else artifact_root_for(str(exp_id), w.run_id)
+                ),
                 "parent_run_id": w.create.parent_run_id,
                 "user_id": w.create.user_id,
                 "last_heartbeat": now,

@@ -128,7 +128,7 @@ def test_a_tampered_candidate_fails_integrity_without_raising(
     report = client.registry.validate(fraud, 2, _data(), "label", metrics={"accuracy": 0.0})
     assert not report.passed
     integrity = report.check("integrity")
-    assert not integrity.passed and "IntegrityError" in integrity.details["error"]
+    assert not integrity.passed and "CorruptData" in integrity.details["error"]
     recorded = {c.check: c.passed for c in client.registry.list_checks(fraud, 2)}
     assert recorded == {
         "integrity": False, "signature": False, "metric.accuracy": False,

@@ -12,7 +12,7 @@ import pytest
 
 from keel.data.schema import ColumnSchema, CustomCheck, DataSchema
 from keel.data.schema_inference import infer_schema
-from keel.data.validation import ValidationReport, Violation, validate_table
+from keel.data.table_checks import ValidationReport, Violation, validate_table
 
 pytest.importorskip("pandera.polars")
 
