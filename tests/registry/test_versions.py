@@ -101,6 +101,43 @@ def test_concurrent_creations_get_distinct_numbers(
     assert [v.version for v in page.versions] == list(range(threads * per_thread, 0, -1))
 
 
+def test_a_registration_can_create_its_model(registry: RegistryStore, source: str) -> None:
+    name = unique("model")
+    with pytest.raises(NotFound, match="no such model"):
+        new_version(registry, name, source)
+    made = [new_version(registry, name, source, create_model=True) for _ in range(2)]
+    assert [v.version for v in made] == [1, 2]
+    assert registry.get_registered_model(name).description == ""
+    assert audit_actions(registry, name) == ["model.create", "version.create", "version.create"]
+    with pytest.raises(InvalidArgument, match="create_model"):
+        new_version(registry, name, source, create_model="yes")
+
+
+def test_concurrent_registrations_create_the_model_once(
+    registry: RegistryStore, source: str
+) -> None:
+    name, threads = unique("model"), 4
+    barrier = threading.Barrier(threads)
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            got.append(new_version(registry, name, source, create_model=True).version)
+        except BaseException as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(120)
+    assert errors == []
+    assert sorted(got) == list(range(1, threads + 1))
+    assert audit_actions(registry, name) == ["model.create"] + ["version.create"] * threads
+
+
 def bad_sources(run_id: str, canary: Path) -> dict[str, str]:
     """Every refused source form -> a phrase its error must contain."""
     run = f"runs:/{run_id}"

@@ -10,7 +10,6 @@ is recorded on every change in the audit trail.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,7 +23,6 @@ from keel.entities.registry import (
     RegisteredModel,
     RegisteredModelPage,
 )
-from keel.errors import AlreadyExists, NotFound
 from keel.store.registry import RegistryStore
 from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 
@@ -53,7 +51,6 @@ class RegistryClient:
         self.actor = actor
         self.settings = settings
         self._before_register = before_register
-        self._known_models: set[str] = set()
 
     # models and versions -------------------------------------------------------------
 
@@ -72,27 +69,16 @@ class RegistryClient:
         manifest as stored), and starts PENDING_REVIEW."""
         where = parse_run_artifact_uri(source)
         self._before_register()
-
-        def create() -> ModelVersion:
-            return self.store.create_model_version(
-                name,
-                str(where),
-                run_id=where.run_id,
-                description=description,
-                parent_version=parent_version,
-                tags=dict(tags or {}),
-                actor=self.actor,
-            )
-
-        if name in self._known_models:
-            try:
-                return create()
-            except NotFound:  # deleted since this client last saw it
-                self._known_models.discard(name)
-        with contextlib.suppress(AlreadyExists):
-            self.store.create_registered_model(name, actor=self.actor)
-        self._known_models.add(name)
-        return create()
+        return self.store.create_model_version(
+            name,
+            str(where),
+            run_id=where.run_id,
+            description=description,
+            parent_version=parent_version,
+            tags=dict(tags or {}),
+            create_model=True,  # one step, whether or not the model exists yet
+            actor=self.actor,
+        )
 
     def create_registered_model(
         self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None

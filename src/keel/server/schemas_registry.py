@@ -53,6 +53,11 @@ class ModelVersionCreate(Strict):
     description: str = ""
     parent_version: StrictInt | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    create_model: StrictBool = Field(
+        default=False,
+        description="Create the registered model first if there is none, in the same "
+        "transaction; otherwise an unknown model is 404.",
+    )
 
 
 class ModelVersionUpdate(Strict):

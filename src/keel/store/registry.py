@@ -74,12 +74,14 @@ class RegistryStore(Protocol):
         description: str = "",
         parent_version: int | None = None,
         tags: dict[str, str] | None = None,
+        create_model: bool = False,
         actor: str,
     ) -> ModelVersion:
         """Register the model at ``source`` (``runs:/<run_id>/<path>``, where the run has
         ``<path>/keel-model.json``) as the model's next version, PENDING_REVIEW. The
         version's ``content_hash`` and signature are derived from the manifest as stored,
-        by the store itself (on a ``keel server``, by the server)."""
+        by the store itself (on a ``keel server``, by the server). With ``create_model``
+        a model of that name is created first if there is none, in the same step."""
         ...
 
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...

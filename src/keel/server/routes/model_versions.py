@@ -35,6 +35,7 @@ def create_model_version(
         description=body.description,
         parent_version=body.parent_version,
         tags=body.tags,
+        create_model=body.create_model,
         actor=actor,
     )
     return JSON(version_to_dict(found), status_code=201)

@@ -121,6 +121,7 @@ class RestRegistryStore:
         description: str = "",
         parent_version: int | None = None,
         tags: dict[str, str] | None = None,
+        create_model: bool = False,
         actor: str,
     ) -> ModelVersion:
         body = {
@@ -129,6 +130,7 @@ class RestRegistryStore:
             "description": description,
             "parent_version": parent_version,
             "tags": tags or {},
+            "create_model": create_model,
         }
         found = self.http.request(
             "POST", f"{API}/registered-models/{_name(name)}/versions", json=body, headers=_as(actor)

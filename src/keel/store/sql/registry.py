@@ -53,7 +53,8 @@ from keel.store.sql.tables import (
 from keel.store.sql.tags import delete_tag, set_tag
 from keel.store.sql.versions import change_version, check_owner_transition, insert_version
 
-MAX_MANIFEST_READS = 3
+MAX_ATTEMPTS = 3
+"""Of a registration whose manifest is read, or whose model is created, meanwhile."""
 
 
 class SqlRegistryStore:
@@ -165,6 +166,7 @@ class SqlRegistryStore:
         description: str = "",
         parent_version: int | None = None,
         tags: dict[str, str] | None = None,
+        create_model: bool = False,
         actor: str,
     ) -> ModelVersion:
         check_model_name(name)
@@ -173,20 +175,28 @@ class SqlRegistryStore:
         if parent_version is not None:
             check_version(parent_version, "parent_version")
         checked = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
+        if not isinstance(create_model, bool):
+            raise InvalidArgument(f"create_model: must be true or false, got {create_model!r}")
         check_actor(actor)
-        for _ in range(MAX_MANIFEST_READS):
-            with write_transaction(self.engine) as conn:
-                stored = locate_manifest(conn, parsed)
-                package = self._manifests.known(stored)
-                if package is not None:
-                    return insert_version(
-                        Change(conn, name, actor, now_ms()),  # it locks the model's row
-                        source=parsed,
-                        package=package,
-                        description=description,
-                        parent_version=parent_version,
-                        tags=checked,
-                    )
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                with write_transaction(self.engine) as conn:
+                    stored = locate_manifest(conn, parsed)
+                    package = self._manifests.known(stored)
+                    if package is not None:
+                        return insert_version(
+                            Change(conn, name, actor, now_ms()),  # it locks the model's row
+                            source=parsed,
+                            package=package,
+                            description=description,
+                            parent_version=parent_version,
+                            tags=checked,
+                            create_model=create_model,
+                        )
+            except SqlIntegrityError:
+                if not create_model:
+                    raise
+                continue  # another writer created the model meanwhile: go again
             # A manifest not read since it was recorded: read it with no lock held (storage
             # may be remote), then go again.
             self._manifests.read(stored)

@@ -17,6 +17,7 @@ from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.store.sql.aliases import aliases_of, require_version
 from keel.store.sql.audit import Change
 from keel.store.sql.model_sources import ModelPackage
+from keel.store.sql.registered_models import insert_model
 from keel.store.sql.tables import model_version_tags, model_versions, registered_models
 from keel.uri import RunArtifactUri
 
@@ -40,17 +41,22 @@ def insert_version(
     description: str,
     parent_version: int | None,
     tags: dict[str, str],
+    create_model: bool = False,
 ) -> ModelVersion:
     """Create the model's next version, PENDING_REVIEW, recording what ``package`` (read
     from the source's stored manifest) says of it; returns the version as stored.
 
     The first statement locks the model's row (as ``lock_model`` would), takes the next
     number and marks the model updated: no other writer can take the same number, and
-    the audit record need not touch the row again. NotFound if there is no such model."""
+    the audit record need not touch the row again. Without the model: NotFound, or with
+    ``create_model`` the model is created first (and audited) in the same transaction."""
     conn, name = change.conn, change.name
     number = conn.execute(_NEXT_NUMBER, {"model": name, "now": change.now}).scalar()
     if number is None:
-        raise NotFound(f"model {name!r}: no such model")
+        if not create_model:
+            raise NotFound(f"model {name!r}: no such model")
+        insert_model(conn, name, "", {}, actor=change.actor, now=change.now)
+        number = conn.execute(_NEXT_NUMBER, {"model": name, "now": change.now}).scalar_one()
     if parent_version is not None:
         require_version(conn, name, parent_version)
     fields = {
