@@ -1,26 +1,51 @@
-"""Run search: the parsed filter and order-by clauses compiled to one SQL query.
+"""Run search: the parsed filter and order-by clauses compiled to SQL, read a page at a time.
 
 Conditions joined by AND at the top level become inner joins, so the database can drive
 the query from the most selective index (e.g. ``metric_series (key, last_value)`` for
 ``metrics.acc > 0.9 ORDER BY metrics.acc DESC``) and stop after one page. Conditions
-under OR become ``EXISTS`` subqueries. Page tokens carry an offset.
+under OR become ``EXISTS`` subqueries. A param or tag condition that fixes a value or its
+prefix (``=``, ``IN``, ``LIKE 'abc%'``) is written on the value's indexed prefix, which the
+``(key, value prefix)`` indexes answer, when it is selective (:func:`_selective`).
+
+The order is total: the clauses asked for, then start time (newest first), then run id.
+Pages are keyset pages (``search_token.py``): a token holds the last run's sort values,
+and the next page is the runs after them, a range of an index where one fits; page 50
+costs what page 1 does, and walking every page gives each run once.
+
+NULLs sort last in either direction (a run without the metric, or with a NaN). So that
+the index on a value can serve an order by it, such a search reads in two segments:
+the runs that have a value, in the order of the index, then those that have none.
 """
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
-from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql import FromClause
 
 from keel.entities import ViewType
 from keel.entities.search import And, Comparison, Node, Or, OrderBy, parse_filter, parse_order_by
 from keel.errors import InvalidArgument
-from keel.store.sql.tables import metric_series, params, runs, tags
+from keel.store.sql.search_token import Kind, decode_page_token, encode_page_token
+from keel.store.sql.tables import VALUE_PREFIX, metric_series, params, runs, tags, value_prefix
 
 ATTRIBUTE_COLUMNS = {
     "run_id": runs.c.run_uuid,
@@ -35,6 +60,37 @@ ATTRIBUTE_COLUMNS = {
     "last_heartbeat": runs.c.last_heartbeat,
 }
 _TABLES = {"metric": metric_series, "param": params, "tag": tags}
+PROBE_LIMIT = 5_000
+"""On SQLite, param and tag conditions matching fewer rows drive a search from their index."""
+
+
+@dataclass(frozen=True)
+class _Join:
+    """An alias of a param, tag or metric table for one key, joined to ``runs``."""
+
+    alias: FromClause
+    on: ColumnElement[bool]
+    outer: bool
+    entity: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of a search's order: a column, its direction, whether it may be NULL (and
+    so sorts those last), its kind (what a page token may hold) and the join it reads."""
+
+    column: Any
+    ascending: bool
+    nullable: bool
+    kind: Kind
+    join: _Join | None = None
+
+
+_TIE_BREAKERS = (
+    SortKey(runs.c.start_time, ascending=False, nullable=False, kind="int"),
+    SortKey(runs.c.run_uuid, ascending=True, nullable=False, kind="str"),
+)
 
 
 def _value_column(entity: str, table: Any) -> Any:
@@ -81,34 +137,97 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     raise InvalidArgument(f"filter: unsupported operator {op!r}")
 
 
+def _like_prefix(pattern: str) -> str:
+    """The literal start of a LIKE pattern: up to a wildcard or a backslash (PostgreSQL's
+    escape character)."""
+    for i, char in enumerate(pattern):
+        if char in "%_\\":
+            return pattern[:i]
+    return pattern
+
+
+def _prefix_test(table: Any, op: str, value: Any) -> tuple[ColumnElement[bool], bool] | None:
+    """A test on the indexed prefix of a param or tag value that ``op value`` implies, and
+    whether it is the whole test (the values are shorter than the prefix). One test rather
+    than two: planners multiply the selectivities of the two, and underestimate."""
+    prefix = value_prefix(table.c.value)
+    if op == "=" and isinstance(value, str):
+        return prefix == value[:VALUE_PREFIX], len(value) < VALUE_PREFIX
+    if op == "IN" and all(isinstance(v, str) for v in value):
+        short = all(len(v) < VALUE_PREFIX for v in value)
+        return prefix.in_(sorted({v[:VALUE_PREFIX] for v in value})), short
+    if op == "LIKE" and isinstance(value, str):
+        start = _like_prefix(value)
+        if start:
+            whole = value == start + "%" and len(start) < VALUE_PREFIX
+            return prefix.like(start[:VALUE_PREFIX] + "%"), whole
+    return None
+
+
+def _entity_test(
+    entity: str, table: Any, op: str, value: Any, *, indexed: bool
+) -> ColumnElement[bool]:
+    """``entity.key op value`` on ``table``'s row for the key; with ``indexed``, in a form
+    that the ``(key, value prefix)`` index can answer where one exists."""
+    test = _compare(_value_column(entity, table), op, value)
+    if indexed and entity != "metric":
+        implied = _prefix_test(table, op, value)
+        if implied is not None:
+            prefix_test, whole = implied
+            return prefix_test if whole else and_(prefix_test, test)
+    return test
+
+
+def _selective(conn: Connection, entity: str, key: str, op: str, value: Any) -> bool:
+    """Whether ``entity.key op value`` should be read through the ``(key, value prefix)``
+    index. PostgreSQL decides from its statistics. SQLite's hold one average count per
+    key and value (11 rows for a params index whose keys include a seed, whatever the
+    key): it would drive 'model = rf' from the index, a quarter of a million runs to sort
+    at a million. So SQLite counts, up to ``PROBE_LIMIT``, the rows the index would give,
+    and only a condition that matches fewer is written so that the index can answer it."""
+    table = _TABLES[entity]
+    prefix = _prefix_test(table, op, value)
+    if prefix is None:
+        return False
+    if conn.dialect.name != "sqlite":
+        return True
+    matches = select(true()).where(table.c.key == key, prefix[0]).limit(PROBE_LIMIT)
+    found = conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one()
+    return bool(found < PROBE_LIMIT)
+
+
 class _Compiler:
-    def __init__(self) -> None:
-        self.joins: dict[tuple[str, str], FromClause] = {}
-        self.join_conditions: list[tuple[FromClause, ColumnElement[bool], bool]] = []
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.joins: dict[tuple[str, str], _Join] = {}
+        # Correlated EXISTS tests are answered by each run's own rows (its primary key);
+        # PostgreSQL may turn one into a join driven by the value index, SQLite does not.
+        self.exists_indexed = conn.dialect.name != "sqlite"
 
-    def joined(self, entity: str, key: str, *, outer: bool) -> FromClause:
+    def joined(self, entity: str, key: str, *, outer: bool) -> _Join:
         """An alias of the entity's table restricted to ``key``, joined to runs once."""
-        alias = self.joins.get((entity, key))
-        if alias is None:
+        join = self.joins.get((entity, key))
+        if join is None:
             alias = _TABLES[entity].alias(f"{entity[0]}{len(self.joins)}")
-            self.joins[(entity, key)] = alias
             on = and_(alias.c.run_uuid == runs.c.run_uuid, alias.c.key == key)
-            self.join_conditions.append((alias, on, outer))
-        return alias
+            join = self.joins[(entity, key)] = _Join(alias, on, outer, entity, key)
+        return join
 
-    def top(self, node: Node) -> ColumnElement[bool]:
+    def top(self, node: Node) -> list[ColumnElement[bool]]:
         items = node.items if isinstance(node, And) else (node,)
         clauses = []
         for item in items:
             if isinstance(item, Comparison) and item.entity in _TABLES and item.op != "IS NULL":
-                if item.op == "IS NOT NULL":
-                    self.joined(item.entity, item.key, outer=False)
-                    continue
-                alias = self.joined(item.entity, item.key, outer=False)
-                clauses.append(_compare(_value_column(item.entity, alias), item.op, item.value))
+                alias = self.joined(item.entity, item.key, outer=False).alias
+                if item.op != "IS NOT NULL":
+                    indexed = item.entity != "metric" and _selective(
+                        self.conn, item.entity, item.key, item.op, item.value
+                    )
+                    test = _entity_test(item.entity, alias, item.op, item.value, indexed=indexed)
+                    clauses.append(test)
             else:
                 clauses.append(self.condition(item))
-        return and_(true(), *clauses)
+        return clauses
 
     def condition(self, node: Node) -> ColumnElement[bool]:
         if isinstance(node, And):
@@ -134,21 +253,24 @@ class _Compiler:
             return not_(exists().where(has_key))
         if c.op == "IS NOT NULL":
             return exists().where(has_key)
-        value_test = _compare(_value_column(c.entity, table), c.op, c.value)
-        return exists().where(has_key, value_test)
+        test = _entity_test(c.entity, table, c.op, c.value, indexed=self.exists_indexed)
+        return exists().where(has_key, test)
 
-    def order(self, clause: OrderBy) -> Any:
+    def sort_key(self, clause: OrderBy) -> SortKey:
         if clause.entity == "attribute":
             column = ATTRIBUTE_COLUMNS.get(clause.key)
             if column is None:
                 raise InvalidArgument(f"order_by: attributes.{clause.key} cannot be ordered")
-        else:
-            alias = self.joins.get((clause.entity, clause.key))
-            if alias is None:
-                alias = self.joined(clause.entity, clause.key, outer=True)
-            column = _value_column(clause.entity, alias)
-        ordered = column.asc() if clause.ascending else column.desc()
-        return ordered.nulls_last()
+            kind: Kind = "int" if isinstance(column.type, Integer) else "str"
+            return SortKey(column, clause.ascending, bool(column.nullable), kind)
+        join = self.joins.get((clause.entity, clause.key))
+        if join is None:
+            join = self.joined(clause.entity, clause.key, outer=True)
+        column = _value_column(clause.entity, join.alias)
+        # A run lacks the key (outer join), or its metric is NaN (stored as NULL).
+        nullable = join.outer or clause.entity == "metric"
+        value_kind: Kind = "float" if clause.entity == "metric" else "str"
+        return SortKey(column, clause.ascending, nullable, value_kind, join=join)
 
 
 def _experiment_ids(value: Any) -> Any:
@@ -160,54 +282,175 @@ def _experiment_ids(value: Any) -> Any:
         raise InvalidArgument(f"filter: experiment_id {value!r} is not a number") from None
 
 
-def build_search(
+def _one_or_many(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    # "= x" rather than "IN (x)": an index on (column, ...) then serves the order after it.
+    return column == values[0] if len(values) == 1 else column.in_(list(values))
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Part of a search: its joins and conditions and the keys its rows are ordered by
+    (a key ``None`` is NULL for every row of the segment)."""
+
+    joins: tuple[_Join, ...]
+    where: tuple[ColumnElement[bool], ...]
+    keys: tuple[SortKey | None, ...]
+
+
+class RunSearch:
+    """One compiled search; :meth:`page` reads a page of run ids and the next token."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        *,
+        view: ViewType,
+        order_by: Sequence[str] | None,
+    ) -> None:
+        ids = []
+        for exp_id in experiment_ids:
+            try:
+                ids.append(int(exp_id))
+            except (TypeError, ValueError):
+                raise InvalidArgument(
+                    f"experiment_ids: {exp_id!r} is not an experiment id"
+                ) from None
+        compiler = _Compiler(conn)
+        node = parse_filter(filter_string)
+        where = compiler.top(node) if node is not None else []
+        self.order = parse_order_by(order_by)
+        keys: list[SortKey] = []
+        for key in [*(compiler.sort_key(c) for c in self.order), *_TIE_BREAKERS]:
+            if all(key.column is not k.column for k in keys):  # ties on it are settled
+                keys.append(key)
+        self.keys = tuple(keys)
+        base = (
+            _one_or_many(runs.c.experiment_id, ids),
+            _one_or_many(runs.c.lifecycle_stage, [stage.value for stage in view.stages()]),
+            *where,
+        )
+        self.segments = _segments(tuple(compiler.joins.values()), base, self.keys)
+
+    def page(
+        self, conn: Connection, max_results: int, page_token: str | None
+    ) -> tuple[list[str], str | None]:
+        kinds = [(k.kind, k.nullable) for k in self.keys]
+        after = decode_page_token(page_token, self.order, kinds)
+        segments = self.segments
+        if after is not None and after[0] is None and len(segments) == 2:
+            segments = segments[1:]  # the token is past every run that has a value
+        want = max_results + 1  # one more tells whether there is a next page
+        rows: list[Sequence[Any]] = []
+        for segment in segments:
+            # The token bounds the segment it came from; the next one follows it whole.
+            rows += _read(conn, segment, after, want - len(rows))
+            if len(rows) >= want:
+                break
+            after = None
+        more = len(rows) > max_results
+        rows = rows[:max_results]
+        token = encode_page_token(self.order, rows[-1][1:]) if more else None
+        return [row[0] for row in rows], token
+
+
+def _segments(
+    joins: tuple[_Join, ...], base: tuple[ColumnElement[bool], ...], keys: tuple[SortKey, ...]
+) -> tuple[_Segment, ...]:
+    first = keys[0]
+    if not first.nullable:
+        return (_Segment(joins, base, keys),)
+    column = first.column
+    valued: SortKey = replace(first, nullable=False)
+    if first.join is None:  # a nullable attribute
+        return (
+            _Segment(joins, (*base, column.is_not(None)), (valued, *keys[1:])),
+            _Segment(joins, (*base, column.is_(None)), (None, *keys[1:])),
+        )
+    join = first.join
+    inner = replace(join, outer=False)
+    with_value = tuple(inner if j is join else j for j in joins)
+    has_value = [column.is_not(None)] if first.kind == "float" else []
+    if not join.outer:  # the filter joined it: only a NaN metric has no value
+        without: _Segment | None = None
+        if first.kind == "float":
+            without = _Segment(joins, (*base, column.is_(None)), (None, *keys[1:]))
+    else:
+        table = _TABLES[join.entity]
+        valued_row = and_(
+            table.c.run_uuid == runs.c.run_uuid,
+            table.c.key == join.key,
+            _value_column(join.entity, table).is_not(None),
+        )
+        rest = tuple(None if k.join is join else k for k in keys[1:])
+        others = tuple(j for j in joins if j is not join)
+        without = _Segment(others, (*base, not_(exists().where(valued_row))), (None, *rest))
+    segments = [_Segment(with_value, (*base, *has_value), (valued, *keys[1:]))]
+    if without is not None:
+        segments.append(without)
+    return tuple(segments)
+
+
+def _read(
+    conn: Connection, segment: _Segment, after: Sequence[Any] | None, limit: int
+) -> list[Sequence[Any]]:
+    return list(conn.execute(segment_query(segment, after, limit)).all())
+
+
+def segment_query(segment: _Segment, after: Sequence[Any] | None, limit: int) -> Select[Any]:
+    """The run ids and sort values of a segment's rows after ``after``, at most ``limit``."""
+    source: FromClause = runs
+    for join in segment.joins:
+        source = source.join(join.alias, join.on, isouter=join.outer)
+    where = list(segment.where)
+    if after is not None:
+        where.append(_after(segment.keys, after))
+    columns = [runs.c.run_uuid] + [null() if k is None else k.column for k in segment.keys]
+    order = [_ordered(k) for k in segment.keys if k is not None]
+    return select(*columns).select_from(source).where(*where).order_by(*order).limit(limit)
+
+
+def _ordered(key: SortKey) -> Any:
+    ordered = key.column.asc() if key.ascending else key.column.desc()
+    return ordered.nulls_last() if key.nullable else ordered
+
+
+def _after(keys: Sequence[SortKey | None], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows after ``values`` in the order of ``keys``, nested so that the first key also
+    bounds an index range: ``k1 >= v1 AND (k1 > v1 OR (k1 = v1 AND (k2 > v2 OR ...)))``."""
+    pairs = [(k, v) for k, v in zip(keys, values, strict=True) if k is not None]
+    clause: ColumnElement[bool] = false()
+    for key, value in reversed(pairs):
+        clause = or_(_later(key, value), and_(_same(key, value), clause))
+    key, value = pairs[0]
+    if value is not None and not key.nullable:
+        bound = key.column >= value if key.ascending else key.column <= value
+        clause = and_(bound, clause)
+    return clause
+
+
+def _later(key: SortKey, value: Any) -> ColumnElement[bool]:
+    if value is None:
+        return false()  # NULLs come last: after one, only other NULLs (ties)
+    later = key.column > value if key.ascending else key.column < value
+    return or_(later, key.column.is_(None)) if key.nullable else later
+
+
+def _same(key: SortKey, value: Any) -> ColumnElement[bool]:
+    return key.column.is_(None) if value is None else key.column == value
+
+
+def search_runs(
+    conn: Connection,
     experiment_ids: Sequence[str],
     filter_string: str | None,
     *,
     view: ViewType,
     order_by: Sequence[str] | None,
-    limit: int,
-    offset: int,
-) -> Select[Any]:
-    ids = []
-    for exp_id in experiment_ids:
-        try:
-            ids.append(int(exp_id))
-        except (TypeError, ValueError):
-            raise InvalidArgument(f"experiment_ids: {exp_id!r} is not an experiment id") from None
-    compiler = _Compiler()
-    node = parse_filter(filter_string)
-    where = compiler.top(node) if node is not None else true()
-    orders = [compiler.order(clause) for clause in parse_order_by(order_by)]
-    source: FromClause = runs
-    for alias, on, outer in compiler.join_conditions:
-        source = source.join(alias, on, isouter=outer)
-    return (
-        select(runs.c.run_uuid)
-        .select_from(source)
-        .where(
-            runs.c.experiment_id.in_(ids),
-            runs.c.lifecycle_stage.in_([stage.value for stage in view.stages()]),
-            where,
-        )
-        .order_by(*orders, runs.c.start_time.desc(), runs.c.run_uuid)
-        .limit(limit)
-        .offset(offset)
-    )
-
-
-def encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"offset": offset})).decode().rstrip("=")
-
-
-def decode_page_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        offset = orjson.loads(base64.urlsafe_b64decode(padded))["offset"]
-        if isinstance(offset, int) and offset >= 0:
-            return offset
-    except Exception:
-        pass
-    raise InvalidArgument("page_token: not a token returned by search_runs")
+    max_results: int,
+    page_token: str | None,
+) -> tuple[list[str], str | None]:
+    """The ids of a page of runs, in order, and the token of the next page (or None)."""
+    search = RunSearch(conn, experiment_ids, filter_string, view=view, order_by=order_by)
+    return search.page(conn, max_results, page_token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -21,7 +21,7 @@ from keel.entities import (
     ViewType,
     WriteBatch,
 )
-from keel.entities import rules as v
+from keel.entities import validation as v
 from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
@@ -29,7 +29,7 @@ from keel.store.sql import rows as load
 from keel.store.sql.analyze import ANALYZE_MIN_ROWS, AnalyzeSchedule
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import metric_history
-from keel.store.sql.search import build_search, decode_page_token, encode_page_token
+from keel.store.sql.search import search_runs as search_run_ids
 from keel.store.sql.tables import artifacts, experiment_tags, experiments, runs, tags
 from keel.store.sql.writes import apply_batch, dialect_insert
 
@@ -172,6 +172,17 @@ class SqlTrackingStore:
     def run_artifact_uri(self, experiment_id: str, run_id: str) -> str:
         return f"{self.artifact_root}/{experiment_id}/{run_id}/artifacts"
 
+    def _artifact_uri_for(self, locations: dict[str, str]) -> Callable[[str, str], str]:
+        """Where a new run's artifacts go: below its experiment's artifact location."""
+
+        def artifact_uri(experiment_id: str, run_id: str) -> str:
+            base = locations.get(experiment_id)
+            if base:
+                return f"{base.rstrip('/')}/{run_id}/artifacts"
+            return self.run_artifact_uri(experiment_id, run_id)
+
+        return artifact_uri
+
     def create_run(
         self,
         experiment_id: str,
@@ -205,9 +216,20 @@ class SqlTrackingStore:
 
     def write(self, batch: WriteBatch) -> bool:
         v.check_batch(batch)
+        exp_ids = {w.create.experiment_id for w in batch.runs if w.create is not None}
+        locations: dict[str, str] = {}
+        if exp_ids:
+            ids = [i for i in (_int_id(e) for e in exp_ids) if i is not None]
+            with self.engine.connect() as conn:
+                for exp_id, location in conn.execute(
+                    select(experiments.c.experiment_id, experiments.c.artifact_location).where(
+                        experiments.c.experiment_id.in_(ids)
+                    )
+                ):
+                    locations[str(exp_id)] = location
         with write_transaction(self.engine) as conn:
             applied = apply_batch(
-                conn, batch, now=now_ms(), artifact_root_for=self.run_artifact_uri
+                conn, batch, now=now_ms(), artifact_root_for=self._artifact_uri_for(locations)
             )
         if applied:
             self._analyze.wrote(batch.size())
@@ -287,20 +309,17 @@ class SqlTrackingStore:
         v.check_max_results(max_results)
         if not experiment_ids:
             raise InvalidArgument("experiment_ids: give at least one experiment id")
-        offset = decode_page_token(page_token)
-        query = build_search(
-            experiment_ids,
-            filter_string,
-            view=ViewType.parse(view),
-            order_by=order_by,
-            limit=max_results + 1,
-            offset=offset,
-        )
         with read_transaction(self.engine) as conn:
-            ids = list(conn.execute(query).scalars())
-            more = len(ids) > max_results
-            found = load.load_runs(conn, ids[:max_results])
-        token = encode_page_token(offset + max_results) if more else None
+            ids, token = search_run_ids(
+                conn,
+                experiment_ids,
+                filter_string,
+                view=ViewType.parse(view),
+                order_by=order_by,
+                max_results=max_results,
+                page_token=page_token,
+            )
+            found = load.load_runs(conn, ids)
         return RunPage(found, token)
 
     def reap_lost_runs(self, silent_for_ms: int) -> list[str]:
