@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -21,7 +21,7 @@ from keel.entities import (
     ViewType,
     WriteBatch,
 )
-from keel.entities import validation as v
+from keel.entities import rules as v
 from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
@@ -172,17 +172,6 @@ class SqlTrackingStore:
     def run_artifact_uri(self, experiment_id: str, run_id: str) -> str:
         return f"{self.artifact_root}/{experiment_id}/{run_id}/artifacts"
 
-    def _artifact_uri_for(self, locations: dict[str, str]) -> Callable[[str, str], str]:
-        """Where a new run's artifacts go: below its experiment's artifact location."""
-
-        def artifact_uri(experiment_id: str, run_id: str) -> str:
-            base = locations.get(experiment_id)
-            if base:
-                return f"{base.rstrip('/')}/{run_id}/artifacts"
-            return self.run_artifact_uri(experiment_id, run_id)
-
-        return artifact_uri
-
     def create_run(
         self,
         experiment_id: str,
@@ -216,20 +205,9 @@ class SqlTrackingStore:
 
     def write(self, batch: WriteBatch) -> bool:
         v.check_batch(batch)
-        exp_ids = {w.create.experiment_id for w in batch.runs if w.create is not None}
-        locations: dict[str, str] = {}
-        if exp_ids:
-            ids = [i for i in (_int_id(e) for e in exp_ids) if i is not None]
-            with self.engine.connect() as conn:
-                for exp_id, location in conn.execute(
-                    select(experiments.c.experiment_id, experiments.c.artifact_location).where(
-                        experiments.c.experiment_id.in_(ids)
-                    )
-                ):
-                    locations[str(exp_id)] = location
         with write_transaction(self.engine) as conn:
             applied = apply_batch(
-                conn, batch, now=now_ms(), artifact_root_for=self._artifact_uri_for(locations)
+                conn, batch, now=now_ms(), artifact_root_for=self.run_artifact_uri
             )
         if applied:
             self._analyze.wrote(batch.size())
