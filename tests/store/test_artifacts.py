@@ -7,6 +7,8 @@ because the server records each file as it stores the upload. Bytes go through
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from keel.artifacts.hashing import hash_bytes
@@ -175,3 +177,26 @@ def test_reading_a_missing_artifact_is_not_found(store, repo, run_id) -> None:
         b"".join(repo.read_chunks(run_id, "nope.txt"))
     with pytest.raises(NotFound):
         repo.upload_stream(new_id(), "a.txt", [b"a"])
+
+
+def test_logging_a_folder_looks_its_run_up_once(tmp_path: Path) -> None:
+    """A folder of files costs one lookup of the run, then one small write per file."""
+    from sqlalchemy import event
+
+    from keel.config import Settings
+    from keel.tracking.client import Client
+
+    with Client(str(tmp_path / "store"), settings=Settings(home=tmp_path / "home")) as client:
+        run_id = client.create_run(client.create_experiment("many")).run_id
+        folder = tmp_path / "files"
+        folder.mkdir()
+        for i in range(200):
+            (folder / f"f{i:03d}.txt").write_text(str(i))
+        statements: list[str] = []
+        engine = client.backend.tracking.engine  # type: ignore[attr-defined]
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        client.log_artifacts(run_id, folder, "many")
+        assert len(client.list_artifacts(run_id, "many")) == 200
+    run_loads = [s for s in statements if "runs.artifact_uri" in s]
+    assert len(run_loads) <= 2, f"the run was loaded {len(run_loads)} times for 200 files"
+    assert len(statements) <= 200 * 3 + 20, f"{len(statements)} statements for 200 files"

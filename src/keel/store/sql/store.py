@@ -345,8 +345,10 @@ class SqlTrackingStore:
             )
         if not rows:
             return
-        self.get_run(run_id)
         with write_transaction(self.engine) as conn:
+            found = conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first()
+            if found is None:
+                raise NotFound(f"run {run_id}: no such run")
             stmt = dialect_insert(conn, artifacts)
             conn.execute(
                 stmt.on_conflict_do_update(
