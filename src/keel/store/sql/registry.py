@@ -4,9 +4,11 @@ It shares the tracking database: a version's source is checked against the ``run
 ``artifacts`` tables directly, and its digest and signature are derived from the model's
 manifest as stored in the run's artifact root (see :mod:`keel.store.sql.model_sources`),
 never taken from the caller. Each method checks its input first, then reads and writes
-in one transaction. A write locks its model's row first (:func:`_change`), so writes to
-one model are serialised on PostgreSQL as SQLite's write lock serialises all writes, and
-appends the audit record of every change it makes in that transaction.
+in one transaction (a registration whose manifest was never read reads it between two
+tries, holding no lock while it waits on storage). A write locks its model's row first
+(:func:`_change`), so writes to one model are serialised on PostgreSQL as SQLite's write
+lock serialises all writes, and appends the audit record of every change it makes in
+that transaction.
 """
 
 from __future__ import annotations
