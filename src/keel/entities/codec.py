@@ -29,7 +29,8 @@ def encode_float(x: float) -> float | str:
 
 def encode_floats(values: list[float]) -> list[float | str]:
     isfinite = math.isfinite
-    if all(isfinite(x) for x in values):
+    # NaN and infinities make the sum non-finite (so can an overflow: then look closer).
+    if isfinite(sum(values)) or all(isfinite(x) for x in values):
         return values  # type: ignore[return-value]
     return [x if isfinite(x) else encode_float(x) for x in values]
 
@@ -47,7 +48,7 @@ def decode_float(x: Any, field: str = "value") -> float:
 def decode_floats(values: list[Any], field: str = "value") -> list[float]:
     if set(map(type, values)) <= {float}:
         return values
-    return [decode_float(x, field) for x in values]
+    return [x if type(x) is float else decode_float(x, field) for x in values]
 
 
 # experiments ---------------------------------------------------------------------------
@@ -160,6 +161,28 @@ def history_from_dict(d: dict[str, Any]) -> MetricHistory:
     return MetricHistory(
         d["key"], d["steps"], decode_floats(d["values"]), d["timestamps"], total=d["total"]
     )
+
+
+# A streamed history is one JSON object a line: a head ``{"key", "total"}``, then chunks
+# ``{"steps", "values", "timestamps"}`` in step order, then ``{"done": true, "count": N}``
+# where N is how many points the chunks held. A stream without that last line, or one
+# whose count disagrees, was cut short; a line ``{"error": {"code", "message"}}`` says why.
+
+
+def history_head_to_dict(h: MetricHistory) -> dict[str, Any]:
+    return {"key": h.key, "total": h.total}
+
+
+def history_chunk_to_dict(h: MetricHistory) -> dict[str, Any]:
+    return {"steps": h.steps, "values": encode_floats(h.values), "timestamps": h.timestamps}
+
+
+def history_chunk_from_dict(d: dict[str, Any], key: str, total: int) -> MetricHistory:
+    return MetricHistory(key, d["steps"], decode_floats(d["values"]), d["timestamps"], total=total)
+
+
+def stream_end_to_dict(count: int) -> dict[str, Any]:
+    return {"done": True, "count": count}
 
 
 # write batches -------------------------------------------------------------------------

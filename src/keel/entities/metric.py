@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -52,6 +52,22 @@ class MetricHistory(Sequence[Metric]):
         self.timestamps = timestamps
         # How many points the full series has; larger than len(self) when downsampled.
         self.total = len(steps) if total is None else total
+
+    @classmethod
+    def join(cls, chunks: Iterable[MetricHistory]) -> MetricHistory:
+        """One history from the consecutive chunks of one series, as a store's
+        ``iter_metric_history`` gives them (at least one)."""
+        steps: list[int] = []
+        values: list[float] = []
+        timestamps: list[int] = []
+        last: MetricHistory | None = None
+        for last in chunks:
+            steps += last.steps
+            values += last.values
+            timestamps += last.timestamps
+        if last is None:
+            raise ValueError("MetricHistory.join: no chunks")
+        return cls(last.key, steps, values, timestamps, total=last.total)
 
     def __len__(self) -> int:
         return len(self.steps)
