@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -64,10 +65,27 @@ def get_run(api: httpx.Client, run_id: str) -> dict[str, Any]:
     return r.json()  # type: ignore[no-any-return]
 
 
-def history(api: httpx.Client, run_id: str, key: str) -> dict[str, Any]:
-    r = api.get(f"{API}/runs/{run_id}/metrics/history", params={"key": key})
+def history(api: httpx.Client, run_id: str, key: str, **params: Any) -> dict[str, Any]:
+    """A metric's history read from its stream of JSON lines, as one dict ``{key, total,
+    steps, values, timestamps}``; the stream must be complete."""
+    r = api.get(f"{API}/runs/{run_id}/metrics/history", params={"key": key, **params})
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return history_from_lines(r)
+
+
+def history_from_lines(r: httpx.Response) -> dict[str, Any]:
+    assert r.headers["content-type"] == "application/x-ndjson", r.headers
+    assert r.text.endswith("\n"), r.text[-200:]
+    head, *chunks, end = (json.loads(line) for line in r.text.splitlines())
+    assert set(head) == {"key", "total"}, head
+    got: dict[str, Any] = {**head, "steps": [], "values": [], "timestamps": []}
+    for chunk in chunks:
+        assert set(chunk) == {"steps", "values", "timestamps"}, chunk
+        assert chunk["steps"], "an empty chunk"
+        for column, values in chunk.items():
+            got[column] += values
+    assert end == {"done": True, "count": len(got["steps"])}, end
+    return got
 
 
 def assert_error(r: httpx.Response, status: int, *mentions: str) -> str:

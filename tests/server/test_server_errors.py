@@ -322,9 +322,8 @@ def test_non_finite_metrics_round_trip_over_http(api: httpx.Client, run_id: str)
         assert get_run(api, run_id)["data"]["metrics"][key] == value
         assert history(api, run_id, key)["values"] == [value]
     # Downsampled histories carry them too.
-    r = api.get(f"{API}/runs/{run_id}/metrics/history", params={"key": "m", "max_points": 4})
-    assert r.status_code == 200
-    assert set(r.json()["values"]) <= {*map(str, EXACT), *(v for v in EXACT if v != "NaN")}
+    values = history(api, run_id, "m", max_points=4)["values"]
+    assert set(values) <= {*map(str, EXACT), *(v for v in EXACT if v != "NaN")}
 
 
 def test_unknown_non_finite_spellings_are_refused(api: httpx.Client, run_id: str) -> None:

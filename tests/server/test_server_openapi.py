@@ -32,7 +32,7 @@ def client_routes() -> set[tuple[str, str]]:
         verb = node.func.attr
         if not (isinstance(owner, ast.Attribute) and owner.attr == "http"):
             continue
-        if verb not in ("request", "upload", "download"):
+        if verb not in ("request", "upload", "download", "stream_lines"):
             continue
         calls += 1
         if verb == "request":
@@ -40,7 +40,7 @@ def client_routes() -> set[tuple[str, str]]:
             assert isinstance(method_node, ast.Constant)
             method = str(method_node.value)
         else:
-            method = {"upload": "PUT", "download": "GET"}[verb]
+            method = {"upload": "PUT", "download": "GET", "stream_lines": "GET"}[verb]
             path_node = node.args[0]
         assert isinstance(path_node, ast.JoinedStr), ast.dump(path_node)
         path = ""
@@ -91,6 +91,19 @@ def test_every_documented_route_answers(api: httpx.Client) -> None:
             if r.status_code == 404:
                 assert r.json()["error"]["message"] != "Not Found", (method, path)
             assert r.status_code != 405, (method, path)
+
+
+def test_streamed_history_is_documented_as_json_lines(api: httpx.Client, run_id: str) -> None:
+    """The document says what the route sends: JSON lines, each one of the line models."""
+    document = api.get("/openapi.json").json()
+    ok = document["paths"]["/api/v1/runs/{run_id}/metrics/history"]["get"]["responses"]["200"]
+    assert list(ok["content"]) == ["application/x-ndjson"]
+    refs = [item["$ref"] for item in ok["content"]["application/x-ndjson"]["itemSchema"]["oneOf"]]
+    names = [ref.removeprefix("#/components/schemas/") for ref in refs]
+    assert names == ["MetricHistoryHead", "MetricHistoryChunk", "StreamEnd", "StreamError"]
+    assert set(names) <= set(document["components"]["schemas"])
+    served = api.get(f"/api/v1/runs/{run_id}/metrics/history", params={"key": "m"})
+    assert served.headers["content-type"] == "application/x-ndjson"
 
 
 def test_health_and_docs(api: httpx.Client) -> None:

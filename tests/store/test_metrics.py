@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from keel.entities import MetricColumns, RunWrite, WriteBatch
+from keel.entities import MetricColumns, MetricHistory, RunWrite, WriteBatch
 from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.rollups import LEVELS, rollup_level
 from store.support import metrics, new_id
@@ -236,3 +236,30 @@ def test_downsampling_reads_a_level_fine_enough_for_the_points_wanted(store, run
         got = store.get_metric_history(run_id, "s", max_points=max_points)
         # Every range wanted had a bucket of its own: about as many points as asked.
         assert len(got) >= (max_points - 2) // 2, max_points
+
+
+def test_history_in_chunks_is_the_history(store, run_id) -> None:
+    """``iter_metric_history`` gives the series in consecutive chunks, each with the total;
+    a database holds a chunk of rows at a time, the server streams them."""
+    n = 70_000
+    values = [1.0 / (i + 1) for i in range(n)]
+    values[5], values[65_600], values[-1] = math.nan, math.inf, -math.inf
+    write_series(store, run_id, "c", list(range(n)), values)
+    chunks = list(store.iter_metric_history(run_id, "c"))
+    assert len(chunks) == 2 and {c.total for c in chunks} == {n}
+    assert chunks[0].steps[-1] + 1 == chunks[1].steps[0]
+    joined = MetricHistory.join(chunks)
+    assert joined == store.get_metric_history(run_id, "c") and joined.total == n
+    assert joined.steps == list(range(n)) and same(joined.values, values)
+
+    empty = list(store.iter_metric_history(run_id, "nothing"))
+    assert [(c.key, len(c), c.total) for c in empty] == [("nothing", 0, 0)]
+    chunks = store.iter_metric_history(new_id(), "c")
+    with pytest.raises(NotFound):
+        next(chunks)
+    # Left after one chunk, the rest is released: the store still reads and writes.
+    unfinished = store.iter_metric_history(run_id, "c")
+    assert len(next(unfinished)) > 0
+    unfinished.close()
+    write_series(store, run_id, "after", [0], [1.0])
+    assert store.get_metric_history(run_id, "after").values == [1.0]

@@ -1,11 +1,11 @@
-"""JSON responses serialised with orjson."""
+"""JSON responses serialised with orjson, whole or streamed a line at a time."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import orjson
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 
 class JSON(Response):
@@ -13,3 +13,18 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class NDJSON(StreamingResponse):
+    """One JSON object a line (``application/x-ndjson``), streamed."""
+
+    media_type = "application/x-ndjson"
+
+    @classmethod
+    def openapi(cls, line: Any) -> dict[str, Any]:
+        """For a route's ``openapi_extra``: the schema of one line (``line``, a model or a
+        union of models that is also the route's ``response_model``, so that they are in
+        the document's components), as OpenAPI's ``itemSchema`` of a sequential type."""
+        models = get_args(line) or (line,)
+        item = {"oneOf": [{"$ref": f"#/components/schemas/{m.__name__}"} for m in models]}
+        return {"responses": {"200": {"content": {cls.media_type: {"itemSchema": item}}}}}

@@ -152,12 +152,27 @@ class WriteAck(BaseModel):
     applied: bool
 
 
-class MetricHistoryPublic(BaseModel):
+class MetricHistoryHead(BaseModel):
+    """The first line of a streamed history: ``total`` is the series' length, more than
+    the points sent when downsampled."""
+
     key: str
     total: int
+
+
+class MetricHistoryChunk(BaseModel):
+    """A slice of the series in step order, by column."""
+
     steps: list[int]
     values: list[Number]
     timestamps: list[int]
+
+
+class StreamEnd(BaseModel):
+    """The last line of a complete stream: ``count`` items (points) were sent."""
+
+    done: Literal[True]
+    count: int
 
 
 class Reap(Strict):
@@ -186,3 +201,13 @@ class ErrorBody(BaseModel):
 
 class ErrorPublic(BaseModel):
     error: ErrorBody
+
+
+class StreamError(BaseModel):
+    """The last line of a stream that failed after it began."""
+
+    error: ErrorBody
+
+
+# One line of GET .../metrics/history (application/x-ndjson).
+MetricHistoryLine = MetricHistoryHead | MetricHistoryChunk | StreamEnd | StreamError

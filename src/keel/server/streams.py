@@ -1,14 +1,23 @@
-"""Request bodies streamed into blocking storage code without holding them in memory."""
+"""Streams between the network and blocking storage code, in bounded memory: request
+bodies fed to a writer as they arrive, and long answers sent as JSON lines as they are
+read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+import logging
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, TypeVar
 
 import anyio
+import orjson
 from fastapi import Request
+from starlette.background import BackgroundTask
+
+from keel.errors import KeelError
+from keel.server.responses import NDJSON
 
 _T = TypeVar("_T")
+log = logging.getLogger("keel.server")
 
 
 async def consume_body(request: Request, write: Callable[[Iterator[bytes]], _T]) -> _T:
@@ -27,3 +36,33 @@ async def consume_body(request: Request, write: Callable[[Iterator[bytes]], _T])
             yield chunk
 
     return await anyio.to_thread.run_sync(lambda: write(chunks()))
+
+
+def json_lines(lines: Generator[dict[str, Any], None, None]) -> NDJSON:
+    """A response of one JSON object a line, each produced (in a worker thread) as the
+    client reads. Start ``lines`` before calling this, so that an error found at once
+    (no such run) is still an error status.
+
+    The status is sent before the lines, so an error later on cannot change it: it ends
+    the stream with a line ``{"error": {"code", "message"}}`` instead of the line the
+    stream's format ends with, and the client raises it. ``lines`` is closed when the
+    response ends, read to the end or not, which releases what it holds (a database
+    transaction)."""
+    return NDJSON(_encoded(lines), background=BackgroundTask(lines.close))
+
+
+def _encoded(lines: Generator[dict[str, Any], None, None]) -> Iterator[bytes]:
+    dumps = orjson.dumps
+    newline = orjson.OPT_APPEND_NEWLINE
+    try:
+        for line in lines:
+            yield dumps(line, option=newline)
+    except KeelError as exc:
+        log.log(logging.ERROR if exc.status_code >= 500 else logging.INFO, "stream: %s", exc)
+        yield dumps({"error": {"code": exc.code, "message": exc.message}}, option=newline)
+    except Exception as exc:
+        log.exception("unexpected error in a streamed response")
+        error = {"code": "internal_error", "message": f"internal error: {type(exc).__name__}"}
+        yield dumps({"error": error}, option=newline)
+    finally:
+        lines.close()

@@ -6,7 +6,7 @@ both implement :class:`TrackingStore`; nothing above this layer knows which it h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Protocol, runtime_checkable
 
 from keel.entities import (
@@ -70,6 +70,15 @@ class TrackingStore(Protocol):
     def get_metric_history(
         self, run_id: str, key: str, *, max_points: int | None = None
     ) -> MetricHistory: ...
+    def iter_metric_history(
+        self, run_id: str, key: str, *, max_points: int | None = None
+    ) -> Generator[MetricHistory, None, None]:
+        """:meth:`get_metric_history` in chunks, read as they are consumed: each chunk is
+        a slice of the series in step order with the series' ``total``, and there is at
+        least one (empty for an empty series). Errors (no such run) come with the first.
+        Consume it to the end or close it: it may hold a database transaction open."""
+        ...
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],

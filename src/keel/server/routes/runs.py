@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from contextlib import closing
+from typing import Any
+
 from fastapi import APIRouter, Query
 
-from keel.entities import RunStatus, ViewType
+from keel.entities import MetricHistory, RunStatus, ViewType
 from keel.entities.codec import (
     batch_from_dict,
-    history_to_dict,
+    history_chunk_to_dict,
+    history_head_to_dict,
     run_info_to_dict,
     run_page_to_dict,
     run_to_dict,
+    stream_end_to_dict,
 )
 from keel.entities.rules import check_run_id
 from keel.server.deps import StoreDep
-from keel.server.responses import JSON
+from keel.server.responses import JSON, NDJSON
 from keel.server.schemas import (
-    MetricHistoryPublic,
+    MetricHistoryLine,
     Reap,
     ReapedRuns,
     RunCreateBody,
@@ -28,6 +34,7 @@ from keel.server.schemas import (
     WriteAck,
     WriteBatchIn,
 )
+from keel.server.streams import json_lines
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
@@ -106,13 +113,39 @@ def delete_tag(run_id: str, store: StoreDep, key: str = Query(min_length=1)) -> 
     store.delete_tag(run_id, key)
 
 
-@router.get("/runs/{run_id}/metrics/history", response_model=MetricHistoryPublic)
+@router.get(
+    "/runs/{run_id}/metrics/history",
+    response_model=MetricHistoryLine,
+    response_class=NDJSON,
+    openapi_extra=NDJSON.openapi(MetricHistoryLine),
+    response_description="One JSON object a line: the head `{key, total}`, chunks of "
+    '`{steps, values, timestamps}` in step order, then `{"done": true, "count": N}` '
+    "(N points in all). A stream that ends otherwise was cut short; a line "
+    '`{"error": {code, message}}` says why.',
+)
 def metric_history(
     run_id: str,
     store: StoreDep,
     key: str = Query(min_length=1),
     max_points: int | None = Query(default=None, ge=4, le=1_000_000),
-) -> JSON:
+) -> NDJSON:
     """A metric's full series, or with ``max_points`` a downsampled one for charts that
-    keeps each bucket's first, last, lowest and highest point."""
-    return JSON(history_to_dict(store.get_metric_history(run_id, key, max_points=max_points)))
+    keeps each bucket's first, last, lowest and highest point. Streamed as it is read, so
+    a long series neither waits nor weighs on the server."""
+    chunks = store.iter_metric_history(run_id, key, max_points=max_points)
+    first = next(chunks)  # no such run: an error status, before the stream starts
+    return json_lines(_history_lines(first, chunks))
+
+
+def _history_lines(
+    first: MetricHistory, rest: Generator[MetricHistory, None, None]
+) -> Generator[dict[str, Any], None, None]:
+    with closing(rest):
+        yield history_head_to_dict(first)
+        count = len(first)
+        if count:
+            yield history_chunk_to_dict(first)
+        for chunk in rest:
+            count += len(chunk)
+            yield history_chunk_to_dict(chunk)
+        yield stream_end_to_dict(count)

@@ -3,7 +3,7 @@ exception types (the inverse of ``server/errors.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,6 +73,49 @@ class Http:
         except httpx.TransportError as exc:
             raise StoreUnavailable(f"keel server at {self.base_url}: unreachable ({exc})") from None
 
+    def stream_lines(self, path: str, *, params: dict[str, Any]) -> Generator[Any, None, None]:
+        """GET a stream of JSON lines (``application/x-ndjson``), each parsed as it
+        arrives, so that memory holds one line, not the body. A line ``{"error": ...}``
+        raises that error; a connection lost midway, or a last line cut short, raises
+        :class:`StoreUnavailable`. Whether the stream is complete is for its format's last
+        line to say: the caller checks it. The timeout is for each read, not the whole."""
+        try:
+            with self._client.stream("GET", path, params=params) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for_error(response)
+                for line in _split_lines(response.iter_bytes()):
+                    found = orjson.loads(line)
+                    if isinstance(found, dict) and "error" in found:
+                        error = found["error"]
+                        raise _error_type(error.get("code", ""), 500)(error.get("message", ""))
+                    yield found
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(
+                f"keel server at {self.base_url}: the answer was cut short ({exc})"
+            ) from None
+
+
+def _split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a byte stream, without their newlines; a last line without one means
+    the stream was cut."""
+    pending = bytearray()
+    for chunk in chunks:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if pending:
+                pending += chunk[start:end]
+                yield bytes(pending)
+                pending.clear()
+            else:
+                yield chunk[start:end]
+            start = end + 1
+        pending += chunk[start:]
+    if pending:
+        raise StoreUnavailable(
+            f"keel server: the answer was cut short mid-line ({len(pending)} bytes)"
+        )
+
 
 def _raise_for_error(response: httpx.Response) -> None:
     status = response.status_code
@@ -85,9 +128,13 @@ def _raise_for_error(response: httpx.Response) -> None:
         code, message = error["code"], error["message"]
     except Exception:
         code, message = "", f"{status} {response.reason_phrase}: {response.text[:200]}"
+    raise _error_type(code, status)(message)
+
+
+def _error_type(code: str, status: int) -> type[KeelError]:
     cls = ERRORS_BY_CODE.get(code)
     if cls is None:
         from keel.errors import InvalidArgument
 
         cls = InvalidArgument if 400 <= status < 500 else KeelError
-    raise cls(message)
+    return cls

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 
 from keel.artifacts.hashing import new_hasher
 from keel.entities import (
@@ -20,13 +21,13 @@ from keel.entities.codec import (
     batch_to_dict,
     experiment_from_dict,
     file_info_from_dict,
-    history_from_dict,
+    history_chunk_from_dict,
     run_from_dict,
     run_info_from_dict,
     run_page_from_dict,
 )
 from keel.entities.rules import check_batch
-from keel.errors import CorruptData, InvalidArgument, NotFound
+from keel.errors import CorruptData, InvalidArgument, NotFound, StoreUnavailable
 from keel.store.rest.http import Http
 
 API = "/api/v1"
@@ -148,13 +149,34 @@ class RestTrackingStore:
     def get_metric_history(
         self, run_id: str, key: str, *, max_points: int | None = None
     ) -> MetricHistory:
+        return MetricHistory.join(self.iter_metric_history(run_id, key, max_points=max_points))
+
+    def iter_metric_history(
+        self, run_id: str, key: str, *, max_points: int | None = None
+    ) -> Generator[MetricHistory, None, None]:
+        """The chunks as the server streams them (see ``codec``): memory holds one line of
+        the answer at a time, never its whole text."""
         params: dict[str, object] = {"key": key}
         if max_points is not None:
             params["max_points"] = max_points
-        found = self.http.request(
-            "GET", f"{API}/runs/{_run(run_id)}/metrics/history", params=params
-        )
-        return history_from_dict(found)
+        lines = self.http.stream_lines(f"{API}/runs/{_run(run_id)}/metrics/history", params=params)
+        with closing(lines):
+            head = next(lines, None)
+            if head is None:
+                raise _cut(run_id, key, "before its first line")
+            name, total = head["key"], head["total"]
+            count = 0
+            for line in lines:
+                if line.get("done"):
+                    if line["count"] != count:
+                        raise _cut(run_id, key, f"with {count} of {line['count']} points")
+                    if count == 0:
+                        yield MetricHistory(name, [], [], [], total=total)
+                    return
+                chunk = history_chunk_from_dict(line, name, total)
+                count += len(chunk)
+                yield chunk
+        raise _cut(run_id, key, f"after {count} points, before its end")
 
     def search_runs(
         self,
@@ -261,6 +283,12 @@ class ProxiedArtifacts:
             raise CorruptData(
                 f"artifact {path!r}: downloaded bytes do not match the recorded digest"
             )
+
+
+def _cut(run_id: str, key: str, where: str) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"metric history {key!r} of run {run_id}: the server's answer stopped {where}; try again"
+    )
 
 
 def _experiment(experiment_id: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
+
 from sqlalchemy import Connection, select
 
 from keel.entities import MetricHistory
@@ -18,6 +21,8 @@ from keel.store.sql.tables import metric_series, runs
 
 NAN = float("nan")
 MIN_MAX_POINTS = 4
+CHUNK_POINTS = 65_536
+"""Points per chunk of a streamed history: the rows one fetch holds in memory."""
 Point = tuple[int, int, float | None]  # step, timestamp, value
 
 
@@ -27,6 +32,21 @@ def metric_history(
     """Every point in step order; or, when the series has more than ``max_points``, at
     most that many: the series' first and last point and, in each of
     ``(max_points - 2) // 2`` equal step ranges, its lowest and highest point."""
+    return MetricHistory.join(metric_history_chunks(conn, run_id, key, max_points=max_points))
+
+
+def metric_history_chunks(
+    conn: Connection,
+    run_id: str,
+    key: str,
+    *,
+    max_points: int | None = None,
+    chunk_points: int = CHUNK_POINTS,
+) -> Iterator[MetricHistory]:
+    """:func:`metric_history` in step order as chunks of at most ``chunk_points`` points,
+    each with the series' ``total``; at least one chunk (empty for an empty series). The
+    full series is read with a server-side cursor, one chunk of rows at a time; ``conn``
+    must stay open (in its transaction) until the chunks are consumed."""
     if max_points is not None and max_points < MIN_MAX_POINTS:
         raise InvalidArgument(f"max_points: must be at least {MIN_MAX_POINTS}, got {max_points}")
     s = metric_series.c
@@ -36,26 +56,57 @@ def metric_history(
     if row is None:
         if conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first() is None:
             raise NotFound(f"run {run_id}: no such run")
-        return MetricHistory(key, [], [], [])
+        yield MetricHistory(key, [], [], [])
+        return
     series_id, total = int(row[0]), int(row[1])
     if max_points is None or total <= max_points:
-        points = _all_points(conn, series_id)
+        partitions = _point_rows(conn, series_id, chunk_points)
     else:
         points = _downsampled(conn, series_id, max_points, total)
-    return MetricHistory(
-        key,
-        [p[0] for p in points],
-        [NAN if p[2] is None else p[2] for p in points],
-        [p[1] for p in points],
-        total=total,
+        partitions = (points[i : i + chunk_points] for i in range(0, len(points), chunk_points))
+    sent = 0
+    for rows in partitions:
+        values = list(map(_VALUE, rows))
+        sent += len(values)
+        yield MetricHistory(
+            key,
+            list(map(_STEP, rows)),
+            [NAN if v is None else v for v in values] if None in values else values,
+            list(map(_TIMESTAMP, rows)),
+            total=total,
+        )
+    if not sent:
+        yield MetricHistory(key, [], [], [], total=total)
+
+
+_STEP, _TIMESTAMP, _VALUE = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+def _point_rows(conn: Connection, series_id: int, chunk_points: int) -> Iterator[Sequence[Point]]:
+    """The series' rows in step order, ``chunk_points`` at a time, from the driver's
+    own cursor (SQLAlchemy's row objects would double the time): a server-side cursor
+    on PostgreSQL; SQLite's steps through the table as it is fetched."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    named = conn.dialect.name == "postgresql"
+    cursor = dbapi.cursor(f"keel_history_{series_id}") if named else dbapi.cursor()
+    try:
+        cursor.execute(_points_sql(series_id))
+        while rows := cursor.fetchmany(chunk_points):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _points_sql(series_id: int) -> str:
+    return (
+        "SELECT step, timestamp, value FROM metric_points "
+        f"WHERE series_id = {series_id} ORDER BY series_id, step, timestamp, seq"
     )
 
 
 def _all_points(conn: Connection, series_id: int) -> list[Point]:
-    return conn.exec_driver_sql(
-        "SELECT step, timestamp, value FROM metric_points "
-        f"WHERE series_id = {series_id} ORDER BY series_id, step, timestamp, seq"
-    ).all()  # type: ignore[return-value]
+    return conn.exec_driver_sql(_points_sql(series_id)).all()  # type: ignore[return-value]
 
 
 def _edge(conn: Connection, series_id: int, direction: str) -> Point:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -28,7 +28,7 @@ from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
 from keel.store.sql.analyze import ANALYZE_MIN_ROWS, AnalyzeSchedule
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
-from keel.store.sql.history import metric_history
+from keel.store.sql.history import CHUNK_POINTS, metric_history, metric_history_chunks
 from keel.store.sql.search import search_runs as search_run_ids
 from keel.store.sql.tables import artifacts, experiment_tags, experiments, runs, tags
 from keel.store.sql.writes import apply_batch, dialect_insert
@@ -273,6 +273,19 @@ class SqlTrackingStore:
     ) -> MetricHistory:
         with read_transaction(self.engine) as conn:
             return metric_history(conn, run_id, key, max_points=max_points)
+
+    def iter_metric_history(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int | None = None,
+        chunk_points: int = CHUNK_POINTS,
+    ) -> Generator[MetricHistory, None, None]:
+        with read_transaction(self.engine) as conn:
+            yield from metric_history_chunks(
+                conn, run_id, key, max_points=max_points, chunk_points=chunk_points
+            )
 
     def search_runs(
         self,
