@@ -204,7 +204,7 @@ def store(store_uri: str, tmp_path: Path) -> Iterator[TrackingStore]:
 
 @pytest.fixture
 def client(store_uri: str, tmp_path: Path) -> Iterator[object]:
-    from keel.tracking.client import Client
+    from keel.client import Client
 
     settings = settings_for(tmp_path)
     settings = Settings(

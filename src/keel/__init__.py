@@ -15,12 +15,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from keel.version import __version__
 
-_FLUENT = "keel.tracking.fluent"
+_FLUENT = "keel.fluent"
 _MODULES = ("errors", "data")
 _EXPORTS: dict[str, str] = {
-    "Client": "keel.tracking.client",
+    "Client": "keel.client",
     "Settings": "keel.config",
     "Experiment": "keel.entities",
     "FileInfo": "keel.entities",
@@ -57,7 +57,7 @@ _EXPORTS: dict[str, str] = {
     "set_tracking_uri": _FLUENT,
     "start_run": _FLUENT,
     "errors": "keel.errors",
-    "autolog": "keel.tracking.autolog",
+    "autolog": "keel.autologging",
 }
 
 __all__ = [
@@ -119,6 +119,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from keel import errors
+    from keel.client import Client
     from keel.config import Settings
     from keel.entities import (
         Experiment,
@@ -131,9 +132,7 @@ if TYPE_CHECKING:
         RunTag,
         ViewType,
     )
-    from keel.tracking.autolog import autolog
-    from keel.tracking.client import Client
-    from keel.tracking.fluent import (
+    from keel.fluent import (
         ActiveRun,
         active_run,
         end_run,
@@ -158,3 +157,4 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
+    from keel.autologging import autolog

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ServerProcess, settings_for, unique
 from keel.artifacts.store import ArtifactStore
+from keel.client import Client
 from keel.errors import CorruptData, InvalidArgument
-from keel.tracking.client import Client
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ from typer.testing import CliRunner, Result
 
 from conftest import unique
 from keel.cli.main import app
+from keel.client import Client
 from keel.config import Settings
 from keel.entities import LifecycleStage, RunStatus
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql.migrate import HEAD_REVISION
-from keel.tracking.client import Client
 
 runner = CliRunner()
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 import keel
 from keel.cli.main import app
+from keel.client import Client
 from keel.config import Settings, find_home
-from keel.tracking.client import Client
 
 runner = CliRunner()
 

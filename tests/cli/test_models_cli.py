@@ -14,9 +14,9 @@ from typer.testing import CliRunner, Result
 import keel
 from conftest import unique
 from keel.cli.main import app
+from keel.client import Client
 from keel.config import Settings
 from keel.errors import Conflict, CorruptData, Forbidden, InvalidArgument
-from keel.tracking.client import Client
 
 runner = CliRunner()
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ServerProcess, _truncate_postgres
+from keel.client import Client
 from keel.config import Settings
 from keel.store import open_store
-from keel.tracking.client import Client
 
 
 @pytest.fixture(params=["sqlite", "postgres", "rest"])

@@ -78,8 +78,8 @@ def test_add_status_get_diff_log_show(env: Path) -> None:
 
 
 def test_runs_show_lists_the_dataset_versions_a_run_used(env: Path) -> None:
+    from keel.client import Client
     from keel.config import Settings
-    from keel.tracking.client import Client
 
     src = write_files(env / "src", {"a.txt": "alpha"})
     c = Client(settings=Settings.from_env())
@@ -126,8 +126,8 @@ def test_bad_input_is_one_line_and_exit_1(env: Path) -> None:
 
 
 def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> None:
+    from keel.client import Client
     from keel.config import Settings
-    from keel.tracking.client import Client
 
     db = f"sqlite:///{tmp_path / 'keel.db'}"
     settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "artifacts"))

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from data.support import write_files
 from keel.cli.main import app
+from keel.client import Client
 from keel.config import Settings
 from keel.data.ignore import IgnoreRules
-from keel.tracking.client import Client
 
 KEELIGNORE = """\
 # comments and blank lines are skipped

@@ -17,10 +17,10 @@ import pytest
 
 from conftest import unique
 from data.support import damage, write_files
+from keel.client import Client
 from keel.config import Settings
 from keel.data.remote import object_key, remote_digests
 from keel.errors import CorruptData
-from keel.tracking.client import Client
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_push_verify_moves_nothing_when_the_remote_is_intact(
 PUSHER = """
 import sys
 from keel.config import Settings
-from keel.tracking.client import Client
+from keel.client import Client
 
 uri, home, artifacts, ref = sys.argv[1:5]
 c = Client(uri, settings=Settings(home=home, artifacts_uri=artifacts, user="ann"))

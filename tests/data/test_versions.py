@@ -12,11 +12,11 @@ import pytest
 from conftest import ServerProcess, unique
 from data.support import damage, write_files
 from keel.artifacts.hashing import hash_bytes
+from keel.client import Client
 from keel.data import client as client_module
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
 from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
-from keel.tracking.client import Client
 
 
 @pytest.fixture
@@ -500,7 +500,7 @@ def test_the_fluent_api_links_a_dataset_to_the_active_run(
     sql_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import keel
-    from keel.tracking import fluent
+    from keel import fluent
 
     monkeypatch.setenv("KEEL_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KEEL_ARTIFACTS_URI", str(tmp_path / "artifacts"))

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from keel.client import Client
 from keel.config import Settings
-from keel.tracking.client import Client
 from models.test_flavors import CASES
 
 

@@ -53,7 +53,7 @@ def make_source(
             run_id = store.create_run(store.create_experiment(unique()), run_name="train").run_id
         file = f"{path}/{marker}"
         if kind_of(registry) == "rest":
-            from keel.tracking.client import Client
+            from keel.client import Client
 
             if not clients:
                 clients.append(Client(store_uri, settings=settings_for(tmp_path)))

@@ -33,7 +33,7 @@ def test_loading_by_alias_builds_no_tracking_client(tmp_path: Path) -> None:
             import threading
             import numpy as np
             import keel
-            from keel.tracking import fluent
+            from keel import fluent
 
             model = keel.load_model("models:/lean@champion")
             print(round(float(model.predict(np.array([[1.0, 2.0]]))[0]), 6))

@@ -183,8 +183,8 @@ def test_logging_a_folder_looks_its_run_up_once(tmp_path: Path) -> None:
     """A folder of files costs one lookup of the run, then one small write per file."""
     from sqlalchemy import event
 
+    from keel.client import Client
     from keel.config import Settings
-    from keel.tracking.client import Client
 
     with Client(str(tmp_path / "store"), settings=Settings(home=tmp_path / "home")) as client:
         run_id = client.create_run(client.create_experiment("many")).run_id

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 import keel
 from keel.entities import RunStatus
-from keel.tracking.autolog import _originals, autolog
+from keel.autologging import _originals, autolog
 
 Reader = Callable[[], keel.Client]
 

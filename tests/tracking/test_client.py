@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import unique
+from keel.client import Client
 from keel.config import Settings
 from keel.entities import LifecycleStage, Metric, Param, RunStatus, RunTag, ViewType
 from keel.entities.rules import MAX_BATCH_ROWS
 from keel.errors import Conflict, InvalidArgument, NotFound
-from keel.tracking.client import Client
 
 POINTS = 120_000
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from keel.client import Client
 from keel.config import Settings
 from keel.entities.run import TAG_GIT_COMMIT, TAG_GIT_DIFF_HASH, TAG_GIT_DIRTY, TAG_SOURCE_NAME
-from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from conftest import unique
+from keel.client import Client
 from keel.config import Settings
 from keel.entities import MetricColumns, RunCreate, RunEnd, RunStatus, RunWrite
 from keel.entities.rules import MAX_BATCH_ROWS
 from keel.entities.run import TAG_LOST
 from keel.errors import PayloadTooLarge
-from keel.tracking.client import Client
 from keel.tracking.writer import _split
 
 

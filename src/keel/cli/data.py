@@ -25,7 +25,8 @@ app = typer.Typer(
 
 def _data(tracking_uri: str | None) -> DataClient:
     """The data client, opening the database only when a command needs it (``status``
-    never does)."""
+    never does). Built here rather than through ``keel.Client``, whose tracking side
+    would add its imports to every ``keel data`` command."""
     from keel.config import Settings
     from keel.data.client import dataset_objects, open_data_client
     from keel.store.backend import open_backend

@@ -23,7 +23,7 @@ Json = typer.Option(False, "--json", help="Print JSON for scripts instead of a t
 
 
 def client(tracking_uri: str | None) -> Any:
-    from keel.tracking.client import Client
+    from keel.client import Client
 
     return Client(tracking_uri)
 

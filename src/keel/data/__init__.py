@@ -24,7 +24,7 @@ __all__ = ["add", "diff", "gc", "get", "load", "pull", "push", "status"]
 
 
 def _data() -> DataClient:
-    from keel.tracking.fluent import _client
+    from keel.fluent import _client
 
     return _client().data
 

@@ -10,16 +10,18 @@ from typing import TYPE_CHECKING, Any
 from keel.entities.dataset import DatasetVersion, check_context, check_dataset_name
 
 if TYPE_CHECKING:
-    from keel.tracking.client import Client
+    from keel.data.client import DataClient
 
 
 def log_dataset(
-    client: Client, run_id: str, data: Any, *, name: str, context: str, description: str
+    client: DataClient, run_id: str, data: Any, *, name: str, context: str, description: str
 ) -> DatasetVersion:
+    """Version ``data`` with ``client`` and record it as an input of the run (which the
+    tracking client stored when it started)."""
     check_dataset_name(name)
     check_context(context)
     if isinstance(data, str | os.PathLike):
-        result = client.data.add(data, name=name, description=description)
+        result = client.add(data, name=name, description=description)
     else:
         from keel.data.tables import to_polars
 
@@ -29,12 +31,11 @@ def log_dataset(
             path = Path(tmp) / f"{name}.parquet"
             frame.write_parquet(path)
             try:
-                result = client.data.add(
+                result = client.add(
                     path, name=name, description=description, source=f"{kind} (run {run_id})"
                 )
             finally:
-                client.data.state.forget(tmp)  # never a working folder
+                client.state.forget(tmp)  # never a working folder
     version = result.version
-    client.flush()  # a run started with keel.start_run is created by its first write batch
-    client.data.store.log_run_input(run_id, version.name, version.version, context)
+    client.store.log_run_input(run_id, version.name, version.version, context)
     return version

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keel import __version__
+from keel.version import __version__
 from keel.config import Settings
 from keel.entities.ids import new_id
 from keel.errors import AlreadyExists, Forbidden, InvalidArgument, NotFound

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from keel import __version__
+from keel.version import __version__
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects

@@ -1,4 +1,4 @@
-"""``keel.Client``: every tracking operation, by experiment and run id.
+"""``TrackingClient``: every tracking operation, by experiment and run id.
 
 Writes (params, metrics, tags, ending runs) go through the background writer and return
 at once; ``flush()`` waits until they are stored. Reads first send what this client has
@@ -52,21 +52,16 @@ from keel.tracking.writer import BackgroundWriter
 from keel.uri import store_key
 
 if TYPE_CHECKING:
-    from keel.data.client import DataClient
-    from keel.entities.dataset import DatasetVersion
-    from keel.models import LoadedModel
-    from keel.registry import RegistryClient
     from keel.store.backend import Backend
-    from keel.tracking.models import LoggedModel
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Client:
-    """Tracking by experiment and run id, with the registry (:attr:`registry`) and
-    datasets (:attr:`data`) of the same store.
+class TrackingClient:
+    """Tracking by experiment and run id. ``keel.Client`` (in :mod:`keel.client`) adds
+    the registry, datasets and models of the same store.
 
     ``tracking_uri`` defaults to what ``keel.set_tracking_uri`` set, then
     ``KEEL_TRACKING_URI``, then the embedded store. ``backend`` hands in the stores
@@ -110,63 +105,13 @@ class Client:
         )
         self._params = LoggedParams()
         self._experiments: dict[str, Experiment] = {}
-        self.user = self.settings.user or _login_name()
-        self._registry: RegistryClient | None = None
-        self._data: DataClient | None = None
+        self.user = self.settings.user or login_name()
 
     def close(self) -> None:
         self._writer.close()
-        if self._data is not None:
-            self._data.close()
         self.backend.close()
 
-    @property
-    def data(self) -> DataClient:
-        """Dataset versions in the same database, bytes in this machine's cache."""
-        if self._data is None:
-            from keel.data.client import dataset_objects, open_data_client
-
-            backend = self.backend
-            self._data = open_data_client(
-                self.settings.with_tracking_uri(self.tracking_uri),
-                lambda: backend.datasets,
-                actor=self.user or "anonymous",
-                remote=lambda: dataset_objects(backend),
-                push_on_add=backend.remote,
-                store_key=self._store_key,
-            )
-        return self._data
-
-    def log_dataset(
-        self,
-        run_id: str,
-        data: Any,
-        *,
-        name: str,
-        context: str = "training",
-        description: str = "",
-    ) -> DatasetVersion:
-        """Version ``data`` (a pandas or polars DataFrame, or a path) and record it as an
-        input of the run; a DataFrame is stored as Parquet."""
-        from keel.data.run_inputs import log_dataset
-
-        return log_dataset(self, run_id, data, name=name, context=context, description=description)
-
-    @property
-    def registry(self) -> RegistryClient:
-        """The model registry behind the same tracking URI (opened on first use)."""
-        if self._registry is None:
-            from keel.registry import RegistryClient
-
-            self._registry = RegistryClient(
-                self.backend,
-                actor=self.user or "anonymous",
-                settings=self.settings,
-                before_register=self.flush,  # the run and its model may still be on their way
-            )
-        return self._registry
-
-    def __enter__(self) -> Client:
+    def __enter__(self) -> TrackingClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -536,29 +481,6 @@ class Client:
             )
         return destination / relative_base if relative_base else destination
 
-    # models --------------------------------------------------------------------------
-
-    def log_model(
-        self, run_id: str, model: Any, name: str = "model", **save_options: Any
-    ) -> LoggedModel:
-        """Save ``model`` as a Keel model package (flavor detected; ``signature``,
-        ``input_example``, ``requirements``, ``serialization``, ``metadata``, ``onnx`` as in
-        :func:`keel.models.save_model`) into the run's artifacts, in the folder ``name``."""
-        from keel.tracking.models import log_model
-
-        return log_model(self, run_id, model, name, **save_options)
-
-    def load_model(
-        self, uri: str, *, trust: bool = False, flavor: str | None = None
-    ) -> LoadedModel:
-        """Load a model by ``models:/<name>/<version>``, ``models:/<name>@<alias>`` or
-        ``runs:/<run_id>/<path>``, every file checked against its digest; pickle-based
-        formats need ``trust=True`` (or the source in ``KEEL_TRUSTED_MODEL_SOURCES``);
-        ``flavor`` as in :func:`keel.models.load_model`."""
-        from keel.tracking.models import load_model
-
-        return load_model(self, uri, trust=trust, flavor=flavor)
-
 
 class LoggedParams:
     """The params this client logged to runs it has not ended, so that a second value
@@ -597,7 +519,7 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     return dict(v.check_tag(k, _stringify(val)) for k, val in (tags or {}).items())
 
 
-def _login_name() -> str | None:
+def login_name() -> str | None:
     try:
         return getpass.getuser()
     except Exception:

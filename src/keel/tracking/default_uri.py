@@ -1,6 +1,6 @@
 """The process's tracking URI as ``keel.set_tracking_uri`` last set it.
 
-Every :class:`~keel.tracking.client.Client` built without a URI reads it, as
+Every ``keel.Client`` built without a URI reads it, as
 ``MlflowClient()`` follows ``mlflow.set_tracking_uri``: the fluent API and a client made
 beside it always talk to the same store.
 """

@@ -32,9 +32,9 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from keel.client import Client
 from keel.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from keel.errors import AlreadyExists, InvalidArgument, KeelError
-from keel.tracking.client import Client
 from keel.tracking.code_version import find_code_version
 from keel.tracking.default_uri import set_default_tracking_uri
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from keel.entities.dataset import DatasetVersion
     from keel.entities.registry import ModelVersion
     from keel.models import LoadedModel
-    from keel.tracking.models import LoggedModel
+    from keel.models.logged import LoggedModel
 
 DEFAULT_EXPERIMENT = "Default"
 log = logging.getLogger(__name__)
