@@ -11,44 +11,32 @@ from collections.abc import Callable, Sequence
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection
 
 from keel.entities import LifecycleStage, RunStatus, RunWrite, WriteBatch
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from keel.store.sql import write_statements as prebuilt
 from keel.store.sql.rollups import SeriesColumns, update_rollups
-from keel.store.sql.tables import (
-    experiments,
-    metric_series,
-    params,
-    runs,
-    tags,
-    write_batches,
-)
+from keel.store.sql.tables import metric_series, params, runs
 
 
 def dialect_insert(conn: Connection, table: Any) -> Any:
-    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL (each dialect
-    imported when first used: an embedded store never loads PostgreSQL's)."""
-    if conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects import sqlite
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    return prebuilt.dialect_insert(conn.dialect.name, table)
 
-        return sqlite.insert(table)
-    from sqlalchemy.dialects import postgresql
 
-    return postgresql.insert(table)
+def _statements(conn: Connection) -> prebuilt.WriteStatements:
+    return prebuilt.write_statements(conn.dialect.name)
 
 
 def apply_batch(
     conn: Connection, batch: WriteBatch, *, now: int, artifact_root_for: Callable[[str, str], str]
 ) -> bool:
-    """``artifact_root_for(experiment_id, run_id)``: where a new run's artifacts go when
-    its experiment names no artifact location of its own."""
-    """Write ``batch`` inside the caller's transaction. Returns False when it was a replay."""
+    """Write ``batch`` inside the caller's transaction. Returns False when it was a replay.
+    ``artifact_root_for(experiment_id, run_id)``: where a new run's artifacts go when its
+    experiment names no artifact location of its own."""
     claimed = conn.execute(
-        dialect_insert(conn, write_batches)
-        .values(batch_id=batch.batch_id, received_at=now)
-        .on_conflict_do_nothing()
-        .returning(write_batches.c.batch_id)
+        _statements(conn).claim_batch, {"batch_id": batch.batch_id, "received_at": now}
     ).first()
     if claimed is None:
         return False
@@ -79,11 +67,7 @@ def _create_runs(
     found: dict[int, tuple[str, str | None]] = {
         exp_id: (stage, location)
         for exp_id, stage, location in conn.execute(
-            select(
-                experiments.c.experiment_id,
-                experiments.c.lifecycle_stage,
-                experiments.c.artifact_location,
-            ).where(experiments.c.experiment_id.in_(exp_ids))
+            _statements(conn).experiments, {"ids": list(exp_ids)}
         )
     }
     for exp_id in exp_ids:
@@ -92,7 +76,7 @@ def _create_runs(
         if found[exp_id][0] != LifecycleStage.ACTIVE:
             raise InvalidArgument(f"experiment {exp_id}: is deleted; restore it to add runs")
     ids = [w.run_id for w in writes]
-    existing = conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid.in_(ids))).scalars()
+    existing = conn.execute(_statements(conn).existing_runs, {"ids": ids}).scalars()
     for run_id in existing:
         raise AlreadyExists(f"run {run_id}: already exists")
     rows = []
@@ -134,14 +118,7 @@ def _check_runs_writable(conn: Connection, writes: Sequence[RunWrite]) -> None:
         return
     # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): two
     # batches to one run take turns, so each sees the other's params and series rows.
-    stages = dict(
-        conn.execute(
-            select(runs.c.run_uuid, runs.c.lifecycle_stage)
-            .where(runs.c.run_uuid.in_(ids))
-            .order_by(runs.c.run_uuid)
-            .with_for_update()
-        ).all()
-    )
+    stages = dict(conn.execute(_statements(conn).writable_runs, {"ids": ids}).all())
     for run_id in ids:
         stage = stages.get(run_id)
         if stage is None:
@@ -156,10 +133,9 @@ def _write_params(conn: Connection, writes: Sequence[RunWrite], new_runs: set[st
         return
     run_ids = list({run_id for run_id, _ in wanted if run_id not in new_runs})
     stored: dict[tuple[str, str], str] = {}
-    query = select(params.c.run_uuid, params.c.key, params.c.value)
+    query = _statements(conn).stored_params
     for start in range(0, len(run_ids), 500):
-        chunk = run_ids[start : start + 500]
-        for run_id, key, value in conn.execute(query.where(params.c.run_uuid.in_(chunk))):
+        for run_id, key, value in conn.execute(query, {"ids": run_ids[start : start + 500]}):
             stored[(run_id, key)] = value
     new = []
     for (run_id, key), value in wanted.items():
@@ -182,13 +158,7 @@ def _write_tags(conn: Connection, writes: Sequence[RunWrite]) -> None:
     ]
     if not rows:
         return
-    stmt = dialect_insert(conn, tags)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[tags.c.run_uuid, tags.c.key], set_={"value": stmt.excluded.value}
-        ),
-        rows,
-    )
+    conn.execute(_statements(conn).upsert_tags, rows)
 
 
 def _latest_key(step: int, timestamp: int, value: float | None) -> tuple[int, int, float]:
@@ -285,11 +255,11 @@ def _write_metrics(conn: Connection, writes: Sequence[RunWrite], new_runs: set[s
 
 def _series_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
     found: dict[tuple[str, str], int] = {}
-    cols = (metric_series.c.run_uuid, metric_series.c.key)
+    if not pairs:
+        return found
+    query = _statements(conn).series_ids
     for start in range(0, len(pairs), 400):
-        chunk = pairs[start : start + 400]
-        query = select(*cols, metric_series.c.series_id).where(tuple_(*cols).in_(chunk))
-        for run_id, key, series_id in conn.execute(query):
+        for run_id, key, series_id in conn.execute(query, {"pairs": pairs[start : start + 400]}):
             found[(run_id, key)] = series_id
     return found
 
@@ -307,11 +277,10 @@ def _advance_series(
         return {}
     ids = [series_ids[pair] for pair in summary]
     current: dict[int, tuple[int, int, float | None]] = {}
-    s = metric_series.c
+    statements = _statements(conn)
     for start in range(0, len(ids), 500):
-        query = select(s.series_id, s.last_step, s.last_timestamp, s.last_value, s.points)
         for sid, step, ts, value, points in conn.execute(
-            query.where(s.series_id.in_(ids[start : start + 500]))
+            statements.series_state, {"ids": ids[start : start + 500]}
         ):
             current[sid] = (step, ts, value, points)  # type: ignore[assignment]
     rows = []
@@ -323,17 +292,7 @@ def _advance_series(
         rows.append(
             {"sid": sid, "step": step, "ts": ts, "value": value, "points": old_points + count}
         )
-    conn.execute(
-        update(metric_series)
-        .where(s.series_id == bindparam("sid"))
-        .values(
-            last_step=bindparam("step"),
-            last_timestamp=bindparam("ts"),
-            last_value=bindparam("value"),
-            points=bindparam("points"),
-        ),
-        rows,
-    )
+    conn.execute(statements.advance_series, rows)
     return {sid: int(points) for sid, (_, _, _, points) in current.items()}  # type: ignore[misc]
 
 
@@ -366,21 +325,13 @@ def _touch_and_end(
 ) -> None:
     """Record that the runs are alive (new runs were created alive) and end those ending."""
     touched = [w.run_id for w in existing]
+    statements = _statements(conn)
     for start in range(0, len(touched), 500):
-        conn.execute(
-            update(runs)
-            .where(runs.c.run_uuid.in_(touched[start : start + 500]))
-            .values(last_heartbeat=now)
-        )
+        conn.execute(statements.touch_runs, {"ids": touched[start : start + 500], "now": now})
     ends = [
         {"rid": w.run_id, "status": w.end.status.value, "end_time": w.end.end_time}
         for w in writes
         if w.end is not None
     ]
     if ends:
-        conn.execute(
-            update(runs)
-            .where(runs.c.run_uuid == bindparam("rid"))
-            .values(status=bindparam("status"), end_time=bindparam("end_time")),
-            ends,
-        )
+        conn.execute(statements.end_runs, ends)
