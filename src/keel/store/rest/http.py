@@ -11,8 +11,10 @@ import httpx
 import orjson
 
 from keel.errors import ERRORS_BY_CODE, KeelError, StoreUnavailable
+from keel.store.rest.connections import Connections, Unreachable
 
 _UNAVAILABLE = {502, 503, 504}
+USER_AGENT = "keel-client"
 
 
 class Http:
@@ -21,11 +23,20 @@ class Http:
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            headers={"User-Agent": "keel-client"},
+            headers={"User-Agent": USER_AGENT},
+        )
+        # Small JSON requests go over kept-alive http.client connections, unless a proxy
+        # is set for this server: then httpx, which honours it, sends them too.
+        self._connections = (
+            None
+            if _proxied(self.base_url)
+            else Connections(self.base_url, timeout=timeout, user_agent=USER_AGENT)
         )
 
     def close(self) -> None:
         self._client.close()
+        if self._connections is not None:
+            self._connections.close()
 
     def request(
         self,
@@ -39,16 +50,30 @@ class Http:
         content = orjson.dumps(json) if json is not None else None
         if content is not None:
             headers = {**(headers or {}), "Content-Type": "application/json"}
-        try:
-            response = self._client.request(
-                method, path, content=content, params=params, headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise StoreUnavailable(f"keel server at {self.base_url}: unreachable ({exc})") from None
-        _raise_for_error(response)
-        if response.status_code == 204 or not response.content:
+        if self._connections is not None:
+            try:
+                answer = self._connections.send(
+                    method, path, body=content, params=params, headers=headers
+                )
+            except Unreachable as exc:
+                raise StoreUnavailable(
+                    f"keel server at {self.base_url}: unreachable ({exc})"
+                ) from None
+            status, reason, body = answer.status, answer.reason, answer.content
+        else:
+            try:
+                response = self._client.request(
+                    method, path, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                raise StoreUnavailable(
+                    f"keel server at {self.base_url}: unreachable ({exc})"
+                ) from None
+            status, reason, body = response.status_code, response.reason_phrase, response.content
+        _raise_for_status(status, reason, body)
+        if status == 204 or not body:
             return None
-        return orjson.loads(response.content)
+        return orjson.loads(body)
 
     def upload(
         self, path: str, chunks: Iterable[bytes], *, params: dict[str, Any], headers: dict[str, str]
@@ -118,17 +143,34 @@ def _split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _raise_for_error(response: httpx.Response) -> None:
-    status = response.status_code
+    _raise_for_status(response.status_code, response.reason_phrase, response.content)
+
+
+def _raise_for_status(status: int, reason: str, content: bytes) -> None:
     if status < 400:
         return
     if status in _UNAVAILABLE:
-        raise StoreUnavailable(f"keel server: {status} {response.reason_phrase}")
+        raise StoreUnavailable(f"keel server: {status} {reason}")
     try:
-        error = orjson.loads(response.content)["error"]
+        error = orjson.loads(content)["error"]
         code, message = error["code"], error["message"]
     except Exception:
-        code, message = "", f"{status} {response.reason_phrase}: {response.text[:200]}"
+        text = content[:200].decode("utf-8", "replace")
+        code, message = "", f"{status} {reason}: {text}"
     raise _error_type(code, status)(message)
+
+
+def _proxied(base_url: str) -> bool:
+    """Whether the environment names a proxy for this server (``HTTP_PROXY`` and kin,
+    less ``NO_PROXY``), as httpx would use."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(base_url)
+    proxies = getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not proxy_bypass(parts.netloc)
 
 
 def _error_type(code: str, status: int) -> type[KeelError]:
