@@ -96,5 +96,9 @@ def write_statements(dialect: str) -> WriteStatements:
         .values(last_heartbeat=bindparam("now")),
         end_runs=update(runs)
         .where(runs.c.run_uuid == bindparam("rid"))
-        .values(status=bindparam("status"), end_time=bindparam("end_time")),
+        .values(
+            status=bindparam("status"),
+            end_time=bindparam("end_time"),
+            last_heartbeat=bindparam("now"),
+        ),
     )

@@ -323,13 +323,14 @@ def _insert_points(
 def _touch_and_end(
     conn: Connection, writes: Sequence[RunWrite], existing: Sequence[RunWrite], now: int
 ) -> None:
-    """Record that the runs are alive (new runs were created alive) and end those ending."""
-    touched = [w.run_id for w in existing]
+    """Record that the runs are alive (new runs were created alive) and end those ending,
+    in one statement for a run that does both."""
+    touched = [w.run_id for w in existing if w.end is None]
     statements = _statements(conn)
     for start in range(0, len(touched), 500):
         conn.execute(statements.touch_runs, {"ids": touched[start : start + 500], "now": now})
     ends = [
-        {"rid": w.run_id, "status": w.end.status.value, "end_time": w.end.end_time}
+        {"rid": w.run_id, "status": w.end.status.value, "end_time": w.end.end_time, "now": now}
         for w in writes
         if w.end is not None
     ]
