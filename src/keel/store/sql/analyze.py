@@ -2,18 +2,19 @@
 
 Neither database keeps them on its own here: SQLite never gathers them, and PostgreSQL
 relies on autovacuum, which may be off. Without them a search over a million runs can
-pick a plan a hundred times slower (a hash join over every run instead of a walk down
-an index). So Keel runs ``ANALYZE`` after migrations (:func:`analyze`) and whenever this
-process has written many rows since the last time (:class:`AnalyzeSchedule`): at least
-``min_rows``, and at least ``growth`` times the rows the searched tables held then.
+pick a plan a hundred times slower (a hash join, or a sort of every run, instead of a
+walk down an index). So Keel runs ``ANALYZE`` after migrations (:func:`analyze`) and
+whenever this process has written many rows since the last time (:class:`AnalyzeSchedule`):
+at least ``min_rows``, and a share (``growth``) of the rows the searched tables held then.
 
-PostgreSQL samples (30,000 rows a table at the default statistics target), so its
-``ANALYZE`` takes a fraction of a second at any size. SQLite's reads every entry of the
-searched tables' indexes (its sampling mode, ``PRAGMA analysis_limit``, reads only the
-first entries of an index: all one key of the params' ``(key, value)`` index, so it
-counts a few hundred rows a key where there are millions, and plans go wrong), so on
-SQLite the schedule waits for the tables to double (``SQLITE_GROWTH``): a handful of
-full reads over a database's life.
+PostgreSQL samples (30,000 rows a table at the default statistics target): 2 s for the
+searched tables at a million runs, without blocking readers or writers. SQLite reads
+every entry of what it analyzes, under the write lock, so Keel analyzes only the indexes
+that searches choose between (``SQLITE_INDEXES``: 2 s at a million runs, where the whole
+tables take 13 s) and waits for more growth between analyses. Its sampling mode (``PRAGMA
+analysis_limit``) will not do: it reads the first entries of an index, all one key of the
+``(key, value)`` indexes, and so counts a few thousand rows a key where there are
+millions, and the plans go wrong.
 """
 
 from __future__ import annotations
@@ -23,13 +24,21 @@ import threading
 
 from sqlalchemy import Connection, Engine, text
 
+from keel.entities import WriteBatch
 from keel.store.sql.engine import is_sqlite, write_transaction
 
 SEARCHED_TABLES = ("experiments", "runs", "params", "tags", "metric_series")
 """The tables whose statistics steer search plans (points and rollups are read by key)."""
+SQLITE_INDEXES = (
+    "ix_runs_experiment_stage_start",
+    "ix_params_key_value",
+    "ix_tags_key_value",
+    "ix_metric_series_key_value",
+)
+"""The indexes a search may be driven from, on SQLite: the rest are read by key."""
 ANALYZE_MIN_ROWS = 100_000
 ANALYZE_GROWTH = 0.2
-SQLITE_GROWTH = 1.0
+SQLITE_GROWTH = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +46,8 @@ log = logging.getLogger(__name__)
 def analyze(conn: Connection) -> None:
     """Refresh the searched tables' statistics, inside the caller's transaction."""
     if conn.dialect.name == "sqlite":
-        for table in SEARCHED_TABLES:
-            conn.exec_driver_sql(f"ANALYZE {table}")
+        for index in SQLITE_INDEXES:
+            conn.exec_driver_sql(f"ANALYZE {index}")
     else:
         conn.exec_driver_sql(f"ANALYZE {', '.join(SEARCHED_TABLES)}")
 
@@ -62,6 +71,18 @@ def estimated_rows(conn: Connection) -> int:
     return total
 
 
+def searched_rows(batch: WriteBatch) -> int:
+    """The rows a batch adds to or changes in the searched tables: a run, its params and
+    tags, one a metric it logs (its series' latest value), however many points."""
+    return sum(
+        (w.create is not None)
+        + len(w.params)
+        + len(w.tags)
+        + (len(set(w.metrics.keys)) if w.metrics.keys else 0)
+        for w in batch.runs
+    )
+
+
 def analyze_now(engine: Engine) -> int:
     """Analyze in a transaction of its own; returns the rows the statistics count.
 
@@ -76,11 +97,9 @@ def analyze_now(engine: Engine) -> int:
 
 
 class AnalyzeSchedule:
-    """Counts the rows this process writes and analyzes when they are many.
-
-    >>> schedule = AnalyzeSchedule(engine)
-    >>> schedule.wrote(batch.size())  # after each write; True when it analyzed
-    """
+    """Counts the rows this process writes to the searched tables and analyzes when they
+    are many: the store calls ``wrote(searched_rows(batch))`` after each write batch, and
+    a bulk loader may call it with what it loaded. Returns True when it analyzed."""
 
     def __init__(
         self,
@@ -105,7 +124,7 @@ class AnalyzeSchedule:
         try:
             total = analyze_now(self.engine)
         except Exception as exc:  # statistics are an optimisation: never fail a write
-            log.warning("ANALYZE after %d rows failed: %s", rows, exc)
+            log.warning("ANALYZE of %s failed: %s", self.engine.url, exc)
             return False
         with self._lock:
             self._due_at = max(self.min_rows, int(self.growth * total))

@@ -24,7 +24,12 @@ from keel.errors import InvalidArgument
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 SQLITE_CACHE_KIB = 16 * 1024
-"""Each pooled connection's page cache (SQLite's default is 2 MiB)."""
+"""Each pooled connection's page cache. Each connection has its own, so a server's memory
+grows with it times the connections open: 16 MiB keeps that to 64 MiB for the pool's 4
+and 320 MiB at its peak of 20 (it was 64 MiB, up to 1.25 GiB). A search reads a few
+thousand pages (index ranges, not tables), and the OS page cache, shared by every
+connection, holds the file: at a million runs 8, 16 and 64 MiB gave searches within
+their noise of each other (``bench/search_scale.py``)."""
 _WRITE = "keel_write"
 
 

@@ -19,6 +19,7 @@ the runs that have a value, in the order of the index, then those that have none
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -371,7 +372,11 @@ def _segments(
     join = first.join
     inner = replace(join, outer=False)
     with_value = tuple(inner if j is join else j for j in joins)
-    has_value = [column.is_not(None)] if first.kind == "float" else []
+    # A metric has a value when it is a number (NaN is NULL): written as a range rather
+    # than IS NOT NULL, so that SQLite sees the index range it is (its planner gives no
+    # weight to IS NOT NULL, and sorted a million runs).
+    everything = math.inf if not first.ascending else -math.inf
+    has_value = [_bound(column, first.ascending, everything)] if first.kind == "float" else []
     if not join.outer:  # the filter joined it: only a NaN metric has no value
         without: _Segment | None = None
         if first.kind == "float":
@@ -395,20 +400,71 @@ def _segments(
 def _read(
     conn: Connection, segment: _Segment, after: Sequence[Any] | None, limit: int
 ) -> list[Sequence[Any]]:
+    first = segment.keys[0]
+    if conn.dialect.name == "sqlite" and first is not None and first.kind == "float":
+        return _read_by_value(conn, segment, after, limit)
     return list(conn.execute(segment_query(segment, after, limit)).all())
 
 
-def segment_query(segment: _Segment, after: Sequence[Any] | None, limit: int) -> Select[Any]:
-    """The run ids and sort values of a segment's rows after ``after``, at most ``limit``."""
+def _read_by_value(
+    conn: Connection, segment: _Segment, after: Sequence[Any] | None, limit: int
+) -> list[Sequence[Any]]:
+    """A page ordered by a metric first, on SQLite. Its planner gives a LIMIT no weight
+    under a partial sort (the metric's index orders by value, not by value, start time
+    and run id) and would sort every run. Ordered by the value alone, it reads the page
+    from the index; the runs that tie with the page's last value are then all read, by
+    index too, and the whole order applied here. SQLite compares text by its bytes, as
+    Python compares strings, so the order is the one the database would give."""
+    first = segment.keys[0]
+    assert first is not None
+    rows: list[Sequence[Any]] = list(conn.execute(segment_query(segment, after, limit, keys=1)))
+    if len(rows) == limit:
+        edge = rows[-1][1]
+        ties = segment_query(segment, after, None, extra=(first.column == edge,))
+        rows = [row for row in rows if row[1] != edge] + list(conn.execute(ties).all())
+    return sorted(rows, key=functools.cmp_to_key(_comparer(segment.keys)))[:limit]
+
+
+def _comparer(keys: Sequence[SortKey | None]) -> Any:
+    """Compares two rows (run id, then one value a key) in the order of ``keys``."""
+
+    def compare(a: Sequence[Any], b: Sequence[Any]) -> int:
+        for index, key in enumerate(keys, start=1):
+            x, y = a[index], b[index]
+            if key is None or x == y:
+                continue
+            if x is None or y is None:
+                return 1 if x is None else -1  # NULLs last
+            return (-1 if x < y else 1) * (1 if key.ascending else -1)
+        return 0
+
+    return compare
+
+
+def segment_query(
+    segment: _Segment,
+    after: Sequence[Any] | None,
+    limit: int | None,
+    *,
+    keys: int | None = None,
+    extra: Sequence[ColumnElement[bool]] = (),
+) -> Select[Any]:
+    """The run ids and sort values of a segment's rows after ``after``, at most ``limit``
+    (ordered by the first ``keys`` sort keys only, if given)."""
     source: FromClause = runs
     for join in segment.joins:
         source = source.join(join.alias, join.on, isouter=join.outer)
-    where = list(segment.where)
+    where = [*segment.where, *extra]
     if after is not None:
         where.append(_after(segment.keys, after))
     columns = [runs.c.run_uuid] + [null() if k is None else k.column for k in segment.keys]
-    order = [_ordered(k) for k in segment.keys if k is not None]
+    order = [_ordered(k) for k in segment.keys[:keys] if k is not None]
     return select(*columns).select_from(source).where(*where).order_by(*order).limit(limit)
+
+
+def _bound(column: Any, ascending: bool, value: Any) -> ColumnElement[bool]:
+    """``column`` at or after ``value`` in the direction given."""
+    return column >= value if ascending else column <= value
 
 
 def _ordered(key: SortKey) -> Any:
@@ -425,8 +481,7 @@ def _after(keys: Sequence[SortKey | None], values: Sequence[Any]) -> ColumnEleme
         clause = or_(_later(key, value), and_(_same(key, value), clause))
     key, value = pairs[0]
     if value is not None and not key.nullable:
-        bound = key.column >= value if key.ascending else key.column <= value
-        clause = and_(bound, clause)
+        clause = and_(_bound(key.column, key.ascending, value), clause)
     return clause
 
 
@@ -452,5 +507,9 @@ def search_runs(
     page_token: str | None,
 ) -> tuple[list[str], str | None]:
     """The ids of a page of runs, in order, and the token of the next page (or None)."""
+    if conn.dialect.name == "postgresql":
+        # A page is a LIMIT query: parallel workers cost milliseconds to start, each
+        # reads its share past the page, and they compete with concurrent searches.
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     search = RunSearch(conn, experiment_ids, filter_string, view=view, order_by=order_by)
     return search.page(conn, max_results, page_token)
