@@ -19,7 +19,7 @@ def list_artifacts(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """List a run's artifacts (one folder level)."""
-    from keel.entities.codec import file_info_to_dict
+    from keel.wire.artifacts import file_info_to_dict
 
     found = client(tracking_uri).list_artifacts(run_id, path)
     if json:

@@ -8,11 +8,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from keel.cli.output import Json, TrackingUri, print_json, print_table, transfer_progress, when
-from keel.entities.dataset_codec import (
-    dataset_input_to_dict,
-    dataset_to_dict,
-    dataset_version_to_dict,
-)
 
 if TYPE_CHECKING:
     from keel.data.client import DataClient
@@ -81,6 +76,8 @@ def add(
         result = client.add(path, name=name, description=description, progress=advance)
     v = result.version
     if json:
+        from keel.wire.datasets import dataset_version_to_dict
+
         print_json({**dataset_version_to_dict(v), "new_version": result.created})
         return
     verb = "added" if result.created else "unchanged:"
@@ -233,6 +230,8 @@ def list_datasets(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     """Every dataset and its latest version."""
     found = _data(tracking_uri).store.list_datasets()
     if json:
+        from keel.wire.datasets import dataset_to_dict
+
         print_json([dataset_to_dict(d) for d in found])
         return
     print_table(None, ["name", "latest", "updated"],
@@ -246,6 +245,8 @@ def log(
     """A dataset's versions, newest first."""
     versions = _data(tracking_uri).store.list_dataset_versions(name)
     if json:
+        from keel.wire.datasets import dataset_version_to_dict
+
         print_json([dataset_version_to_dict(v) for v in versions])
         return
     print_table(
@@ -271,6 +272,8 @@ def show(
     v = client.resolve(ref)
     users = client.store.version_users(v.name, v.version)
     if json:
+        from keel.wire.datasets import dataset_input_to_dict, dataset_version_to_dict
+
         print_json({
             **dataset_version_to_dict(v, profile=True),
             "used_by": [dataset_input_to_dict(u) for u in users],

@@ -17,7 +17,7 @@ def list_experiments(
 ) -> None:
     """List experiments."""
     from keel.entities import ViewType
-    from keel.entities.codec import experiment_to_dict
+    from keel.wire.experiments import experiment_to_dict
 
     found = client(tracking_uri).search_experiments(ViewType.parse(view))
     if json:

@@ -44,7 +44,7 @@ def list_models(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """List registered models with their aliases and latest version."""
-    from keel.entities.registry_codec import model_to_dict
+    from keel.wire.models import model_to_dict
 
     registry = client(tracking_uri).registry
     page = registry.search_registered_models(name_like, max_results=max_results)
@@ -89,7 +89,7 @@ def show(
 
 
 def _show_model(registry: Any, name: str, json: bool) -> None:
-    from keel.entities.registry_codec import model_to_dict, version_to_dict
+    from keel.wire.models import model_to_dict, version_to_dict
 
     model = registry.get_registered_model(name)
     versions = registry.search_model_versions(name, max_results=1000).versions
@@ -118,7 +118,8 @@ def _show_model(registry: Any, name: str, json: bool) -> None:
 
 
 def _show_version(registry: Any, version: Any, json: bool) -> None:
-    from keel.entities.registry_codec import check_to_dict, version_to_dict
+    from keel.wire.governance import check_to_dict
+    from keel.wire.models import version_to_dict
 
     checks = registry.list_checks(version.name, version.version)
     if json:

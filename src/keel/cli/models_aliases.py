@@ -56,7 +56,7 @@ def list_aliases(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """A model's aliases, their versions and the checks each requires."""
-    from keel.entities.registry_codec import policy_to_dict
+    from keel.wire.governance import policy_to_dict
 
     registry = client(tracking_uri).registry
     aliases = registry.get_registered_model(name).aliases

@@ -22,7 +22,7 @@ def audit(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """The registry's audit trail, oldest first."""
-    from keel.entities.registry_codec import audit_page_to_dict
+    from keel.wire.governance import audit_page_to_dict
 
     registry = client(tracking_uri).registry
     page = registry.list_audit(

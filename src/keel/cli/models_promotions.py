@@ -65,7 +65,7 @@ def list_requests(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """List promotion requests, all states unless --state."""
-    from keel.entities.registry_codec import request_to_dict
+    from keel.wire.governance import request_to_dict
 
     found = client(tracking_uri).registry.list_promotion_requests(
         name, state=state, max_results=max_results

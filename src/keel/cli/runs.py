@@ -40,7 +40,7 @@ def _status(run: Any) -> str:
 
 
 def _show_runs(runs: list[Any], json: bool, next_page_token: str | None) -> None:
-    from keel.entities.codec import run_to_dict
+    from keel.wire.runs import run_to_dict
 
     if json:
         print_json({"runs": [run_to_dict(r) for r in runs], "next_page_token": next_page_token})
@@ -121,8 +121,8 @@ def show(
 ) -> None:
     """Show a run: info, params, latest metrics, tags, code version, the dataset versions
     it used."""
-    from keel.entities.codec import run_to_dict
-    from keel.entities.dataset_codec import dataset_input_to_dict
+    from keel.wire.datasets import dataset_input_to_dict
+    from keel.wire.runs import run_to_dict
 
     c = client(tracking_uri)
     run = c.get_run(run_id)

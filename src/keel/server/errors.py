@@ -11,12 +11,13 @@ from starlette.exceptions import HTTPException
 
 from keel.errors import KeelError, Unauthenticated
 from keel.server.responses import JSON
+from keel.wire.errors import error_to_dict
 
 log = logging.getLogger("keel.server")
 
 
 def error_response(status: int, code: str, message: str) -> JSON:
-    return JSON({"error": {"code": code, "message": message}}, status_code=status)
+    return JSON(error_to_dict(code, message), status_code=status)
 
 
 def install_error_handlers(app: FastAPI) -> None:

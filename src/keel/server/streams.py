@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 
 from keel.errors import KeelError
 from keel.server.responses import NDJSON
+from keel.wire.errors import error_to_dict
 
 _T = TypeVar("_T")
 log = logging.getLogger("keel.server")
@@ -59,10 +60,10 @@ def _encoded(lines: Generator[dict[str, Any], None, None]) -> Iterator[bytes]:
             yield dumps(line, option=newline)
     except KeelError as exc:
         log.log(logging.ERROR if exc.status_code >= 500 else logging.INFO, "stream: %s", exc)
-        yield dumps({"error": {"code": exc.code, "message": exc.message}}, option=newline)
+        yield dumps(error_to_dict(exc.code, exc.message), option=newline)
     except Exception as exc:
         log.exception("unexpected error in a streamed response")
-        error = {"code": "internal_error", "message": f"internal error: {type(exc).__name__}"}
-        yield dumps({"error": error}, option=newline)
+        message = f"internal error: {type(exc).__name__}"
+        yield dumps(error_to_dict("internal_error", message), option=newline)
     finally:
         lines.close()

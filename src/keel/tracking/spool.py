@@ -17,7 +17,6 @@ from pathlib import Path
 import orjson
 
 from keel.entities import WriteBatch
-from keel.entities.codec import batch_from_dict, batch_to_dict
 
 
 class Spool:
@@ -34,6 +33,10 @@ class Spool:
         return sorted(p for p in self.folder.iterdir() if p.suffix == ".batch")
 
     def append(self, batch: WriteBatch) -> Path:
+        # Imported here: every tracking client imports this module, and the wire's
+        # pydantic schemas are for the clients of a server (the only ones that spool).
+        from keel.wire.writes import batch_to_dict
+
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{batch.batch_id}"
         final = self.folder / f"{name}.batch"
@@ -47,6 +50,8 @@ class Spool:
 
     def pending(self) -> list[tuple[Path, WriteBatch]]:
         """Spooled batches, oldest first. Unreadable files are set aside as ``.bad``."""
+        from keel.wire.writes import batch_from_dict
+
         found = []
         for path in self._files():
             try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from keel.entities.codec import file_info_to_dict
 from keel.entities.paths import safe_artifact_path
 from keel.entities.rules import check_run_id
 from keel.server.deps import ArtifactsDep
 from keel.server.responses import JSON
-from keel.server.schemas import FileInfoPublic, FileList
 from keel.server.streams import consume_body
+from keel.wire.artifacts import FileInfoPublic, FileList, file_info_to_dict
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 

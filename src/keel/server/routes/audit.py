@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from keel.entities.registry_codec import audit_page_to_dict
 from keel.server.deps import RegistryDep
 from keel.server.responses import JSON
-from keel.server.schemas_registry import AuditPagePublic
+from keel.wire.governance import AuditPagePublic, audit_page_to_dict
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

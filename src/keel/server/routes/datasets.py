@@ -7,19 +7,12 @@ unless its bytes hash to its name), then creating the version with its manifest.
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
 
 from keel.data.remote import StoreObjects
 from keel.entities.dataset import DatasetKind, check_digest
-from keel.entities.dataset_codec import (
-    dataset_input_to_dict,
-    dataset_to_dict,
-    dataset_version_to_dict,
-)
 from keel.entities.dataset_manifest import DataManifest
 from keel.entities.rules import check_choice
 from keel.errors import InvalidArgument, NotFound
@@ -27,34 +20,16 @@ from keel.server.deps import ActorDep
 from keel.server.responses import JSON
 from keel.server.streams import consume_body
 from keel.store.datasets import DatasetStore
+from keel.wire.datasets import (
+    DatasetVersionCreate,
+    DigestList,
+    RunInputCreate,
+    dataset_input_to_dict,
+    dataset_to_dict,
+    dataset_version_to_dict,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
-
-
-class VersionCreate(BaseModel):
-    digest: str
-    manifest: str = Field(description="The manifest's canonical bytes, base64")
-    kind: str
-    file_count: int
-    total_bytes: int
-    source: str
-    description: str = ""
-    row_count: int | None = None
-    column_count: int | None = None
-    profile: dict[str, Any] | None = None
-
-
-class InputCreate(BaseModel):
-    name: str
-    version: int
-    context: str = "training"
-
-
-class DigestList(BaseModel):
-    digests: list[str] = Field(max_length=100_000)
-    verify: bool = Field(
-        False, description="Also list held objects whose bytes no longer match (read whole)"
-    )
 
 
 def _datasets(request: Request) -> DatasetStore:
@@ -76,7 +51,9 @@ def get_dataset(name: str, request: Request) -> JSON:
 
 
 @router.post("/datasets/{name}/versions")
-def create_version(name: str, body: VersionCreate, request: Request, actor: ActorDep) -> JSON:
+def create_version(
+    name: str, body: DatasetVersionCreate, request: Request, actor: ActorDep
+) -> JSON:
     """A new version (``created``: true), or the latest when it has this digest."""
     try:
         manifest = base64.b64decode(body.manifest, validate=True)
@@ -185,7 +162,7 @@ def version_users(name: str, version: str, request: Request) -> JSON:
 
 
 @router.post("/runs/{run_id}/inputs", status_code=201)
-def log_run_input(run_id: str, body: InputCreate, request: Request) -> JSON:
+def log_run_input(run_id: str, body: RunInputCreate, request: Request) -> JSON:
     found = _datasets(request).log_run_input(run_id, body.name, body.version, body.context)
     return JSON(dataset_input_to_dict(found), status_code=201)
 

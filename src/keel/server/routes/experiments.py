@@ -7,16 +7,16 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from keel.entities import ViewType
-from keel.entities.codec import experiment_to_dict
 from keel.errors import InvalidArgument, NotFound
 from keel.server.deps import StoreDep
 from keel.server.responses import JSON
-from keel.server.schemas import (
+from keel.wire.experiments import (
     ExperimentCreate,
     ExperimentId,
     ExperimentList,
     ExperimentPublic,
     ExperimentTag,
+    experiment_to_dict,
 )
 
 router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from keel.entities.registry_codec import check_to_dict, version_page_to_dict, version_to_dict
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
-from keel.server.schemas_registry import (
-    CheckCreate,
-    CheckList,
-    CheckPublic,
+from keel.wire.governance import CheckCreate, CheckList, CheckPublic, check_to_dict
+from keel.wire.models import (
     ModelVersionCreate,
     ModelVersionPagePublic,
     ModelVersionPublic,
     ModelVersionUpdate,
     RegistryTag,
+    version_page_to_dict,
+    version_to_dict,
 )
 
 router = APIRouter(prefix="/api/v1/registered-models/{name}/versions", tags=["model versions"])

@@ -8,26 +8,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from keel.entities.registry_codec import (
-    model_page_to_dict,
-    model_to_dict,
-    policy_to_dict,
-    version_to_dict,
-)
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
 from keel.server.routes import audit, model_versions, promotions
-from keel.server.schemas_registry import (
+from keel.wire.governance import (
     AliasPolicyList,
     AliasPolicyPublic,
     AliasPolicySet,
     AliasSet,
+    policy_to_dict,
+)
+from keel.wire.models import (
     ModelVersionPublic,
     RegisteredModelCreate,
     RegisteredModelPagePublic,
     RegisteredModelPublic,
     RegisteredModelUpdate,
     RegistryTag,
+    model_page_to_dict,
+    model_to_dict,
+    version_to_dict,
 )
 
 models = APIRouter(prefix="/api/v1/registered-models", tags=["registered models"])

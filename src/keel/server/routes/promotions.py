@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from keel.entities.registry_codec import request_to_dict
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
-from keel.server.schemas_registry import (
+from keel.wire.governance import (
     PromotionDecision,
     PromotionRequestCreate,
     PromotionRequestList,
     PromotionRequestPublic,
+    request_to_dict,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["promotion requests"])

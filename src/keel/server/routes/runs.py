@@ -9,20 +9,17 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from keel.entities import MetricHistory, RunStatus, ViewType
-from keel.entities.codec import (
-    batch_from_dict,
-    history_chunk_to_dict,
-    history_head_to_dict,
-    run_info_to_dict,
-    run_page_to_dict,
-    run_to_dict,
-    stream_end_to_dict,
-)
 from keel.entities.rules import check_run_id
 from keel.server.deps import StoreDep
 from keel.server.responses import JSON, NDJSON
-from keel.server.schemas import (
+from keel.server.streams import json_lines
+from keel.wire.history import (
     MetricHistoryLine,
+    history_chunk_to_dict,
+    history_head_to_dict,
+    stream_end_to_dict,
+)
+from keel.wire.runs import (
     Reap,
     ReapedRuns,
     RunCreateBody,
@@ -31,10 +28,11 @@ from keel.server.schemas import (
     RunPublic,
     RunSearch,
     RunUpdate,
-    WriteAck,
-    WriteBatchIn,
+    run_info_to_dict,
+    run_page_to_dict,
+    run_to_dict,
 )
-from keel.server.streams import json_lines
+from keel.wire.writes import WriteAck, WriteBatchIn, batch_from_dict
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 

@@ -17,13 +17,13 @@ from keel.entities.dataset import (
     check_dataset_name,
     check_digest,
 )
-from keel.entities.dataset_codec import (
+from keel.errors import CorruptData, InvalidArgument
+from keel.store.rest.http import Http
+from keel.wire.datasets import (
     dataset_from_dict,
     dataset_input_from_dict,
     dataset_version_from_dict,
 )
-from keel.errors import CorruptData, InvalidArgument
-from keel.store.rest.http import Http
 
 API = "/api/v1"
 USER_HEADER = "X-Keel-User"

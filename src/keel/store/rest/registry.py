@@ -26,18 +26,20 @@ from keel.entities.registry import (
     check_alias,
     check_details,
 )
-from keel.entities.registry_codec import (
+from keel.entities.rules import check_actor, check_model_name, check_version
+from keel.store.rest.http import Http
+from keel.wire.governance import (
     audit_page_from_dict,
     check_from_dict,
-    model_from_dict,
-    model_page_from_dict,
     policy_from_dict,
     request_from_dict,
+)
+from keel.wire.models import (
+    model_from_dict,
+    model_page_from_dict,
     version_from_dict,
     version_page_from_dict,
 )
-from keel.entities.rules import check_actor, check_model_name, check_version
-from keel.store.rest.http import Http
 
 API = "/api/v1"
 USER_HEADER = "X-Keel-User"

@@ -17,18 +17,14 @@ from keel.entities import (
     ViewType,
     WriteBatch,
 )
-from keel.entities.codec import (
-    batch_to_dict,
-    experiment_from_dict,
-    file_info_from_dict,
-    history_chunk_from_dict,
-    run_from_dict,
-    run_info_from_dict,
-    run_page_from_dict,
-)
 from keel.entities.rules import check_batch
 from keel.errors import CorruptData, InvalidArgument, NotFound, StoreUnavailable
 from keel.store.rest.http import Http
+from keel.wire.artifacts import file_info_from_dict
+from keel.wire.experiments import experiment_from_dict
+from keel.wire.history import history_chunk_from_dict
+from keel.wire.runs import run_from_dict, run_info_from_dict, run_page_from_dict
+from keel.wire.writes import batch_to_dict
 
 API = "/api/v1"
 
@@ -154,8 +150,8 @@ class RestTrackingStore:
     def iter_metric_history(
         self, run_id: str, key: str, *, max_points: int | None = None
     ) -> Generator[MetricHistory, None, None]:
-        """The chunks as the server streams them (see ``codec``): memory holds one line of
-        the answer at a time, never its whole text."""
+        """The chunks as the server streams them (``keel.wire.history``): memory holds one
+        line of the answer at a time, never its whole text."""
         params: dict[str, object] = {"key": key}
         if max_points is not None:
             params["max_points"] = max_points

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from keel.artifacts.hashing import hash_bytes
 from keel.entities import dataset as d
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
-from keel.entities.dataset_codec import dataset_version_from_dict
 from keel.entities.dataset_manifest import DataManifest
 from keel.entities.rules import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
@@ -257,7 +256,21 @@ def _version(row: Row[Any]) -> DatasetVersion:
 
 def _version_from_dict(row: dict[str, Any]) -> DatasetVersion:
     profile = row.get("profile")
-    return dataset_version_from_dict({**row, "profile": json.loads(profile) if profile else None})
+    return DatasetVersion(
+        name=row["name"],
+        version=row["version"],
+        digest=row["digest"],
+        kind=DatasetKind(row["kind"]),
+        file_count=row["file_count"],
+        total_bytes=row["total_bytes"],
+        source=row["source"],
+        description=row["description"],
+        created=row["created"],
+        created_by=row["created_by"],
+        row_count=row.get("row_count"),
+        column_count=row.get("column_count"),
+        profile=json.loads(profile) if profile else None,
+    )
 
 
 def _input(row: Row[Any]) -> DatasetInput:

@@ -1,10 +1,39 @@
-"""Datasets as JSON-ready dicts: one shape for the server's responses and ``--json``."""
+"""Datasets on the wire: ``/api/v1/datasets`` (versions, manifests, profiles, lineage) and
+``/api/v1/dataset-objects``; the same dicts are what ``keel data ... --json`` prints."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
+
+
+class DatasetVersionCreate(BaseModel):
+    digest: str
+    manifest: str = Field(description="The manifest's canonical bytes, base64")
+    kind: str
+    file_count: int
+    total_bytes: int
+    source: str
+    description: str = ""
+    row_count: int | None = None
+    column_count: int | None = None
+    profile: dict[str, Any] | None = None
+
+
+class RunInputCreate(BaseModel):
+    name: str
+    version: int
+    context: str = "training"
+
+
+class DigestList(BaseModel):
+    digests: list[str] = Field(max_length=100_000)
+    verify: bool = Field(
+        False, description="Also list held objects whose bytes no longer match (read whole)"
+    )
 
 
 def dataset_to_dict(d: Dataset) -> dict[str, Any]:
