@@ -50,12 +50,12 @@ class Spool:
 
     def pending(self) -> list[tuple[Path, WriteBatch]]:
         """Spooled batches, oldest first. Unreadable files are set aside as ``.bad``."""
-        from keel.wire.writes import batch_from_dict
+        from keel.wire.writes import batch_from_json
 
         found = []
         for path in self._files():
             try:
-                found.append((path, batch_from_dict(orjson.loads(path.read_bytes()))))
+                found.append((path, batch_from_json(path.read_bytes())))
             except Exception:
                 with contextlib.suppress(OSError):
                     path.rename(path.with_suffix(".bad"))
