@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -34,6 +35,73 @@ class DigestList(BaseModel):
     verify: bool = Field(
         False, description="Also list held objects whose bytes no longer match (read whole)"
     )
+
+
+class DatasetPublic(BaseModel):
+    name: str
+    description: str
+    created: int
+    updated: int
+    latest_version: int
+
+
+class DatasetList(BaseModel):
+    datasets: list[DatasetPublic]
+
+
+class DatasetVersionPublic(BaseModel):
+    uri: str = Field(description="datasets:/<name>@<version>")
+    name: str
+    version: int
+    digest: str = Field(description="blake3:<hex> of the manifest's canonical bytes")
+    kind: str
+    file_count: int
+    total_bytes: int
+    row_count: int | None
+    column_count: int | None
+    source: str
+    description: str
+    created: int
+    created_by: str
+    profile: dict[str, Any] | None = Field(
+        default=None, description="A table's profile; sent where one version is asked for."
+    )
+
+
+class DatasetVersionList(BaseModel):
+    versions: list[DatasetVersionPublic]
+
+
+class DatasetVersionCreated(BaseModel):
+    version: DatasetVersionPublic
+    created: bool = Field(description="False: the latest version already had this digest.")
+
+
+class RunInputPublic(BaseModel):
+    run_id: str
+    dataset: str = Field(description="datasets:/<name>@<version>")
+    name: str
+    version: int
+    context: str
+    created: int
+
+
+class RunInputList(BaseModel):
+    inputs: list[RunInputPublic]
+
+
+class ManifestPublic(BaseModel):
+    digest: str
+    manifest: str = Field(description="The manifest's canonical bytes, base64")
+
+
+class MissingObjects(BaseModel):
+    missing: list[str]
+    verified: bool
+
+
+class ObjectStored(BaseModel):
+    digest: str
 
 
 def dataset_to_dict(d: Dataset) -> dict[str, Any]:
@@ -102,3 +170,11 @@ def dataset_version_from_dict(d: dict[str, Any]) -> DatasetVersion:
 
 def dataset_input_from_dict(d: dict[str, Any]) -> DatasetInput:
     return DatasetInput(d["run_id"], d["name"], d["version"], d["context"], d["created"])
+
+
+def manifest_to_dict(digest: str, manifest: bytes) -> dict[str, Any]:
+    return {"digest": digest, "manifest": base64.b64encode(manifest).decode("ascii")}
+
+
+def manifest_from_dict(d: dict[str, Any]) -> bytes:
+    return base64.b64decode(d["manifest"])

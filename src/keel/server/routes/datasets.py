@@ -21,12 +21,23 @@ from keel.server.responses import JSON
 from keel.server.streams import consume_body
 from keel.store.datasets import DatasetStore
 from keel.wire.datasets import (
+    DatasetList,
+    DatasetPublic,
     DatasetVersionCreate,
+    DatasetVersionCreated,
+    DatasetVersionList,
+    DatasetVersionPublic,
     DigestList,
+    ManifestPublic,
+    MissingObjects,
+    ObjectStored,
     RunInputCreate,
+    RunInputList,
+    RunInputPublic,
     dataset_input_to_dict,
     dataset_to_dict,
     dataset_version_to_dict,
+    manifest_to_dict,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
@@ -40,17 +51,22 @@ def _objects(request: Request) -> StoreObjects:
     return request.app.state.dataset_objects
 
 
-@router.get("/datasets")
+@router.get("/datasets", response_model=DatasetList)
 def list_datasets(request: Request) -> JSON:
     return JSON({"datasets": [dataset_to_dict(d) for d in _datasets(request).list_datasets()]})
 
 
-@router.get("/datasets/{name}")
+@router.get("/datasets/{name}", response_model=DatasetPublic)
 def get_dataset(name: str, request: Request) -> JSON:
     return JSON(dataset_to_dict(_datasets(request).get_dataset(name)))
 
 
-@router.post("/datasets/{name}/versions")
+@router.post(
+    "/datasets/{name}/versions",
+    response_model=DatasetVersionCreated,
+    status_code=201,
+    responses={200: {"model": DatasetVersionCreated, "description": "The latest, unchanged"}},
+)
 def create_version(
     name: str, body: DatasetVersionCreate, request: Request, actor: ActorDep
 ) -> JSON:
@@ -96,13 +112,13 @@ def _refuse_unfetchable(name: str, digest: str, manifest: bytes, request: Reques
         )
 
 
-@router.get("/dataset-manifests/{digest}")
+@router.get("/dataset-manifests/{digest}", response_model=ManifestPublic)
 def get_manifest_by_digest(digest: str, request: Request) -> JSON:
     raw = _datasets(request).get_manifest(digest)
-    return JSON({"digest": digest, "manifest": base64.b64encode(raw).decode("ascii")})
+    return JSON(manifest_to_dict(digest, raw))
 
 
-@router.post("/dataset-objects/missing")
+@router.post("/dataset-objects/missing", response_model=MissingObjects)
 def missing_objects(body: DigestList, request: Request) -> JSON:
     """Which of these objects the server does not have (with ``verify``, or has damaged)."""
     for i, digest in enumerate(body.digests):
@@ -111,7 +127,7 @@ def missing_objects(body: DigestList, request: Request) -> JSON:
     return JSON({"missing": sorted(missing), "verified": body.verify})
 
 
-@router.put("/dataset-objects/{digest}", status_code=201)
+@router.put("/dataset-objects/{digest}", response_model=ObjectStored, status_code=201)
 async def upload_object(digest: str, request: Request) -> JSON:
     """Stream an object in; refused whole (nothing kept) unless it hashes to ``digest``."""
     check_digest(digest)
@@ -130,14 +146,14 @@ def download_object(digest: str, request: Request) -> StreamingResponse:
     return StreamingResponse(objects.download(digest), media_type="application/octet-stream")
 
 
-@router.get("/datasets/{name}/versions")
+@router.get("/datasets/{name}/versions", response_model=DatasetVersionList)
 def list_versions(name: str, request: Request) -> JSON:
     """A dataset's versions, newest first (without profiles)."""
     versions = _datasets(request).list_dataset_versions(name)
     return JSON({"versions": [dataset_version_to_dict(v) for v in versions]})
 
 
-@router.get("/datasets/{name}/versions/{version}")
+@router.get("/datasets/{name}/versions/{version}", response_model=DatasetVersionPublic)
 def get_version(name: str, version: str, request: Request) -> JSON:
     """One version with its profile; ``latest`` names the newest."""
     found = _datasets(request).get_dataset_version(name, _number(version))
@@ -152,7 +168,7 @@ def get_manifest(name: str, version: str, request: Request) -> Response:
     return Response(store.get_manifest(found.digest), media_type="application/json")
 
 
-@router.get("/datasets/{name}/versions/{version}/runs")
+@router.get("/datasets/{name}/versions/{version}/runs", response_model=RunInputList)
 def version_users(name: str, version: str, request: Request) -> JSON:
     """The runs that used a version (lineage from data to runs, and their models)."""
     store = _datasets(request)
@@ -161,13 +177,13 @@ def version_users(name: str, version: str, request: Request) -> JSON:
     return JSON({"inputs": [dataset_input_to_dict(i) for i in users]})
 
 
-@router.post("/runs/{run_id}/inputs", status_code=201)
+@router.post("/runs/{run_id}/inputs", response_model=RunInputPublic, status_code=201)
 def log_run_input(run_id: str, body: RunInputCreate, request: Request) -> JSON:
     found = _datasets(request).log_run_input(run_id, body.name, body.version, body.context)
     return JSON(dataset_input_to_dict(found), status_code=201)
 
 
-@router.get("/runs/{run_id}/inputs")
+@router.get("/runs/{run_id}/inputs", response_model=RunInputList)
 def run_inputs(run_id: str, request: Request) -> JSON:
     """The dataset versions a run used."""
     inputs = _datasets(request).run_inputs(run_id)

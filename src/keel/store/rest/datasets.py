@@ -23,6 +23,7 @@ from keel.wire.datasets import (
     dataset_from_dict,
     dataset_input_from_dict,
     dataset_version_from_dict,
+    manifest_from_dict,
 )
 
 API = "/api/v1"
@@ -79,7 +80,7 @@ class RestDatasetStore:
     def get_manifest(self, digest: str) -> bytes:
         check_digest(digest)
         found = self.http.request("GET", f"{API}/dataset-manifests/{digest}")
-        return base64.b64decode(found["manifest"])
+        return manifest_from_dict(found)
 
     def get_dataset(self, name: str) -> Dataset:
         return dataset_from_dict(self.http.request("GET", f"{API}/datasets/{_name(name)}"))
