@@ -1,18 +1,25 @@
-"""Planner statistics and connection settings of the SQL stores: Keel analyzes after
-large writes, and SQLite's page cache stays bounded per connection."""
+"""Planner statistics and connection settings of the SQL stores: Keel analyzes when the
+searched tables have outgrown their statistics, and SQLite's page cache stays bounded per
+connection.
+
+PostgreSQL counts modified rows in its statistics system, which a backend reports a
+moment after its transaction (up to seconds later): its checks here wait for them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from conftest import temporary_database
-from keel.entities import RunCreate, RunWrite, WriteBatch
-from keel.store.sql.analyze import AnalyzeSchedule, estimated_rows
-from keel.store.sql.engine import SQLITE_CACHE_KIB
+from keel.config import Settings
+from keel.entities import MetricColumns, RunCreate, RunWrite, WriteBatch
+from keel.store import open_store
+from keel.store.sql.analyze import AnalyzeSchedule, analyze_if_stale, is_stale, searched_rows
+from keel.store.sql.engine import SQLITE_CACHE_KIB, make_engine
 from keel.store.sql.migrate import upgrade
 from keel.store.sql.store import SqlTrackingStore
 from store.support import new_id, now_ms
@@ -20,12 +27,21 @@ from store.support import new_id, now_ms
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each SQL kind."""
+    """An empty database of each SQL kind, with Keel's schema."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'keel.db'}"
+        url = f"sqlite:///{tmp_path / 'keel.db'}"
+        _migrated(url)
+        yield url
         return
     with temporary_database(request.getfixturevalue("postgres_url"), "keel_stats") as url:
+        _migrated(url)
         yield url
+
+
+def _migrated(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
 
 
 def has_statistics(engine: Engine, table: str) -> bool:
@@ -41,8 +57,19 @@ def has_statistics(engine: Engine, table: str) -> bool:
         return bool(conn.execute(text(query), {"table": table}).scalar())
 
 
+def eventually(check: Callable[[], bool], engine: Engine) -> bool:
+    """``check()``, retried on PostgreSQL while its counts of modified rows catch up."""
+    deadline = time.monotonic() + (20 if engine.dialect.name == "postgresql" else 0)
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 def batch(experiment_id: str, runs: int) -> WriteBatch:
-    """``runs`` new runs of three params each: four rows a run."""
+    """``runs`` new runs of three params each: four rows a run in the searched tables."""
     return WriteBatch(
         new_id(),
         [
@@ -56,41 +83,74 @@ def batch(experiment_id: str, runs: int) -> WriteBatch:
     )
 
 
-def test_a_store_analyzes_once_it_has_written_many_rows(sql_url: str, tmp_path: Path) -> None:
-    store = SqlTrackingStore(sql_url, artifact_root=str(tmp_path), analyze_after_rows=100)
+def test_rows_counted_are_those_of_the_searched_tables() -> None:
+    metrics = MetricColumns(["m"] * 500 + ["n"] * 500, [1.0] * 1000, [1] * 1000, list(range(1000)))
+    write = RunWrite(new_id(), params={"a": "1"}, tags={"t": "x", "u": "y"}, metrics=metrics)
+    # One param, two tags and two metric series, however many points.
+    assert searched_rows(WriteBatch(new_id(), [write])) == 5
+    assert searched_rows(batch("1", 10)) == 40
+
+
+def test_a_store_analyzes_when_its_writes_outgrow_the_statistics(
+    sql_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(sql_url)
+    schedule = AnalyzeSchedule(engine, check_every=100, min_rows=100)
+    store = SqlTrackingStore(engine, artifact_root=str(tmp_path), statistics=schedule)
     try:
-        upgrade(store.engine)
         exp_id = store.create_experiment("stats")
-        store.write(batch(exp_id, 10))  # 40 rows: not yet
-        assert not has_statistics(store.engine, "params")
-        store.write(batch(exp_id, 20))  # 120 rows in all: analyzed
-        assert has_statistics(store.engine, "params")
-        assert has_statistics(store.engine, "runs")
-        with store.engine.connect() as conn:
-            assert estimated_rows(conn) >= 120
-        # The store still works on the connections that follow the analysis.
-        assert len(store.search_runs([exp_id], "params.b = 'x'").runs) == 30
+        store.write(batch(exp_id, 10))  # 40 rows: not looked yet
+        assert not has_statistics(engine, "params")
+        store.write(batch(exp_id, 40))  # 200 rows: the store looks, and they are stale
+        assert eventually(lambda: has_statistics(engine, "params") or schedule.wrote(100), engine)
+        assert has_statistics(engine, "runs")
+        with engine.connect() as conn:
+            assert not is_stale(conn, min_rows=100)
+        # The store works on the connections that follow the analysis.
+        assert len(store.search_runs([exp_id], "params.b = 'x'").runs) == 50
     finally:
         store.close()
 
 
-def test_the_schedule_waits_for_the_tables_to_grow(sql_url: str, tmp_path: Path) -> None:
-    store = SqlTrackingStore(sql_url, artifact_root=str(tmp_path))
+def test_statistics_are_stale_once_a_table_grows_by_a_share(sql_url: str, tmp_path: Path) -> None:
+    engine = make_engine(sql_url)
+    store = SqlTrackingStore(
+        engine, artifact_root=str(tmp_path), statistics=AnalyzeSchedule(engine, check_every=10**9)
+    )
     try:
-        upgrade(store.engine)
         exp_id = store.create_experiment("growth")
-        store.write(batch(exp_id, 50))  # about 200 rows, under the store's own threshold
-        schedule = AnalyzeSchedule(store.engine, min_rows=20, growth=0.5)
-        assert not schedule.wrote(19)
-        assert schedule.wrote(1)  # 20 rows: the first analysis
-        with store.engine.connect() as conn:
-            total = estimated_rows(conn)
-        assert total >= 200
-        # Next time it waits for half as many rows again as the tables hold.
-        assert not schedule.wrote(total // 2 - 1)
-        assert schedule.wrote(1)
+        store.write(batch(exp_id, 250))  # 750 params
+        assert eventually(lambda: analyze_if_stale(engine, min_rows=100, share=0.5), engine)
+        assert not analyze_if_stale(engine, min_rows=100, share=0.5)
+        store.write(batch(exp_id, 100))  # 300 more params: under half as many again
+        with engine.connect() as conn:
+            assert not is_stale(conn, min_rows=100, share=0.5)
+        store.write(batch(exp_id, 100))  # 600 more: over
+        assert eventually(lambda: analyze_if_stale(engine, min_rows=100, share=0.5), engine)
     finally:
         store.close()
+
+
+def test_opening_a_store_refreshes_stale_statistics(sql_url: str, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "artifacts"))
+    engine = make_engine(sql_url)
+    writer = SqlTrackingStore(
+        engine, artifact_root=str(tmp_path), statistics=AnalyzeSchedule(engine, check_every=10**9)
+    )
+    try:
+        exp_id = writer.create_experiment("opened")
+        for _ in range(7):
+            writer.write(batch(exp_id, 500))  # 10,500 params, written without a look
+        assert not has_statistics(engine, "params")
+    finally:
+        writer.close()
+
+    def opened() -> bool:
+        open_store(sql_url, settings).close()
+        return has_statistics(engine, "params")
+
+    assert eventually(opened, engine)
+    engine.dispose()
 
 
 def test_sqlite_connections_have_a_bounded_page_cache(tmp_path: Path) -> None:

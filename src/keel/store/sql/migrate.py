@@ -5,18 +5,20 @@ schema is behind. An empty database gets the current schema from the table defin
 one step and is stamped with the head revision (Alembic's own recipe for a new database;
 a test proves the two paths give the same schema). Two processes opening a new database at
 once are serialised (SQLite's write lock, PostgreSQL's advisory lock), so the second finds
-the work done. Statistics are gathered after migrating to the head (``analyze.py``): a
-migrated database may hold many runs that the planner has never counted.
+the work done. Statistics are gathered after migrating to the head (a migrated database
+may hold many runs that the planner has never counted) and refreshed on opening when
+they are stale (``analyze.py``).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
 from keel.errors import StoreUnavailable
-from keel.store.sql.analyze import analyze
+from keel.store.sql.analyze import analyze, analyze_if_stale
 from keel.store.sql.engine import is_sqlite, write_transaction
 
 REVISIONS = ("0001", "0002", "0003", "0004")
@@ -24,6 +26,8 @@ REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = REVISIONS[-1]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_ID = 0x6B65656C  # "keel"
+
+log = logging.getLogger(__name__)
 
 
 def _has_table(conn: Connection, name: str) -> bool:
@@ -90,10 +94,15 @@ def _run_alembic(conn: Connection, revision: str) -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create or upgrade the schema if needed; fail clearly if it is ahead of this Keel."""
+    """Create or upgrade the schema if needed; fail clearly if it is ahead of this Keel.
+    Then refresh the planner's statistics if the tables have outgrown them."""
     try:
-        if is_current(engine):
-            return
+        current = is_current(engine)
     except Exception as exc:
         raise StoreUnavailable(f"database {engine.url!r}: cannot connect ({exc})") from None
-    upgrade(engine)
+    if not current:
+        upgrade(engine)
+    try:
+        analyze_if_stale(engine)
+    except Exception as exc:  # statistics are an optimisation: the store opens without
+        log.warning("ANALYZE of %s failed: %s", engine.url, exc)

@@ -26,7 +26,7 @@ from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
-from keel.store.sql.analyze import ANALYZE_MIN_ROWS, AnalyzeSchedule, searched_rows
+from keel.store.sql.analyze import AnalyzeSchedule, searched_rows
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import CHUNK_POINTS, metric_history, metric_history_chunks
 from keel.store.sql.search import search_runs as search_run_ids
@@ -46,12 +46,12 @@ class SqlTrackingStore:
         url: str | Engine,
         *,
         artifact_root: str,
-        analyze_after_rows: int = ANALYZE_MIN_ROWS,
+        statistics: AnalyzeSchedule | None = None,
     ) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.artifact_root = artifact_root.rstrip("/")
         # Planner statistics follow large writes (see analyze.py).
-        self._analyze = AnalyzeSchedule(self.engine, min_rows=analyze_after_rows)
+        self._statistics = statistics or AnalyzeSchedule(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -210,7 +210,7 @@ class SqlTrackingStore:
                 conn, batch, now=now_ms(), artifact_root_for=self.run_artifact_uri
             )
         if applied:
-            self._analyze.wrote(searched_rows(batch))
+            self._statistics.wrote(searched_rows(batch))
         return applied
 
     def get_run(self, run_id: str) -> Run:
