@@ -8,24 +8,51 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from keel.version import __version__
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
+from keel.server.deps import request_actor
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
-from keel.server.routes import artifacts, datasets, experiments, models, runs
+from keel.server.routes import (
+    artifacts,
+    audit,
+    datasets,
+    experiments,
+    model_versions,
+    models,
+    promotions,
+    runs,
+)
 from keel.store import open_backend
 from keel.uri import StoreKind, resolve_tracking_uri
+from keel.version import __version__
+from keel.wire.routes import API
 
 log = logging.getLogger("keel.server")
 
 MAX_JSON_BODY = 64 * 1024 * 1024
 REAP_EVERY_SECONDS = 60.0
+
+ROUTERS = (
+    experiments.router,
+    runs.router,
+    artifacts.router,
+    models.router,
+    model_versions.router,
+    promotions.router,
+    audit.router,
+    datasets.router,
+)
+"""Every router of the API, one per resource; none names ``/api/v1`` itself."""
+
+API_DEPENDENCIES = (Depends(request_actor),)
+"""What every API request runs before its route: who is acting, for now. Authentication
+belongs here, where no route can be mounted without it."""
 
 
 def require_database(uri: str) -> str:
@@ -71,17 +98,21 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
-    app.include_router(experiments.router)
-    app.include_router(runs.router)
-    app.include_router(artifacts.router)
-    app.include_router(models.router)
-    app.include_router(datasets.router)
+    app.include_router(api_router())
 
     @app.get("/health", tags=["health"])
     def health() -> JSON:
         return JSON({"status": "ok", "version": __version__})
 
     return app
+
+
+def api_router() -> APIRouter:
+    """Every router, each mounted once, under ``/api/v1`` and behind ``API_DEPENDENCIES``."""
+    api = APIRouter(prefix=API, dependencies=list(API_DEPENDENCIES))
+    for router in ROUTERS:
+        api.include_router(router)
+    return api
 
 
 async def _reap_forever(store: Any, run_timeout: float) -> None:

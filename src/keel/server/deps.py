@@ -32,7 +32,7 @@ async def _registry(request: Request) -> RegistryStore:
     return request.app.state.registry
 
 
-async def _actor(x_keel_user: str | None = Header(default=None)) -> str:
+async def request_actor(x_keel_user: str | None = Header(default=None)) -> str:
     """Who is acting: the ``X-Keel-User`` header (percent-encoded UTF-8), else
     ``anonymous``. Recorded in the registry's audit log; not an authentication."""
     if not x_keel_user:
@@ -42,4 +42,4 @@ async def _actor(x_keel_user: str | None = Header(default=None)) -> str:
 
 ANONYMOUS = "anonymous"
 RegistryDep = Annotated[RegistryStore, Depends(_registry)]
-ActorDep = Annotated[str, Depends(_actor)]
+ActorDep = Annotated[str, Depends(request_actor)]

@@ -17,7 +17,7 @@ from keel.server.responses import JSON
 from keel.server.streams import consume_body
 from keel.wire.artifacts import FileInfoPublic, FileList, file_info_to_dict
 
-router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
+router = APIRouter(prefix="/runs/{run_id}/artifacts", tags=["artifacts"])
 
 
 @router.get("", response_model=FileList)

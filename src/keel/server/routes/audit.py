@@ -9,7 +9,7 @@ from keel.server.deps import RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import AuditPagePublic, audit_page_to_dict
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=AuditPagePublic)

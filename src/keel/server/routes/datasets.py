@@ -40,7 +40,7 @@ from keel.wire.datasets import (
     manifest_to_dict,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["datasets"])
+router = APIRouter(tags=["datasets"])
 
 
 def _datasets(request: Request) -> DatasetStore:

@@ -19,7 +19,7 @@ from keel.wire.experiments import (
     experiment_to_dict,
 )
 
-router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
+router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
 @router.post("", response_model=ExperimentId, status_code=201)

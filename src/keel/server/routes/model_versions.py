@@ -17,7 +17,7 @@ from keel.wire.models import (
     version_to_dict,
 )
 
-router = APIRouter(prefix="/api/v1/registered-models/{name}/versions", tags=["model versions"])
+router = APIRouter(prefix="/registered-models/{name}/versions", tags=["model versions"])
 
 
 @router.post("", response_model=ModelVersionPublic, status_code=201)

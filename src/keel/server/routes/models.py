@@ -1,6 +1,5 @@
-"""``/api/v1/registered-models``: models, their tags, aliases and alias policies. Its
-``router`` also carries the rest of the registry (versions, promotion requests, audit),
-so the app includes the registry with one router.
+"""``/api/v1/registered-models``: models, their tags, aliases and alias policies (their
+versions, promotion requests and the audit log have routers of their own).
 
 The acting user is the ``X-Keel-User`` header (``anonymous`` without one)."""
 
@@ -10,7 +9,6 @@ from fastapi import APIRouter, Query
 
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
-from keel.server.routes import audit, model_versions, promotions
 from keel.wire.governance import (
     AliasPolicyList,
     AliasPolicyPublic,
@@ -30,10 +28,10 @@ from keel.wire.models import (
     version_to_dict,
 )
 
-models = APIRouter(prefix="/api/v1/registered-models", tags=["registered models"])
+router = APIRouter(prefix="/registered-models", tags=["registered models"])
 
 
-@models.post("", response_model=RegisteredModelPublic, status_code=201)
+@router.post("", response_model=RegisteredModelPublic, status_code=201)
 def create_registered_model(
     body: RegisteredModelCreate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -43,7 +41,7 @@ def create_registered_model(
     return JSON(model_to_dict(found), status_code=201)
 
 
-@models.get("", response_model=RegisteredModelPagePublic)
+@router.get("", response_model=RegisteredModelPagePublic)
 def search_registered_models(
     registry: RegistryDep,
     name_like: str | None = None,
@@ -57,12 +55,12 @@ def search_registered_models(
     return JSON(model_page_to_dict(page))
 
 
-@models.get("/{name}", response_model=RegisteredModelPublic)
+@router.get("/{name}", response_model=RegisteredModelPublic)
 def get_registered_model(name: str, registry: RegistryDep) -> JSON:
     return JSON(model_to_dict(registry.get_registered_model(name)))
 
 
-@models.patch("/{name}", response_model=RegisteredModelPublic)
+@router.patch("/{name}", response_model=RegisteredModelPublic)
 def update_registered_model(
     name: str, body: RegisteredModelUpdate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -70,27 +68,27 @@ def update_registered_model(
     return JSON(model_to_dict(found))
 
 
-@models.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204)
 def delete_registered_model(name: str, registry: RegistryDep, actor: ActorDep) -> None:
     """Delete the model and its versions; refused (409) while any alias is set."""
     registry.delete_registered_model(name, actor=actor)
 
 
-@models.put("/{name}/tags", status_code=204)
+@router.put("/{name}/tags", status_code=204)
 def set_registered_model_tag(
     name: str, body: RegistryTag, registry: RegistryDep, actor: ActorDep
 ) -> None:
     registry.set_registered_model_tag(name, body.key, body.value, actor=actor)
 
 
-@models.delete("/{name}/tags", status_code=204)
+@router.delete("/{name}/tags", status_code=204)
 def delete_registered_model_tag(
     name: str, registry: RegistryDep, actor: ActorDep, key: str = Query()
 ) -> None:
     registry.delete_registered_model_tag(name, key, actor=actor)
 
 
-@models.put("/{name}/aliases/{alias}", status_code=204)
+@router.put("/{name}/aliases/{alias}", status_code=204)
 def set_alias(
     name: str, alias: str, body: AliasSet, registry: RegistryDep, actor: ActorDep
 ) -> None:
@@ -99,17 +97,17 @@ def set_alias(
     registry.set_alias(name, alias, body.version, actor=actor)
 
 
-@models.delete("/{name}/aliases/{alias}", status_code=204)
+@router.delete("/{name}/aliases/{alias}", status_code=204)
 def delete_alias(name: str, alias: str, registry: RegistryDep, actor: ActorDep) -> None:
     registry.delete_alias(name, alias, actor=actor)
 
 
-@models.get("/{name}/aliases/{alias}", response_model=ModelVersionPublic)
+@router.get("/{name}/aliases/{alias}", response_model=ModelVersionPublic)
 def get_model_version_by_alias(name: str, alias: str, registry: RegistryDep) -> JSON:
     return JSON(version_to_dict(registry.get_model_version_by_alias(name, alias)))
 
 
-@models.put("/{name}/alias-policies/{alias}", response_model=AliasPolicyPublic)
+@router.put("/{name}/alias-policies/{alias}", response_model=AliasPolicyPublic)
 def set_alias_policy(
     name: str, alias: str, body: AliasPolicySet, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -117,13 +115,6 @@ def set_alias_policy(
     return JSON(policy_to_dict(found))
 
 
-@models.get("/{name}/alias-policies", response_model=AliasPolicyList)
+@router.get("/{name}/alias-policies", response_model=AliasPolicyList)
 def get_alias_policies(name: str, registry: RegistryDep) -> JSON:
     return JSON({"policies": [policy_to_dict(p) for p in registry.get_alias_policies(name)]})
-
-
-router = APIRouter()
-router.include_router(models)
-router.include_router(model_versions.router)
-router.include_router(promotions.router)
-router.include_router(audit.router)

@@ -15,7 +15,7 @@ from keel.wire.governance import (
     request_to_dict,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["promotion requests"])
+router = APIRouter(tags=["promotion requests"])
 
 
 @router.post(

@@ -36,7 +36,7 @@ from keel.wire.runs import (
 )
 from keel.wire.writes import WriteAck, WriteBatchIn, batch_from_json
 
-router = APIRouter(prefix="/api/v1", tags=["runs"])
+router = APIRouter(tags=["runs"])
 
 
 async def _write_batch(request: Request) -> WriteBatch:

@@ -19,6 +19,7 @@ from keel.entities.dataset import (
 )
 from keel.errors import CorruptData, InvalidArgument
 from keel.store.rest.http import Http
+from keel.wire import routes
 from keel.wire.datasets import (
     dataset_from_dict,
     dataset_input_from_dict,
@@ -26,7 +27,6 @@ from keel.wire.datasets import (
     manifest_from_dict,
 )
 
-API = "/api/v1"
 USER_HEADER = "X-Keel-User"
 MISSING_BATCH = 10_000
 """Digests asked about per request."""
@@ -70,8 +70,7 @@ class RestDatasetStore:
             "profile": profile,
         }
         found = self.http.request(
-            "POST",
-            f"{API}/datasets/{_name(name)}/versions",
+            *routes.CREATE_DATASET_VERSION.at(name=_name(name)),
             json=body,
             headers={USER_HEADER: quote(actor, safe="")},
         )
@@ -79,36 +78,38 @@ class RestDatasetStore:
 
     def get_manifest(self, digest: str) -> bytes:
         check_digest(digest)
-        found = self.http.request("GET", f"{API}/dataset-manifests/{digest}")
+        found = self.http.request(*routes.GET_MANIFEST.at(digest=digest))
         return manifest_from_dict(found)
 
     def get_dataset(self, name: str) -> Dataset:
-        return dataset_from_dict(self.http.request("GET", f"{API}/datasets/{_name(name)}"))
+        return dataset_from_dict(self.http.request(*routes.GET_DATASET.at(name=_name(name))))
 
     def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
         which = "latest" if version is None else str(version)
-        found = self.http.request("GET", f"{API}/datasets/{_name(name)}/versions/{which}")
+        route = routes.GET_DATASET_VERSION.at(name=_name(name), version=which)
+        found = self.http.request(*route)
         return dataset_version_from_dict(found)
 
     def list_datasets(self) -> list[Dataset]:
-        found = self.http.request("GET", f"{API}/datasets")
+        found = self.http.request(*routes.LIST_DATASETS.at())
         return [dataset_from_dict(d) for d in found["datasets"]]
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
-        found = self.http.request("GET", f"{API}/datasets/{_name(name)}/versions")
+        found = self.http.request(*routes.LIST_DATASET_VERSIONS.at(name=_name(name)))
         return [dataset_version_from_dict(v) for v in found["versions"]]
 
     def log_run_input(self, run_id: str, name: str, version: int, context: str) -> DatasetInput:
         body = {"name": name, "version": version, "context": context}
-        found = self.http.request("POST", f"{API}/runs/{quote(run_id, safe='')}/inputs", json=body)
+        found = self.http.request(*routes.LOG_RUN_INPUT.at(run_id=run_id), json=body)
         return dataset_input_from_dict(found)
 
     def run_inputs(self, run_id: str) -> list[DatasetInput]:
-        found = self.http.request("GET", f"{API}/runs/{quote(run_id, safe='')}/inputs")
+        found = self.http.request(*routes.RUN_INPUTS.at(run_id=run_id))
         return [dataset_input_from_dict(i) for i in found["inputs"]]
 
     def version_users(self, name: str, version: int) -> list[DatasetInput]:
-        found = self.http.request("GET", f"{API}/datasets/{_name(name)}/versions/{version}/runs")
+        route = routes.VERSION_USERS.at(name=_name(name), version=version)
+        found = self.http.request(*route)
         return [dataset_input_from_dict(i) for i in found["inputs"]]
 
 
@@ -127,8 +128,7 @@ class ServerObjects:
         for start in range(0, len(wanted), MISSING_BATCH):
             batch = wanted[start : start + MISSING_BATCH]
             found = self.http.request(
-                "POST",
-                f"{API}/dataset-objects/missing",
+                *routes.MISSING_OBJECTS.at(),
                 json={"digests": batch, "verify": verify},
             )
             if verify and found.get("verified") is not True:  # a server from before verify
@@ -141,7 +141,7 @@ class ServerObjects:
 
     def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
         self.http.upload(
-            f"{API}/dataset-objects/{check_digest(digest)}",
+            routes.UPLOAD_OBJECT.path(digest=check_digest(digest)),
             chunks,
             params={},
             headers={"Content-Type": "application/octet-stream"},
@@ -149,7 +149,8 @@ class ServerObjects:
 
     def download(self, digest: str) -> Iterator[bytes]:
         hasher = new_hasher()
-        with self.http.download(f"{API}/dataset-objects/{check_digest(digest)}", params={}) as r:
+        url = routes.DOWNLOAD_OBJECT.path(digest=check_digest(digest))
+        with self.http.download(url, params={}) as r:
             for chunk in r.iter_bytes():
                 hasher.update(chunk)
                 yield chunk
@@ -160,5 +161,5 @@ class ServerObjects:
 
 
 def _name(name: str) -> str:
-    """One URL path segment, dots percent-encoded too, so ``..`` is a name, not a step up."""
-    return quote(check_dataset_name(name), safe="").replace(".", "%2E")
+    """A dataset name, checked before it goes into a URL path (``Route.path`` encodes it)."""
+    return check_dataset_name(name)

@@ -28,6 +28,7 @@ from keel.entities.registry import (
 )
 from keel.entities.rules import check_actor, check_model_name, check_version
 from keel.store.rest.http import Http
+from keel.wire import routes
 from keel.wire.governance import (
     audit_page_from_dict,
     check_from_dict,
@@ -41,7 +42,6 @@ from keel.wire.models import (
     version_page_from_dict,
 )
 
-API = "/api/v1"
 USER_HEADER = "X-Keel-User"
 
 
@@ -65,11 +65,13 @@ class RestRegistryStore:
         actor: str,
     ) -> RegisteredModel:
         body = {"name": name, "description": description, "tags": tags or {}}
-        found = self.http.request("POST", f"{API}/registered-models", json=body, headers=_as(actor))
+        found = self.http.request(
+            *routes.CREATE_REGISTERED_MODEL.at(), json=body, headers=_as(actor)
+        )
         return model_from_dict(found)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        return model_from_dict(self.http.request("GET", f"{API}/registered-models/{_name(name)}"))
+        return model_from_dict(self.http.request(*routes.GET_REGISTERED_MODEL.at(name=_name(name))))
 
     def search_registered_models(
         self,
@@ -79,35 +81,32 @@ class RestRegistryStore:
         page_token: str | None = None,
     ) -> RegisteredModelPage:
         params = _params(name_like=name_like, max_results=max_results, page_token=page_token)
-        found = self.http.request("GET", f"{API}/registered-models", params=params)
+        found = self.http.request(*routes.SEARCH_REGISTERED_MODELS.at(), params=params)
         return model_page_from_dict(found)
 
     def update_registered_model(
         self, name: str, *, description: str, actor: str
     ) -> RegisteredModel:
         found = self.http.request(
-            "PATCH",
-            f"{API}/registered-models/{_name(name)}",
+            *routes.UPDATE_REGISTERED_MODEL.at(name=_name(name)),
             json={"description": description},
             headers=_as(actor),
         )
         return model_from_dict(found)
 
     def delete_registered_model(self, name: str, *, actor: str) -> None:
-        self.http.request("DELETE", f"{API}/registered-models/{_name(name)}", headers=_as(actor))
+        self.http.request(*routes.DELETE_REGISTERED_MODEL.at(name=_name(name)), headers=_as(actor))
 
     def set_registered_model_tag(self, name: str, key: str, value: str, *, actor: str) -> None:
         self.http.request(
-            "PUT",
-            f"{API}/registered-models/{_name(name)}/tags",
+            *routes.SET_REGISTERED_MODEL_TAG.at(name=_name(name)),
             json={"key": key, "value": value},
             headers=_as(actor),
         )
 
     def delete_registered_model_tag(self, name: str, key: str, *, actor: str) -> None:
         self.http.request(
-            "DELETE",
-            f"{API}/registered-models/{_name(name)}/tags",
+            *routes.DELETE_REGISTERED_MODEL_TAG.at(name=_name(name)),
             params={"key": key},
             headers=_as(actor),
         )
@@ -135,15 +134,13 @@ class RestRegistryStore:
             "create_model": create_model,
         }
         found = self.http.request(
-            "POST", f"{API}/registered-models/{_name(name)}/versions", json=body, headers=_as(actor)
+            *routes.CREATE_MODEL_VERSION.at(name=_name(name)), json=body, headers=_as(actor)
         )
         return version_from_dict(found)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         return version_from_dict(
-            self.http.request(
-                "GET", f"{API}/registered-models/{_name(name)}/versions/{_ver(version)}"
-            )
+            self.http.request(*routes.GET_MODEL_VERSION.at(name=_name(name), version=_ver(version)))
         )
 
     def search_model_versions(
@@ -155,9 +152,7 @@ class RestRegistryStore:
         page_token: str | None = None,
     ) -> ModelVersionPage:
         params = _params(status=status, max_results=max_results, page_token=page_token)
-        found = self.http.request(
-            "GET", f"{API}/registered-models/{_name(name)}/versions", params=params
-        )
+        found = self.http.request(*routes.SEARCH_MODEL_VERSIONS.at(name=_name(name)), params=params)
         return version_page_from_dict(found)
 
     def update_model_version(
@@ -171,8 +166,7 @@ class RestRegistryStore:
     ) -> ModelVersion:
         body = {"description": description, "status": None if status is None else str(status)}
         found = self.http.request(
-            "PATCH",
-            f"{API}/registered-models/{_name(name)}/versions/{_ver(version)}",
+            *routes.UPDATE_MODEL_VERSION.at(name=_name(name), version=_ver(version)),
             json=body,
             headers=_as(actor),
         )
@@ -182,16 +176,14 @@ class RestRegistryStore:
         self, name: str, version: int, key: str, value: str, *, actor: str
     ) -> None:
         self.http.request(
-            "PUT",
-            f"{API}/registered-models/{_name(name)}/versions/{_ver(version)}/tags",
+            *routes.SET_MODEL_VERSION_TAG.at(name=_name(name), version=_ver(version)),
             json={"key": key, "value": value},
             headers=_as(actor),
         )
 
     def delete_model_version_tag(self, name: str, version: int, key: str, *, actor: str) -> None:
         self.http.request(
-            "DELETE",
-            f"{API}/registered-models/{_name(name)}/versions/{_ver(version)}/tags",
+            *routes.DELETE_MODEL_VERSION_TAG.at(name=_name(name), version=_ver(version)),
             params={"key": key},
             headers=_as(actor),
         )
@@ -200,23 +192,21 @@ class RestRegistryStore:
 
     def set_alias(self, name: str, alias: str, version: int, *, actor: str) -> None:
         self.http.request(
-            "PUT",
-            f"{API}/registered-models/{_name(name)}/aliases/{_alias(alias)}",
+            *routes.SET_ALIAS.at(name=_name(name), alias=_alias(alias)),
             json={"version": version},
             headers=_as(actor),
         )
 
     def delete_alias(self, name: str, alias: str, *, actor: str) -> None:
         self.http.request(
-            "DELETE",
-            f"{API}/registered-models/{_name(name)}/aliases/{_alias(alias)}",
+            *routes.DELETE_ALIAS.at(name=_name(name), alias=_alias(alias)),
             headers=_as(actor),
         )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return version_from_dict(
             self.http.request(
-                "GET", f"{API}/registered-models/{_name(name)}/aliases/{_alias(alias)}"
+                *routes.GET_MODEL_VERSION_BY_ALIAS.at(name=_name(name), alias=_alias(alias))
             )
         )
 
@@ -224,15 +214,14 @@ class RestRegistryStore:
         self, name: str, alias: str, required_checks: Sequence[str], *, actor: str
     ) -> AliasPolicy:
         found = self.http.request(
-            "PUT",
-            f"{API}/registered-models/{_name(name)}/alias-policies/{_alias(alias)}",
+            *routes.SET_ALIAS_POLICY.at(name=_name(name), alias=_alias(alias)),
             json={"required_checks": list(required_checks)},
             headers=_as(actor),
         )
         return policy_from_dict(found)
 
     def get_alias_policies(self, name: str) -> list[AliasPolicy]:
-        found = self.http.request("GET", f"{API}/registered-models/{_name(name)}/alias-policies")
+        found = self.http.request(*routes.GET_ALIAS_POLICIES.at(name=_name(name)))
         return [policy_from_dict(p) for p in found["policies"]]
 
     # checks --------------------------------------------------------------------------
@@ -248,8 +237,7 @@ class RestRegistryStore:
         actor: str,
     ) -> CheckResult:
         found = self.http.request(
-            "POST",
-            f"{API}/registered-models/{_name(name)}/versions/{_ver(version)}/checks",
+            *routes.RECORD_CHECK.at(name=_name(name), version=_ver(version)),
             # Checked here too: orjson would send NaN as null rather than refuse it.
             json={"check": check, "passed": passed, "details": check_details(details)},
             headers=_as(actor),
@@ -257,9 +245,7 @@ class RestRegistryStore:
         return check_from_dict(found)
 
     def list_checks(self, name: str, version: int) -> list[CheckResult]:
-        found = self.http.request(
-            "GET", f"{API}/registered-models/{_name(name)}/versions/{_ver(version)}/checks"
-        )
+        found = self.http.request(*routes.LIST_CHECKS.at(name=_name(name), version=_ver(version)))
         return [check_from_dict(c) for c in found["checks"]]
 
     # promotion requests --------------------------------------------------------------
@@ -268,8 +254,7 @@ class RestRegistryStore:
         self, name: str, version: int, alias: str, *, actor: str
     ) -> PromotionRequest:
         found = self.http.request(
-            "POST",
-            f"{API}/registered-models/{_name(name)}/promotion-requests",
+            *routes.CREATE_PROMOTION_REQUEST.at(name=_name(name)),
             json={"version": version, "alias": alias},
             headers=_as(actor),
         )
@@ -277,15 +262,14 @@ class RestRegistryStore:
 
     def get_promotion_request(self, request_id: int) -> PromotionRequest:
         return request_from_dict(
-            self.http.request("GET", f"{API}/promotion-requests/{_req(request_id)}")
+            self.http.request(*routes.GET_PROMOTION_REQUEST.at(request_id=_req(request_id)))
         )
 
     def decide_promotion_request(
         self, request_id: int, *, approve: bool, reviewer: str, comment: str | None = None
     ) -> PromotionRequest:
         found = self.http.request(
-            "POST",
-            f"{API}/promotion-requests/{_req(request_id)}/decision",
+            *routes.DECIDE_PROMOTION_REQUEST.at(request_id=_req(request_id)),
             json={"approve": approve, "comment": comment},
             headers=_as(reviewer, "reviewer"),
         )
@@ -293,7 +277,7 @@ class RestRegistryStore:
 
     def cancel_promotion_request(self, request_id: int, *, actor: str) -> PromotionRequest:
         found = self.http.request(
-            "POST", f"{API}/promotion-requests/{_req(request_id)}/cancel", headers=_as(actor)
+            *routes.CANCEL_PROMOTION_REQUEST.at(request_id=_req(request_id)), headers=_as(actor)
         )
         return request_from_dict(found)
 
@@ -305,7 +289,7 @@ class RestRegistryStore:
         max_results: int = 100,
     ) -> list[PromotionRequest]:
         params = _params(name=name, state=state, max_results=max_results)
-        found = self.http.request("GET", f"{API}/promotion-requests", params=params)
+        found = self.http.request(*routes.LIST_PROMOTION_REQUESTS.at(), params=params)
         return [request_from_dict(p) for p in found["requests"]]
 
     # audit ---------------------------------------------------------------------------
@@ -328,7 +312,7 @@ class RestRegistryStore:
             max_results=max_results,
             page_token=page_token,
         )
-        return audit_page_from_dict(self.http.request("GET", f"{API}/audit", params=params))
+        return audit_page_from_dict(self.http.request(*routes.LIST_AUDIT.at(), params=params))
 
 
 def _as(actor: str, field: str = "actor") -> dict[str, str]:
@@ -336,23 +320,24 @@ def _as(actor: str, field: str = "actor") -> dict[str, str]:
     return {USER_HEADER: quote(check_actor(actor, field), safe="")}
 
 
+# Checked here as the server would, before they go into URL paths (where ``Route.path``
+# percent-encodes them, dots included, so that a name like ``..`` is not a step up).
+
+
 def _name(name: str) -> str:
-    """A model name as one URL path segment: checked here as the server would (a name
-    with '/' cannot travel in a path), then percent-encoded, dots included, so a name like
-    ``..`` is not read as a relative path on the way."""
-    return quote(check_model_name(name), safe="").replace(".", "%2E")
+    return check_model_name(name)
 
 
 def _alias(alias: str) -> str:
     return check_alias(alias)
 
 
-def _ver(version: int) -> str:
-    return str(check_version(version))
+def _ver(version: int) -> int:
+    return check_version(version)
 
 
-def _req(request_id: int) -> str:
-    return str(check_version(request_id, "request id"))
+def _req(request_id: int) -> int:
+    return check_version(request_id, "request id")
 
 
 def _params(**values: Any) -> dict[str, Any]:

@@ -20,13 +20,12 @@ from keel.entities import (
 from keel.entities.rules import check_batch
 from keel.errors import CorruptData, InvalidArgument, NotFound, StoreUnavailable
 from keel.store.rest.http import Http
+from keel.wire import routes
 from keel.wire.artifacts import file_info_from_dict
 from keel.wire.experiments import experiment_from_dict
 from keel.wire.history import history_chunk_from_dict
 from keel.wire.runs import run_from_dict, run_info_from_dict, run_page_from_dict
 from keel.wire.writes import batch_to_dict
-
-API = "/api/v1"
 
 
 class RestTrackingStore:
@@ -50,38 +49,34 @@ class RestTrackingStore:
         body: dict[str, object] = {"name": name, "tags": tags or {}}
         if artifact_location is not None:
             body["artifact_location"] = artifact_location
-        return str(self.http.request("POST", f"{API}/experiments", json=body)["experiment_id"])
+        return str(self.http.request(*routes.CREATE_EXPERIMENT.at(), json=body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return experiment_from_dict(
-            self.http.request("GET", f"{API}/experiments/{_experiment(experiment_id)}")
-        )
+        route = routes.GET_EXPERIMENT.at(experiment_id=_experiment(experiment_id))
+        return experiment_from_dict(self.http.request(*route))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         try:
-            found = self.http.request("GET", f"{API}/experiments/by-name", params={"name": name})
+            found = self.http.request(*routes.GET_EXPERIMENT_BY_NAME.at(), params={"name": name})
         except NotFound:
             return None
         return experiment_from_dict(found)
 
     def search_experiments(self, view: ViewType = ViewType.ACTIVE_ONLY) -> list[Experiment]:
         found = self.http.request(
-            "GET", f"{API}/experiments", params={"view": ViewType.parse(view).value}
+            *routes.SEARCH_EXPERIMENTS.at(), params={"view": ViewType.parse(view).value}
         )
         return [experiment_from_dict(e) for e in found["experiments"]]
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self.http.request("DELETE", f"{API}/experiments/{_experiment(experiment_id)}")
+        self.http.request(*routes.DELETE_EXPERIMENT.at(experiment_id=_experiment(experiment_id)))
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self.http.request("POST", f"{API}/experiments/{_experiment(experiment_id)}/restore")
+        self.http.request(*routes.RESTORE_EXPERIMENT.at(experiment_id=_experiment(experiment_id)))
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        self.http.request(
-            "PUT",
-            f"{API}/experiments/{_experiment(experiment_id)}/tags",
-            json={"key": key, "value": value},
-        )
+        route = routes.SET_EXPERIMENT_TAG.at(experiment_id=_experiment(experiment_id))
+        self.http.request(*route, json={"key": key, "value": value})
 
     # runs ----------------------------------------------------------------------------
 
@@ -105,10 +100,10 @@ class RestTrackingStore:
             "parent_run_id": parent_run_id,
             "user_id": user_id,
         }
-        return run_from_dict(self.http.request("POST", f"{API}/runs", json=body))
+        return run_from_dict(self.http.request(*routes.CREATE_RUN.at(), json=body))
 
     def get_run(self, run_id: str) -> Run:
-        return run_from_dict(self.http.request("GET", f"{API}/runs/{_run(run_id)}"))
+        return run_from_dict(self.http.request(*routes.GET_RUN.at(run_id=_run(run_id))))
 
     def update_run(
         self,
@@ -123,24 +118,22 @@ class RestTrackingStore:
             "end_time": end_time,
             "run_name": run_name,
         }
-        return run_info_from_dict(
-            self.http.request("PATCH", f"{API}/runs/{_run(run_id)}", json=body)
-        )
+        route = routes.UPDATE_RUN.at(run_id=_run(run_id))
+        return run_info_from_dict(self.http.request(*route, json=body))
 
     def delete_run(self, run_id: str) -> None:
-        self.http.request("DELETE", f"{API}/runs/{_run(run_id)}")
+        self.http.request(*routes.DELETE_RUN.at(run_id=_run(run_id)))
 
     def restore_run(self, run_id: str) -> None:
-        self.http.request("POST", f"{API}/runs/{_run(run_id)}/restore")
+        self.http.request(*routes.RESTORE_RUN.at(run_id=_run(run_id)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.http.request("DELETE", f"{API}/runs/{_run(run_id)}/tags", params={"key": key})
+        self.http.request(*routes.DELETE_RUN_TAG.at(run_id=_run(run_id)), params={"key": key})
 
     def write(self, batch: WriteBatch) -> bool:
         check_batch(batch)  # refuse here what the server would refuse, without a round trip
-        return bool(
-            self.http.request("POST", f"{API}/writes", json=batch_to_dict(batch))["applied"]
-        )
+        found = self.http.request(*routes.WRITE.at(), json=batch_to_dict(batch))
+        return bool(found["applied"])
 
     def get_metric_history(
         self, run_id: str, key: str, *, max_points: int | None = None
@@ -155,7 +148,8 @@ class RestTrackingStore:
         params: dict[str, object] = {"key": key}
         if max_points is not None:
             params["max_points"] = max_points
-        lines = self.http.stream_lines(f"{API}/runs/{_run(run_id)}/metrics/history", params=params)
+        path = routes.METRIC_HISTORY.path(run_id=_run(run_id))
+        lines = self.http.stream_lines(path, params=params)
         with closing(lines):
             head = next(lines, None)
             if head is None:
@@ -192,10 +186,11 @@ class RestTrackingStore:
             "order_by": list(order_by) if order_by else None,
             "page_token": page_token,
         }
-        return run_page_from_dict(self.http.request("POST", f"{API}/runs/search", json=body))
+        return run_page_from_dict(self.http.request(*routes.SEARCH_RUNS.at(), json=body))
 
     def reap_lost_runs(self, silent_for_ms: int) -> list[str]:
-        found = self.http.request("POST", f"{API}/runs/reap", json={"silent_for_ms": silent_for_ms})
+        body = {"silent_for_ms": silent_for_ms}
+        found = self.http.request(*routes.REAP_LOST_RUNS.at(), json=body)
         return list(found["run_ids"])
 
     # artifact records are written by the server as it stores the bytes ----------------
@@ -242,7 +237,7 @@ class ProxiedArtifacts:
         if expected_digest:
             headers["X-Keel-Digest"] = expected_digest
         found = self.http.upload(
-            f"{API}/runs/{_run(run_id)}/artifacts/content",
+            routes.UPLOAD_ARTIFACT.path(run_id=_run(run_id)),
             counted(),
             params={"path": path},
             headers=headers,
@@ -257,19 +252,18 @@ class ProxiedArtifacts:
 
     def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         params = {"path": path} if path else None
-        found = self.http.request("GET", f"{API}/runs/{_run(run_id)}/artifacts", params=params)
+        route = routes.LIST_ARTIFACTS.at(run_id=_run(run_id))
+        found = self.http.request(*route, params=params)
         return [file_info_from_dict(f) for f in found["files"]]
 
     def stat(self, run_id: str, path: str) -> FileInfo:
-        found = self.http.request(
-            "GET", f"{API}/runs/{_run(run_id)}/artifacts/stat", params={"path": path}
-        )
+        route = routes.STAT_ARTIFACT.at(run_id=_run(run_id))
+        found = self.http.request(*route, params={"path": path})
         return file_info_from_dict(found)
 
     def read_chunks(self, run_id: str, path: str) -> Iterator[bytes]:
-        with self.http.download(
-            f"{API}/runs/{_run(run_id)}/artifacts/content", params={"path": path}
-        ) as response:
+        url = routes.DOWNLOAD_ARTIFACT.path(run_id=_run(run_id))
+        with self.http.download(url, params={"path": path}) as response:
             expected = response.headers.get("X-Keel-Digest")
             hasher = new_hasher()
             for chunk in response.iter_bytes(4 * 1024 * 1024):
