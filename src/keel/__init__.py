@@ -119,6 +119,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from keel import errors
+    from keel.autologging import autolog
     from keel.client import Client
     from keel.config import Settings
     from keel.entities import (
@@ -157,4 +158,3 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
-    from keel.autologging import autolog

@@ -25,8 +25,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import keel
-from keel.entities import RunStatus
 from keel.autologging import _originals, autolog
+from keel.entities import RunStatus
 
 Reader = Callable[[], keel.Client]
 

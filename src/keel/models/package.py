@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keel.version import __version__
 from keel.config import Settings
 from keel.entities.ids import new_id
 from keel.errors import AlreadyExists, Forbidden, InvalidArgument, NotFound
@@ -35,6 +34,7 @@ from keel.models.flavors._common import version
 from keel.models.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelManifest
 from keel.models.signature import Signature, enforce, infer_signature
 from keel.models.trust import PICKLE_RISK, is_trusted, refusal
+from keel.version import __version__
 
 log = logging.getLogger("keel.models")
 
