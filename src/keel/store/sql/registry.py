@@ -195,10 +195,12 @@ class SqlRegistryStore:
                             tags=checked,
                             create_model=create_model,
                         )
-            except SqlIntegrityError:
+            except (SqlIntegrityError, AlreadyExists):
                 if not create_model:
                     raise
-                continue  # another writer created the model meanwhile: go again
+                # Another writer created the model meanwhile: seen as a duplicate row, or
+                # (PostgreSQL, read committed) as its row committed since our first look.
+                continue
             # A manifest not read since it was recorded: read it with no lock held (storage
             # may be remote), then go again.
             self._manifests.read(stored)
