@@ -104,6 +104,11 @@ SHAPES = (
     Shape("tag LIKE 'prefix%' (0.1% of runs)", "tags.owner LIKE 'user-999%'"),
     Shape("param = rare value", "params.seed = '424242'"),
     Shape("tag = value, ordered by metric ASC", "tags.team = 'vision'", ("metrics.loss ASC",)),
+    Shape(
+        "metric > rare value + param, ordered by another metric",
+        "metrics.acc > 0.999 AND params.model = 'rf'",
+        ("metrics.f1 DESC",),
+    ),
 )
 
 

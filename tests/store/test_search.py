@@ -164,8 +164,8 @@ def test_filters(store, four) -> None:
 
 
 def test_filters_on_common_values(store, four, monkeypatch) -> None:
-    """On SQLite a param or tag condition matching many rows is tested run by run rather
-    than read through its index (``PROBE_LIMIT``): the answers are the same."""
+    """A condition that matches few runs drives the search from their ids, read first; one
+    that matches many (here, any) is tested run by run: the answers are the same."""
     monkeypatch.setattr(search, "PROBE_LIMIT", 1)
     exp_id, _ = four
     assert_cases(lambda case: (set(names(store, exp_id, case[0])), case[1]), FILTERS)

@@ -5,7 +5,9 @@ the query from the most selective index (e.g. ``metric_series (key, last_value)`
 ``metrics.acc > 0.9 ORDER BY metrics.acc DESC``) and stop after one page. Conditions
 under OR become ``EXISTS`` subqueries. A param or tag condition that fixes a value or its
 prefix (``=``, ``IN``, ``LIKE 'abc%'``) is written on the value's indexed prefix, which the
-``(key, value prefix)`` indexes answer, when it is selective (:func:`_selective`).
+``(key, value prefix)`` indexes answer (on PostgreSQL; SQLite's planner cannot judge
+them). A top-level condition that an index answers and that matches few runs drives the
+search: the runs' ids are read first (:func:`_pin`).
 
 The order is total: the clauses asked for, then start time (newest first), then run id.
 Pages are keyset pages (``search_token.py``): a token holds the last run's sort values,
@@ -61,8 +63,8 @@ ATTRIBUTE_COLUMNS = {
     "last_heartbeat": runs.c.last_heartbeat,
 }
 _TABLES = {"metric": metric_series, "param": params, "tag": tags}
-PROBE_LIMIT = 5_000
-"""On SQLite, param and tag conditions matching fewer rows drive a search from their index."""
+PROBE_LIMIT = 2_000
+"""A top-level condition that matches fewer rows than this drives the search (``_pin``)."""
 
 
 @dataclass(frozen=True)
@@ -179,31 +181,55 @@ def _entity_test(
     return test
 
 
-def _selective(conn: Connection, entity: str, key: str, op: str, value: Any) -> bool:
-    """Whether ``entity.key op value`` should be read through the ``(key, value prefix)``
-    index. PostgreSQL decides from its statistics. SQLite's hold one average count per
-    key and value (11 rows for a params index whose keys include a seed, whatever the
-    key): it would drive 'model = rf' from the index, a quarter of a million runs to sort
-    at a million. So SQLite counts, up to ``PROBE_LIMIT``, the rows the index would give,
-    and only a condition that matches fewer is written so that the index can answer it."""
-    table = _TABLES[entity]
-    prefix = _prefix_test(table, op, value)
-    if prefix is None:
-        return False
-    if conn.dialect.name != "sqlite":
-        return True
-    matches = select(true()).where(table.c.key == key, prefix[0]).limit(PROBE_LIMIT)
-    found = conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one()
-    return bool(found < PROBE_LIMIT)
+def _index_test(entity: str, table: Any, op: str, value: Any) -> ColumnElement[bool] | None:
+    """A test of ``table``'s rows for one key that its ``(key, value)`` index answers as
+    a range, and that ``op value`` implies; None if there is none."""
+    if entity == "metric":
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if op in ("=", "<", "<=", ">", ">=") and number and not math.isnan(value):
+            return _compare(table.c.last_value, op, value)
+        return None
+    implied = _prefix_test(table, op, value)
+    return None if implied is None else implied[0]
+
+
+def _pin(conn: Connection, candidates: Sequence[tuple[Any, str, Any]]) -> Any:
+    """The condition ``runs.run_uuid IN (...)`` for the runs that the most selective of
+    ``candidates`` (table, key, index test) allows, if it allows fewer than
+    ``PROBE_LIMIT``; else None. Each is counted by its index, at most that far.
+
+    Neither planner can tell how many rows a condition on one key of a (key, value) table
+    gives. PostgreSQL keeps one histogram of metric values across every key: it took
+    'acc > 0.999' for a third of the runs, walked the index of another metric to order by
+    it, and read half a million rows (5 s at 1M runs). SQLite keeps no histograms and one
+    average count per key and value (11 rows for a params index whose keys include a
+    seed, whatever the key). Given the runs' ids, both start from them."""
+    best: tuple[int, Any, str, Any] | None = None
+    for table, key, test in candidates:
+        matches = select(true()).where(table.c.key == key, test).limit(PROBE_LIMIT)
+        if table is metric_series:
+            # In the index's order: else PostgreSQL, expecting the range to be large, reads
+            # the table until it has enough, and reads all of it when the range is small.
+            matches = matches.order_by(table.c.key, table.c.last_value)
+        found = conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one()
+        if found < PROBE_LIMIT and (best is None or found < best[0]):
+            best = (found, table, key, test)
+    if best is None:
+        return None
+    _, table, key, test = best
+    ids = list(conn.execute(select(table.c.run_uuid).where(table.c.key == key, test)).scalars())
+    return runs.c.run_uuid.in_(ids) if ids else false()
 
 
 class _Compiler:
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
         self.joins: dict[tuple[str, str], _Join] = {}
-        # Correlated EXISTS tests are answered by each run's own rows (its primary key);
-        # PostgreSQL may turn one into a join driven by the value index, SQLite does not.
-        self.exists_indexed = conn.dialect.name != "sqlite"
+        # Conditions that an index answers, for _pin: (table, key, index test).
+        self.candidates: list[tuple[Any, str, Any]] = []
+        # PostgreSQL may drive a search from the (key, value prefix) index of a condition
+        # its statistics find selective. SQLite's statistics cannot tell (see _pin), so
+        # its conditions are tested run by run unless _pin finds them selective.
+        self.indexed = conn.dialect.name != "sqlite"
 
     def joined(self, entity: str, key: str, *, outer: bool) -> _Join:
         """An alias of the entity's table restricted to ``key``, joined to runs once."""
@@ -221,11 +247,14 @@ class _Compiler:
             if isinstance(item, Comparison) and item.entity in _TABLES and item.op != "IS NULL":
                 alias = self.joined(item.entity, item.key, outer=False).alias
                 if item.op != "IS NOT NULL":
-                    indexed = item.entity != "metric" and _selective(
-                        self.conn, item.entity, item.key, item.op, item.value
+                    test = _entity_test(
+                        item.entity, alias, item.op, item.value, indexed=self.indexed
                     )
-                    test = _entity_test(item.entity, alias, item.op, item.value, indexed=indexed)
                     clauses.append(test)
+                    table = _TABLES[item.entity]
+                    index_test = _index_test(item.entity, table, item.op, item.value)
+                    if index_test is not None:
+                        self.candidates.append((table, item.key, index_test))
             else:
                 clauses.append(self.condition(item))
         return clauses
@@ -254,7 +283,7 @@ class _Compiler:
             return not_(exists().where(has_key))
         if c.op == "IS NOT NULL":
             return exists().where(has_key)
-        test = _entity_test(c.entity, table, c.op, c.value, indexed=self.exists_indexed)
+        test = _entity_test(c.entity, table, c.op, c.value, indexed=self.indexed)
         return exists().where(has_key, test)
 
     def sort_key(self, clause: OrderBy) -> SortKey:
@@ -321,6 +350,9 @@ class RunSearch:
         compiler = _Compiler(conn)
         node = parse_filter(filter_string)
         where = compiler.top(node) if node is not None else []
+        pinned = _pin(conn, compiler.candidates)
+        if pinned is not None:
+            where.append(pinned)
         self.order = parse_order_by(order_by)
         keys: list[SortKey] = []
         for key in [*(compiler.sort_key(c) for c in self.order), *_TIE_BREAKERS]:
