@@ -33,9 +33,11 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    any_,
     exists,
     false,
     func,
+    literal,
     not_,
     null,
     or_,
@@ -218,7 +220,13 @@ def _pin(conn: Connection, candidates: Sequence[tuple[Any, str, Any]]) -> Any:
         return None
     _, table, key, test = best
     ids = list(conn.execute(select(table.c.run_uuid).where(table.c.key == key, test)).scalars())
-    return runs.c.run_uuid.in_(ids) if ids else false()
+    if not ids:
+        return false()
+    if conn.dialect.name == "postgresql":  # one array, not thousands of parameters
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return runs.c.run_uuid == any_(literal(ids, ARRAY(runs.c.run_uuid.type)))
+    return runs.c.run_uuid.in_(ids)
 
 
 class _Compiler:
