@@ -124,13 +124,16 @@ def run_write_phase(args: Any) -> dict[str, Any]:
 def seed_experiment(client: Any, name: str, runs: list[SeedRun]) -> str:
     """Fill a new experiment with ``runs`` through Keel's own client; return its id.
 
-    ``begin_run`` makes the run id on the client, so creation, params, metrics, tags and
-    the end all ride the background writer's batches; one ``flush`` makes them durable.
+    A bulk import: ``synchronous=False`` lets each creation ride the background writer's
+    batches with the run's params, metrics, tags and end; one ``flush`` makes them all
+    durable. (``start_run`` and ``create_run`` store each run before returning.)
     """
     experiment_id = str(client.create_experiment(name))
     experiment = client.get_experiment(experiment_id)
     for run in runs:
-        run_id = client.begin_run(experiment, run_name=run.name, tags=run.tags).info.run_id
+        run_id = client.begin_run(
+            experiment, run_name=run.name, tags=run.tags, synchronous=False
+        ).info.run_id
         client.log_params(run_id, run.params)
         client.log_metrics(run_id, run.metrics, timestamp=run.start_time)
         client.set_terminated(run_id, end_time=run.end_time)

@@ -235,3 +235,19 @@ def test_artifacts_upload_list_and_download(client: Client, tmp_path: Path) -> N
         client.download_artifacts(run_id, "missing", tmp_path / "none")
     with pytest.raises(InvalidArgument):
         client.download_artifacts(run_id, "../escape", tmp_path / "none")
+
+
+def test_an_asynchronous_creation_appears_at_the_next_flush(
+    client: Client, store_uri: str, tmp_path: Path
+) -> None:
+    """Bulk imports trade visibility for speed: the creation rides the run's batch."""
+    experiment_id = client.create_experiment(unique())
+    run = client.create_run(experiment_id, run_name="bulk", synchronous=False)
+    client.log_metric(run.run_id, "loss", 0.5)
+    client.set_terminated(run.run_id)
+    with Client(store_uri, settings=Settings(home=tmp_path / "other")) as other:
+        client.flush()
+        stored = other.get_run(run.run_id)
+    assert stored.info.run_name == "bulk"
+    assert stored.info.status is RunStatus.FINISHED
+    assert stored.data.metrics == {"loss": 0.5}

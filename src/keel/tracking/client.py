@@ -162,9 +162,12 @@ class TrackingClient:
         start_time: int | None = None,
         tags: Mapping[str, str] | None = None,
         parent_run_id: str | None = None,
+        synchronous: bool = True,
     ) -> Run:
         """Create a run and return it; it is stored (one round trip) when this returns,
-        so every client can read it. The client sends heartbeats for it until
+        so every client can read it. With ``synchronous=False`` (bulk imports) the
+        creation rides the background writer with the run's other writes instead, and
+        the run appears at the next flush. The client sends heartbeats for it until
         :meth:`set_terminated`, so it is not reaped as lost."""
         return self.begin_run(
             self._experiment(str(experiment_id)),
@@ -172,6 +175,7 @@ class TrackingClient:
             start_time=start_time,
             tags=tags,
             parent_run_id=parent_run_id,
+            synchronous=synchronous,
         )
 
     def _experiment(self, experiment_id: str) -> Experiment:
@@ -193,11 +197,13 @@ class TrackingClient:
         start_time: int | None = None,
         tags: Mapping[str, Any] | None = None,
         parent_run_id: str | None = None,
+        synchronous: bool = True,
     ) -> Run:
         """Create a run in ``experiment`` in one round trip: the id is made here and the
         run travels as a write batch of its own, sent now, ahead of anything queued. If
         the server is unreachable, the creation is spooled with the rest and the run
-        appears when the server answers again. Used by ``keel.start_run``."""
+        appears when the server answers again. ``synchronous=False``: as
+        :meth:`create_run`. Used by ``keel.start_run``."""
         run_id = new_id()
         name = run_name or f"run-{run_id[:8]}"
         v.check_name("run_name", name)
@@ -206,7 +212,10 @@ class TrackingClient:
             v.check_run_id(parent_run_id)
         start = now_ms() if start_time is None else v.check_int("start_time", start_time)
         create = RunCreate(experiment.experiment_id, name, start, parent_run_id, self.user)
-        self._writer.create_run_now(run_id, create, checked)
+        if synchronous:
+            self._writer.create_run_now(run_id, create, checked)
+        else:
+            self._writer.create_run(run_id, create, checked)
         self._writer.watch(run_id)
         info = RunInfo(
             run_id=run_id,

@@ -81,6 +81,14 @@ class BackgroundWriter:
             self._cond.notify_all()
             self._cond.wait(timeout=1.0)
 
+    def create_run(self, run_id: str, create: RunCreate, tags: dict[str, str]) -> None:
+        """Queue a new run's creation: it travels with the run's first batch of writes."""
+        with self._cond:
+            entry = self._entry(run_id)
+            entry.create = create
+            entry.tags.update(tags)
+            self._added(1 + len(tags))
+
     def create_run_now(self, run_id: str, create: RunCreate, tags: dict[str, str]) -> None:
         """Store a new run before returning, in a batch of its own, so that every client
         can read it at once. A refusal is raised here. While the server is unreachable
