@@ -44,7 +44,10 @@ NOTES = (
     "`keel.flush()` return, when every point is durable on the server. The anchors' MLflow "
     "client makes one HTTP call per point.",
     "- Creating runs times the fluent `with start_run(): log_params; log_metrics; set_tags` "
-    "loop; Keel's time includes the final `keel.flush()`.",
+    "loop. Keel stores each run before `start_run` returns and its writes and end before "
+    "the block exits (two round trips a run), as MLflow does.",
+    "- Seeding search runs is a bulk import through Keel's client "
+    "(`create_run(synchronous=False)`): creations ride the background batches.",
     "- Search: the anchors' runs are inserted with SQL into their own schema, Keel's through "
     "its client; before timing, each tool's answer is checked against the generated data.",
     "- Memory: the sum over every process of the server's session; MLflow 3.17 starts a "
