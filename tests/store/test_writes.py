@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -349,3 +350,27 @@ def test_concurrent_conflicting_params_one_wins(store, run_id) -> None:
     run = store.get_run(run_id)
     assert run.data.params == {"lr": str(winners[0])}
     assert set(run.data.metrics) == {f"m{winners[0]}"}
+
+
+def test_a_batch_finds_its_series_through_the_index_on_sqlite(tmp_path: Path) -> None:
+    """`(run, key) IN ((?, ?), ...)` made SQLite scan every series of every run for each
+    batch of metrics; the lookup must search the unique index however many pairs."""
+    from sqlalchemy import event
+
+    from keel.store.sql.engine import make_engine
+    from keel.store.sql.migrate import ensure_schema
+    from keel.store.sql.write_statements import write_statements
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    ensure_schema(engine)
+    sent: list[tuple[str, object]] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
+    params = {"runs": ["a" * 32, "b" * 32], "keys": ["loss", "acc", "f1"]}
+    with engine.connect() as conn:
+        conn.execute(write_statements("sqlite").series_ids, params).all()
+        sql, values = sent[-1]
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", values).all()  # type: ignore[arg-type]
+    engine.dispose()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "SEARCH metric_series USING" in details, details
+    assert "SCAN metric_series" not in details, details

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, update
 
 from keel.store.sql.tables import experiments, metric_series, params, runs, tags, write_batches
 
@@ -42,7 +42,7 @@ class WriteStatements:
     """Params of runs ``ids``."""
     upsert_tags: Any
     series_ids: Any
-    """Series ids of (run, key) ``pairs``."""
+    """Series ids of the runs ``runs`` and keys ``keys`` (every pair of the two)."""
     series_state: Any
     """Latest point and count of series ``ids``."""
     advance_series: Any
@@ -77,8 +77,11 @@ def write_statements(dialect: str) -> WriteStatements:
         upsert_tags=tag_insert.on_conflict_do_update(
             index_elements=[tags.c.run_uuid, tags.c.key], set_={"value": tag_insert.excluded.value}
         ),
+        # Not `(run_uuid, key) IN ((?, ?), ...)`: SQLite scans the whole table for a list of
+        # two or more row values. Two IN lists use the unique index; extra pairs are dropped.
         series_ids=select(s.run_uuid, s.key, s.series_id).where(
-            tuple_(s.run_uuid, s.key).in_(bindparam("pairs", expanding=True))
+            s.run_uuid.in_(bindparam("runs", expanding=True)),
+            s.key.in_(bindparam("keys", expanding=True)),
         ),
         series_state=select(
             s.series_id, s.last_step, s.last_timestamp, s.last_value, s.points

@@ -257,10 +257,22 @@ def _series_ids(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tupl
     found: dict[tuple[str, str], int] = {}
     if not pairs:
         return found
+    wanted = set(pairs)
+    keys_of: dict[str, set[str]] = {}
+    for run_id, key in pairs:
+        keys_of.setdefault(run_id, set()).add(key)
     query = _statements(conn).series_ids
-    for start in range(0, len(pairs), 400):
-        for run_id, key, series_id in conn.execute(query, {"pairs": pairs[start : start + 400]}):
-            found[(run_id, key)] = series_id
+    run_ids = list(keys_of)
+    for start in range(0, len(run_ids), 400):
+        chunk = run_ids[start : start + 400]
+        keys = sorted(set().union(*(keys_of[run_id] for run_id in chunk)))
+        for key_start in range(0, len(keys), 400):
+            found_rows = conn.execute(
+                query, {"runs": chunk, "keys": keys[key_start : key_start + 400]}
+            )
+            for run_id, key, series_id in found_rows:
+                if (run_id, key) in wanted:
+                    found[(run_id, key)] = series_id
     return found
 
 
