@@ -111,3 +111,16 @@ def test_each_thread_has_its_own_connection(closing_server: ScriptedServer) -> N
     finally:
         http.close()
     assert answers == [{"ok": True}] * 4
+
+
+def test_a_connection_used_after_close_is_closed_by_the_next_close(
+    closing_server: ScriptedServer,
+) -> None:
+    http = Http(closing_server.url, timeout=5)
+    assert http.request("GET", "/x") == {"ok": True}
+    http.close()
+    assert http.request("GET", "/x") == {"ok": True}  # opened again
+    http.close()
+    connections = http._connections
+    assert connections is not None
+    assert connections._open == []

@@ -49,6 +49,10 @@ class Connections:
     def _connection(self) -> http.client.HTTPConnection:
         found: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if found is not None:
+            if found.sock is None:  # closed by close() from another thread: it reconnects
+                with self._lock:
+                    if found not in self._open:
+                        self._open.append(found)
             return found
         made: http.client.HTTPConnection
         if self._https:
