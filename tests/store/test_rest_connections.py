@@ -120,7 +120,9 @@ def test_a_connection_used_after_close_is_closed_by_the_next_close(
     assert http.request("GET", "/x") == {"ok": True}
     http.close()
     assert http.request("GET", "/x") == {"ok": True}  # opened again
-    http.close()
     connections = http._connections
     assert connections is not None
-    assert connections._open == []
+    reopened = connections._connection()
+    assert reopened.sock is not None
+    http.close()
+    assert reopened.sock is None
