@@ -15,9 +15,7 @@ import importlib
 from types import ModuleType
 
 from keel.errors import MissingExtra
-
-DISTRIBUTION = "keel-mlops"
-"""The name Keel is published under on PyPI (``keel`` there is an unrelated package)."""
+from keel.version import DISTRIBUTION
 
 
 def install_hint(extra: str) -> str:
