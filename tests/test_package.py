@@ -125,10 +125,8 @@ def test_version_matches_the_installed_distribution() -> None:
 
 
 def test_nothing_reads_metadata_under_the_old_name() -> None:
-    old = ("version(\"keel\")", "version('keel')", "metadata(\"keel\")", "metadata('keel')")
-    found = [
-        name for name, path in modules() if any(o in path.read_text() for o in old)
-    ]
+    old = ('version("keel")', "version('keel')", 'metadata("keel")', "metadata('keel')")
+    found = [name for name, path in modules() if any(o in path.read_text() for o in old)]
     assert found == []
 
 

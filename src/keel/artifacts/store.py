@@ -20,9 +20,13 @@ from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
 from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
+from keel.extras import missing_extra
 
 _PARTIAL = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
 """The name a file has while it is being written (see ``write_stream``)."""
+
+_EXTRA_OF_PROTOCOL = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
+"""The keel-mlops extra that brings fsspec's filesystem for each object-store protocol."""
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just moved."""
@@ -35,7 +39,15 @@ class ArtifactStore:
         from fsspec.core import url_to_fs
 
         self.root_uri = root.rstrip("/")
-        self.fs, self.root = url_to_fs(self.root_uri, **(storage_options or {}))
+        try:
+            self.fs, self.root = url_to_fs(self.root_uri, **(storage_options or {}))
+        except ImportError as error:  # fsspec knows the protocol; its library is missing
+            extra = _EXTRA_OF_PROTOCOL.get(self.root_uri.partition("://")[0].lower())
+            if extra is None:
+                raise
+            raise missing_extra(
+                extra=extra, purpose=f"An artifact root on {root.partition('://')[0]}://"
+            ) from error
         self.root = self.root.rstrip("/")
         self._local = getattr(self.fs, "protocol", None) in ("file", ("file", "local"))
 
