@@ -117,8 +117,8 @@ def main() -> None:
             f"- command: `.venv/bin/python bench/models.py{' --quick' if args.quick else ''}`",
             "- setup: each server on SQLite, HTTP on 127.0.0.1, one worker, fresh folder; "
             "the same scikit-learn model and data for both; each client in its own virtual "
-            "environment (Keel: `keel-mlops[sklearn]`; MLflow: `mlflow`), both in skops format; Keel "
-            "also saves a verified ONNX copy at log time and serves from it by default",
+            "environment (Keel: `keel-mlops[sklearn]`; MLflow: `mlflow`), both in skops format; "
+            "Keel also saves a verified ONNX copy at log time and serves from it by default",
             "",
             table(results["keel"], results["mlflow"], count),
             "",
