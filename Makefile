@@ -18,7 +18,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test]'
 	touch $(VENV)/.installed $@
 
-demo: $(VENV)/.installed
+# The demo takes a scikit-learn model through the registry: it needs the sklearn extra.
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[sklearn]'
+	touch $(VENV)/.installed $@
+
+demo: $(VENV)/.installed-demo
 	$(BIN)/python examples/demo.py
 
 test: $(VENV)/.installed-test

@@ -30,7 +30,7 @@ from _servers import free_port, loopback_env, start_server
 
 WORKLOAD = Path(__file__).resolve().parent / "workloads" / "models_workload.py"
 
-# Keel as a user installs it for scikit-learn models (`pip install keel[sklearn]`), in its
+# Keel as a user installs it for scikit-learn models (`pip install 'keel-mlops[sklearn]'`), in its
 # own environment like the anchor: the project's .venv also holds the test extras (PyTorch
 # among them), which scikit-learn's and skops' imports would pull in and time.
 KEEL_MODELS_VENV = Venv("keel-models", f"--editable={REPO_DIR}[sklearn]")
@@ -117,8 +117,8 @@ def main() -> None:
             f"- command: `.venv/bin/python bench/models.py{' --quick' if args.quick else ''}`",
             "- setup: each server on SQLite, HTTP on 127.0.0.1, one worker, fresh folder; "
             "the same scikit-learn model and data for both; each client in its own virtual "
-            "environment (Keel: `keel[sklearn]`; MLflow: `mlflow`), both in skops format; Keel "
-            "also saves a verified ONNX copy at log time and serves from it by default",
+            "environment (Keel: `keel-mlops[sklearn]`; MLflow: `mlflow`), both in skops format; "
+            "Keel also saves a verified ONNX copy at log time and serves from it by default",
             "",
             table(results["keel"], results["mlflow"], count),
             "",

@@ -8,12 +8,14 @@ import importlib.metadata
 import json
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import keel
+from keel.version import DISTRIBUTION
 
 SRC = Path(keel.__file__).resolve().parent
 
@@ -107,8 +109,25 @@ def test_every_public_name_resolves() -> None:
         _ = keel.nope  # type: ignore[attr-defined]
 
 
-def test_version_matches_the_distribution() -> None:
-    assert keel.__version__ == importlib.metadata.version("keel")
+def test_the_distribution_is_keel_mlops() -> None:
+    # `keel` on PyPI is an unrelated package: Keel is published as keel-mlops.
+    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
+    assert project["name"] == DISTRIBUTION == "keel-mlops"
+    assert project["version"] == keel.__version__
+
+
+def test_version_matches_the_installed_distribution() -> None:
+    try:
+        installed = importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip(f"{DISTRIBUTION} is not installed here (pip install -e .)")
+    assert installed == keel.__version__
+
+
+def test_nothing_reads_metadata_under_the_old_name() -> None:
+    old = ('version("keel")', "version('keel')", 'metadata("keel")', "metadata('keel')")
+    found = [name for name, path in modules() if any(o in path.read_text() for o in old)]
+    assert found == []
 
 
 # no printing below the command line --------------------------------------------------------

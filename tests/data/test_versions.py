@@ -215,10 +215,12 @@ def test_a_file_changed_while_hashed_fails_the_add(
     src = write_files(tmp_path / "src", {"a": "1", "b": "2"})
     real_add = data.cache.add_file
 
-    def written_meanwhile(source: str, size: int, pack: object = None) -> object:
+    def written_meanwhile(
+        source: str, size: int, pack: object = None, advance: object = None
+    ) -> object:
         if source.endswith("b"):  # after the folder was scanned, before it is read
             Path(source).write_text("written meanwhile")
-        return real_add(source, size, pack)  # type: ignore[arg-type]
+        return real_add(source, size, pack, advance)  # type: ignore[arg-type]
 
     monkeypatch.setattr(data.cache, "add_file", written_meanwhile)
     with pytest.raises(InvalidArgument, match=r"file 'b': changed while it was being added"):
@@ -449,10 +451,12 @@ def test_an_add_that_fails_leaves_no_pack(
     src = write_files(tmp_path / "src", {f"f{i:02d}": str(i) for i in range(40)})
     real_add = data.cache.add_file
 
-    def refuse_one(source: str, size: int, pack: object = None) -> tuple[str, bool, object]:
+    def refuse_one(
+        source: str, size: int, pack: object = None, advance: object = None
+    ) -> tuple[str, bool, object]:
         if source.endswith("f37"):
             raise PermissionError(source)
-        return real_add(source, size, pack)  # type: ignore[arg-type]
+        return real_add(source, size, pack, advance)  # type: ignore[arg-type]
 
     monkeypatch.setattr(data.cache, "add_file", refuse_one)
     with pytest.raises(InvalidArgument, match="cannot be read"):

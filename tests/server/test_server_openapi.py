@@ -108,7 +108,14 @@ def test_a_route_fills_its_template_one_encoded_segment_a_value() -> None:
 
 # one mount ---------------------------------------------------------------------------------
 
-OUTSIDE_THE_API = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OUTSIDE_THE_API = {
+    "/health",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/docs/assets",  # the Swagger UI and ReDoc files, served offline (test_server_docs.py)
+}
 
 
 def test_every_api_route_is_mounted_once_under_api_v1(app: FastAPI) -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Protocol
 
 from keel.artifacts.hashing import file_chunks
-from keel.artifacts.store import ArtifactStore, Progress
+from keel.artifacts.store import ArtifactStore
 from keel.entities import FileInfo
 from keel.entities.paths import safe_artifact_path
+from keel.entities.progress import Progress
 from keel.errors import CorruptData, InvalidArgument, NotFound
 from keel.store.base import TrackingStore
 
@@ -140,6 +141,8 @@ def upload_path(
         )
     else:
         raise InvalidArgument(f"local path {str(local)!r}: no such file or folder")
+    if progress is not None:
+        progress.start(sum(source.stat().st_size for source, _ in files), len(files), "uploading")
     uploaded = []
     for source, relative in files:
         target = f"{base}/{relative}" if base else relative
@@ -147,4 +150,6 @@ def upload_path(
             uploaded.append(
                 repo.upload_stream(run_id, target, file_chunks(handle), progress=progress)
             )
+        if progress is not None:
+            progress.file_done()
     return uploaded

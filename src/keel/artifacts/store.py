@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,15 @@ from keel.artifacts.hashing import CHUNK_SIZE, file_chunks, new_hasher
 from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
+from keel.entities.progress import Progress
 from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
+from keel.extras import missing_extra
 
 _PARTIAL = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
 """The name a file has while it is being written (see ``write_stream``)."""
 
-Progress = Callable[[int], None]
-"""Called with the number of bytes just moved."""
+_EXTRA_OF_PROTOCOL = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
+"""The keel-mlops extra that brings fsspec's filesystem for each object-store protocol."""
 
 
 class ArtifactStore:
@@ -35,7 +37,15 @@ class ArtifactStore:
         from fsspec.core import url_to_fs
 
         self.root_uri = root.rstrip("/")
-        self.fs, self.root = url_to_fs(self.root_uri, **(storage_options or {}))
+        try:
+            self.fs, self.root = url_to_fs(self.root_uri, **(storage_options or {}))
+        except ImportError as error:  # fsspec knows the protocol; its library is missing
+            extra = _EXTRA_OF_PROTOCOL.get(self.root_uri.partition("://")[0].lower())
+            if extra is None:
+                raise
+            raise missing_extra(
+                extra=extra, purpose=f"An artifact root on {root.partition('://')[0]}://"
+            ) from error
         self.root = self.root.rstrip("/")
         self._local = getattr(self.fs, "protocol", None) in ("file", ("file", "local"))
 
@@ -80,7 +90,7 @@ class ArtifactStore:
                     hasher.update(chunk)
                     size += len(chunk)
                     if progress is not None:
-                        progress(len(chunk))
+                        progress.advance(len(chunk))
                 if self._local:
                     out.flush()
                     os.fsync(out.fileno())
@@ -194,7 +204,7 @@ def write_local_atomically(
             for chunk in chunks:
                 out.write(chunk)
                 if progress is not None:
-                    progress(len(chunk))
+                    progress.advance(len(chunk))
         os.replace(temp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

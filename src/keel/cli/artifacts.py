@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from keel.cli.output import Json, TrackingUri, client, print_json, print_table, transfer_progress
+from keel.cli.output import Json, TrackingUri, client, print_json, print_table
+from keel.cli.progress import transfer
 
 app = typer.Typer(help="List, download and upload run artifacts.", no_args_is_help=True)
 
@@ -45,8 +46,9 @@ def download(
     c = client(tracking_uri)
     files = walk(c.artifacts, run_id, path or None)
     total = sum(f.file_size or 0 for f in files)
-    with transfer_progress(total, "downloading") as advance:
-        local = c.download_artifacts(run_id, path, output, progress=advance)
+    resume = "the files downloaded are kept; run the same command again to finish"
+    with transfer("listing", resume=resume) as bar:
+        local = c.download_artifacts(run_id, path, output, progress=bar)
     typer.echo(f"downloaded {len(files)} file(s), {total} bytes, to {local}")
 
 
@@ -63,7 +65,8 @@ def upload(
     )
     total = sum(p.stat().st_size for p in paths)
     c = client(tracking_uri)
-    with transfer_progress(total, "uploading") as advance:
+    resume = "the files uploaded are in the run; run the same command again to upload them all"
+    with transfer("uploading", resume=resume) as bar:
         upload = c.log_artifacts if local_path.is_dir() else c.log_artifact
-        uploaded = upload(run_id, local_path, artifact_path, progress=advance)
+        uploaded = upload(run_id, local_path, artifact_path, progress=bar)
     typer.echo(f"uploaded {len(uploaded)} file(s), {total} bytes")

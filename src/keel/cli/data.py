@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from keel.cli.output import Json, TrackingUri, print_json, print_table, transfer_progress, when
+from keel.cli.output import Json, TrackingUri, print_json, print_table, when
+from keel.cli.progress import transfer
 
 if TYPE_CHECKING:
     from keel.data.client import DataClient
@@ -71,9 +72,9 @@ def add(
 ) -> None:
     """Add PATH as a new version of NAME (no new version when nothing changed)."""
     client = _data(tracking_uri)
-    total = path.stat().st_size if path.is_file() else 0
-    with transfer_progress(total, "hashing") as advance:
-        result = client.add(path, name=name, description=description, progress=advance)
+    resume = "no version was created; run the same command again to finish"
+    with transfer("scanning", resume=resume) as bar:
+        result = client.add(path, name=name, description=description, progress=bar)
     v = result.version
     if json:
         from keel.wire.datasets import dataset_version_to_dict
@@ -100,8 +101,9 @@ def get(
     """Materialise a version into a folder (files copied from the cache, or hard-linked)."""
     client = _data(tracking_uri)
     version = client.resolve(ref)
-    with transfer_progress(version.total_bytes, "copying") as advance:
-        client.get(version, out, force=force, progress=advance, link=link)  # type: ignore[arg-type]
+    resume = "run the same command again to finish (with --force if OUT was there before)"
+    with transfer("fetching", resume=resume) as bar:
+        client.get(version, out, force=force, progress=bar, link=link)  # type: ignore[arg-type]
     typer.echo(f"{version.uri}: {_files(version.file_count)} in {out}")
 
 
@@ -119,9 +121,9 @@ def push(
     """Upload to the artifact store the objects of these versions it does not have yet
     (run it again after an interruption: what arrived is skipped)."""
     client = _data(tracking_uri)
-    total = sum(size for _, size in client.objects_of(refs))
-    with transfer_progress(total, "pushing") as advance:
-        done = client.push(refs, progress=advance, verify=verify)
+    resume = "what arrived is kept; run the same command again to push the rest"
+    with transfer("listing", resume=resume) as bar:
+        done = client.push(refs, progress=bar, verify=verify)
     typer.echo(f"pushed {done.objects} objects ({_size(done.bytes)}); {done.skipped} were there")
 
 
@@ -133,9 +135,9 @@ def pull(
     """Download into the local cache the objects of these versions it lacks, each checked
     against its digest (run it again after an interruption: what arrived is skipped)."""
     client = _data(tracking_uri)
-    total = sum(size for _, size in client.objects_of(refs))
-    with transfer_progress(total, "pulling") as advance:
-        done = client.pull(refs, progress=advance)
+    resume = "what arrived is kept; run the same command again to pull the rest"
+    with transfer("listing", resume=resume) as bar:
+        done = client.pull(refs, progress=bar)
     typer.echo(f"pulled {done.objects} objects ({_size(done.bytes)}); {done.skipped} were cached")
 
 

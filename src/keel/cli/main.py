@@ -37,6 +37,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         rich_markup_mode=None,
     )
     app.callback()(_root)  # its help, and a group even when it holds one command
+    app.command("version")(version)
     if only is None or only == "server":
         from keel.cli.server import server
 
@@ -47,8 +48,28 @@ def build_app(only: str | None = None) -> typer.Typer:
     return app
 
 
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        callback=lambda value: _print_version() if value else None,
+        is_eager=True,
+        help="Print the version (keel-mlops X.Y.Z) and exit.",
+    ),
+) -> None:
     """Keel: track experiments, version data and models, serve and monitor them."""
+
+
+def version() -> None:
+    """Print the installed version: keel-mlops X.Y.Z."""
+    _print_version()
+
+
+def _print_version() -> None:
+    from keel.version import DISTRIBUTION, __version__
+
+    typer.echo(f"{DISTRIBUTION} {__version__}")
+    raise typer.Exit(0)
 
 
 def __getattr__(name: str) -> Any:
@@ -64,7 +85,8 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    app = build_app(first if first in GROUPS or first == "server" else None)
+    light = first in GROUPS or first in ("server", "version", "--version")
+    app = build_app(first if light else None)
     try:
         app()
     except Exception as exc:

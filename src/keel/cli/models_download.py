@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from keel.cli.output import transfer_progress
+from keel.cli.progress import transfer
 
 
 def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
@@ -30,8 +30,9 @@ def download_package(c: Any, version: Any, output: Path) -> tuple[int, int]:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".keel-model-", dir=output.parent))
     try:
-        with transfer_progress(total, "downloading") as advance:
-            local = c.download_artifacts(source.run_id, source.path, staging, progress=advance)
+        resume = f"nothing was kept in {str(output)!r}; run the same command again"
+        with transfer("downloading", resume=resume) as bar:
+            local = c.download_artifacts(source.run_id, source.path, staging, progress=bar)
         manifest = local / MODEL_MANIFEST
         if not manifest.is_file():
             raise CorruptData(f"model {version.name}/{version.version}: no {MODEL_MANIFEST}")

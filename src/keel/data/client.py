@@ -20,7 +20,7 @@ from keel.data.folders import clear_way, locked, remove_empty_folders, remove_le
 from keel.data.hashing import hash_file, parallel_map
 from keel.data.ignore import Ignore, own_paths
 from keel.data.objects import LINK_MODES, ContentChanged, LinkMode, ObjectCache
-from keel.data.placing import Progress, materialise_new, place
+from keel.data.placing import materialise_new, place
 from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, FileRow, LocalState
@@ -33,6 +33,7 @@ from keel.entities.dataset import (
     parse_dataset_ref,
 )
 from keel.entities.dataset_manifest import DataFile, DataManifest, unreadable_paths
+from keel.entities.progress import Progress
 from keel.errors import Conflict, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
@@ -277,10 +278,13 @@ class DataClient:
         todo = [f for f in found if f.path not in digests]
 
         pack = self.cache.packs.writer()
+        if progress is not None:
+            progress.start(sum(f.size for f in todo), len(todo), "hashing")
+        advance = None if progress is None else progress.advance
 
         def store_one(f: FoundFile) -> tuple[FoundFile, str, bool]:
             try:
-                digest, stored, after = self.cache.add_file(f.path, f.size, pack)
+                digest, stored, after = self.cache.add_file(f.path, f.size, pack, advance)
             except PermissionError:
                 raise InvalidArgument(f"file {f.relative!r}: cannot be read") from None
             except FileNotFoundError:
@@ -298,7 +302,7 @@ class DataClient:
                     "created (add it again once it is written)"
                 )
             if progress is not None:
-                progress(f.size)
+                progress.file_done()
             return f, digest, stored
 
         fresh = []

@@ -63,12 +63,17 @@ class ObjectCache:
             yield from file_chunks(src)
 
     def add_file(
-        self, source: str, size: int, pack: PackWriter | None = None
+        self,
+        source: str,
+        size: int,
+        pack: PackWriter | None = None,
+        advance: Callable[[int], None] | None = None,
     ) -> tuple[str, bool, os.stat_result]:
         """Hash ``source`` and store it unless the cache has it: ``(digest, stored, stat
         after reading)``. A small file is read once (hashed and stored from the same
         bytes; into ``pack`` when given and it is under ``PACK_MAX_BYTES``); a big one is
-        hashed on every core, then copied by the kernel."""
+        hashed on every core, then copied by the kernel. ``advance`` is told the bytes
+        hashed as they are."""
         if size < MMAP_THRESHOLD:
             fd = os.open(source, os.O_RDONLY)
             try:
@@ -82,13 +87,15 @@ class ObjectCache:
             finally:
                 os.close(fd)
             digest = hash_bytes(data)
+            if advance is not None:
+                advance(len(data))
             if pack is not None and len(data) < PACK_MAX_BYTES:
                 return digest, pack.add(digest, data), after
             if self.has(digest):
                 return digest, False, after
             self._write(digest, lambda tmp: _write_new(tmp, data))
             return digest, True, after
-        digest = hash_file(source, size)
+        digest = hash_file(source, size, advance=advance)
         if self.has(digest):
             return digest, False, os.stat(source)
         # The copy is a second read: hashed again before it takes the name, so a file

@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from keel.data.hashing import parallel_map
@@ -15,10 +15,8 @@ from keel.data.objects import LinkMode, ObjectCache
 from keel.data.state import FileRow
 from keel.entities.dataset_manifest import DataFile, DataManifest
 from keel.entities.ids import new_id
+from keel.entities.progress import Progress
 from keel.errors import Conflict
-
-Progress = Callable[[int], None]
-"""Called with a number of bytes done, as work goes on."""
 
 
 def materialise_new(
@@ -74,7 +72,8 @@ def place(
         cache.copy_out(entry.digest, target, link=link, whole=whole)
         info = os.stat(target)
         if progress is not None:
-            progress(entry.size)
+            progress.advance(entry.size)
+            progress.file_done()
         return (
             relative,
             info.st_size,
@@ -84,4 +83,7 @@ def place(
             entry.digest,
         )
 
+    items = list(items)
+    if progress is not None:
+        progress.start(sum(entry.size for _, entry in items), len(items), "copying")
     return list(parallel_map(place_one, items, weight=lambda item: item[1].size))

@@ -12,7 +12,7 @@ the job (what arrived is skipped).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,9 +20,8 @@ from typing import Protocol
 from keel.artifacts.store import ArtifactStore, write_local_atomically
 from keel.data.hashing import WORKERS, parallel_map
 from keel.data.objects import ObjectCache
+from keel.entities.progress import Progress
 from keel.errors import CorruptData, NotFound
-
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +146,12 @@ def push(
     def send(item: tuple[str, int]) -> int:
         digest, size = item
         remote.upload(digest, _counted(cache.chunks(digest), progress))
+        if progress is not None:
+            progress.file_done()
         return size
+
+    if progress is not None:
+        progress.start(sum(s for _, s in todo), len(todo), "pushing")
 
     moved = sum(parallel_map(send, todo))
     return Transfer(len(todo), moved, len(unique) - len(todo))
@@ -177,7 +181,12 @@ def pull(
                 "the machine that added it"
             ) from None
         os.chmod(target, 0o444)
+        if progress is not None:
+            progress.file_done()
         return size
+
+    if progress is not None:
+        progress.start(sum(s for _, s in todo), len(todo), "pulling")
 
     moved = sum(parallel_map(fetch, todo))
     return Transfer(len(todo), moved, len(unique) - len(todo))
@@ -186,5 +195,5 @@ def pull(
 def _counted(chunks: Iterable[bytes], progress: Progress | None) -> Iterator[bytes]:
     for chunk in chunks:
         if progress is not None:
-            progress(len(chunk))
+            progress.advance(len(chunk))
         yield chunk

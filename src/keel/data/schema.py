@@ -41,6 +41,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 
 if TYPE_CHECKING:
     pass
@@ -525,10 +526,4 @@ def _plain(value: Any) -> Any:
 
 
 def _yaml(doing: str) -> Any:
-    try:
-        import yaml
-    except ImportError:
-        raise InvalidArgument(
-            f"{doing} needs PyYAML (pip install 'keel[data]'); or write the schema as JSON"
-        ) from None
-    return yaml
+    return require("yaml", extra="data", purpose=doing[:1].upper() + doing[1:])

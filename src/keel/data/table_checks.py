@@ -31,6 +31,7 @@ from keel.data.schema import (
     Severity,
 )
 from keel.data.schema_inference import accepts
+from keel.extras import require
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -129,6 +130,7 @@ def validate_table(df: pl.DataFrame, schema: DataSchema) -> ValidationReport:
     in ``COLUMN_RULES`` order, then its checks), then columns the schema does not list."""
     from keel.data.tables import to_polars
 
+    require("pandera.polars", extra="data", purpose="Validating a table against a schema")
     df = to_polars(df)
     by_rule: dict[_RuleKey, Violation] = {}
     checkable: list[ColumnSchema] = []

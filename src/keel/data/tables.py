@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from keel.errors import InvalidArgument, NotFound
+from keel.extras import require
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,7 +48,7 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
 
     NotFound when there is no such file; InvalidArgument for another suffix, or a file that
     does not parse (for CSV: with the line and the reason)."""
-    import polars as pl
+    pl = require("polars", extra="data", purpose="Reading a table file")
 
     file = Path(path)
     name = file.name.lower()
@@ -76,7 +77,9 @@ def to_polars(df: Any, *, field: str = "df") -> pl.DataFrame:
         return df
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(df, pandas.DataFrame):
-        import polars as pl
+        purpose = "Taking a pandas DataFrame as a table"
+        pl = require("polars", extra="data", purpose=purpose)
+        require("pyarrow", extra="data", purpose=purpose)  # polars converts through Arrow
 
         if not all(isinstance(name, str) for name in df.columns):
             raise InvalidArgument(f"{field}: column names must be strings")

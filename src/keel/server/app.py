@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from keel.artifacts.store import ArtifactStore
@@ -36,6 +37,8 @@ from keel.wire.routes import API
 log = logging.getLogger("keel.server")
 
 MAX_JSON_BODY = 64 * 1024 * 1024
+DOCS_ASSETS = "/docs/assets"
+"""Where the Swagger UI and ReDoc files of /docs and /redoc are served from."""
 REAP_EVERY_SECONDS = 60.0
 
 ROUTERS = (
@@ -88,7 +91,11 @@ def create_app(settings: Settings) -> FastAPI:
             sweeper.cancel()
             backend.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files this package installs, never
+    # from a CDN: a server on a closed network documents itself too.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no call to validator.swagger.io
         title="Keel",
         version=__version__,
         description="Experiment tracking, artifacts and more. Errors have the shape "

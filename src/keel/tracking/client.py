@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.artifacts.repository import ArtifactRepository, upload_path, walk
-from keel.artifacts.store import Progress, write_local_atomically
+from keel.artifacts.store import write_local_atomically
 from keel.config import Settings
 from keel.entities import (
     Experiment,
@@ -44,6 +44,7 @@ from keel.entities import (
 from keel.entities import rules as v
 from keel.entities.ids import new_id
 from keel.entities.paths import safe_artifact_path
+from keel.entities.progress import Progress
 from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_backend
 from keel.tracking.default_uri import default_tracking_uri
@@ -482,12 +483,16 @@ class TrackingClient:
         destination = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="keel-"))
         files = walk(self.artifacts, run_id, path)
         relative_base = safe_artifact_path(path, allow_root=True)
+        if progress is not None:
+            progress.start(sum(f.file_size or 0 for f in files), len(files), "downloading")
         for info in files:
             write_local_atomically(
                 destination / safe_artifact_path(info.path),  # a server's path stays inside
                 self.artifacts.read_chunks(run_id, info.path),
                 progress=progress,
             )
+            if progress is not None:
+                progress.file_done()
         return destination / relative_base if relative_base else destination
 
 

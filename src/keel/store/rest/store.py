@@ -17,6 +17,7 @@ from keel.entities import (
     ViewType,
     WriteBatch,
 )
+from keel.entities.progress import Progress
 from keel.entities.rules import check_batch
 from keel.errors import CorruptData, InvalidArgument, NotFound, StoreUnavailable
 from keel.store.rest.http import Http
@@ -219,7 +220,7 @@ class ProxiedArtifacts:
         path: str,
         chunks: Iterable[bytes],
         *,
-        progress: object = None,
+        progress: Progress | None = None,
         expected_digest: str | None = None,
     ) -> FileInfo:
         # Hash while sending and compare with the digest the server computed; given
@@ -229,8 +230,8 @@ class ProxiedArtifacts:
         def counted() -> Iterator[bytes]:
             for chunk in chunks:
                 hasher.update(chunk)
-                if callable(progress):
-                    progress(len(chunk))
+                if progress is not None:
+                    progress.advance(len(chunk))
                 yield chunk
 
         headers = {"Content-Type": "application/octet-stream"}

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 SQLITE_CACHE_KIB = 16 * 1024
@@ -47,6 +48,8 @@ def make_engine(url: str, *, durable: bool = False) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database, durable=durable)
     if backend == "postgresql":
+        if parsed.get_driver_name() == "psycopg":
+            require("psycopg", extra="postgres", purpose=f"A PostgreSQL store ({parsed.host})")
         return create_engine(
             url,
             poolclass=QueuePool,
