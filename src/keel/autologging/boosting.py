@@ -173,16 +173,13 @@ def handle_xgboost_train(
     def before() -> None:
         import keel
 
-        keel.log_params(
-            values.params(
-                {
-                    **_params(given.get("params")),
-                    "num_boost_round": given.get("num_boost_round", 10),
-                    "early_stopping_rounds": given.get("early_stopping_rounds"),
-                    "maximize": given.get("maximize"),
-                }
-            )
-        )
+        extras = {
+            "num_boost_round": given.get("num_boost_round", 10),
+            "early_stopping_rounds": given.get("early_stopping_rounds"),
+            "maximize": given.get("maximize"),
+        }
+        given_extras = {name: value for name, value in extras.items() if value is not None}
+        keel.log_params(values.params({**_params(given.get("params")), **given_extras}))
 
     def after(booster: Any) -> None:
         logged.safely("per-round metrics", lambda: log_rounds(results))
