@@ -250,6 +250,7 @@ def test_a_search_names_its_score_by_its_scoring(
     scoring: str | None,
     name: str,
 ) -> None:
+    autolog(max_tuning_runs=0, log_models=False)  # only the scores matter here
     x, y = _data()
     target = y if is_classifier(estimator) else x["spend"].to_numpy()
     search = GridSearchCV(estimator, grid, scoring=scoring, cv=3).fit(x, target)
@@ -262,6 +263,7 @@ def test_a_search_names_its_score_by_its_scoring(
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # LogisticRegressionCV's deprecations
 def test_a_search_names_a_callable_or_multi_metric_score(auto: str, reader: Reader) -> None:
+    autolog(max_tuning_runs=0, log_models=False)  # only the scores matter here
     x, y = _data()
 
     def balanced(estimator: BaseEstimator, xs: object, ys: object) -> float:

@@ -264,3 +264,42 @@ def test_silent_says_nothing_when_logging_fails(
         LogisticRegression(C=1.0).fit(x[["age", "spend"]], y)
         LogisticRegression(C=3.0).fit(x[["age", "spend"]], y)
     assert "keel.autolog: could not log parameters" in caplog.text
+
+
+def test_a_halving_search_logs_like_the_others(experiment: str, reader: Reader) -> None:
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    keel.autolog(max_tuning_runs=2, log_models=False)
+    x, y = _frame(n=90)
+    search = HalvingGridSearchCV(
+        LogisticRegression(), {"C": [0.01, 0.1, 1.0, 10.0]}, cv=3, random_state=0
+    ).fit(x[["age", "spend"]], y)
+    runs = list(reader().search_runs(experiment).runs)
+    parent = next(r for r in runs if r.info.parent_run_id is None)
+    assert parent.info.run_name == "HalvingGridSearchCV"
+    assert parent.data.params["best_C"] == str(search.best_params_["C"])
+    assert parent.data.metrics["best_cv_score"] == pytest.approx(search.best_score_)
+    children = [r for r in runs if r.info.parent_run_id == parent.run_id]
+    assert len(children) == 2
+    assert all(c.data.metrics["rank_test_score"] <= 2 for c in children)
+
+
+def test_registered_model_name_and_extra_tags(experiment: str, reader: Reader) -> None:
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    keel.autolog(registered_model_name=name, extra_tags={"team": "fraud"}, max_tuning_runs=1)
+    x, y = _frame()
+    GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=3).fit(x[["age", "spend"]], y)
+    runs = list(reader().search_runs(experiment).runs)
+    assert len(runs) == 2
+    assert all(r.data.tags["team"] == "fraud" for r in runs)  # the child run too
+    parent = next(r for r in runs if r.info.parent_run_id is None)
+    version = reader().registry.get_model_version(name, 1)
+    assert version.run_id == parent.run_id
+    loaded = keel.load_model(f"models:/{name}/1")
+    assert loaded.signature is not None and loaded.signature.outputs is not None
+
+    with pytest.raises(InvalidArgument, match="registered_model_name: must be a non-empty"):
+        keel.autolog(registered_model_name=" ")
+    with pytest.raises(InvalidArgument, match="extra_tags: must be a mapping"):
+        keel.autolog(extra_tags=["team"])  # type: ignore[arg-type]

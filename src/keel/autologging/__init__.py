@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from keel.autologging import patching
 from keel.autologging.options import LIBRARIES, AutologOptions, check_libraries, check_options
@@ -42,6 +42,8 @@ def autolog(
     log_datasets: bool = True,
     max_tuning_runs: int | None = 5,
     silent: bool = False,
+    registered_model_name: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
     disable: bool = False,
 ) -> None:
     """Turn automatic logging on for ``libraries`` (``"sklearn"``, ``"xgboost"``,
@@ -53,7 +55,9 @@ def autolog(
     ``log_input_examples`` (its first training rows) and ``log_model_signatures`` (inputs
     and outputs, inferred from those rows). ``log_datasets``: the training data's
     fingerprint tags. ``max_tuning_runs``: child runs a search logs, best first (None: all).
-    ``silent``: no warnings when something cannot be logged.
+    ``silent``: no warnings when something cannot be logged. ``registered_model_name``:
+    register each logged model as a new version of it. ``extra_tags``: tags for the runs
+    autolog starts.
     """
     chosen = check_libraries(libraries)
     options = check_options(
@@ -63,6 +67,8 @@ def autolog(
         log_datasets=log_datasets,
         max_tuning_runs=max_tuning_runs,
         silent=silent,
+        registered_model_name=registered_model_name,
+        extra_tags=extra_tags,
     )
     if not isinstance(disable, bool):
         raise InvalidArgument(f"disable: must be True or False, got {disable!r}")

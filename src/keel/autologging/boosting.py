@@ -212,19 +212,35 @@ def _params(params: Any) -> dict[str, Any]:
 
 def _dmatrix_head(dtrain: Any) -> Any:
     """The first rows of a DMatrix as a DataFrame (or array without feature names), with
-    values XGBoost holds as missing back as NaN."""
+    values XGBoost holds as missing back as NaN. Sliced first: ``get_data`` copies."""
     import numpy as np
     import pandas as pd
 
-    part = dtrain.get_data()[: datasets.EXAMPLE_ROWS].tocoo()
+    rows = min(datasets.EXAMPLE_ROWS, dtrain.num_row())
+    part = dtrain.slice(list(range(rows))).get_data().tocoo()
     dense = np.full(part.shape, np.nan)
     dense[part.row, part.col] = part.data
     names = dtrain.feature_names
     return pd.DataFrame(dense, columns=list(names)) if names else dense
 
 
+FINGERPRINT_MAX_VALUES = 10_000_000
+"""A DMatrix holds its data inside XGBoost: hashing it means copying it out, so one larger
+than this (80 MB of float32 and indices) is tagged with its size only."""
+
+
 def _tag_dmatrix(dtrain: Any) -> None:
-    _tag_data(dtrain.get_data())
+    import keel
+
+    if dtrain.num_nonmissing() <= FINGERPRINT_MAX_VALUES:
+        _tag_data(dtrain.get_data())
+    else:
+        keel.set_tags(
+            {
+                "keel.dataset.rows": str(dtrain.num_row()),
+                "keel.dataset.columns": str(dtrain.num_col()),
+            }
+        )
 
 
 def _tag_data(data: Any) -> None:

@@ -27,7 +27,9 @@ def log_model(
             save["signature"] = signature
     if example is not None and options.log_input_examples:
         save["input_example"] = example
-    keel.log_model(model, name="model", **save)
+    logged_model = keel.log_model(model, name="model", **save)
+    if options.registered_model_name is not None:
+        keel.register_model(logged_model, options.registered_model_name)
 
 
 def _signature(logged: Logged, example: Any, predict: Callable[[Any], Any]) -> Any:

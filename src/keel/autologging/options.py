@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from keel.errors import InvalidArgument
 
@@ -26,6 +26,10 @@ class AutologOptions:
     """Child runs a hyperparameter search logs, best-ranked first; None: one per candidate."""
     silent: bool = False
     """Say nothing (no warnings) when something cannot be logged."""
+    registered_model_name: str | None = None
+    """Register each logged model as the next version of this registered model."""
+    extra_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags set on the runs autolog starts (its own runs and a search's child runs)."""
 
 
 def check_libraries(libraries: Sequence[str] | None) -> tuple[str, ...]:
@@ -53,6 +57,8 @@ def check_options(
     log_datasets: object,
     max_tuning_runs: object,
     silent: object,
+    registered_model_name: object = None,
+    extra_tags: object = None,
 ) -> AutologOptions:
     flags = {
         "log_models": log_models,
@@ -73,4 +79,22 @@ def check_options(
             f"max_tuning_runs: must be a whole number >= 0 or None (every candidate), "
             f"got {max_tuning_runs!r}"
         )
-    return AutologOptions(max_tuning_runs=max_tuning_runs, **flags)  # type: ignore[arg-type]
+    if registered_model_name is not None and (
+        not isinstance(registered_model_name, str) or not registered_model_name.strip()
+    ):
+        raise InvalidArgument(
+            f"registered_model_name: must be a non-empty string or None, "
+            f"got {registered_model_name!r}"
+        )
+    if extra_tags is None:
+        extra_tags = {}
+    if not isinstance(extra_tags, Mapping) or not all(isinstance(k, str) for k in extra_tags):
+        raise InvalidArgument(
+            f"extra_tags: must be a mapping of tag names to values, got {extra_tags!r}"
+        )
+    return AutologOptions(
+        max_tuning_runs=max_tuning_runs,
+        registered_model_name=registered_model_name,
+        extra_tags={key: str(value) for key, value in extra_tags.items()},
+        **flags,  # type: ignore[arg-type]
+    )

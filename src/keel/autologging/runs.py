@@ -44,7 +44,7 @@ class Logged:
         owns_run = False
         if keel.active_run() is None:
             try:
-                keel.start_run(run_name=run_name)
+                keel.start_run(run_name=run_name, tags=self.options.extra_tags)
                 owns_run = True
             except Exception:
                 self.warn("could not start a run; not logging")

@@ -137,6 +137,8 @@ def training_metrics(logged: Logged, model: Any, x: Any, y: Any) -> dict[str, fl
         metrics["training_rows"] = float(count)
     if y is None or x is None or not (is_classifier(model) or is_regressor(model)):
         return metrics
+    if is_search(model) and not hasattr(model, "best_estimator_"):
+        return metrics  # refit=False: the search cannot predict
     try:
         name = score_name(model)
         if name is not None:
@@ -293,8 +295,9 @@ def log_candidates(search: Any, results: Any, logged: Logged) -> None:
         with keel.start_run(
             run_name=f"{prefix}-{index}",
             nested=True,
-            tags={"keel.autolog.search_candidate": str(index)},
+            tags={**logged.options.extra_tags, "keel.autolog.search_candidate": str(index)},
             log_code_version=False,
+            log_system_metrics=False,  # over in milliseconds: nothing to sample
         ):
             keel.log_params(values.params(candidate))
             keel.log_metrics(metrics)
