@@ -107,6 +107,12 @@ def test_xgb_train_with_evals_and_early_stopping(
     weight = _artifact_json(reader, run.run_id, "feature_importance_weight.json", tmp_path)
     assert weight == pytest.approx(booster.get_score(importance_type="weight"))
 
+    assert (run.data.tags["keel.dataset.rows"], run.data.tags["keel.dataset.columns"]) == (
+        "200",
+        "3",
+    )
+    assert len(run.data.tags["keel.dataset.fingerprint"]) == 64
+
     loaded = keel.load_model(f"runs:/{run.run_id}/model")
     assert loaded.manifest.flavor == "xgboost"
     signature = loaded.signature

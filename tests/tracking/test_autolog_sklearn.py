@@ -303,3 +303,19 @@ def test_registered_model_name_and_extra_tags(experiment: str, reader: Reader) -
         keel.autolog(registered_model_name=" ")
     with pytest.raises(InvalidArgument, match="extra_tags: must be a mapping"):
         keel.autolog(extra_tags=["team"])  # type: ignore[arg-type]
+
+
+def test_example_signature_and_dataset_switches(experiment: str, reader: Reader) -> None:
+    x, y = _frame()
+    features = x[["age", "spend"]]
+    keel.autolog(log_input_examples=False)
+    LogisticRegression().fit(features, y)
+    loaded = keel.load_model(f"runs:/{_last(reader).run_id}/model")
+    assert loaded.input_example() is None
+    assert loaded.signature is not None and loaded.signature.outputs is not None
+
+    keel.autolog(log_input_examples=False, log_model_signatures=False, log_datasets=False)
+    LogisticRegression().fit(features, y)
+    run = _last(reader)
+    assert keel.load_model(f"runs:/{run.run_id}/model").signature is None
+    assert not any(key.startswith("keel.dataset.") for key in run.data.tags)
