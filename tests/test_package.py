@@ -38,6 +38,8 @@ PUBLIC = [
     "active_run",
     "autolog",
     "data",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "errors",
     "flush",

@@ -58,6 +58,8 @@ _EXPORTS: dict[str, str] = {
     "start_run": _FLUENT,
     "errors": "keel.errors",
     "autolog": "keel.autologging",
+    "enable_system_metrics_logging": "keel.autologging.system_metrics",
+    "disable_system_metrics_logging": "keel.autologging.system_metrics",
 }
 
 __all__ = [
@@ -77,6 +79,8 @@ __all__ = [
     "active_run",
     "autolog",
     "data",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "errors",
     "flush",
@@ -120,6 +124,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from keel import errors
     from keel.autologging import autolog
+    from keel.autologging.system_metrics import (
+        disable_system_metrics_logging,
+        enable_system_metrics_logging,
+    )
     from keel.client import Client
     from keel.config import Settings
     from keel.entities import (

@@ -41,6 +41,10 @@ class Settings:
     spool_dir: Path | None = None
     """``KEEL_SPOOL_DIR``: where writes wait while the server is unreachable
     (default ``<home>/spool``)."""
+    system_metrics_sampling_interval: float = 10.0
+    """``KEEL_SYSTEM_METRICS_SAMPLING_INTERVAL``: seconds between system metrics samples."""
+    enable_system_metrics_logging: bool = False
+    """``KEEL_ENABLE_SYSTEM_METRICS_LOGGING``: log system metrics in every run (``true``)."""
     trusted_model_sources: tuple[str, ...] = ()
     """``KEEL_TRUSTED_MODEL_SOURCES``: comma-separated source prefixes (``models:/fraud``,
     ``s3://bucket/team``, a folder) whose pickled models load without ``trust=True``."""
@@ -68,6 +72,10 @@ class Settings:
             run_timeout=_number(env, "KEEL_RUN_TIMEOUT", 300.0),
             http_timeout=_number(env, "KEEL_HTTP_TIMEOUT", 30.0),
             spool_dir=Path(spool).expanduser() if spool else None,
+            system_metrics_sampling_interval=_number(
+                env, "KEEL_SYSTEM_METRICS_SAMPLING_INTERVAL", 10.0
+            ),
+            enable_system_metrics_logging=_flag(env, "KEEL_ENABLE_SYSTEM_METRICS_LOGGING"),
             trusted_model_sources=tuple(
                 prefix.strip()
                 for prefix in env.get("KEEL_TRUSTED_MODEL_SOURCES", "").split(",")
@@ -113,3 +121,12 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise InvalidArgument(f"{name}: must be greater than 0, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise InvalidArgument(f"{name}: must be true or false, got {env[name]!r}")

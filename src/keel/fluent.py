@@ -32,6 +32,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from keel.autologging import system_metrics
 from keel.client import Client
 from keel.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
 from keel.errors import AlreadyExists, InvalidArgument, KeelError
@@ -108,6 +109,8 @@ class _Process:
         self.experiment: Experiment | None = None
         self.open: dict[str, ActiveRun] = {}
         """Every run started here and not ended yet, in whichever context: ended at exit."""
+        self.monitors: dict[str, system_metrics.SystemMetricsMonitor] = {}
+        """The system metrics thread of each open run that logs them."""
         self.hooks_installed = False
         self.uncaught = False
         self.terminating = False
@@ -193,9 +196,12 @@ def start_run(
     tags: Mapping[str, Any] | None = None,
     parent_run_id: str | None = None,
     log_code_version: bool = True,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
     """Start a run (or resume ``run_id``) and make it the active one in this context.
     When it returns, the run is stored and every client can read it.
+    ``log_system_metrics``: sample CPU, memory, disk, network and GPUs while it runs (None:
+    as ``keel.enable_system_metrics_logging()`` or ``KEEL_ENABLE_SYSTEM_METRICS_LOGGING``).
 
     >>> with keel.start_run(run_name="baseline") as run:   # doctest: +SKIP
     ...     keel.log_metric("loss", 0.5, step=1)
@@ -210,6 +216,7 @@ def start_run(
         )
     if parent_run_id is None and nested and stack:
         parent_run_id = stack[-1].run_id
+    monitored = system_metrics.wanted(log_system_metrics, client.settings)
     if run_id is not None:
         run = client.resume_run(run_id, tags=tags)
     else:
@@ -226,7 +233,21 @@ def start_run(
     _stack.set((*stack, active))
     with _state.lock:
         _state.open[active.run_id] = active
+    if monitored:
+        _start_system_metrics(client, active.run_id)
     return active
+
+
+def _start_system_metrics(client: Client, run_id: str) -> None:
+    def log(metrics: dict[str, float], step: int) -> None:
+        client.log_metrics(run_id, metrics, step)
+
+    monitor = system_metrics.SystemMetricsMonitor(
+        log, interval=client.settings.system_metrics_sampling_interval
+    )
+    with _state.lock:
+        _state.monitors[run_id] = monitor
+    monitor.start()
 
 
 def _source_tags() -> dict[str, str]:
@@ -266,6 +287,9 @@ def _end(active: ActiveRun, status: RunStatus) -> None:
     with _state.lock:
         if _state.open.pop(active.run_id, None) is None:
             return  # ended already (keel.end_run in the block): keep the status it got
+        monitor = _state.monitors.pop(active.run_id, None)
+    if monitor is not None:
+        monitor.stop()  # before the end: no sample lands after it
     stack = _stack.get()
     if active in stack:
         _stack.set(tuple(run for run in stack if run is not active))
