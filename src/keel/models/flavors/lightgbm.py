@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models.flavors._common import (
     as_features,
     choice,
@@ -23,8 +24,13 @@ from keel.models.flavors._common import (
 )
 
 NAME = "lightgbm"
+EXTRA = "lightgbm"
 REQUIREMENTS = ("lightgbm", "numpy", "scipy")
 MODEL_CLASSES = ("LGBMClassifier", "LGBMRegressor", "LGBMRanker", "Booster")
+
+
+def _lightgbm(doing: str) -> Any:
+    return require("lightgbm", extra=EXTRA, purpose=f"{doing} a LightGBM model")
 
 
 def detect(model: object) -> bool:
@@ -35,8 +41,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import lightgbm as lgb
-
+    lgb = _lightgbm("saving")
     serialization_choice(serialization, ("text",), NAME)
     model_class = next(
         (name for name in MODEL_CLASSES if isinstance(model, getattr(lgb, name))), None
@@ -64,8 +69,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> LightGBMModel:
-    import lightgbm as lgb
-
+    lgb = _lightgbm("loading")
     path = model_path(folder, info, NAME)
     choice(info, "serialization", ("text",), NAME)
     model_class = choice(info, "model_class", MODEL_CLASSES, NAME)

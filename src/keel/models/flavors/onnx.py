@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models import inputs
 from keel.models.flavors._common import choice, model_path, names, serialization_choice, version
 
 NAME = "onnx"
+EXTRA = "onnx"
 REQUIREMENTS = ("onnx", "onnxruntime", "numpy")
 
 _ELEMENT_TYPES = {
@@ -40,8 +42,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import onnx
-
+    onnx = require("onnx", extra=EXTRA, purpose="saving an ONNX model")
     serialization_choice(serialization, ("onnx",), NAME)
     try:
         onnx.checker.check_model(model)
@@ -74,8 +75,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> OnnxModel | ConvertedModel:
-    import onnxruntime
-
+    onnxruntime = require("onnxruntime", extra=EXTRA, purpose="loading an ONNX model")
     path = model_path(folder, info, NAME)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models.flavors._common import choice, model_path, serialization_choice, version
 from keel.models.trust import PICKLE_RISK, refusal
 
 NAME = "python"
+EXTRA = "python-model"
 REQUIREMENTS = ("cloudpickle",)
 
 
@@ -25,8 +27,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import cloudpickle
-
+    cloudpickle = require("cloudpickle", extra=EXTRA, purpose="saving a Python model")
     serialization_choice(serialization, ("cloudpickle",), NAME)
     if not detect(model):
         raise InvalidArgument(
@@ -54,6 +55,8 @@ def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> Any:
     path = model_path(folder, info, NAME)
     if not trust:
         raise refusal(f"a cloudpickled Python model ({path.name})", PICKLE_RISK)
+    # The file names cloudpickle's own functions: without it, say which extra to install.
+    require("cloudpickle", extra=EXTRA, purpose="loading a Python model")
     with open(path, "rb") as src:
         model = pickle.load(src)
     if not detect(model):
