@@ -19,6 +19,8 @@ from keel.version import __version__
 
 _FLUENT = "keel.fluent"
 _MODULES = ("errors", "data")
+# Per-library model APIs, as MLflow's mlflow.sklearn and friends: keel.sklearn.log_model.
+_FLAVOR_MODULES = ("lightgbm", "onnx", "pyfunc", "pytorch", "sklearn", "xgboost")
 _EXPORTS: dict[str, str] = {
     "Client": "keel.client",
     "Settings": "keel.config",
@@ -58,6 +60,8 @@ _EXPORTS: dict[str, str] = {
     "start_run": _FLUENT,
     "errors": "keel.errors",
     "autolog": "keel.autologging",
+    "infer_signature": "keel.models",
+    **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
 }
 
 __all__ = [
@@ -81,7 +85,9 @@ __all__ = [
     "errors",
     "flush",
     "get_tracking_uri",
+    "infer_signature",
     "last_active_run",
+    "lightgbm",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -94,12 +100,17 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "onnx",
+    "pyfunc",
+    "pytorch",
     "register_model",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
+    "xgboost",
 ]
 
 
@@ -108,7 +119,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'keel' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if name in _MODULES else getattr(module, name)
+    value = module if name in _MODULES or name in _FLAVOR_MODULES else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -118,7 +129,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from keel import errors
+    from keel import errors, lightgbm, onnx, pyfunc, pytorch, sklearn, xgboost
     from keel.autologging import autolog
     from keel.client import Client
     from keel.config import Settings
@@ -158,3 +169,4 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
+    from keel.models import infer_signature

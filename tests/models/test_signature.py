@@ -68,9 +68,9 @@ def test_infers_a_tensor_from_numpy_with_any_batch_size() -> None:
 
 
 def test_infers_outputs() -> None:
-    signature = infer_signature(np.zeros((3, 2)), output=pd.Series([1, 2, 3], name="label"))
+    signature = infer_signature(np.zeros((3, 2)), model_output=pd.Series([1, 2, 3], name="label"))
     assert signature.outputs == (ColumnSpec("label", "int64"),)
-    assert infer_signature(np.zeros((3, 2)), output=[0, 1, 1]).outputs == TensorSpec("int64", (-1,))
+    assert infer_signature(np.zeros((3, 2)), model_output=[0, 1, 1]).outputs == TensorSpec("int64", (-1,))
 
 
 def test_refuses_columns_it_cannot_type() -> None:

@@ -32,6 +32,7 @@ from keel.models.example import read_example, write_example
 from keel.models.flavors import Flavor, Predictor, detect_flavor, get_flavor, module_name
 from keel.models.flavors._common import version
 from keel.models.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelManifest
+from keel.models.python_model import LoadedPythonModel
 from keel.models.signature import Signature, enforce, infer_output, infer_signature
 from keel.models.trust import PICKLE_RISK, is_trusted, refusal
 from keel.version import __version__
@@ -58,10 +59,16 @@ class LoadedModel:
     def metadata(self) -> Mapping[str, Any]:
         return self.manifest.metadata
 
-    def predict(self, data: Any) -> Any:
+    def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
+        """``params``: passed to a custom model's ``predict(context, data, params)``
+        (``keel.pyfunc``); other models take none."""
         signature = self.signature
         prepared = inputs.normalise(data) if signature is None else enforce(signature, data)
-        return self.model.predict(prepared)
+        if params is None:
+            return self.model.predict(prepared)
+        if not isinstance(self.model, LoadedPythonModel):
+            raise InvalidArgument("params: only custom Python models (keel.pyfunc) take params")
+        return self.model.predict(prepared, params=params)
 
     def input_example(self) -> Any:
         """The example saved with the model (a DataFrame or numpy array), or None."""

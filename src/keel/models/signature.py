@@ -191,7 +191,7 @@ def _mapping(field: str, raw: object, allowed: set[str]) -> Mapping[str, object]
 # inference -----------------------------------------------------------------------------
 
 
-def infer_signature(example: Any, output: Any = None) -> Signature:
+def infer_signature(model_input: Any, model_output: Any = None) -> Signature:
     """Read a signature off an input example (and optionally an output: what the model
     answered for it, as MLflow's ``infer_signature(model_input, model_output)``).
 
@@ -203,7 +203,8 @@ def infer_signature(example: Any, output: Any = None) -> Signature:
     ColumnSpec(name='prediction', dtype='string', optional=False, shape=None)
     """
     return Signature(
-        _infer(example, "example"), None if output is None else infer_output(output)
+        _infer(model_input, "example"),
+        None if model_output is None else infer_output(model_output),
     )
 
 

@@ -169,3 +169,10 @@ class ConvertedModel:
         if self.feature_names and inputs.kind_of(data) == "pandas":
             data = data[self.feature_names]
         return inputs.to_array(data).astype(self.element, copy=False)
+
+
+def native(model: Any, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The ``onnx.ModelProto`` (``keel.onnx.load_model``, as MLflow's); the file was
+    checked against its digest when the package was loaded."""
+    onnx = require("onnx", extra=EXTRA, purpose="loading an ONNX model")
+    return onnx.load_model_from_string(model_path(folder, info, NAME).read_bytes())

@@ -147,3 +147,9 @@ class TorchModel:
         if isinstance(result, tuple | list):
             return tuple(item.detach().cpu().numpy() for item in result)
         return result.detach().cpu().numpy()
+
+
+def native(model: TorchModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The module in eval mode: a TorchScript module, or the ``torch.nn.Module`` that was
+    pickled (``keel.pytorch.load_model``)."""
+    return model.module

@@ -114,3 +114,8 @@ class SklearnModel:
 
     def predict(self, data: Any) -> Any:
         return self.estimator.predict(as_features(data, self.feature_names))
+
+
+def native(model: SklearnModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The fitted estimator or pipeline, as it was logged (``keel.sklearn.load_model``)."""
+    return model.estimator

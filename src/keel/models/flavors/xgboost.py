@@ -94,3 +94,9 @@ class XGBoostModel:
         if isinstance(self.model, xgb.Booster):
             return self.model.predict(xgb.DMatrix(features))
         return self.model.predict(features)
+
+
+def native(model: XGBoostModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The Booster, or the scikit-learn-API model (``XGBClassifier``, ...) that was logged
+    (``keel.xgboost.load_model``)."""
+    return model.model
