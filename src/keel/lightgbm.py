@@ -1,10 +1,10 @@
 """LightGBM models, as MLflow's ``mlflow.lightgbm``: log, save and load (the lightgbm extra:
 ``pip install 'keel-mlops[lightgbm]'``).
 
->>> with keel.start_run():                                          # doctest: +SKIP
+>>> with keel.start_run():                                  # doctest: +SKIP
 ...     info = keel.lightgbm.log_model(model, name="model", input_example=X[:5],
-...                                registered_model_name="churn")
->>> model = keel.lightgbm.load_model("models:/churn/1")                # doctest: +SKIP
+...         registered_model_name="churn")
+>>> model = keel.lightgbm.load_model("models:/churn/1")           # doctest: +SKIP
 
 ``load_model`` gives back the Booster (from ``lgb.train``) or the scikit-learn-API model
 (``LGBMClassifier``, ...) that was logged, from LightGBM's text format.

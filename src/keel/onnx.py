@@ -1,10 +1,10 @@
 """ONNX models, as MLflow's ``mlflow.onnx``: log, save and load (the onnx extra:
 ``pip install 'keel-mlops[onnx]'``).
 
->>> with keel.start_run():                                          # doctest: +SKIP
+>>> with keel.start_run():                                  # doctest: +SKIP
 ...     info = keel.onnx.log_model(model, name="model", input_example=X[:5],
-...                                registered_model_name="churn")
->>> model = keel.onnx.load_model("models:/churn/1")                # doctest: +SKIP
+...         registered_model_name="churn")
+>>> model = keel.onnx.load_model("models:/churn/1")           # doctest: +SKIP
 
 ``load_model`` gives back the ``onnx.ModelProto`` (as MLflow's); ``keel.load_model``
 runs it with onnxruntime.

@@ -1,10 +1,10 @@
 """PyTorch models, as MLflow's ``mlflow.pytorch``: log, save and load (the pytorch extra:
 ``pip install 'keel-mlops[pytorch]'``).
 
->>> with keel.start_run():                                          # doctest: +SKIP
+>>> with keel.start_run():                                  # doctest: +SKIP
 ...     info = keel.pytorch.log_model(model, name="model", input_example=X[:5],
-...                                registered_model_name="churn")
->>> model = keel.pytorch.load_model("models:/churn/1")                # doctest: +SKIP
+...         registered_model_name="churn")
+>>> model = keel.pytorch.load_model("models:/churn/1")           # doctest: +SKIP
 
 ``load_model`` gives back the module in eval mode: TorchScript (traced with the input
 example, or scripted), or the ``torch.nn.Module`` itself when it was logged with

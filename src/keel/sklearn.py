@@ -1,10 +1,10 @@
 """scikit-learn models, as MLflow's ``mlflow.sklearn``: log, save and load (the sklearn extra:
 ``pip install 'keel-mlops[sklearn]'``).
 
->>> with keel.start_run():                                          # doctest: +SKIP
+>>> with keel.start_run():                                  # doctest: +SKIP
 ...     info = keel.sklearn.log_model(model, name="model", input_example=X[:5],
-...                                registered_model_name="churn")
->>> model = keel.sklearn.load_model("models:/churn/1")                # doctest: +SKIP
+...         registered_model_name="churn")
+>>> model = keel.sklearn.load_model("models:/churn/1")           # doctest: +SKIP
 
 ``load_model`` gives back the fitted estimator or pipeline (skops format by default: no
 pickle).

@@ -1,10 +1,10 @@
 """XGBoost models, as MLflow's ``mlflow.xgboost``: log, save and load (the xgboost extra:
 ``pip install 'keel-mlops[xgboost]'``).
 
->>> with keel.start_run():                                          # doctest: +SKIP
+>>> with keel.start_run():                                  # doctest: +SKIP
 ...     info = keel.xgboost.log_model(model, name="model", input_example=X[:5],
-...                                registered_model_name="churn")
->>> model = keel.xgboost.load_model("models:/churn/1")                # doctest: +SKIP
+...         registered_model_name="churn")
+>>> model = keel.xgboost.load_model("models:/churn/1")           # doctest: +SKIP
 
 ``load_model`` gives back the Booster (from ``xgb.train``) or the scikit-learn-API model
 (``XGBClassifier``, ...) that was logged, from XGBoost's own format.
