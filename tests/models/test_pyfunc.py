@@ -221,3 +221,34 @@ def test_params_are_refused_for_models_that_take_none(tmp_path: Path) -> None:
     keel.sklearn.save_model(Ridge().fit(X, [0, 1, 2]), tmp_path / "m")
     with pytest.raises(keel.errors.InvalidArgument, match="params: only custom Python models"):
         keel.pyfunc.load_model(tmp_path / "m").predict(X, params={"a": 1})
+
+
+def test_logging_with_code_paths_leaves_this_process_path_alone(
+    fluent: str,
+    project: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    request.addfinalizer(lambda: sys.modules.pop("tagger", None))
+    monkeypatch.syspath_prepend(str(project["work"]))
+    monkeypatch.chdir(project["work"])
+    from tagger import VocabTagger  # type: ignore[import-not-found]
+
+    before = list(sys.path)
+    with keel.start_run():
+        info = keel.pyfunc.log_model(
+            "model",
+            python_model=VocabTagger(),
+            artifacts={"vocab": "vocab.txt", "weights": _weights(project["work"])},
+            code_paths=["tagger"],
+            input_example=pd.DataFrame({"word": ["cat"]}),
+        )
+    assert sys.path == before
+    assert info.signature is not None and info.signature.outputs is not None
+    assert {"code/tagger/__init__.py", "artifacts/vocab/vocab.txt"} <= set(info.manifest.files)
+
+
+def _weights(folder: Path) -> Path:
+    path = folder / "weights.json"
+    path.write_text(json.dumps({"weight": 1}))
+    return path

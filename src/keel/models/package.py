@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import shutil
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -174,12 +175,15 @@ def _with_outputs(
     the outputs are those of the package (an XGBoost Booster's, a traced module's). Loading
     with trust is safe here: the bytes are the ones this call wrote from the caller's own
     object, not a file from elsewhere."""
+    path = list(sys.path)  # a custom model's load puts its packed code first: undo that here
     try:
         predicted = flavor.load(folder, info, trust=True).predict(enforce(signature, example))
         return Signature(signature.inputs, infer_output(predicted))
     except Exception as exc:  # a model may refuse the example in any library's own way
         log.warning("keel: model outputs not recorded in the signature: %s", exc)
         return signature
+    finally:
+        sys.path[:] = path
 
 
 def _onnx_copy(
