@@ -71,7 +71,7 @@ import pandas as pd
 import keel
 
 keel.set_tracking_uri(sys.argv[1])
-model = keel.pyfunc.load_model(sys.argv[2], trust=True)
+model = keel.pyfunc.load_model(sys.argv[2])  # trusted by KEEL_TRUSTED_MODEL_SOURCES
 frame = pd.DataFrame({"word": ["cat", "dog", "zebra"]})
 print(json.dumps({
     "plain": model.predict(frame).tolist(),
@@ -127,7 +127,10 @@ def test_a_custom_model_loads_in_a_fresh_process_in_another_folder(project: dict
     logged = _python(LOG, uri, "tagger", "tagger", cwd=project["work"], env=env)
     assert logged.returncode == 0, logged.stderr
 
-    loaded = _python(LOAD, uri, "models:/tagger/1", cwd=project["elsewhere"], env=env)
+    untrusted = _python(LOAD, uri, "models:/tagger/1", cwd=project["elsewhere"], env=env)
+    assert "keel.errors.Forbidden" in untrusted.stderr  # a pickle loads only with trust
+    trusted = {**env, "KEEL_TRUSTED_MODEL_SOURCES": "models:/tagger"}
+    loaded = _python(LOAD, uri, "models:/tagger/1", cwd=project["elsewhere"], env=trusted)
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout.splitlines()[-1]) == {
         "plain": [3, 3, 0],
@@ -143,7 +146,8 @@ def test_without_code_paths_the_same_load_fails_on_the_missing_module(
     env, uri = project["env"], project["uri"]
     logged = _python(LOG, uri, "no-code", cwd=project["work"], env=env)
     assert logged.returncode == 0, logged.stderr
-    loaded = _python(LOAD, uri, "models:/no-code/1", cwd=project["elsewhere"], env=env)
+    trusted = {**env, "KEEL_TRUSTED_MODEL_SOURCES": "models:/no-code"}
+    loaded = _python(LOAD, uri, "models:/no-code/1", cwd=project["elsewhere"], env=trusted)
     assert loaded.returncode != 0
     assert "No module named 'tagger'" in loaded.stderr
 
