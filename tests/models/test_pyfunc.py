@@ -178,9 +178,11 @@ def test_a_custom_model_needs_trust_and_its_artifacts_are_local_paths(
     np.testing.assert_allclose(loaded.predict(X), X * 2.5)
     files = set(loaded.manifest.files)
     assert "artifacts/factor/factor.txt" in files
-    native = keel.models.load_model(loaded.path, trust=True).model
-    assert Path(native.context.artifacts["factor"]).read_text() == "2.5"
-    assert Path(native.context.artifacts["factor"]).is_relative_to(loaded.path.resolve())
+    unwrapped = loaded.unwrap_python_model()
+    assert isinstance(unwrapped, Doubler) and unwrapped.factor == 2.5
+    context = loaded.model.context
+    assert Path(context.artifacts["factor"]).read_text() == "2.5"
+    assert Path(context.artifacts["factor"]).is_relative_to(loaded.path.resolve())
 
 
 def predict_length(model_input: Any) -> Any:
@@ -225,6 +227,8 @@ def test_params_are_refused_for_models_that_take_none(tmp_path: Path) -> None:
     keel.sklearn.save_model(Ridge().fit(X, [0, 1, 2]), tmp_path / "m")
     with pytest.raises(keel.errors.InvalidArgument, match="params: only custom Python models"):
         keel.pyfunc.load_model(tmp_path / "m").predict(X, params={"a": 1})
+    with pytest.raises(keel.errors.InvalidArgument, match="unwrap_python_model: this is a"):
+        keel.pyfunc.load_model(tmp_path / "m").unwrap_python_model()
 
 
 def test_logging_with_code_paths_leaves_this_process_path_alone(

@@ -71,6 +71,15 @@ class LoadedModel:
             raise InvalidArgument("params: only custom Python models (keel.pyfunc) take params")
         return self.model.predict(prepared, params=params)
 
+    def unwrap_python_model(self) -> Any:
+        """The ``keel.pyfunc.PythonModel`` instance of a custom model (as MLflow's
+        ``PyFuncModel.unwrap_python_model``), its ``load_context`` already called."""
+        if not isinstance(self.model, LoadedPythonModel):
+            raise InvalidArgument(
+                f"unwrap_python_model: this is a {self.flavor} model, not a keel.pyfunc one"
+            )
+        return self.model.python_model
+
     def input_example(self) -> Any:
         """The example saved with the model (a DataFrame or numpy array), or None."""
         name = self.manifest.input_example
