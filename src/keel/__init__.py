@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "log_model": _FLUENT,
     "log_dataset": _FLUENT,
     "data": "keel.data",
+    "infer_signature": "keel.models",
+    **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
     "register_model": _FLUENT,
     "load_model": _FLUENT,
     "log_metrics": _FLUENT,
@@ -60,8 +62,6 @@ _EXPORTS: dict[str, str] = {
     "start_run": _FLUENT,
     "errors": "keel.errors",
     "autolog": "keel.autologging",
-    "infer_signature": "keel.models",
-    **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
 }
 
 __all__ = [

@@ -10,7 +10,8 @@ KeelError
 ├── Unauthenticated      no credentials, or ones the server refuses      (HTTP 401)
 ├── Forbidden            not allowed for this caller                     (HTTP 403)
 ├── CorruptData          stored content no longer matches its hash       (HTTP 500)
-└── StoreUnavailable     the store or server cannot be reached           (HTTP 503)
+├── StoreUnavailable     the store or server cannot be reached           (HTTP 503)
+└── MissingExtra         an optional dependency is not installed; also an ImportError (HTTP 501)
 ```
 
 The domain raises these; the server maps each to a status once (``server/errors.py``) and
@@ -84,6 +85,20 @@ class StoreUnavailable(KeelError):
     code = "unavailable"
 
 
+class MissingExtra(KeelError, ImportError):
+    """A feature needs an optional dependency that is not installed. The message names
+    the extra to install (``pip install 'keel-mlops[data]'``); raised by
+    ``keel.extras.require``. An ``ImportError`` too, so code that already catches a missing
+    import keeps working."""
+
+    status_code = 501
+    code = "missing_extra"
+
+    def __init__(self, message: str, *, module: str | None = None) -> None:
+        super().__init__(message)
+        self.name = module  # ImportError's attribute: the module that could not be imported
+
+
 ERRORS_BY_CODE: dict[str, type[KeelError]] = {
     cls.code: cls
     for cls in (
@@ -97,5 +112,6 @@ ERRORS_BY_CODE: dict[str, type[KeelError]] = {
         Forbidden,
         CorruptData,
         StoreUnavailable,
+        MissingExtra,
     )
 }

@@ -1,61 +1,53 @@
-"""Optional libraries: import one that an extra of Keel installs, or say which extra to
-install.
+"""Optional dependencies: import one, or say which extra of ``keel-mlops`` brings it.
 
-Keel's core installs no model library; each comes with an extra (``pip install
-'keel-mlops[sklearn]'``). A caller that needs one asks for it here, so a missing library
-reads as what to do, not as a bare ``ModuleNotFoundError`` from deep inside:
+Keel installs light (``pip install keel-mlops``); tables, PostgreSQL, object stores,
+figures and each model flavor come with an extra. A feature imports its library through
+``require`` so a user without it reads what to install, not a bare ``ModuleNotFoundError``::
 
->>> require("skops.io", extra="sklearn", purpose="saving a scikit-learn model")  # doctest: +SKIP
-Traceback (most recent call last):
-keel.extras.MissingExtra: saving a scikit-learn model needs the sklearn extra: pip install 'keel-mlops[sklearn]' (no module named 'skops')
-"""  # noqa: E501
+    pl = require("polars", extra="data", purpose="Reading a dataset table")
+    # MissingExtra: Reading a dataset table needs the data extra:
+    #               pip install 'keel-mlops[data]'
+"""
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 
-from keel.errors import KeelError
-
-DISTRIBUTION = "keel-mlops"
-
-
-class MissingExtra(KeelError, ModuleNotFoundError):
-    """A library an extra installs is not installed. Also a ``ModuleNotFoundError``, so
-    code that falls back when a library is missing (``except ImportError``) still does."""
-
-    code = "missing_extra"
-
-    def __init__(self, message: str, *, extra: str, module: str | None) -> None:
-        super().__init__(message)
-        self.extra = extra
-        self.name = module
+from keel.errors import MissingExtra
+from keel.version import DISTRIBUTION
 
 
 def install_hint(extra: str) -> str:
+    """The command that installs ``extra``: ``pip install 'keel-mlops[extra]'``."""
     return f"pip install '{DISTRIBUTION}[{extra}]'"
 
 
-def missing(extra: str, purpose: str, module: str | None = None) -> MissingExtra:
-    """The error for ``purpose`` (``"saving a scikit-learn model"``) lacking ``extra``."""
-    detail = f" (no module named {module!r})" if module else ""
-    return MissingExtra(
-        f"{purpose} needs the {extra} extra: {install_hint(extra)}{detail}",
-        extra=extra,
-        module=module,
-    )
+def missing_extra(*, extra: str, purpose: str, module: str | None = None) -> MissingExtra:
+    """The error for a feature whose extra is not installed (for callers that found out
+    some other way, e.g. fsspec refusing a protocol)."""
+    return MissingExtra(f"{purpose} needs the {extra} extra: {install_hint(extra)}", module=module)
 
 
 def require(module: str, *, extra: str, purpose: str) -> ModuleType:
-    """``module`` imported, or MissingExtra naming ``extra`` when it (or a library it
-    needs) is not installed. Errors other than a missing module pass through unchanged."""
+    """Import ``module`` and return it, or raise ``MissingExtra`` naming the extra.
+
+    ``purpose`` is the feature, as the start of a sentence ("Reading a dataset table").
+    Only a missing ``module`` (or one of its parents) becomes ``MissingExtra``; an error
+    inside an installed library propagates as itself, so a broken install is not
+    mistaken for an absent one.
+    """
     try:
         return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if isinstance(exc, MissingExtra):
-            raise
-        raise missing(extra, purpose, _top(exc.name) or module) from exc
+    except ImportError as error:
+        missing = getattr(error, "name", None)
+        # ``import x`` with sys.modules["x"] = None raises ImportError naming x, as a
+        # blocked or absent package does; a dependency of x missing names another module.
+        if missing is None or _is_part_of(missing, module):
+            raise missing_extra(extra=extra, purpose=purpose, module=module) from error
+        raise
 
 
-def _top(name: str | None) -> str | None:
-    return name.split(".")[0] if name else None
+def _is_part_of(name: str, module: str) -> bool:
+    """``name`` is ``module``, one of its parents or one of its children."""
+    return name == module or module.startswith(name + ".") or name.startswith(module + ".")

@@ -13,24 +13,47 @@ runs it with onnxruntime.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from keel import native_models
 
 if TYPE_CHECKING:
-    from keel.models import ModelManifest
+    from keel.models import ModelManifest, Signature
     from keel.models.logged import LoggedModel
 
 FLAVOR = "onnx"
 
 
-def log_model(onnx_model: Any, name: str | None = None, **options: Any) -> LoggedModel:
+def log_model(
+    onnx_model: Any,
+    name: str | None = None,
+    *,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
+    signature: Signature | None = None,
+    input_example: Any = None,
+    pip_requirements: Sequence[str] | None = None,
+    extra_pip_requirements: Sequence[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> LoggedModel:
     """Log the model to the active run (one is started if there is none) in the folder
     ``name`` (default ``model``). Options: ``artifact_path`` (an alias of ``name``),
     ``registered_model_name`` (registers the next version of that model), ``signature``,
     ``input_example`` (the signature, outputs included, is inferred from it when not
     given), ``pip_requirements``, ``extra_pip_requirements``, ``metadata``,
     ``serialization`` and ``onnx`` (see :func:`keel.models.save_model`)."""
+    given = {
+        "artifact_path": artifact_path,
+        "registered_model_name": registered_model_name,
+        "signature": signature,
+        "input_example": input_example,
+        "pip_requirements": pip_requirements,
+        "extra_pip_requirements": extra_pip_requirements,
+        "metadata": metadata,
+    }
+    options.update({key: value for key, value in given.items() if value is not None})
     return native_models.log_model(FLAVOR, onnx_model, name, options)
 
 

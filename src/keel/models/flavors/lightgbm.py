@@ -41,7 +41,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    lgb = _lightgbm("saving")
+    lgb = _lightgbm("Saving")
     serialization_choice(serialization, ("text",), NAME)
     model_class = next(
         (name for name in MODEL_CLASSES if isinstance(model, getattr(lgb, name))), None
@@ -69,7 +69,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> LightGBMModel:
-    lgb = _lightgbm("loading")
+    lgb = _lightgbm("Loading")
     path = model_path(folder, info, NAME)
     choice(info, "serialization", ("text",), NAME)
     model_class = choice(info, "model_class", MODEL_CLASSES, NAME)
@@ -107,7 +107,7 @@ def native(model: LightGBMModel, folder: Path, info: Mapping[str, Any]) -> Any:
     it: the fitted booster, the feature count, the objective and a classifier's labels.
     Its ``get_params`` gives the parameters the booster file records, where the names
     match; the rest are the defaults."""
-    lgb = _lightgbm("loading")
+    lgb = _lightgbm("Loading")
     model_class = choice(info, "model_class", MODEL_CLASSES, NAME)
     booster = model.booster
     if model_class == "Booster":

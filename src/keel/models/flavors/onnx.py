@@ -42,7 +42,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    onnx = require("onnx", extra=EXTRA, purpose="saving an ONNX model")
+    onnx = require("onnx", extra=EXTRA, purpose="Saving an ONNX model")
     serialization_choice(serialization, ("onnx",), NAME)
     try:
         onnx.checker.check_model(model)
@@ -75,7 +75,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> OnnxModel | ConvertedModel:
-    onnxruntime = require("onnxruntime", extra=EXTRA, purpose="loading an ONNX model")
+    onnxruntime = require("onnxruntime", extra=EXTRA, purpose="Loading an ONNX model")
     path = model_path(folder, info, NAME)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
@@ -174,5 +174,5 @@ class ConvertedModel:
 def native(model: Any, folder: Path, info: Mapping[str, Any]) -> Any:
     """The ``onnx.ModelProto`` (``keel.onnx.load_model``, as MLflow's); the file was
     checked against its digest when the package was loaded."""
-    onnx = require("onnx", extra=EXTRA, purpose="loading an ONNX model")
+    onnx = require("onnx", extra=EXTRA, purpose="Loading an ONNX model")
     return onnx.load_model_from_string(model_path(folder, info, NAME).read_bytes())

@@ -44,7 +44,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    cloudpickle = require("cloudpickle", extra=EXTRA, purpose="saving a Python model")
+    cloudpickle = require("cloudpickle", extra=EXTRA, purpose="Saving a Python model")
     serialization_choice(serialization, ("cloudpickle",), NAME)
     if not detect(model):
         raise InvalidArgument(
@@ -83,7 +83,7 @@ def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> Any:
     if custom:
         _put_code_on_path(folder, info)
     # The file names cloudpickle's own functions: without it, say which extra to install.
-    require("cloudpickle", extra=EXTRA, purpose="loading a Python model")
+    require("cloudpickle", extra=EXTRA, purpose="Loading a Python model")
     with open(path, "rb") as src:
         model = pickle.load(src)
     if custom:

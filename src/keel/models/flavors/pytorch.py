@@ -50,7 +50,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    torch = _torch("saving")
+    torch = _torch("Saving")
     serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
     parameter = next(iter(model.parameters()), None)
     float_dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else None
@@ -103,7 +103,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> TorchModel:
-    torch = _torch("loading")
+    torch = _torch("Loading")
     path = model_path(folder, info, NAME)
     serialization = choice(info, "serialization", SERIALIZATIONS, NAME)
     float_dtype = choice(info, "float_dtype", FLOAT_DTYPES, NAME)

@@ -65,7 +65,7 @@ def save(
     serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
     path = folder / FILES[serialization]
     if serialization == "skops":
-        _skops("saving").dump(model, path)
+        _skops("Saving").dump(model, path)
     else:
         with open(path, "wb") as out:
             pickle.dump(model, out, protocol=5)
@@ -91,11 +91,11 @@ def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> SklearnModel:
     if serialization == "pickle":
         if not trust:
             raise refusal(f"a pickled scikit-learn model ({path.name})", PICKLE_RISK)
-        require("sklearn", extra=EXTRA, purpose="loading a scikit-learn model")
+        require("sklearn", extra=EXTRA, purpose="Loading a scikit-learn model")
         with open(path, "rb") as src:
             estimator = pickle.load(src)
     else:
-        skops_io = _skops("loading")
+        skops_io = _skops("Loading")
         untrusted = skops_io.get_untrusted_types(file=path)
         unknown = sorted(set(untrusted) - ALLOWED_TYPES)
         if unknown and not trust:

@@ -46,7 +46,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    xgb = _xgboost("saving")
+    xgb = _xgboost("Saving")
     serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
     model_class = next(
         (name for name in MODEL_CLASSES if isinstance(model, getattr(xgb, name))), None
@@ -73,7 +73,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> XGBoostModel:
-    xgb = _xgboost("loading")
+    xgb = _xgboost("Loading")
     path = model_path(folder, info, NAME)
     choice(info, "serialization", SERIALIZATIONS, NAME)
     model_class = choice(info, "model_class", MODEL_CLASSES, NAME)
