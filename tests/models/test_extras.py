@@ -124,4 +124,3 @@ def test_a_fresh_process_without_skops_is_told_what_to_install(tmp_path: Path) -
         "keel.errors.MissingExtra: Loading a scikit-learn model needs the sklearn extra: "
         "pip install 'keel-mlops[sklearn]'"
     )
-

@@ -260,3 +260,19 @@ def _weights(folder: Path) -> Path:
     path = folder / "weights.json"
     path.write_text(json.dumps({"weight": 1}))
     return path
+
+
+class Echo(keel.pyfunc.PythonModel):
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> Any:
+        return model_input
+
+
+def test_a_python_model_logged_through_keel_log_model_is_called_with_its_context(
+    tmp_path: Path,
+) -> None:
+    X = np.ones((2, 2))
+    keel.models.save_model(Echo(), tmp_path / "m")
+    loaded = keel.models.load_model(tmp_path / "m", trust=True)
+    np.testing.assert_array_equal(loaded.predict(X), X)
+    assert isinstance(loaded.unwrap_python_model(), Echo)
+    assert loaded.manifest.flavors["python"]["python_model"] is True
