@@ -44,7 +44,9 @@ PUBLIC = [
     "errors",
     "flush",
     "get_tracking_uri",
+    "infer_signature",
     "last_active_run",
+    "lightgbm",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -57,12 +59,17 @@ PUBLIC = [
     "log_param",
     "log_params",
     "log_text",
+    "onnx",
+    "pyfunc",
+    "pytorch",
     "register_model",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
+    "xgboost",
 ]
 
 
@@ -104,7 +111,7 @@ def test_every_public_name_resolves() -> None:
     for name in keel.__all__:
         value = getattr(keel, name)
         assert value is not None, name
-        if name not in ("__version__", "errors", "data"):
+        if name not in ("__version__", "errors", "data", *keel._FLAVOR_MODULES):
             assert getattr(value, "__name__", name) == name, name
     assert keel.errors.NotFound.__module__ == "keel.errors"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

@@ -19,6 +19,8 @@ from keel.version import __version__
 
 _FLUENT = "keel.fluent"
 _MODULES = ("errors", "data")
+# Per-library model APIs, as MLflow's mlflow.sklearn and friends: keel.sklearn.log_model.
+_FLAVOR_MODULES = ("lightgbm", "onnx", "pyfunc", "pytorch", "sklearn", "xgboost")
 _EXPORTS: dict[str, str] = {
     "Client": "keel.client",
     "Settings": "keel.config",
@@ -45,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "log_model": _FLUENT,
     "log_dataset": _FLUENT,
     "data": "keel.data",
+    "infer_signature": "keel.models",
+    **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
     "register_model": _FLUENT,
     "load_model": _FLUENT,
     "log_metrics": _FLUENT,
@@ -85,7 +89,9 @@ __all__ = [
     "errors",
     "flush",
     "get_tracking_uri",
+    "infer_signature",
     "last_active_run",
+    "lightgbm",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -98,12 +104,17 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "onnx",
+    "pyfunc",
+    "pytorch",
     "register_model",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
+    "xgboost",
 ]
 
 
@@ -112,7 +123,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'keel' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if name in _MODULES else getattr(module, name)
+    value = module if name in _MODULES or name in _FLAVOR_MODULES else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -122,7 +133,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from keel import errors
+    from keel import errors, lightgbm, onnx, pyfunc, pytorch, sklearn, xgboost
     from keel.autologging import autolog
     from keel.autologging.system_metrics import (
         disable_system_metrics_logging,
@@ -166,3 +177,4 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
+    from keel.models import infer_signature

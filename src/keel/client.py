@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from keel.data.client import DataClient
     from keel.entities.dataset import DatasetVersion
     from keel.models import LoadedModel
+    from keel.models.log_options import LogOptions
     from keel.models.logged import LoggedModel
     from keel.registry import RegistryClient
 
@@ -95,20 +96,33 @@ class Client(TrackingClient):
         )
 
     def log_model(
-        self, run_id: str, model: Any, name: str = "model", **save_options: Any
+        self, run_id: str, model: Any, name: str | None = None, **options: Any
     ) -> LoggedModel:
         """Save ``model`` as a Keel model package (flavor detected; ``signature``,
         ``input_example``, ``requirements``, ``serialization``, ``metadata``, ``onnx`` as in
-        :func:`keel.models.save_model`) into the run's artifacts, in the folder ``name``."""
+        :func:`keel.models.save_model`) into the run's artifacts, in the folder ``name``
+        (default ``model``). MLflow's keywords work too: ``artifact_path`` (an alias of
+        ``name``), ``pip_requirements``, ``extra_pip_requirements``, and
+        ``registered_model_name``, which registers the logged package as the next version
+        of that model. An unknown keyword is refused before anything is written."""
+        from keel.models.log_options import LogOptions
+
+        return self._log_model(run_id, model, LogOptions.parse(name, options))
+
+    def _log_model(self, run_id: str, model: Any, options: LogOptions) -> LoggedModel:
         from keel.models import save_model
         from keel.models.logged import LoggedModel
 
-        path = safe_artifact_path(name, field="name")
+        path = safe_artifact_path(options.name, field="name")
         with tempfile.TemporaryDirectory(prefix="keel-model-") as tmp:
             folder = Path(tmp) / "model"
-            manifest = save_model(model, folder, source_run_id=run_id, **save_options)
+            manifest = save_model(model, folder, source_run_id=run_id, **options.save)
             self.log_artifacts(run_id, folder, path)
-        return LoggedModel(str(RunArtifactUri(run_id, path)), run_id, path, manifest)
+        uri = str(RunArtifactUri(run_id, path))
+        version = None
+        if options.registered_model_name is not None:
+            version = self.registry.register_model(uri, options.registered_model_name).version
+        return LoggedModel(uri, run_id, path, manifest, registered_model_version=version)
 
     def load_model(
         self, uri: str, *, trust: bool = False, flavor: str | None = None

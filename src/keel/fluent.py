@@ -380,11 +380,20 @@ def log_dataset(
     )
 
 
-def log_model(model: Any, name: str = "model", **save_options: Any) -> LoggedModel:
+def log_model(model: Any, name: str | None = None, **options: Any) -> LoggedModel:
     """Log ``model`` to the active run as a Keel model package; returns its ``runs:/`` URI
     and manifest. Options as in :func:`keel.models.save_model` (``signature``,
-    ``input_example``, ``requirements``, ``serialization``, ``metadata``, ``onnx``)."""
-    return _client().log_model(_run_id(), model, name, **save_options)
+    ``input_example``, ``requirements``, ``serialization``, ``metadata``, ``onnx``), and
+    MLflow's ``artifact_path``, ``registered_model_name``, ``pip_requirements`` and
+    ``extra_pip_requirements`` (see :meth:`Client.log_model`)::
+
+        info = keel.log_model(clf, name="model", input_example=X[:5],
+                              registered_model_name="churn")
+    """
+    from keel.models.log_options import LogOptions
+
+    LogOptions.parse(name, options)  # a bad keyword is refused before a run is started
+    return _client().log_model(_run_id(), model, name, **options)
 
 
 def load_model(uri: str, *, trust: bool = False, flavor: str | None = None) -> LoadedModel:

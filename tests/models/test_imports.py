@@ -35,3 +35,13 @@ def test_detection_imports_nothing_either() -> None:
         "assert detect_flavor(M()) == 'python'\n"
     )
     assert sorted(loaded_after(code) & set(HEAVY)) == []
+
+
+def test_the_per_library_modules_load_no_library_until_used() -> None:
+    code = (
+        "import keel\n"
+        "for name in ('sklearn', 'xgboost', 'lightgbm', 'pytorch', 'onnx', 'pyfunc'):\n"
+        "    getattr(keel, name).log_model\n"
+        "keel.infer_signature\n"
+    )
+    assert sorted(loaded_after(code) & set(HEAVY)) == []

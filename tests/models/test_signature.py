@@ -68,9 +68,11 @@ def test_infers_a_tensor_from_numpy_with_any_batch_size() -> None:
 
 
 def test_infers_outputs() -> None:
-    signature = infer_signature(np.zeros((3, 2)), output=pd.Series([1, 2, 3], name="label"))
+    signature = infer_signature(np.zeros((3, 2)), model_output=pd.Series([1, 2, 3], name="label"))
     assert signature.outputs == (ColumnSpec("label", "int64"),)
-    assert infer_signature(np.zeros((3, 2)), output=[0, 1, 1]).outputs == TensorSpec("int64", (-1,))
+    assert infer_signature(np.zeros((3, 2)), model_output=[0, 1, 1]).outputs == TensorSpec(
+        "int64", (-1,)
+    )
 
 
 def test_refuses_columns_it_cannot_type() -> None:
@@ -243,3 +245,51 @@ def test_array_valued_columns_check_each_value_shape() -> None:
     assert enforce(signature, good)["v"].iloc[0].shape == (3, 2)
     with pytest.raises(InvalidArgument, match=r"row 1: expected shape \(any, 2\)"):
         enforce(signature, pd.DataFrame({"v": [np.ones((3, 2)), np.zeros((2, 3))]}))
+
+
+# outputs -------------------------------------------------------------------------------
+
+
+def test_the_output_of_labels_is_a_prediction_column() -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    labels = np.array(["yes", "no"], dtype=object)
+    assert infer_signature(frame, labels).outputs == (ColumnSpec("prediction", "string"),)
+    assert infer_signature(frame, ["yes", "no"]).outputs == (ColumnSpec("prediction", "string"),)
+    assert infer_signature(frame, pd.DataFrame({"p": [0.1, 0.9]})).outputs == (
+        ColumnSpec("p", "float64"),
+    )
+
+
+def test_saving_with_an_example_records_what_the_model_answers(tmp_path: Any) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from keel.models import save_model
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    y = np.array(["low", "low", "high", "high"])
+    manifest = save_model(LogisticRegression().fit(X, y), tmp_path / "m", input_example=X)
+    assert manifest.signature is not None
+    assert manifest.signature.outputs == (ColumnSpec("prediction", "string"),)
+    # A signature the caller gives is kept as given: nothing is added to it.
+    given = infer_signature(X)
+    kept = save_model(
+        LogisticRegression().fit(X, y), tmp_path / "n", signature=given, input_example=X
+    )
+    assert kept.signature == given
+
+
+class Refuses:
+    def predict(self, data: Any) -> Any:
+        raise ValueError("this model refuses every input")
+
+
+def test_a_model_that_fails_on_its_example_is_saved_without_outputs(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from keel.models import save_model
+
+    with caplog.at_level("WARNING", logger="keel.models"):
+        manifest = save_model(Refuses(), tmp_path / "m", input_example=np.zeros((2, 3)))
+    assert manifest.signature == Signature(TensorSpec("float64", (-1, 3)))
+    assert "outputs not recorded" in caplog.text
+    assert "refuses every input" in caplog.text

@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import install_hint
 from keel.models.flavors._common import as_features, jsonable, version
 
 log = logging.getLogger("keel.models")
@@ -50,7 +51,9 @@ def onnx_copy(
         import onnxruntime  # noqa: F401
         import skl2onnx  # noqa: F401
     except ImportError:
-        raise NotConvertible("skl2onnx and onnxruntime are not installed") from None
+        raise NotConvertible(
+            f"skl2onnx and onnxruntime are not installed; {install_hint('sklearn')}"
+        ) from None
     rows = _probe_rows(example)
     expected = model.predict(as_features(rows, feature_names))
     reasons = []

@@ -18,6 +18,7 @@ import logging
 import os
 import platform
 import shutil
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,11 @@ from keel.entities.ids import new_id
 from keel.errors import AlreadyExists, Forbidden, InvalidArgument, NotFound
 from keel.models import conversion, files, inputs
 from keel.models.example import read_example, write_example
-from keel.models.flavors import Predictor, detect_flavor, get_flavor, module_name
+from keel.models.flavors import Flavor, Predictor, detect_flavor, get_flavor, module_name
 from keel.models.flavors._common import version
 from keel.models.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, ModelManifest
-from keel.models.signature import Signature, enforce, infer_signature
+from keel.models.python_model import LoadedPythonModel
+from keel.models.signature import Signature, enforce, infer_output, infer_signature
 from keel.models.trust import PICKLE_RISK, is_trusted, refusal
 from keel.version import __version__
 
@@ -58,10 +60,25 @@ class LoadedModel:
     def metadata(self) -> Mapping[str, Any]:
         return self.manifest.metadata
 
-    def predict(self, data: Any) -> Any:
+    def predict(self, data: Any, params: Mapping[str, Any] | None = None) -> Any:
+        """``params``: passed to a custom model's ``predict(context, data, params)``
+        (``keel.pyfunc``); other models take none."""
         signature = self.signature
         prepared = inputs.normalise(data) if signature is None else enforce(signature, data)
-        return self.model.predict(prepared)
+        if params is None:
+            return self.model.predict(prepared)
+        if not isinstance(self.model, LoadedPythonModel):
+            raise InvalidArgument("params: only custom Python models (keel.pyfunc) take params")
+        return self.model.predict(prepared, params=params)
+
+    def unwrap_python_model(self) -> Any:
+        """The ``keel.pyfunc.PythonModel`` instance of a custom model (as MLflow's
+        ``PyFuncModel.unwrap_python_model``), its ``load_context`` already called."""
+        if not isinstance(self.model, LoadedPythonModel):
+            raise InvalidArgument(
+                f"unwrap_python_model: this is a {self.flavor} model, not a keel.pyfunc one"
+            )
+        return self.model.python_model
 
     def input_example(self) -> Any:
         """The example saved with the model (a DataFrame or numpy array), or None."""
@@ -77,6 +94,7 @@ def save_model(
     signature: Signature | None = None,
     input_example: Any = None,
     requirements: Sequence[str] | None = None,
+    extra_requirements: Sequence[str] | None = None,
     source_run_id: str | None = None,
     serialization: str | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -85,8 +103,10 @@ def save_model(
     """Write ``model`` as a package folder at ``path`` (which must not exist yet).
 
     ``flavor`` is detected when not given; ``signature`` is inferred from
-    ``input_example`` when not given; ``requirements`` are the flavor's libraries pinned
-    to the installed versions when not given. ``onnx``: also save an ONNX copy that
+    ``input_example`` when not given, its outputs from what the saved model answers for
+    the example (as MLflow does; left out, with a log line, if predicting fails);
+    ``requirements`` are the flavor's libraries pinned to the installed versions when not
+    given, ``extra_requirements`` are added to them. ``onnx``: also save an ONNX copy that
     reproduces the model's predictions (see ``keel.models.conversion``) — None: when one
     can be made; True: or fail saying why not; False: never.
     """
@@ -97,14 +117,20 @@ def save_model(
     flavor_module = get_flavor(name)
     if signature is not None and not isinstance(signature, Signature):
         raise InvalidArgument("signature: must be a keel.models.Signature")
-    if isinstance(requirements, str):
-        raise InvalidArgument("requirements: must be a list of requirements, not one string")
+    for field, value in (
+        ("requirements", requirements),
+        ("extra_requirements", extra_requirements),
+    ):
+        if isinstance(value, str):
+            raise InvalidArgument(f"{field}: must be a list of requirements, not one string")
     onnx = conversion.wanted(onnx)
     example = None
+    infer_outputs = False
     if input_example is not None:
         example = inputs.normalise(input_example)
         if signature is None:
             signature = infer_signature(input_example)
+            infer_outputs = True
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.partial-{new_id()[:12]}"
     staging.mkdir()
@@ -112,6 +138,8 @@ def save_model(
         info = flavor_module.save(
             model, staging, input_example=example, serialization=serialization
         )
+        if infer_outputs and signature is not None:
+            signature = _with_outputs(signature, flavor_module, staging, info, example)
         flavors = {name: info, **_onnx_copy(model, name, info, example, staging, onnx)}
         example_name = None if example is None else write_example(example, staging)
         manifest = ModelManifest(
@@ -119,10 +147,13 @@ def save_model(
             flavors=flavors,
             files=files.describe(staging),
             python_version=platform.python_version(),
-            requirements=tuple(
-                _pinned(_distributions(flavors), signature)
-                if requirements is None
-                else requirements
+            requirements=(
+                *(
+                    _pinned(_distributions(flavors), signature)
+                    if requirements is None
+                    else requirements
+                ),
+                *(extra_requirements or ()),
             ),
             created=int(time.time() * 1000),
             keel_version=__version__,
@@ -142,6 +173,26 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _with_outputs(
+    signature: Signature, flavor: Flavor, folder: Path, info: Mapping[str, Any], example: Any
+) -> Signature:
+    """``signature`` with the outputs of the saved model's answer for ``example``.
+
+    The model is read back from the files just written, as a later load will read it, so
+    the outputs are those of the package (an XGBoost Booster's, a traced module's). Loading
+    with trust is safe here: the bytes are the ones this call wrote from the caller's own
+    object, not a file from elsewhere."""
+    path = list(sys.path)  # a custom model's load puts its packed code first: undo that here
+    try:
+        predicted = flavor.load(folder, info, trust=True).predict(enforce(signature, example))
+        return Signature(signature.inputs, infer_output(predicted))
+    except Exception as exc:  # a model may refuse the example in any library's own way
+        log.warning("keel: model outputs not recorded in the signature: %s", exc)
+        return signature
+    finally:
+        sys.path[:] = path
 
 
 def _onnx_copy(

@@ -191,15 +191,36 @@ def _mapping(field: str, raw: object, allowed: set[str]) -> Mapping[str, object]
 # inference -----------------------------------------------------------------------------
 
 
-def infer_signature(example: Any, output: Any = None) -> Signature:
-    """Read a signature off an input example (and optionally an output).
+def infer_signature(model_input: Any, model_output: Any = None) -> Signature:
+    """Read a signature off an input example (and optionally an output: what the model
+    answered for it, as MLflow's ``infer_signature(model_input, model_output)``).
 
     A numpy array gives a tensor signature whose first dimension is any size; a pandas or
-    polars DataFrame, a list of dicts or a dict gives one column per key.
+    polars DataFrame, a list of dicts or a dict gives one column per key. An output of
+    labels (strings, objects) gives one column named ``prediction``.
+
+    >>> infer_signature([{"age": 3}], ["yes"]).outputs[0]
+    ColumnSpec(name='prediction', dtype='string', optional=False, shape=None)
     """
     return Signature(
-        _infer(example, "example"), None if output is None else _infer(output, "output")
+        _infer(model_input, "example"),
+        None if model_output is None else infer_output(model_output),
     )
+
+
+def infer_output(output: Any) -> Spec:
+    """The output spec of what a model's ``predict`` answered."""
+    if isinstance(output, list | tuple) and output and all(isinstance(v, str) for v in output):
+        import pandas as pd
+
+        output = pd.Series(list(output), name="prediction")
+    elif inputs.kind_of(output, field="output", allow_series=True, allow_list=True) == "numpy":
+        array = output
+        if array.ndim == 1 and from_numpy(array.dtype) not in TENSOR_DTYPES:
+            import pandas as pd
+
+            output = pd.Series(array, name="prediction")
+    return _infer(output, "output")
 
 
 def _infer(data: Any, field: str) -> Spec:

@@ -5,7 +5,8 @@ module, and a name not in this table is refused before anything is imported. Eac
 has ``NAME``, ``REQUIREMENTS`` (distributions to pin), ``detect(model)``,
 ``save(model, folder, *, input_example, serialization) -> info``,
 ``requires_trust(info) -> what | None`` (what a load would unpickle) and
-``load(folder, info, *, trust) -> predictor``;
+``load(folder, info, *, trust) -> predictor`` and ``native(predictor, folder, info)``
+(the library's own object, for ``keel.sklearn.load_model`` and friends);
 libraries are imported inside the functions, so importing a flavor module is cheap.
 """
 
@@ -52,6 +53,8 @@ class Flavor(Protocol):
     def requires_trust(self, info: Mapping[str, Any]) -> str | None: ...
 
     def load(self, folder: Path, info: Mapping[str, Any], *, trust: bool) -> Predictor: ...
+
+    def native(self, model: Any, folder: Path, info: Mapping[str, Any]) -> Any: ...
 
 
 def module_name(name: object) -> str:

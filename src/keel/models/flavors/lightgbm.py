@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models.flavors._common import (
     as_features,
     choice,
@@ -23,8 +24,13 @@ from keel.models.flavors._common import (
 )
 
 NAME = "lightgbm"
+EXTRA = "lightgbm"
 REQUIREMENTS = ("lightgbm", "numpy", "scipy")
 MODEL_CLASSES = ("LGBMClassifier", "LGBMRegressor", "LGBMRanker", "Booster")
+
+
+def _lightgbm(doing: str) -> Any:
+    return require("lightgbm", extra=EXTRA, purpose=f"{doing} a LightGBM model")
 
 
 def detect(model: object) -> bool:
@@ -35,8 +41,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import lightgbm as lgb
-
+    lgb = _lightgbm("Saving")
     serialization_choice(serialization, ("text",), NAME)
     model_class = next(
         (name for name in MODEL_CLASSES if isinstance(model, getattr(lgb, name))), None
@@ -64,8 +69,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> LightGBMModel:
-    import lightgbm as lgb
-
+    lgb = _lightgbm("Loading")
     path = model_path(folder, info, NAME)
     choice(info, "serialization", ("text",), NAME)
     model_class = choice(info, "model_class", MODEL_CLASSES, NAME)
@@ -93,3 +97,42 @@ class LightGBMModel:
         # Binary models give the second class's probability; others one column per class.
         index = (raw > 0.5).astype(int) if raw.ndim == 1 else np.argmax(raw, axis=1)
         return np.asarray(self.classes)[index]
+
+
+def native(model: LightGBMModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The Booster, or the scikit-learn-API model that was logged (``LGBMClassifier``, ...)
+    rebuilt around the saved Booster (``keel.lightgbm.load_model``).
+
+    The text format keeps only the booster, so the estimator is rebuilt as ``fit`` leaves
+    it: the fitted booster, the feature count, the objective and a classifier's labels.
+    Its ``get_params`` gives the parameters the booster file records, where the names
+    match; the rest are the defaults."""
+    lgb = _lightgbm("Loading")
+    model_class = choice(info, "model_class", MODEL_CLASSES, NAME)
+    booster = model.booster
+    if model_class == "Booster":
+        return booster
+    estimator = getattr(lgb, model_class)()
+    recorded = {k: v for k, v in booster.params.items() if k in estimator.get_params()}
+    estimator.set_params(**recorded)
+    # LightGBM has no public way to wrap a loaded Booster in an estimator: these are the
+    # attributes its fit() sets (checked by keel's tests against the installed LightGBM).
+    estimator._Booster = booster
+    estimator.fitted_ = True
+    estimator._n_features = estimator._n_features_in = booster.num_feature()
+    estimator._objective = booster.params.get("objective", estimator.objective)
+    fitted_names = model.feature_names or []
+    # LightGBM names the columns of unnamed input Column_0, Column_1, ...
+    estimator._fitted_with_feature_names = bool(fitted_names) and not all(
+        name.startswith("Column_") for name in fitted_names
+    )
+    if model_class == "LGBMClassifier":
+        import numpy as np
+        from lightgbm.sklearn import _LGBMLabelEncoder
+
+        encoder = _LGBMLabelEncoder().fit(np.asarray(model.classes))
+        estimator._le = encoder
+        estimator._classes = encoder.classes_
+        estimator._n_classes = len(encoder.classes_)
+        estimator._class_map = {label: i for i, label in enumerate(encoder.classes_)}
+    return estimator

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models import inputs
 from keel.models.flavors._common import choice, model_path, names, serialization_choice, version
 
 NAME = "onnx"
+EXTRA = "onnx"
 REQUIREMENTS = ("onnx", "onnxruntime", "numpy")
 
 _ELEMENT_TYPES = {
@@ -40,8 +42,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import onnx
-
+    onnx = require("onnx", extra=EXTRA, purpose="Saving an ONNX model")
     serialization_choice(serialization, ("onnx",), NAME)
     try:
         onnx.checker.check_model(model)
@@ -74,8 +75,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> OnnxModel | ConvertedModel:
-    import onnxruntime
-
+    onnxruntime = require("onnxruntime", extra=EXTRA, purpose="Loading an ONNX model")
     path = model_path(folder, info, NAME)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
@@ -169,3 +169,10 @@ class ConvertedModel:
         if self.feature_names and inputs.kind_of(data) == "pandas":
             data = data[self.feature_names]
         return inputs.to_array(data).astype(self.element, copy=False)
+
+
+def native(model: Any, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The ``onnx.ModelProto`` (``keel.onnx.load_model``, as MLflow's); the file was
+    checked against its digest when the package was loaded."""
+    onnx = require("onnx", extra=EXTRA, purpose="Loading an ONNX model")
+    return onnx.load_model_from_string(model_path(folder, info, NAME).read_bytes())

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models import inputs
 from keel.models.flavors._common import choice, model_path, serialization_choice, version
 from keel.models.trust import PICKLE_RISK, refusal
 
 NAME = "pytorch"
+EXTRA = "pytorch"
 REQUIREMENTS = ("torch", "numpy")
 SERIALIZATIONS = ("torchscript", "pickle")
 FILES = {"torchscript": "model.pt", "pickle": "model.pth"}
@@ -36,6 +38,10 @@ def _quiet_jit() -> Iterator[None]:
         yield
 
 
+def _torch(doing: str) -> Any:
+    return require("torch", extra=EXTRA, purpose=f"{doing} a PyTorch model")
+
+
 def detect(model: object) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(model, torch.nn.Module)
@@ -44,8 +50,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import torch
-
+    torch = _torch("Saving")
     serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
     parameter = next(iter(model.parameters()), None)
     float_dtype = str(parameter.dtype).removeprefix("torch.") if parameter is not None else None
@@ -98,8 +103,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> TorchModel:
-    import torch
-
+    torch = _torch("Loading")
     path = model_path(folder, info, NAME)
     serialization = choice(info, "serialization", SERIALIZATIONS, NAME)
     float_dtype = choice(info, "float_dtype", FLOAT_DTYPES, NAME)
@@ -143,3 +147,9 @@ class TorchModel:
         if isinstance(result, tuple | list):
             return tuple(item.detach().cpu().numpy() for item in result)
         return result.detach().cpu().numpy()
+
+
+def native(model: TorchModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The module in eval mode: a TorchScript module, or the ``torch.nn.Module`` that was
+    pickled (``keel.pytorch.load_model``)."""
+    return model.module

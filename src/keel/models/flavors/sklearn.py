@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from keel.extras import require
 from keel.models.flavors._common import (
     as_features,
     choice,
@@ -27,6 +28,7 @@ from keel.models.flavors._common import (
 from keel.models.trust import PICKLE_RISK, refusal
 
 NAME = "sklearn"
+EXTRA = "sklearn"
 REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy")
 SERIALIZATIONS = ("skops", "pickle")
 FILES = {"skops": "model.skops", "pickle": "model.pkl"}
@@ -44,6 +46,10 @@ ALLOWED_TYPES = frozenset(
 boosting, k-nearest neighbours, MLPs), checked to be rebuilt from plain arrays."""
 
 
+def _skops(doing: str) -> Any:
+    return require("skops.io", extra=EXTRA, purpose=f"{doing} a scikit-learn model")
+
+
 def detect(model: object) -> bool:
     base = sys.modules.get("sklearn.base")
     return (
@@ -59,9 +65,7 @@ def save(
     serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
     path = folder / FILES[serialization]
     if serialization == "skops":
-        import skops.io
-
-        skops.io.dump(model, path)
+        _skops("Saving").dump(model, path)
     else:
         with open(path, "wb") as out:
             pickle.dump(model, out, protocol=5)
@@ -87,19 +91,19 @@ def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> SklearnModel:
     if serialization == "pickle":
         if not trust:
             raise refusal(f"a pickled scikit-learn model ({path.name})", PICKLE_RISK)
+        require("sklearn", extra=EXTRA, purpose="Loading a scikit-learn model")
         with open(path, "rb") as src:
             estimator = pickle.load(src)
     else:
-        import skops.io
-
-        untrusted = skops.io.get_untrusted_types(file=path)
+        skops_io = _skops("Loading")
+        untrusted = skops_io.get_untrusted_types(file=path)
         unknown = sorted(set(untrusted) - ALLOWED_TYPES)
         if unknown and not trust:
             raise refusal(
                 f"a skops file holding types outside Keel's allow-list ({', '.join(unknown)})",
                 "rebuilding an unknown type can run its code",
             )
-        estimator = skops.io.load(path, trusted=untrusted)
+        estimator = skops_io.load(path, trusted=untrusted)
     return SklearnModel(estimator, names(info, "feature_names", NAME))
 
 
@@ -110,3 +114,8 @@ class SklearnModel:
 
     def predict(self, data: Any) -> Any:
         return self.estimator.predict(as_features(data, self.feature_names))
+
+
+def native(model: SklearnModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The fitted estimator or pipeline, as it was logged (``keel.sklearn.load_model``)."""
+    return model.estimator

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.models.flavors._common import (
     as_features,
     choice,
@@ -18,6 +19,7 @@ from keel.models.flavors._common import (
 )
 
 NAME = "xgboost"
+EXTRA = "xgboost"
 REQUIREMENTS = ("xgboost", "numpy", "scipy")
 SERIALIZATIONS = ("ubj", "json")
 MODEL_CLASSES = (
@@ -32,6 +34,10 @@ MODEL_CLASSES = (
 by a path the manifest gives."""
 
 
+def _xgboost(doing: str) -> Any:
+    return require("xgboost", extra=EXTRA, purpose=f"{doing} an XGBoost model")
+
+
 def detect(model: object) -> bool:
     xgb = sys.modules.get("xgboost")
     return xgb is not None and isinstance(model, xgb.XGBModel | xgb.Booster)
@@ -40,8 +46,7 @@ def detect(model: object) -> bool:
 def save(
     model: Any, folder: Path, *, input_example: Any, serialization: str | None
 ) -> dict[str, Any]:
-    import xgboost as xgb
-
+    xgb = _xgboost("Saving")
     serialization = serialization_choice(serialization, SERIALIZATIONS, NAME)
     model_class = next(
         (name for name in MODEL_CLASSES if isinstance(model, getattr(xgb, name))), None
@@ -68,8 +73,7 @@ def requires_trust(info: Mapping[str, Any]) -> str | None:
 
 
 def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> XGBoostModel:
-    import xgboost as xgb
-
+    xgb = _xgboost("Loading")
     path = model_path(folder, info, NAME)
     choice(info, "serialization", SERIALIZATIONS, NAME)
     model_class = choice(info, "model_class", MODEL_CLASSES, NAME)
@@ -90,3 +94,9 @@ class XGBoostModel:
         if isinstance(self.model, xgb.Booster):
             return self.model.predict(xgb.DMatrix(features))
         return self.model.predict(features)
+
+
+def native(model: XGBoostModel, folder: Path, info: Mapping[str, Any]) -> Any:
+    """The Booster, or the scikit-learn-API model (``XGBClassifier``, ...) that was logged
+    (``keel.xgboost.load_model``)."""
+    return model.model
