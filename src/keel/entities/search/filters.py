@@ -49,6 +49,7 @@ from keel.entities.search.vocabulary import (
     NUMBER,
     SPECIAL_NUMBERS,
     SYMBOL_OPS,
+    TAG_ATTRIBUTES,
     VALUE_QUOTES,
     Rule,
     rule_for,
@@ -153,7 +154,10 @@ class _FilterParser:
             )
         ident = self.scan.read_identifier("a condition such as metrics.accuracy > 0.9")
         key = self.check_key(ident)
-        rule = rule_for(ident.entity, key)
+        entity = ident.entity
+        if entity == "tag" and key in TAG_ATTRIBUTES:
+            entity, key = "attribute", TAG_ATTRIBUTES[key]
+        rule = rule_for(entity, key)
         op, op_start = self.read_operator(ident)
         literals: list[_Literal] = []
         if op in ("IN", "NOT IN"):
@@ -177,7 +181,7 @@ class _FilterParser:
             value = values
         elif values:
             value = values[0]
-        return Comparison(ident.entity, key, op, value)
+        return Comparison(entity, key, op, value)
 
     def check_key(self, ident: Identifier) -> str:
         """The key, with attribute and dataset names checked and normalised."""

@@ -1,0 +1,61 @@
+"""Runs as a pandas DataFrame, in MLflow's columns (``keel.search_runs``).
+
+``run_id, experiment_id, status, artifact_uri, start_time, end_time`` (UTC datetimes),
+``run_name``, then ``metrics.<key>`` (the latest value; NaN where a run has none),
+``params.<key>`` and ``tags.<key>`` (None where a run has none), each group sorted by key.
+Built a column at a time: one list per column and one DataFrame from them, never a frame
+per run (10,000 runs with 50 keys take tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from keel.entities import Run
+from keel.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["runs_to_frame"]
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:  # numpy comes with pandas
+        raise InvalidArgument(
+            "output_format 'pandas': needs pandas (pip install pandas); "
+            "or pass output_format='list' for Run objects"
+        ) from None
+    return pandas
+
+
+def runs_to_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    pd = _pandas()
+    import numpy as np
+
+    infos = [r.info for r in runs]
+    columns: dict[str, Any] = {
+        "run_id": [i.run_id for i in infos],
+        "experiment_id": [i.experiment_id for i in infos],
+        "status": [str(i.status) for i in infos],
+        "artifact_uri": [i.artifact_uri for i in infos],
+        "start_time": pd.to_datetime([i.start_time for i in infos], unit="ms", utc=True),
+        "end_time": pd.to_datetime([i.end_time for i in infos], unit="ms", utc=True),
+        "run_name": [i.run_name for i in infos],
+    }
+    metrics = [r.data.metrics for r in runs]
+    for key in sorted({k for m in metrics for k in m}):
+        columns[f"metrics.{key}"] = np.array([m.get(key, math.nan) for m in metrics], np.float64)
+    for prefix, values in (
+        ("params", [r.data.params for r in runs]),
+        ("tags", [r.data.tags for r in runs]),
+    ):
+        for key in sorted({k for d in values for k in d}):
+            column = np.empty(len(values), dtype=object)  # None where absent, never NaN
+            column[:] = [d.get(key) for d in values]
+            columns[f"{prefix}.{key}"] = column
+    return pd.DataFrame(columns)
