@@ -2,7 +2,8 @@
 
 ``run_id, experiment_id, status, artifact_uri, start_time, end_time`` (UTC datetimes),
 ``run_name``, then ``metrics.<key>`` (the latest value; NaN where a run has none),
-``params.<key>`` and ``tags.<key>`` (None where a run has none), each group sorted by key.
+``params.<key>`` and ``tags.<key>`` (missing where a run has none: None or NaN, as the
+pandas version stores strings), each group sorted by key.
 Built a column at a time: one list per column and one DataFrame from them, never a frame
 per run (10,000 runs with 50 keys take tens of milliseconds).
 """
@@ -55,7 +56,5 @@ def runs_to_frame(runs: Sequence[Run]) -> pd.DataFrame:
         ("tags", [r.data.tags for r in runs]),
     ):
         for key in sorted({k for d in values for k in d}):
-            column = np.empty(len(values), dtype=object)  # None where absent, never NaN
-            column[:] = [d.get(key) for d in values]
-            columns[f"{prefix}.{key}"] = column
+            columns[f"{prefix}.{key}"] = [d.get(key) for d in values]
     return pd.DataFrame(columns)
