@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, transfer_progress
+from keel.cli.resolve import run_id as run_id_of
 
 app = typer.Typer(help="List, download and upload run artifacts.", no_args_is_help=True)
 
 
 @app.command("list")
 def list_artifacts(
-    run_id: str = typer.Argument(...),
+    run_id: str = typer.Argument(..., help="Run id, or a unique prefix of 4+ characters."),
     path: str = typer.Argument(None, help="Folder within the run's artifacts."),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
@@ -21,7 +22,8 @@ def list_artifacts(
     """List a run's artifacts (one folder level)."""
     from keel.wire.artifacts import file_info_to_dict
 
-    found = client(tracking_uri).list_artifacts(run_id, path)
+    c = client(tracking_uri)
+    found = c.list_artifacts(run_id_of(c, run_id), path)
     if json:
         print_json([file_info_to_dict(f) for f in found])
         return
@@ -34,7 +36,7 @@ def list_artifacts(
 
 @app.command("download")
 def download(
-    run_id: str = typer.Argument(...),
+    run_id: str = typer.Argument(..., help="Run id, or a unique prefix of 4+ characters."),
     path: str = typer.Argument("", help="File or folder within the run's artifacts."),
     output: Path = typer.Option(Path("."), "--output", "-o", help="Local folder to write to."),
     tracking_uri: str = TrackingUri,
@@ -43,6 +45,7 @@ def download(
     from keel.artifacts.repository import walk
 
     c = client(tracking_uri)
+    run_id = run_id_of(c, run_id)
     files = walk(c.artifacts, run_id, path or None)
     total = sum(f.file_size or 0 for f in files)
     with transfer_progress(total, "downloading") as advance:
@@ -52,7 +55,7 @@ def download(
 
 @app.command("upload")
 def upload(
-    run_id: str = typer.Argument(...),
+    run_id: str = typer.Argument(..., help="Run id, or a unique prefix of 4+ characters."),
     local_path: Path = typer.Argument(..., exists=True, help="File or folder to upload."),
     artifact_path: str = typer.Option(None, "--artifact-path", "-p", help="Folder in the run."),
     tracking_uri: str = TrackingUri,
@@ -63,6 +66,7 @@ def upload(
     )
     total = sum(p.stat().st_size for p in paths)
     c = client(tracking_uri)
+    run_id = run_id_of(c, run_id)
     with transfer_progress(total, "uploading") as advance:
         upload = c.log_artifacts if local_path.is_dir() else c.log_artifact
         uploaded = upload(run_id, local_path, artifact_path, progress=advance)
