@@ -28,11 +28,13 @@ app.command("card")(models_review.card)
 
 
 def resolve_version(registry: Any, ref: str) -> Any:
-    """The version ``NAME/VERSION`` or ``NAME@ALIAS`` names."""
+    """The version ``NAME/VERSION``, ``NAME/latest`` or ``NAME@ALIAS`` names."""
     from keel.errors import InvalidArgument
 
     if "/" not in ref and "@" not in ref:
-        raise InvalidArgument(f"model {ref!r}: name a version, NAME/VERSION or NAME@ALIAS")
+        raise InvalidArgument(
+            f"model {ref!r}: name a version, NAME/VERSION, NAME/latest or NAME@ALIAS"
+        )
     return registry.resolve(f"models:/{ref}")
 
 
@@ -76,7 +78,7 @@ def list_models(
 
 @app.command("show")
 def show(
-    ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]"),
+    ref: str = typer.Argument(..., metavar="NAME[/VERSION|/latest|@ALIAS]"),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:

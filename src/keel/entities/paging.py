@@ -36,6 +36,10 @@ class PagedList(list[T]):
             return False
         return list.__eq__(self, other)
 
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
     __hash__ = None  # a list: mutable, never hashed
 
     def __repr__(self) -> str:

@@ -145,7 +145,8 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
 
 def _id_prefix(column: Any, pattern: str) -> ColumnElement[bool]:
     """``run_id LIKE '3f2a%'`` (``keel runs show 3f2a``) as a range of the primary key
-    too: SQLite's LIKE ignores case, so no index answers it alone."""
+    too: PostgreSQL's index answers LIKE only under the C collation, and SQLite's only
+    for some bound patterns, so either may otherwise read every run."""
     start = _like_prefix(pattern).lower()
     test = column.like(pattern)
     if not start or not all(char in "0123456789abcdef" for char in start):
