@@ -54,6 +54,19 @@ def test_run_id_prefix(store, family) -> None:
     assert len(ids(store, exp_id, "run_id LIKE '%'")) == 5
 
 
+def test_ordered_and_paged_by_parent(store, family) -> None:
+    parent, lone, children, exp_id = family
+    for order_by in (["parent_run_id DESC"], ["tags.mlflow.parentRunId DESC"]):
+        seen, token = [], None
+        while True:
+            page = store.search_runs([exp_id], order_by=order_by, max_results=2, page_token=token)
+            seen.extend(run.info.run_id for run in page)
+            if (token := page.token) is None:
+                break
+        assert sorted(seen[:3]) == sorted(children)  # the children together, parents last
+        assert sorted(seen[3:]) == sorted([parent, lone])
+
+
 def test_parent_values_are_strings(store, exp_id) -> None:
     with pytest.raises(InvalidArgument, match="quote the value"):
         store.search_runs([exp_id], "parent_run_id = 12")

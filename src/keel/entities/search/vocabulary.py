@@ -82,6 +82,7 @@ ORDERABLE_ATTRIBUTES: tuple[str, ...] = (
     "experiment_id",
     "last_heartbeat",
     "user_id",
+    "parent_run_id",
 )
 DATASET_KEYS: tuple[str, ...] = ("name", "digest", "context")
 RUN_STATUSES: tuple[str, ...] = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
