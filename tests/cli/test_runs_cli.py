@@ -149,6 +149,9 @@ def test_runs_compare_labels_same_named_runs_apart(uri: str, client: Client) -> 
     client.flush()
     table = ok("runs", "compare", "1234abcd", "1234abce", uri=uri)
     assert "train (1234abcd)" in table and "train (1234abce)" in table
+    compared = json.loads(ok("runs", "compare", "1234abcd", "1234abce", "--json", uri=uri))
+    assert compared["run_ids"] == [first, second]
+    assert compared["labels"] == ["train (1234abcd)", "train (1234abce)"]
     same_start = "1234abcd" + "1" * 24
     client.store.create_run(experiment_id, run_id=same_start, run_name="train")
     table = ok("runs", "compare", first, same_start, uri=uri)

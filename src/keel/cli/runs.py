@@ -209,7 +209,8 @@ def compare(
             rows.append((("* " if differs else "  ") + f"{kind}s.{key}", *shown))
     rows.sort(key=lambda row: not row[0].startswith("*"))
     if json:
-        print_json({"run_ids": run_ids, "rows": [list(r) for r in rows]})
+        labels = column_labels(runs)
+        print_json({"run_ids": run_ids, "labels": labels, "rows": [list(r) for r in rows]})
         return
     print_table(None, ["key", *column_labels(runs)], rows)
 
