@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, transfer_progress
-from keel.cli.resolve import run_id as run_id_of
 
 app = typer.Typer(help="List, download and upload run artifacts.", no_args_is_help=True)
 
@@ -20,6 +19,7 @@ def list_artifacts(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """List a run's artifacts (one folder level)."""
+    from keel.cli.resolve import run_id as run_id_of
     from keel.wire.artifacts import file_info_to_dict
 
     c = client(tracking_uri)
@@ -43,6 +43,7 @@ def download(
 ) -> None:
     """Download artifacts; each file is checked against its recorded digest."""
     from keel.artifacts.repository import walk
+    from keel.cli.resolve import run_id as run_id_of
 
     c = client(tracking_uri)
     run_id = run_id_of(c, run_id)
@@ -61,6 +62,8 @@ def upload(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Upload a file, or a folder's contents (recursively), under --artifact-path."""
+    from keel.cli.resolve import run_id as run_id_of
+
     paths = (
         [local_path] if local_path.is_file() else [p for p in local_path.rglob("*") if p.is_file()]
     )

@@ -25,6 +25,7 @@ from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, FileRow, LocalState
 from keel.data.tables import is_table, table_summary
+from keel.entities import PagedList
 from keel.entities.dataset import (
     Dataset,
     DatasetKind,
@@ -34,7 +35,6 @@ from keel.entities.dataset import (
     parse_dataset_ref,
 )
 from keel.entities.dataset_manifest import DataFile, DataManifest, unreadable_paths
-from keel.entities.paging import PagedList
 from keel.errors import Conflict, InvalidArgument, NotFound
 
 if TYPE_CHECKING:

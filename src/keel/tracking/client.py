@@ -45,10 +45,10 @@ from keel.entities import (
 from keel.entities import rules as v
 from keel.entities.ids import new_id
 from keel.entities.paths import safe_artifact_path
-from keel.entities.run import TAG_MLFLOW_PARENT_RUN_ID
-from keel.errors import Conflict, InvalidArgument, NotFound
+from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_backend
 from keel.tracking.default_uri import default_tracking_uri
+from keel.tracking.parents import parent_from_tags, with_parent_tag
 from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
 from keel.uri import store_key
@@ -157,6 +157,8 @@ class TrackingClient:
     def resolve_experiment(self, id_or_name: str) -> Experiment:
         """The experiment ``id_or_name`` names: an id or a name. A name made of digits
         that is also another experiment's id is ambiguous and refused."""
+        from keel.errors import NotFound
+
         text = str(id_or_name)
         by_id: Experiment | None = None
         if text.isdigit():
@@ -246,7 +248,7 @@ class TrackingClient:
         name = run_name or f"run-{run_id[:8]}"
         v.check_name("run_name", name)
         checked = _tags(tags)
-        parent_run_id = _parent_from_tags(checked, parent_run_id)
+        parent_run_id = parent_from_tags(checked, parent_run_id)
         if parent_run_id is not None:
             v.check_run_id(parent_run_id)
         start = now_ms() if start_time is None else v.check_int("start_time", start_time)
@@ -353,6 +355,8 @@ class TrackingClient:
         for name in experiment_names or ():
             found = self.store.get_experiment_by_name(name)
             if found is None:
+                from keel.errors import NotFound
+
                 raise NotFound(f"experiment_names: no experiment is named {name!r}")
             ids.append(found.experiment_id)
         if not ids:
@@ -574,30 +578,6 @@ class LoggedParams:
 
     def forget(self, run_id: str) -> None:
         self._runs.pop(run_id, None)
-
-
-def with_parent_tag(run: Run) -> Run:
-    """``run`` with MLflow's ``mlflow.parentRunId`` tag when it has a parent, for code
-    written against MLflow (Keel stores the parent as the run's ``parent_run_id``)."""
-    parent = run.info.parent_run_id
-    if parent is None or run.data.tags.get(TAG_MLFLOW_PARENT_RUN_ID) == parent:
-        return run
-    tags = {**run.data.tags, TAG_MLFLOW_PARENT_RUN_ID: parent}
-    return Run(run.info, RunData(run.data.metrics, run.data.params, tags))
-
-
-def _parent_from_tags(tags: dict[str, str], parent_run_id: str | None) -> str | None:
-    """The parent that MLflow code names with a ``mlflow.parentRunId`` tag at creation,
-    taken out of ``tags`` (the parent is an attribute here; reads show the tag again)."""
-    tagged = tags.pop(TAG_MLFLOW_PARENT_RUN_ID, None)
-    if tagged is None:
-        return parent_run_id
-    if parent_run_id is not None and parent_run_id != tagged:
-        raise InvalidArgument(
-            f"tags: {TAG_MLFLOW_PARENT_RUN_ID} {tagged!r} differs from parent_run_id "
-            f"{parent_run_id!r}; give one of them"
-        )
-    return tagged
 
 
 def _stringify(value: Any) -> str:
