@@ -38,6 +38,7 @@ def test_quickstart_search_runs_to_a_dataframe(tracking: str) -> None:
     assert list(df["metrics.accuracy"]) == [0.93, 0.81]
     assert list(df["params.n_estimators"]) == ["50", "10"]
     assert set(df["tags.team"]) == {"vision"}
+    assert list(df["tags.mlflow.runName"]) == ["rf-50", "rf-10"]
     assert set(df["status"]) == {"FINISHED"}
     assert isinstance(df["start_time"].dtype, pd.DatetimeTZDtype)
     assert str(df["start_time"].dt.tz) == "UTC"

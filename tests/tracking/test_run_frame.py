@@ -35,8 +35,10 @@ def test_columns_values_and_gaps() -> None:
     df = runs_to_frame(runs)
     assert list(df.columns) == [
         "run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time",
-        "run_name", "metrics.m0", "metrics.m1", "params.p0", "params.p1", "tags.only-even",
+        "run_name", "metrics.m0", "metrics.m1", "params.p0", "params.p1", "tags.mlflow.runName",
+        "tags.only-even",
     ]  # fmt: skip
+    assert list(df["tags.mlflow.runName"]) == ["r0", "r1"]
     assert list(df["status"]) == ["RUNNING", "FINISHED"]
     assert df["start_time"][1] == pd.Timestamp(T + 1, unit="ms", tz="UTC")
     assert pd.isna(df["end_time"][0])
@@ -56,7 +58,7 @@ def test_ten_thousand_runs_in_well_under_seconds() -> None:
     started = time.perf_counter()
     df = runs_to_frame(runs)
     took = time.perf_counter() - started
-    assert df.shape == (10_000, 7 + 20 + 20 + 1)
+    assert df.shape == (10_000, 7 + 20 + 20 + 2)
     assert df["metrics.m3"].iloc[-1] == 9_999 * 3
     # ~0.5 s on a shared 2-core machine; a frame per run would take tens of seconds
     assert took < 2.0, f"{took:.2f} s for 10,000 runs"

@@ -3,7 +3,9 @@
 ``run_id, experiment_id, status, artifact_uri, start_time, end_time`` (UTC datetimes),
 ``run_name``, then ``metrics.<key>`` (the latest value; NaN where a run has none),
 ``params.<key>`` and ``tags.<key>`` (missing where a run has none: None or NaN, as the
-pandas version stores strings), each group sorted by key.
+pandas version stores strings), each group sorted by key. ``tags.mlflow.runName`` holds
+the run's name and ``tags.mlflow.parentRunId`` a child's parent, where MLflow's scripts
+read them.
 Built a column at a time: one list per column and one DataFrame from them, never a frame
 per run (10,000 runs with 50 keys take tens of milliseconds).
 """
@@ -20,7 +22,9 @@ from keel.errors import InvalidArgument
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["runs_to_frame"]
+__all__ = ["RUN_NAME_TAG", "runs_to_frame"]
+
+RUN_NAME_TAG = "mlflow.runName"
 
 
 def _pandas() -> Any:
@@ -51,10 +55,15 @@ def runs_to_frame(runs: Sequence[Run]) -> pd.DataFrame:
     metrics = [r.data.metrics for r in runs]
     for key in sorted({k for m in metrics for k in m}):
         columns[f"metrics.{key}"] = np.array([m.get(key, math.nan) for m in metrics], np.float64)
-    for prefix, values in (
-        ("params", [r.data.params for r in runs]),
-        ("tags", [r.data.tags for r in runs]),
-    ):
-        for key in sorted({k for d in values for k in d}):
-            columns[f"{prefix}.{key}"] = [d.get(key) for d in values]
+    params = [r.data.params for r in runs]
+    for key in sorted({k for d in params for k in d}):
+        columns[f"params.{key}"] = [d.get(key) for d in params]
+    tags = [r.data.tags for r in runs]
+    for key in sorted({k for d in tags for k in d} | {RUN_NAME_TAG}):
+        if key == RUN_NAME_TAG:  # MLflow keeps the name as a tag; scripts read it there
+            columns[f"tags.{key}"] = [
+                d.get(key, i.run_name) for d, i in zip(tags, infos, strict=True)
+            ]
+        else:
+            columns[f"tags.{key}"] = [d.get(key) for d in tags]
     return pd.DataFrame(columns)
