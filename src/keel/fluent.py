@@ -480,9 +480,14 @@ def get_experiment_by_name(name: str) -> Experiment | None:
 
 
 def search_experiments(
-    view_type: ViewType | str = ViewType.ACTIVE_ONLY, max_results: int | None = None
+    view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
 ) -> PagedList[Experiment]:
-    return _client().search_experiments(view_type, max_results)
+    """Experiments, e.g. ``keel.search_experiments(filter_string="name LIKE 'churn-%'")``;
+    see :meth:`keel.Client.search_experiments`."""
+    return _client().search_experiments(view_type, max_results, filter_string, order_by)
 
 
 def set_experiment_tag(key: str, value: Any) -> None:

@@ -52,6 +52,14 @@ def test_quickstart_search_runs_to_a_dataframe(tracking: str) -> None:
     assert keel.get_experiment(experiment.experiment_id).name == name
     assert keel.get_experiment_by_name(unique("missing")) is None
     assert name in {e.name for e in keel.search_experiments()}
+    (found,) = keel.search_experiments(filter_string=f"name = '{name}'")
+    assert found.experiment_id == experiment.experiment_id
+    prefixed = keel.search_experiments(
+        filter_string="name LIKE 'quickstart-%'", order_by=["creation_time DESC"]
+    )
+    assert name in [e.name for e in prefixed] and prefixed.token is None
+    with pytest.raises(InvalidArgument, match="cannot be filtered"):
+        keel.search_experiments(filter_string="metrics.x > 1")
 
     by_name = keel.search_runs(experiment_names=[name], output_format="list")
     assert sorted(r.info.run_name for r in by_name) == ["rf-10", "rf-50"]

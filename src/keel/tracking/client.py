@@ -144,15 +144,32 @@ class TrackingClient:
         self,
         view_type: ViewType | str = ViewType.ACTIVE_ONLY,
         max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
         *,
         view: ViewType | str | None = None,
     ) -> PagedList[Experiment]:
-        """Experiments in ``view_type`` (``view`` is the same), as one page (``token`` is
-        None: the store answers them all at once), at most ``max_results``."""
+        """Experiments in ``view_type`` (``view`` is the same) matching ``filter_string``
+        (MLflow's: ``"name LIKE 'churn-%' and tags.team = 'growth'"``; ``name``,
+        ``creation_time``, ``last_update_time``, ``tags.KEY``), ordered by ``order_by``
+        (``["name"]``, ``["creation_time DESC"]``), at most ``max_results``: one page
+        (``token`` None), as the store answers them all at once."""
+        from keel.entities.search.experiments import (
+            experiment_matches,
+            parse_experiment_filter,
+            parse_experiment_order,
+            sort_experiments,
+        )
+
+        node = parse_experiment_filter(filter_string)  # mistakes first, before a round trip
+        order = parse_experiment_order(order_by)
+        limit = None if max_results is None else v.check_int("max_results", max_results, minimum=1)
         found = self.store.search_experiments(ViewType.parse(view or view_type))
-        if max_results is not None:
-            found = found[: v.check_int("max_results", max_results, minimum=1)]
-        return PagedList(found, None)
+        if node is not None:
+            found = [e for e in found if experiment_matches(node, e)]
+        if order:
+            found = sort_experiments(found, order)
+        return PagedList(found[:limit], None)
 
     def resolve_experiment(self, id_or_name: str) -> Experiment:
         """The experiment ``id_or_name`` names: an id or a name. A name made of digits
