@@ -1,4 +1,5 @@
-"""``NAME/latest`` in the model commands: the highest version, as ``models:/NAME/latest``."""
+"""``NAME/latest`` in the model commands (the highest version, as ``models:/NAME/latest``),
+and a run-id prefix in a ``runs:/`` source."""
 
 from __future__ import annotations
 
@@ -38,8 +39,13 @@ def test_show_latest(uri: str, tmp_path: Path) -> None:
             client.registry.register_model(logged.uri, name)
         client.registry.create_registered_model(f"{name}-empty")
     runner = CliRunner()
+    prefix = logged.uri.replace(run_id, run_id[:8])
+    registered = runner.invoke(app, ["models", "register", prefix, name, "-t", uri])
+    assert registered.exit_code == 0, registered.output
+    assert f"registered {name}/3" in registered.stdout
     shown = runner.invoke(app, ["models", "show", f"{name}/latest", "--json", "-t", uri])
     assert shown.exit_code == 0, shown.output
-    assert json.loads(shown.stdout)["version"] == 2
+    assert json.loads(shown.stdout)["version"] == 3
+    assert json.loads(shown.stdout)["source"] == logged.uri
     empty = runner.invoke(app, ["models", "show", f"{name}-empty/latest", "-t", uri])
     assert empty.exit_code == 1 and isinstance(empty.exception, NotFound)

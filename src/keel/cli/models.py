@@ -158,15 +158,21 @@ def _show_version(registry: Any, version: Any, json: bool) -> None:
 
 @app.command("register")
 def register(
-    source: str = typer.Argument(..., help="runs:/<run_id>/<path> of a logged model."),
+    source: str = typer.Argument(
+        ..., help="runs:/<run_id>/<path> of a logged model (a unique id prefix will do)."
+    ),
     name: str = typer.Argument(...),
     description: str = typer.Option("", "--description", "-d"),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE; repeatable."),
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Register a logged model as the next version of NAME (created if new)."""
+    from keel.cli.resolve import run_source
+
     tags = _parse_tags(tag)
-    registry = client(tracking_uri).registry
+    c = client(tracking_uri)
+    source = run_source(c, source)
+    registry = c.registry
     version = registry.register_model(source, name, description=description, tags=tags)
     typer.echo(
         f"registered {version.name}/{version.version} ({version.status}, {version.content_hash})"

@@ -65,3 +65,14 @@ def run_id(client: Client, given: str) -> str:
 
 def run_ids(client: Client, given: Sequence[str]) -> list[str]:
     return [run_id(client, item) for item in given]
+
+
+def run_source(client: Client, uri: str) -> str:
+    """``runs:/<id or unique prefix>/<path>`` with the run's whole id."""
+    scheme = "runs:/"
+    if not uri.startswith(scheme):
+        return uri  # the registry says what it takes
+    given, sep, path = uri[len(scheme) :].partition("/")
+    if len(given) == RUN_ID_LENGTH or not given:
+        return uri
+    return f"{scheme}{run_id(client, given)}{sep}{path}"
