@@ -26,7 +26,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -34,7 +34,17 @@ from typing import TYPE_CHECKING, Any
 
 from keel.autologging import system_metrics
 from keel.client import Client
-from keel.entities import Experiment, FileInfo, Run, RunData, RunInfo, RunStatus
+from keel.entities import (
+    Experiment,
+    FileInfo,
+    PagedList,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from keel.entities.rules import MAX_SEARCH_RESULTS
 from keel.errors import AlreadyExists, InvalidArgument, KeelError
 from keel.tracking.code_version import find_code_version
 from keel.tracking.default_uri import set_default_tracking_uri
@@ -421,6 +431,119 @@ def register_model(source: str | LoggedModel, name: str, **options: Any) -> Mode
     returned) as the next version of ``name``; see :meth:`RegistryClient.register_model`."""
     uri = source if isinstance(source, str) else source.uri
     return _client().registry.register_model(uri, name, **options)
+
+
+# reading runs and experiments (MLflow's module-level getters) ----------------------------
+
+SEARCH_MAX_RESULTS_PANDAS = 100_000  # MLflow's default for keel.search_runs
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | str | None = None,
+    filter_string: str = "",
+    run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int = SEARCH_MAX_RESULTS_PANDAS,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs matching ``filter_string``, as a pandas DataFrame (``output_format="pandas"``,
+    MLflow's columns: ``run_id``, ``status``, ``start_time``, ``metrics.acc``,
+    ``params.lr``, ``tags.team`` ...) or a list of :class:`Run` (``"list"``), every page
+    up to ``max_results``. Without ``experiment_ids`` or ``experiment_names``: the active
+    experiment, or every active one with ``search_all_experiments=True``::
+
+        df = keel.search_runs(experiment_names=["churn"], filter_string="metrics.auc > 0.8")
+    """
+    if output_format not in ("pandas", "list"):
+        raise InvalidArgument(f"output_format {output_format!r}: expected 'pandas' or 'list'")
+    from keel.entities.rules import check_int
+
+    wanted = check_int("max_results", max_results, minimum=1)
+    client = _client()
+    if isinstance(experiment_ids, str):
+        experiment_ids = [experiment_ids]
+    ids = [str(e) for e in experiment_ids or ()]
+    if not ids and not experiment_names:
+        if search_all_experiments:
+            ids = [e.experiment_id for e in client.search_experiments()]
+        else:
+            ids = [_current_experiment(client).experiment_id]
+    runs: list[Run] = []
+    token: str | None = None
+    while True:
+        page = client.search_runs(
+            ids,
+            filter_string or None,
+            run_view_type,
+            min(wanted - len(runs), MAX_SEARCH_RESULTS),
+            order_by,
+            token,
+            experiment_names=experiment_names,
+        )
+        runs.extend(page)
+        token = page.token
+        if token is None or len(runs) >= wanted:
+            break
+    if output_format == "list":
+        return runs
+    from keel.tracking.run_frame import runs_to_frame
+
+    return runs_to_frame(runs)
+
+
+def get_run(run_id: str) -> Run:
+    """A run as stored: info, latest metrics, params and tags."""
+    return _client().get_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    """Delete a run (restorable with ``keel runs restore``)."""
+    _client().delete_run(run_id)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment named ``name``, or None if there is none."""
+    return _client().get_experiment_by_name(name)
+
+
+def search_experiments(
+    view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> PagedList[Experiment]:
+    """Experiments, e.g. ``keel.search_experiments(filter_string="name LIKE 'churn-%'")``;
+    see :meth:`keel.Client.search_experiments`."""
+    return _client().search_experiments(view_type, max_results, filter_string, order_by)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Tag the active experiment (the one :func:`set_experiment` chose, else Default)."""
+    client = _client()
+    client.set_experiment_tag(_current_experiment(client).experiment_id, key, str(value))
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The URI of the active run's artifact root, or of ``artifact_path`` below it (a run
+    is started if none is active, as for logging)."""
+    run_id = _run_id()
+    active = active_run()
+    root = (
+        active.info.artifact_uri
+        if active is not None and active.run_id == run_id
+        else _client().get_run(run_id).info.artifact_uri
+    )
+    if not artifact_path:
+        return root
+    from keel.entities.paths import safe_artifact_path
+
+    return f"{root.rstrip('/')}/{safe_artifact_path(artifact_path, field='artifact_path')}"
 
 
 # process exit ----------------------------------------------------------------------------

@@ -136,16 +136,23 @@ class RunArtifactUri:
 
 @dataclass(frozen=True, slots=True)
 class ModelUri:
-    """``models:/<name>/<version>`` or ``models:/<name>@<alias>``."""
+    """``models:/<name>/<version>``, ``models:/<name>@<alias>`` or ``models:/<name>/latest``
+    (``latest``: the highest version number, as in MLflow)."""
 
     name: str
     version: int | None = None
     alias: str | None = None
+    latest: bool = False
 
     def __str__(self) -> str:
         if self.alias is not None:
             return f"models:/{self.name}@{self.alias}"
+        if self.latest:
+            return f"models:/{self.name}/{LATEST}"
         return f"models:/{self.name}/{self.version}"
+
+
+LATEST = "latest"
 
 
 def parse_run_artifact_uri(uri: str, *, field: str = "source") -> RunArtifactUri:
@@ -166,14 +173,18 @@ def parse_run_artifact_uri(uri: str, *, field: str = "source") -> RunArtifactUri
 
 
 def parse_model_uri(uri: str) -> ModelUri:
-    """Parse ``models:/<name>/<version>`` or ``models:/<name>@<alias>``.
+    """Parse ``models:/<name>/<version>``, ``models:/<name>@<alias>`` or
+    ``models:/<name>/latest``.
 
     >>> parse_model_uri("models:/fraud@champion")
-    ModelUri(name='fraud', version=None, alias='champion')
+    ModelUri(name='fraud', version=None, alias='champion', latest=False)
+    >>> parse_model_uri("models:/fraud/latest").latest
+    True
     """
     if not isinstance(uri, str) or not uri.startswith("models:/"):
         raise InvalidArgument(
-            f"model URI {uri!r}: must be models:/<name>/<version> or models:/<name>@<alias>"
+            f"model URI {uri!r}: must be models:/<name>/<version>, models:/<name>@<alias> "
+            "or models:/<name>/latest"
         )
     rest = uri[len("models:/") :]
     if "@" in rest:
@@ -182,9 +193,11 @@ def parse_model_uri(uri: str) -> ModelUri:
             raise InvalidArgument(f"model URI {uri!r}: expected models:/<name>@<alias>")
         return ModelUri(name, alias=alias)
     name, sep, version = rest.rpartition("/")
+    if sep and name and "/" not in name and version == LATEST:
+        return ModelUri(name, latest=True)
     if not sep or not name or "/" in name or not version.isdigit() or int(version) < 1:
         raise InvalidArgument(
             f"model URI {uri!r}: expected models:/<name>/<version> with a version number "
-            "from 1, or models:/<name>@<alias>"
+            "from 1, models:/<name>/latest or models:/<name>@<alias>"
         )
     return ModelUri(name, version=int(version))

@@ -51,21 +51,25 @@ def create(
 
 @app.command("delete")
 def delete(
-    experiment_id: str = typer.Argument(..., help="Id of the experiment."),
+    experiment: str = typer.Argument(..., help="Id or name of the experiment."),
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Delete an experiment and its runs (restorable)."""
-    client(tracking_uri).delete_experiment(experiment_id)
+    c = client(tracking_uri)
+    experiment_id = c.resolve_experiment(experiment).experiment_id
+    c.delete_experiment(experiment_id)
     typer.echo(f"deleted experiment {experiment_id}")
 
 
 @app.command("restore")
 def restore(
-    experiment_id: str = typer.Argument(..., help="Id of the experiment."),
+    experiment: str = typer.Argument(..., help="Id or name of the experiment."),
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Restore a deleted experiment and its runs."""
-    client(tracking_uri).restore_experiment(experiment_id)
+    c = client(tracking_uri)
+    experiment_id = c.resolve_experiment(experiment).experiment_id
+    c.restore_experiment(experiment_id)
     typer.echo(f"restored experiment {experiment_id}")
 
 

@@ -28,11 +28,13 @@ app.command("card")(models_review.card)
 
 
 def resolve_version(registry: Any, ref: str) -> Any:
-    """The version ``NAME/VERSION`` or ``NAME@ALIAS`` names."""
+    """The version ``NAME/VERSION``, ``NAME/latest`` or ``NAME@ALIAS`` names."""
     from keel.errors import InvalidArgument
 
     if "/" not in ref and "@" not in ref:
-        raise InvalidArgument(f"model {ref!r}: name a version, NAME/VERSION or NAME@ALIAS")
+        raise InvalidArgument(
+            f"model {ref!r}: name a version, NAME/VERSION, NAME/latest or NAME@ALIAS"
+        )
     return registry.resolve(f"models:/{ref}")
 
 
@@ -76,7 +78,7 @@ def list_models(
 
 @app.command("show")
 def show(
-    ref: str = typer.Argument(..., metavar="NAME[/VERSION|@ALIAS]"),
+    ref: str = typer.Argument(..., metavar="NAME[/VERSION|/latest|@ALIAS]"),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
@@ -156,15 +158,21 @@ def _show_version(registry: Any, version: Any, json: bool) -> None:
 
 @app.command("register")
 def register(
-    source: str = typer.Argument(..., help="runs:/<run_id>/<path> of a logged model."),
+    source: str = typer.Argument(
+        ..., help="runs:/<run_id>/<path> of a logged model (a unique id prefix will do)."
+    ),
     name: str = typer.Argument(...),
     description: str = typer.Option("", "--description", "-d"),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE; repeatable."),
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Register a logged model as the next version of NAME (created if new)."""
+    from keel.cli.resolve import run_source
+
     tags = _parse_tags(tag)
-    registry = client(tracking_uri).registry
+    c = client(tracking_uri)
+    source = run_source(c, source)
+    registry = c.registry
     version = registry.register_model(source, name, description=description, tags=tags)
     typer.echo(
         f"registered {version.name}/{version.version} ({version.status}, {version.content_hash})"

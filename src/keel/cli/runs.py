@@ -14,18 +14,15 @@ Experiments = typer.Option(..., "--experiment", "-e", help="Experiment id or nam
 
 
 def _experiment_ids(c: Any, given: list[str]) -> list[str]:
-    from keel.errors import NotFound
+    from keel.cli.resolve import experiment_ids
 
-    ids = []
-    for item in given:
-        if item.isdigit():
-            ids.append(c.get_experiment(item).experiment_id)  # NotFound if there is none
-            continue
-        found = c.get_experiment_by_name(item)
-        if found is None:
-            raise NotFound(f"experiment {item!r}: no such experiment")
-        ids.append(found.experiment_id)
-    return ids
+    return experiment_ids(c, given)
+
+
+def _run_id(c: Any, given: str) -> str:
+    from keel.cli.resolve import run_id
+
+    return run_id(c, given)
 
 
 def _status(run: Any) -> str:
@@ -39,30 +36,59 @@ def _status(run: Any) -> str:
     return status
 
 
-def _show_runs(runs: list[Any], json: bool, next_page_token: str | None) -> None:
+def _show_runs(
+    runs: list[Any], json: bool, next_page_token: str | None, *, tree: bool = False
+) -> None:
     from keel.wire.runs import run_to_dict
 
     if json:
         print_json({"runs": [run_to_dict(r) for r in runs], "next_page_token": next_page_token})
         return
     metric_keys = sorted({k for r in runs for k in r.data.metrics})[:6]
+    shown = as_tree(runs) if tree else [(0, r) for r in runs]
     print_table(
         None,
         ["run id", "name", "status", "started", "duration", *metric_keys],
         [
             (
                 r.info.run_id,
-                r.info.run_name,
+                ("  " * (depth - 1) + "└ " if depth else "") + r.info.run_name,
                 _status(r),
                 when(r.info.start_time),
                 duration(r.info.start_time, r.info.end_time),
                 *(_fmt(r.data.metrics.get(k)) for k in metric_keys),
             )
-            for r in runs
+            for depth, r in shown
         ],
     )
     if next_page_token:
         typer.echo(f"more results: --page-token {next_page_token}")
+
+
+def as_tree(runs: list[Any]) -> list[tuple[int, Any]]:
+    """(depth, run) with each run's children right below it, in the order found; a run
+    whose parent is not among ``runs`` is shown at the top."""
+    present = {r.info.run_id for r in runs}
+    children: dict[str, list[Any]] = {}
+    roots = []
+    for r in runs:
+        parent = r.info.parent_run_id
+        if parent in present and parent != r.info.run_id:
+            children.setdefault(parent, []).append(r)
+        else:
+            roots.append(r)
+    shown: list[tuple[int, Any]] = []
+    seen: set[str] = set()
+    stack = [(0, r) for r in reversed(roots)]
+    while stack:
+        depth, r = stack.pop()
+        if r.info.run_id in seen:
+            continue
+        seen.add(r.info.run_id)
+        shown.append((depth, r))
+        stack.extend((depth + 1, c) for c in reversed(children.get(r.info.run_id, [])))
+    shown.extend((0, r) for r in runs if r.info.run_id not in seen)  # a cycle: flat
+    return shown
 
 
 def _fmt(value: float | None) -> str:
@@ -77,10 +103,10 @@ def list_runs(
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """List the newest runs of experiments."""
+    """List the newest runs of experiments, child runs indented under their parent."""
     c = client(tracking_uri)
     page = c.search_runs(_experiment_ids(c, experiment), view=view, max_results=max_results)
-    _show_runs(page.runs, json, page.next_page_token)
+    _show_runs(page, json, page.token, tree=True)
 
 
 @app.command("search")
@@ -110,7 +136,7 @@ def search(
         page_token=page_token,
         view=view,
     )
-    _show_runs(page.runs, json, page.next_page_token)
+    _show_runs(page, json, page.token)
 
 
 @app.command("show")
@@ -119,12 +145,13 @@ def show(
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Show a run: info, params, latest metrics, tags, code version, the dataset versions
-    it used."""
+    """Show a run (its id, or a unique prefix of 4+ characters): info, params, latest
+    metrics, tags, code version, the dataset versions it used."""
     from keel.wire.datasets import dataset_input_to_dict
     from keel.wire.runs import run_to_dict
 
     c = client(tracking_uri)
+    run_id = _run_id(c, run_id)
     run = c.get_run(run_id)
     inputs = c.backend.datasets.run_inputs(run_id)
     if json:
@@ -163,12 +190,14 @@ def show(
 
 @app.command("compare")
 def compare(
-    run_ids: list[str] = typer.Argument(..., help="Two or more run ids."),
+    run_ids: list[str] = typer.Argument(..., help="Two or more run ids (or unique prefixes)."),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Compare runs side by side: params and latest metrics that differ come first."""
+    """Compare runs side by side: params and latest metrics that differ come first. Each
+    column is labelled with the run's name and the start of its id."""
     c = client(tracking_uri)
+    run_ids = [_run_id(c, r) for r in run_ids]
     runs = [c.get_run(r) for r in run_ids]
     rows: list[tuple[str, ...]] = []
     for kind, getter in (("param", lambda r: r.data.params), ("metric", lambda r: r.data.metrics)):
@@ -180,22 +209,37 @@ def compare(
             rows.append((("* " if differs else "  ") + f"{kind}s.{key}", *shown))
     rows.sort(key=lambda row: not row[0].startswith("*"))
     if json:
-        print_json({"run_ids": run_ids, "rows": [list(r) for r in rows]})
+        labels = column_labels(runs)
+        print_json({"run_ids": run_ids, "labels": labels, "rows": [list(r) for r in rows]})
         return
-    print_table(None, ["key", *(r.info.run_name for r in runs)], rows)
+    print_table(None, ["key", *column_labels(runs)], rows)
+
+
+def column_labels(runs: list[Any]) -> list[str]:
+    """``name (3f2a9c01)``: the name, and as much of the id as tells the runs apart (at
+    least 8 characters)."""
+    ids = [r.info.run_id for r in runs]
+    width = 8
+    while width < 32 and len({i[:width] for i in ids}) < len(set(ids)):
+        width += 4
+    return [f"{r.info.run_name} ({r.info.run_id[:width]})" for r in runs]
 
 
 @app.command("delete")
 def delete(run_id: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> None:
-    """Delete a run (restorable)."""
-    client(tracking_uri).delete_run(run_id)
+    """Delete a run (restorable); its id or a unique prefix."""
+    c = client(tracking_uri)
+    run_id = _run_id(c, run_id)
+    c.delete_run(run_id)
     typer.echo(f"deleted run {run_id}")
 
 
 @app.command("restore")
 def restore(run_id: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> None:
-    """Restore a deleted run."""
-    client(tracking_uri).restore_run(run_id)
+    """Restore a deleted run; its id or a unique prefix."""
+    c = client(tracking_uri)
+    run_id = _run_id(c, run_id)
+    c.restore_run(run_id)
     typer.echo(f"restored run {run_id}")
 
 

@@ -25,7 +25,9 @@ from keel.data.results import AddResult, Changes, Status, VersionDiff
 from keel.data.scan import FoundFile, scan
 from keel.data.state import Checkout, FileRow, LocalState
 from keel.data.tables import is_table, table_summary
+from keel.entities import PagedList
 from keel.entities.dataset import (
+    Dataset,
     DatasetKind,
     DatasetRef,
     DatasetVersion,
@@ -313,6 +315,16 @@ class DataClient:
                 fresh.append(f.row(digest))
                 stored_bytes += f.size if stored else 0
         return digests, fresh, stored_bytes
+
+    # list ---------------------------------------------------------------------------------
+
+    def list_datasets(self) -> PagedList[Dataset]:
+        """Every dataset, as one page (``token`` is None: the store answers them all)."""
+        return PagedList(self.store.list_datasets(), None)
+
+    def list_dataset_versions(self, name: str) -> PagedList[DatasetVersion]:
+        """The versions of a dataset, newest first, without profiles, as one page."""
+        return PagedList(self.store.list_dataset_versions(check_dataset_name(name)), None)
 
     # get ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ _HOMES = {
     "Metric": "metric",
     "MetricColumns": "write",
     "MetricHistory": "metric",
+    "PagedList": "paging",
     "Param": "run",
     "Run": "run",
     "RunCreate": "write",
@@ -40,6 +41,7 @@ __all__ = [
     "Metric",
     "MetricColumns",
     "MetricHistory",
+    "PagedList",
     "Param",
     "Run",
     "RunCreate",
@@ -71,6 +73,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from keel.entities.experiment import Experiment, LifecycleStage, ViewType
     from keel.entities.metric import Metric, MetricHistory
+    from keel.entities.paging import PagedList
     from keel.entities.run import (
         CodeVersion,
         FileInfo,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from keel.entities.paging import PagedList
 from keel.entities.rules import (
     check_choice,
     check_int,
@@ -198,22 +199,31 @@ class AuditRecord:
     after: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RegisteredModelPage:
-    models: list[RegisteredModel]
-    next_page_token: str | None = None
+class RegisteredModelPage(PagedList[RegisteredModel]):
+    """One page of registered models (a :class:`~keel.entities.paging.PagedList`)."""
+
+    @property
+    def models(self) -> list[RegisteredModel]:
+        """The page itself (the name Keel's pages used first)."""
+        return self
 
 
-@dataclass(frozen=True, slots=True)
-class ModelVersionPage:
-    versions: list[ModelVersion]
-    next_page_token: str | None = None
+class ModelVersionPage(PagedList[ModelVersion]):
+    """One page of model versions (a :class:`~keel.entities.paging.PagedList`)."""
+
+    @property
+    def versions(self) -> list[ModelVersion]:
+        """The page itself (the name Keel's pages used first)."""
+        return self
 
 
-@dataclass(frozen=True, slots=True)
-class AuditPage:
-    records: list[AuditRecord]
-    next_page_token: str | None = None
+class AuditPage(PagedList[AuditRecord]):
+    """One page of audit records (a :class:`~keel.entities.paging.PagedList`)."""
+
+    @property
+    def records(self) -> list[AuditRecord]:
+        """The page itself (the name Keel's pages used first)."""
+        return self
 
 
 # rules ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from keel.entities.experiment import LifecycleStage
+from keel.entities.paging import PagedList
 
 
 class RunStatus(StrEnum):
@@ -40,6 +41,8 @@ TAG_GIT_BRANCH = "keel.source.git.branch"
 TAG_SOURCE_NAME = "keel.source.name"
 TAG_USER = "keel.user"
 TAG_LOST = "keel.lost"
+# MLflow's name for a run's parent: accepted at creation and in filters, shown on reads.
+TAG_MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +113,14 @@ class Run:
         return CodeVersion.from_tags(self.data.tags)
 
 
-@dataclass(frozen=True, slots=True)
-class RunPage:
-    """One page of search results; pass ``next_page_token`` back for the next."""
+class RunPage(PagedList[Run]):
+    """One page of search results: a :class:`~keel.entities.paging.PagedList` of runs;
+    pass ``token`` back as ``page_token`` for the next."""
 
-    runs: list[Run]
-    next_page_token: str | None = None
+    @property
+    def runs(self) -> list[Run]:
+        """The page itself (the name Keel's pages used first)."""
+        return self
 
 
 @dataclass(frozen=True, slots=True)

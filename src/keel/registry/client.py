@@ -23,6 +23,7 @@ from keel.entities.registry import (
     RegisteredModel,
     RegisteredModelPage,
 )
+from keel.errors import InvalidArgument
 from keel.store.registry import RegistryStore
 from keel.uri import ModelUri, parse_model_uri, parse_run_artifact_uri
 
@@ -126,12 +127,26 @@ class RegistryClient:
         )
 
     def resolve(self, uri: str | ModelUri) -> ModelVersion:
-        """The version a ``models:/name/3`` or ``models:/name@alias`` URI names."""
+        """The version a ``models:/name/3``, ``models:/name@alias`` or
+        ``models:/name/latest`` URI names."""
+        from keel.registry.loading import resolve_model_uri
+
         parsed = parse_model_uri(uri) if isinstance(uri, str) else uri
-        if parsed.alias is not None:
-            return self.store.get_model_version_by_alias(parsed.name, parsed.alias)
-        assert parsed.version is not None
-        return self.store.get_model_version(parsed.name, parsed.version)
+        return resolve_model_uri(self.store, parsed)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """MLflow's ``get_latest_versions``: ``[the highest version]`` (empty for a model
+        with none). Keel has no stages: pass none, and use aliases
+        (``models:/name@champion``, :meth:`set_alias`) where MLflow used them."""
+        if stages:
+            raise InvalidArgument(
+                f"stages {list(stages)!r}: Keel has no model stages (MLflow deprecated them); "
+                "point an alias at a version instead (registry.set_alias(name, 'production', "
+                "version), then load models:/<name>@production), or pass stages=None"
+            )
+        return list(self.store.search_model_versions(name, max_results=1))
 
     def load_model(
         self, uri: str, *, trust: bool = False, flavor: str | None = None

@@ -20,13 +20,29 @@ from typing import TYPE_CHECKING
 from keel.artifacts.repository import walk
 from keel.artifacts.store import write_local_atomically
 from keel.entities.paths import safe_artifact_path
-from keel.uri import RunArtifactUri, parse_model_uri, parse_run_artifact_uri
+from keel.errors import NotFound
+from keel.uri import ModelUri, RunArtifactUri, parse_model_uri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
     from keel.artifacts.repository import ArtifactRepository
     from keel.config import Settings
+    from keel.entities.registry import ModelVersion
     from keel.models import LoadedModel
     from keel.store.registry import RegistryStore
+
+
+def resolve_model_uri(registry: RegistryStore, uri: ModelUri) -> ModelVersion:
+    """The version a ``models:/`` URI names: by number, by alias, or the highest number
+    (``latest``, whatever its status, as MLflow has it)."""
+    if uri.alias is not None:
+        return registry.get_model_version_by_alias(uri.name, uri.alias)
+    if uri.latest:
+        newest = registry.search_model_versions(uri.name, max_results=1)  # newest first
+        if not newest:
+            raise NotFound(f"model {uri.name!r}: has no versions, so {uri} names none")
+        return newest[0]
+    assert uri.version is not None
+    return registry.get_model_version(uri.name, uri.version)
 
 
 class ModelSource:
@@ -40,12 +56,7 @@ class ModelSource:
     def locate(self, uri: str) -> RunArtifactUri:
         if not uri.startswith("models:/"):
             return parse_run_artifact_uri(uri, field="model URI")
-        parsed = parse_model_uri(uri)
-        if parsed.alias is not None:
-            version = self.registry.get_model_version_by_alias(parsed.name, parsed.alias)
-        else:
-            assert parsed.version is not None
-            version = self.registry.get_model_version(parsed.name, parsed.version)
+        version = resolve_model_uri(self.registry, parse_model_uri(uri))
         source = parse_run_artifact_uri(version.source)
         manifest = self.artifacts.stat(source.run_id, source.manifest_path)
         version.check_manifest_digest(manifest.digest or "")

@@ -30,6 +30,7 @@ from keel.entities import (
     Metric,
     MetricColumns,
     MetricHistory,
+    PagedList,
     Param,
     Run,
     RunCreate,
@@ -48,6 +49,7 @@ from keel.entities.progress import Progress
 from keel.errors import Conflict, InvalidArgument
 from keel.store import TrackingStore, open_backend
 from keel.tracking.default_uri import default_tracking_uri
+from keel.tracking.parents import parent_from_tags, with_parent_tag
 from keel.tracking.spool import Spool
 from keel.tracking.writer import BackgroundWriter
 from keel.uri import store_key
@@ -139,8 +141,63 @@ class TrackingClient:
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         return self.store.get_experiment_by_name(name)
 
-    def search_experiments(self, view: ViewType | str = ViewType.ACTIVE_ONLY) -> list[Experiment]:
-        return self.store.search_experiments(ViewType.parse(view))
+    def search_experiments(
+        self,
+        view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        view: ViewType | str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments in ``view_type`` (``view`` is the same) matching ``filter_string``
+        (MLflow's: ``"name LIKE 'churn-%' and tags.team = 'growth'"``; ``name``,
+        ``creation_time``, ``last_update_time``, ``tags.KEY``), ordered by ``order_by``
+        (``["name"]``, ``["creation_time DESC"]``), at most ``max_results``: one page
+        (``token`` None), as the store answers them all at once."""
+        from keel.entities.search.experiments import (
+            experiment_matches,
+            parse_experiment_filter,
+            parse_experiment_order,
+            sort_experiments,
+        )
+
+        node = parse_experiment_filter(filter_string)  # mistakes first, before a round trip
+        order = parse_experiment_order(order_by)
+        limit = None if max_results is None else v.check_int("max_results", max_results, minimum=1)
+        found = self.store.search_experiments(ViewType.parse(view or view_type))
+        if node is not None:
+            found = [e for e in found if experiment_matches(node, e)]
+        if order:
+            found = sort_experiments(found, order)
+        return PagedList(found[:limit], None)
+
+    def resolve_experiment(self, id_or_name: str) -> Experiment:
+        """The experiment ``id_or_name`` names: an id or a name. A name made of digits
+        that is also another experiment's id is ambiguous and refused."""
+        from keel.errors import NotFound
+
+        text = str(id_or_name)
+        by_id: Experiment | None = None
+        if text.isdigit():
+            try:
+                by_id = self.store.get_experiment(text)
+            except NotFound:
+                by_id = None
+        by_name = self.store.get_experiment_by_name(text)
+        if (
+            by_id is not None
+            and by_name is not None
+            and by_id.experiment_id != by_name.experiment_id
+        ):
+            raise InvalidArgument(
+                f"experiment {text!r}: ambiguous, it is the id of {by_id.name!r} and the name "
+                f"of experiment {by_name.experiment_id}; pass the other one's id"
+            )
+        found = by_id or by_name
+        if found is None:
+            raise NotFound(f"experiment {text!r}: no experiment has this id or name")
+        return found
 
     def delete_experiment(self, experiment_id: str) -> None:
         self._experiments.pop(str(experiment_id), None)
@@ -209,6 +266,7 @@ class TrackingClient:
         name = run_name or f"run-{run_id[:8]}"
         v.check_name("run_name", name)
         checked = _tags(tags)
+        parent_run_id = parent_from_tags(checked, parent_run_id)
         if parent_run_id is not None:
             v.check_run_id(parent_run_id)
         start = now_ms() if start_time is None else v.check_int("start_time", start_time)
@@ -231,7 +289,7 @@ class TrackingClient:
             user_id=self.user,
             last_heartbeat=now_ms(),  # the store records its own clock's
         )
-        return Run(info, RunData(tags=checked))
+        return with_parent_tag(Run(info, RunData(tags=checked)))
 
     def resume_run(self, run_id: str, *, tags: Mapping[str, Any] | None = None) -> Run:
         """Mark an ended run RUNNING again (``keel.start_run(run_id=...)``), set ``tags``
@@ -244,8 +302,9 @@ class TrackingClient:
         return run
 
     def get_run(self, run_id: str) -> Run:
+        """A run as stored; a child run's tags include MLflow's ``mlflow.parentRunId``."""
         self.flush()
-        return self.store.get_run(run_id)
+        return with_parent_tag(self.store.get_run(run_id))
 
     def update_run(
         self, run_id: str, *, status: RunStatus | str | None = None, run_name: str | None = None
@@ -291,27 +350,45 @@ class TrackingClient:
 
     def search_runs(
         self,
-        experiment_ids: Sequence[str] | str,
+        experiment_ids: Sequence[str] | str | None = None,
         filter_string: str | None = None,
-        *,
-        view: ViewType | str = ViewType.ACTIVE_ONLY,
+        run_view_type: ViewType | str | None = None,
         max_results: int = 1000,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
+        *,
+        view: ViewType | str | None = None,
+        experiment_names: Sequence[str] | None = None,
     ) -> RunPage:
         """Runs matching ``filter_string`` (e.g. ``"metrics.acc > 0.9 and
-        params.model = 'rf'"``), one page at a time."""
+        params.model = 'rf'"``), one page at a time: a :class:`~keel.entities.PagedList`
+        whose ``token`` fetches the next page. Experiments by id (``experiment_ids``) and
+        by name (``experiment_names``; an unknown name is NotFound); ``view`` is the same
+        as ``run_view_type``."""
         if isinstance(experiment_ids, str):
             experiment_ids = [experiment_ids]
+        ids = [str(e) for e in experiment_ids or ()]
+        if isinstance(experiment_names, str):
+            experiment_names = [experiment_names]
+        for name in experiment_names or ():
+            found = self.store.get_experiment_by_name(name)
+            if found is None:
+                from keel.errors import NotFound
+
+                raise NotFound(f"experiment_names: no experiment is named {name!r}")
+            ids.append(found.experiment_id)
+        if not ids:
+            raise InvalidArgument("experiment_ids: give at least one experiment id or name")
         self.flush()
-        return self.store.search_runs(
-            [str(e) for e in experiment_ids],
+        page = self.store.search_runs(
+            list(dict.fromkeys(ids)),
             filter_string,
-            view=ViewType.parse(view),
+            view=ViewType.parse(view or run_view_type or ViewType.ACTIVE_ONLY),
             max_results=max_results,
             order_by=list(order_by) if order_by else None,
             page_token=page_token,
         )
+        return RunPage([with_parent_tag(r) for r in page], page.token)
 
     def reap_lost_runs(self, silent_for: float | None = None) -> list[str]:
         """Mark RUNNING runs silent for ``silent_for`` seconds (default

@@ -49,6 +49,7 @@ from keel.entities.search.vocabulary import (
     NUMBER,
     SPECIAL_NUMBERS,
     SYMBOL_OPS,
+    TAG_ATTRIBUTES,
     VALUE_QUOTES,
     Rule,
     rule_for,
@@ -152,8 +153,8 @@ class _FilterParser:
                 start, f"too many conditions: the limit is {MAX_CONDITIONS}", found=False
             )
         ident = self.scan.read_identifier("a condition such as metrics.accuracy > 0.9")
-        key = self.check_key(ident)
-        rule = rule_for(ident.entity, key)
+        entity, key = self.subject(ident)
+        rule = self.rule_for(entity, key)
         op, op_start = self.read_operator(ident)
         literals: list[_Literal] = []
         if op in ("IN", "NOT IN"):
@@ -177,7 +178,18 @@ class _FilterParser:
             value = values
         elif values:
             value = values[0]
-        return Comparison(ident.entity, key, op, value)
+        return Comparison(entity, key, op, value)
+
+    def subject(self, ident: Identifier) -> tuple[str, str]:
+        """What a condition compares: (entity, key), checked; MLflow's tags for what Keel
+        keeps as attributes become those attributes."""
+        key = self.check_key(ident)
+        if ident.entity == "tag" and key in TAG_ATTRIBUTES:
+            return "attribute", TAG_ATTRIBUTES[key]
+        return ident.entity, key
+
+    def rule_for(self, entity: str, key: str) -> Rule:
+        return rule_for(entity, key)
 
     def check_key(self, ident: Identifier) -> str:
         """The key, with attribute and dataset names checked and normalised."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from keel.entities.search.scanner import Scanner, attribute_key
 from keel.entities.search.tree import MAX_FILTER_LENGTH, OrderBy
-from keel.entities.search.vocabulary import KEY_EXAMPLES, ORDERABLE_ATTRIBUTES
+from keel.entities.search.vocabulary import KEY_EXAMPLES, ORDERABLE_ATTRIBUTES, TAG_ATTRIBUTES
 from keel.errors import InvalidArgument
 
 __all__ = ["parse_order_by"]
@@ -56,8 +56,11 @@ def _parse_order_clause(clause: str, index: int) -> OrderBy:
             found=False,
             hint="order by metrics., params., tags. or an attribute",
         )
-    if ident.entity == "attribute":
+    entity = ident.entity
+    if entity == "attribute":
         key = attribute_key(scan, ident, ORDERABLE_ATTRIBUTES)
+    elif entity == "tag" and key in TAG_ATTRIBUTES:  # tags.mlflow.parentRunId
+        entity, key = "attribute", TAG_ATTRIBUTES[key]
     ascending = True
     if not scan.at_end():
         direction_start = scan.pos
@@ -69,4 +72,4 @@ def _parse_order_clause(clause: str, index: int) -> OrderBy:
         ascending = direction == "asc"
         if not scan.at_end():
             raise scan.error(scan.pos, f"expected the end of the clause after {direction.upper()}")
-    return OrderBy(ident.entity, key, ascending)
+    return OrderBy(entity, key, ascending)

@@ -22,6 +22,7 @@ __all__ = [
     "RUN_STATUSES",
     "SPECIAL_NUMBERS",
     "SYMBOL_OPS",
+    "TAG_ATTRIBUTES",
     "VALUE_QUOTES",
     "Rule",
     "rule_for",
@@ -64,7 +65,12 @@ ATTRIBUTE_ALIASES: dict[str, str] = {
     "experiment_id": "experiment_id",
     "lifecycle_stage": "lifecycle_stage",
     "last_heartbeat": "last_heartbeat",
+    "parent_run_id": "parent_run_id",
 }
+
+# Tags that other tools use for what Keel keeps as an attribute: a condition on the tag is
+# one on the attribute (MLflow's nested runs filter on ``tags.mlflow.parentRunId``).
+TAG_ATTRIBUTES: dict[str, str] = {"mlflow.parentRunId": "parent_run_id"}
 
 ATTRIBUTE_KEYS: tuple[str, ...] = tuple(dict.fromkeys(ATTRIBUTE_ALIASES.values()))
 ORDERABLE_ATTRIBUTES: tuple[str, ...] = (
@@ -76,6 +82,7 @@ ORDERABLE_ATTRIBUTES: tuple[str, ...] = (
     "experiment_id",
     "last_heartbeat",
     "user_id",
+    "parent_run_id",
 )
 DATASET_KEYS: tuple[str, ...] = ("name", "digest", "context")
 RUN_STATUSES: tuple[str, ...] = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
@@ -141,6 +148,8 @@ def rule_for(entity: str, key: str) -> Rule:
         return Rule(key, nature, True, _NUMBER_OPS)
     if key == "run_id":
         return Rule(key, "run_id is a string", False, ("=", "!=", "LIKE", "IN", "NOT IN"))
+    if key == "parent_run_id":  # NULL for a top-level run
+        return Rule(key, "parent_run_id is a run id", False, _NULLABLE_STRING_OPS)
     if key == "status":
         return Rule(key, "status is a string", False, ("=", "!=", "IN", "NOT IN"), RUN_STATUSES)
     return Rule(key, f"{key} is a string", False, _STRING_OPS)

@@ -63,6 +63,7 @@ ATTRIBUTE_COLUMNS = {
     "experiment_id": runs.c.experiment_id,
     "lifecycle_stage": runs.c.lifecycle_stage,
     "last_heartbeat": runs.c.last_heartbeat,
+    "parent_run_id": runs.c.parent_run_id,
 }
 _TABLES = {"metric": metric_series, "param": params, "tag": tags}
 PROBE_LIMIT = 2_000
@@ -140,6 +141,18 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
         case "IS NOT NULL":
             return column.is_not(None)
     raise InvalidArgument(f"filter: unsupported operator {op!r}")
+
+
+def _id_prefix(column: Any, pattern: str) -> ColumnElement[bool]:
+    """``run_id LIKE '3f2a%'`` (``keel runs show 3f2a``) as a range of the primary key
+    too: PostgreSQL's index answers LIKE only under the C collation, and SQLite's only
+    for some bound patterns, so either may otherwise read every run."""
+    start = _like_prefix(pattern).lower()
+    test = column.like(pattern)
+    if not start or not all(char in "0123456789abcdef" for char in start):
+        return test
+    end = start[:-1] + chr(ord(start[-1]) + 1)
+    return and_(column >= start, column < end, test)
 
 
 def _like_prefix(pattern: str) -> str:
@@ -282,6 +295,8 @@ class _Compiler:
             value = c.value
             if c.key == "experiment_id" and value is not None:
                 value = _experiment_ids(value)
+            if c.key == "run_id" and c.op == "LIKE" and isinstance(value, str):
+                return _id_prefix(column, value)
             return _compare(column, c.op, value)
         if c.entity == "dataset":
             raise InvalidArgument("filter: datasets.* conditions are not supported yet")
