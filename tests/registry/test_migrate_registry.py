@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from conftest import temporary_database
 from keel.artifacts.repository import RunArtifacts
@@ -19,7 +20,24 @@ from registry.support import HASH, MANIFEST, OWNER
 def check_upgrade(url: str, tmp_path: Path) -> None:
     tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
     assert upgrade(tracking.engine, "0001") is None
-    run_id = tracking.create_run(tracking.create_experiment("before"), run_name="r").run_id
+    # Rows as the Keel of 0001 wrote them: today's store also writes the audit log.
+    run_id = "0" * 31 + "1"
+    with tracking.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage, creation_time, last_update_time) "
+                "VALUES (1, 'before', :loc, 'active', 1, 1)"
+            ),
+            {"loc": str(tmp_path / "a" / "1")},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO runs (run_uuid, experiment_id, name, status, start_time, "
+                "lifecycle_stage, artifact_uri) VALUES (:id, 1, 'r', 'RUNNING', 1, 'active', :uri)"
+            ),
+            {"id": run_id, "uri": str(tmp_path / "a" / "1" / run_id / "artifacts")},
+        )
     RunArtifacts(tracking).upload_stream(run_id, "model/keel-model.json", [MANIFEST])
     tracking.close()
 

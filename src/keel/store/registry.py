@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from keel.entities.audit import ResourceType
 from keel.entities.registry import (
     AliasPolicy,
     AuditAction,
@@ -174,13 +175,17 @@ class RegistryStore(Protocol):
         self,
         name: str | None = None,
         *,
+        resource_type: ResourceType | str | None = None,
         action: AuditAction | str | None = None,
         actor: str | None = None,
         since: int | None = None,
+        until: int | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> AuditPage:
-        """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive."""
+        """The audit log of every store (experiments, runs, models, datasets), oldest
+        first; ``name`` is the resource's name or id, a model's unless ``resource_type``
+        says otherwise; ``since`` (inclusive) and ``until`` (exclusive) in epoch ms."""
         ...
 
     def close(self) -> None: ...
