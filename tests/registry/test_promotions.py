@@ -52,8 +52,8 @@ def test_approval_moves_the_alias_and_approves_the_version(
     tail = [(a.action.value, a.actor, a.version, a.alias, a.before, a.after) for a in records[-4:]]
     assert tail == [
         ("promotion.request", OWNER, 2, "champion", None, {"request": request.id, "state": "OPEN"}),
-        ("alias.set", REVIEWER, 2, "champion", {"version": 1}, {"version": 2}),
         ("version.update", REVIEWER, 2, None, {"status": "PENDING_REVIEW"}, {"status": "APPROVED"}),
+        ("alias.set", REVIEWER, 2, "champion", {"version": 1}, {"version": 2}),
         (
             "promotion.approve", REVIEWER, 2, "champion",
             {"request": request.id, "state": "OPEN"},

@@ -294,7 +294,7 @@ class SqlTrackingStore:
                     ResourceType.RUN,
                     run_id,
                     now_ms(),
-                    before=dict(before._mapping),
+                    before=dict(zip(values, before, strict=True)),
                     after=values,
                 )
             row = conn.execute(select(*load.RUN_COLUMNS).where(runs.c.run_uuid == run_id)).first()
