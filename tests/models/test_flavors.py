@@ -208,4 +208,3 @@ def test_single_dict_is_one_row(saved: tuple[Case, Path, LoadedModel]) -> None:
     case, _, loaded = saved
     predicted = case.pick(loaded.predict(case.data.iloc[0].to_dict()))
     assert len(predicted) == 1
-

@@ -41,6 +41,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.server import server
 
         app.command("server")(server)
+    if only is None or only == "audit":
+        from keel.cli.audit import audit
+
+        app.command("audit")(audit)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -64,7 +68,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    app = build_app(first if first in GROUPS or first == "server" else None)
+    app = build_app(first if first in GROUPS or first in ("server", "audit") else None)
     try:
         app()
     except Exception as exc:
