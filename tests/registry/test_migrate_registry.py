@@ -98,7 +98,7 @@ def check_audit_upgrade(url: str, tmp_path: Path) -> None:
                 text(
                     "INSERT INTO audit_log (id, at, actor, action, model_name, version, alias, "
                     "before, after) VALUES (:id, :at, 'olive', 'model.create', 'fraud', NULL, "
-                    "NULL, NULL, '{\"description\": \"\"}')"
+                    'NULL, NULL, \'{"description": ""}\')'
                 ),
                 {"id": i, "at": 1000 + i},
             )
