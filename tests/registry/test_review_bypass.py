@@ -41,10 +41,10 @@ def clients(store_uri: str, tmp_path: Path) -> Iterator[dict[str, Client]]:
             client.close()
 
 
-def _log(client: Client, model: object) -> str:
+def _log(client: Client, model: object, **options: object) -> str:
     experiment = client.create_experiment(unique())
     run = client.create_run(experiment, run_name="train")
-    logged = client.log_model(run.run_id, model)
+    logged = client.log_model(run.run_id, model, **options)
     client.set_terminated(run.run_id)
     return logged.uri
 
@@ -141,3 +141,30 @@ def test_the_review_cannot_be_bypassed_to_run_code_on_consumers(
     # The canary works: whoever loads the payload with trust=True runs it.
     attacker.registry.load_model(f"models:/{name}/{bad.version}", trust=True)
     assert canary.read_text() == "the payload ran"
+
+
+def test_a_tree_model_loads_from_skops_once_reviewed(
+    clients: dict[str, Client], store_uri: str, tmp_path: Path
+) -> None:
+    """skops' unsafe tree types load from the skops file only for a reviewed digest (or
+    with trust=True); otherwise the refusal points at the ONNX copy."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    owner, reviewer = clients[OWNER], clients[REVIEWER]
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
+    tree = DecisionTreeClassifier(random_state=0).fit(x, [0, 1, 0, 1])
+    name = unique("tree")
+    first = owner.registry.register_model(_log(owner, tree, input_example=x), name)
+    second = owner.registry.register_model(_log(owner, tree, input_example=x), name)
+    owner.registry.set_alias_policy(name, "champion", ["review"])
+    reviewer.registry.record_check(name, first.version, "review", True)
+    request = owner.registry.request_promotion(name, first.version, "champion")
+    reviewer.registry.approve(request.id)
+
+    consumer = _consumer(clients, f"models:/{name}", store_uri, tmp_path)
+    reviewed = consumer.registry.load_model(f"models:/{name}@champion", flavor="sklearn")
+    assert reviewed.predict(x).tolist() == [0, 1, 0, 1]
+    with pytest.raises(Forbidden, match="ONNX copy"):
+        consumer.registry.load_model(f"models:/{name}/{second.version}", flavor="sklearn")
+    copy = consumer.registry.load_model(f"models:/{name}/{second.version}")  # its ONNX copy
+    assert copy.flavor == "onnx" and copy.predict(x).tolist() == [0, 1, 0, 1]
