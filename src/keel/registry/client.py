@@ -146,8 +146,9 @@ class RegistryClient:
     # aliases, checks, promotions -----------------------------------------------------
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
-        """Point ``alias`` at ``version`` in one step; refused (Conflict) while a policy's
-        required checks have not passed for that version."""
+        """Point ``alias`` at ``version`` in one step; Forbidden for an alias a policy
+        guards (it moves only by :meth:`request_promotion` and another user's
+        :meth:`approve`)."""
         self.store.set_alias(name, alias, version, actor=self.actor)
 
     def delete_alias(self, name: str, alias: str) -> None:

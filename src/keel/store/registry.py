@@ -115,8 +115,9 @@ class RegistryStore(Protocol):
 
     # aliases and their policies
     def set_alias(self, name: str, alias: str, version: int, *, actor: str) -> None:
-        """Point ``alias`` at ``version`` in one step. With a policy on the alias, every
-        required check must have passed (latest result) for the version, else Conflict."""
+        """Point ``alias`` at ``version`` in one step. An alias guarded by a policy is
+        Forbidden here: it moves only by an approved promotion request, which needs every
+        required check passed (latest result) for the version, else Conflict."""
         ...
 
     def delete_alias(self, name: str, alias: str, *, actor: str) -> None: ...
