@@ -91,6 +91,11 @@ def test_rejecting_one_more_alias_keeps_an_approval(registry: RegistryStore, two
 
 
 def test_approval_respects_the_alias_policy(registry: RegistryStore, two: str) -> None:
+    # champion holds version 1, unreviewed: guarding it waits for a review of it.
+    with pytest.raises(Conflict, match="points at version 1, which is PENDING_REVIEW"):
+        registry.set_alias_policy(two, "champion", ["accuracy"], actor=OWNER)
+    first = registry.create_promotion_request(two, 1, "champion", actor=OWNER)
+    registry.decide_promotion_request(first.id, approve=True, reviewer=REVIEWER)
     registry.set_alias_policy(two, "champion", ["accuracy"], actor=OWNER)
     request = registry.create_promotion_request(two, 2, "champion", actor=OWNER)
     before = audit_actions(registry, two)

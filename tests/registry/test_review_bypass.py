@@ -16,7 +16,7 @@ import pytest
 from conftest import unique
 from keel.client import Client
 from keel.config import Settings
-from keel.errors import Forbidden
+from keel.errors import Conflict, Forbidden
 from registry.payload import Doubler, Payload
 
 OWNER, ATTACKER, REVIEWER = "olive", "mallory", "rita"
@@ -111,6 +111,8 @@ def test_the_review_cannot_be_bypassed_to_run_code_on_consumers(
     if store_uri.startswith("http"):
         assert lifted.request_id  # the server's X-Request-ID rides along
     attacker.registry.set_alias(name, "champion", bad.version)
+    with pytest.raises(Conflict, match="PENDING_REVIEW"):  # nor can it look reviewed
+        attacker.registry.set_alias_policy(name, "champion", ["review"])
     moved = consumer.registry.resolve(f"models:/{name}@champion")
     assert (moved.version, moved.approved_digest) == (bad.version, None)
     with pytest.raises(Forbidden, match="cloudpickled"):

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, select, update
 from keel.entities.registry import ALIASABLE, AuditAction, ModelVersionStatus
 from keel.errors import Conflict, Forbidden, NotFound
 from keel.store.sql.audit import Change
-from keel.store.sql.checks import required_checks, unmet_checks
+from keel.store.sql.checks import replace_policy, required_checks, unmet_checks
 from keel.store.sql.tables import model_aliases, model_versions, registered_models
 
 
@@ -107,6 +107,22 @@ def move_alias(change: Change, alias: str, version: int, *, approved: bool = Fal
         after={"version": version},
     )
     return True
+
+
+def guard_alias(change: Change, alias: str, required: list[str]) -> None:
+    """Make ``required`` the alias's policy (empty lifts it). Guarding an alias that points
+    at a version not APPROVED is a Conflict: a guarded alias never holds one."""
+    if required:
+        current = aliases_of(change.conn, change.name).get(alias)
+        if current is not None:
+            status = ModelVersionStatus(require_version(change.conn, change.name, current).status)
+            if status is not ModelVersionStatus.APPROVED:
+                raise Conflict(
+                    f"alias {alias!r} of model {change.name!r}: points at version {current}, "
+                    f"which is {status.value}; a guarded alias holds only an APPROVED version, "
+                    "so promote that version through a review (or delete the alias) first"
+                )
+    replace_policy(change, alias, required)
 
 
 def remove_alias(change: Change, alias: str) -> None:

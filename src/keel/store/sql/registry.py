@@ -39,10 +39,16 @@ from keel.entities.registry import (
 from keel.entities.rules import check_actor, check_model_name, check_text, check_version
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.sql import registry_rows as rows
-from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require_version
+from keel.store.sql.aliases import (
+    guard_alias,
+    lock_model,
+    move_alias,
+    remove_alias,
+    require_version,
+)
 from keel.store.sql.audit import Change, search_audit
 from keel.store.sql.audit_filter import audit_filter
-from keel.store.sql.checks import append_check, load_policies, replace_policy
+from keel.store.sql.checks import append_check, load_policies
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.model_sources import ManifestReader, locate_manifest, parse_model_source
 from keel.store.sql.promotions import cancel_request, decide_request, locked_request, open_request
@@ -316,7 +322,7 @@ class SqlRegistryStore:
         r.check_alias(alias)
         required = r.check_required_checks(required_checks)
         with self._change(name, actor) as change:
-            replace_policy(change, alias, required)
+            guard_alias(change, alias, required)
         return AliasPolicy(name, alias, required)
 
     def get_alias_policies(self, name: str) -> list[AliasPolicy]:
