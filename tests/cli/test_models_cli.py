@@ -94,12 +94,19 @@ def test_aliases_policies_and_checks(uri: str, source: str) -> None:
     assert listed["policies"] == [{"name": name, "alias": "champion", "required_checks": ["eval"]}]
 
     refused = keel_as("alice", "models", "alias", "set", name, "champion", "1", uri=uri)
-    assert refused.exit_code == 1 and isinstance(refused.exception, Conflict)
-    assert "eval" in str(refused.exception)
+    assert refused.exit_code == 1 and isinstance(refused.exception, Forbidden)
+    assert "request a promotion" in str(refused.exception)
+    out = ok("models", "promote", "request", name, "1", "--to", "champion", uri=uri)
+    request_id = out.split()[3].rstrip(":")
+    early = keel_as("bob", "models", "promote", "approve", request_id, uri=uri)
+    assert early.exit_code == 1 and isinstance(early.exception, Conflict)
+    assert "eval (missing)" in str(early.exception)
 
     details = '{"auc": 0.93}'
     ok("models", "check", name, "1", "eval", "--passed", "--details", details, uri=uri)
-    ok("models", "alias", "set", name, "champion", "1", uri=uri)
+    refused = keel_as("alice", "models", "alias", "set", name, "champion", "1", uri=uri)
+    assert isinstance(refused.exception, Forbidden)  # a passed check is not a review
+    ok("models", "promote", "approve", request_id, uri=uri, user="bob")
     assert json.loads(ok("models", "show", f"{name}@champion", "--json", uri=uri))["checks"][0][
         "details"
     ] == {"auc": 0.93}

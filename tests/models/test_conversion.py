@@ -58,7 +58,7 @@ def test_a_classifier_gets_a_copy_that_loads_by_default_and_answers_the_same(
         loaded.model.predict_proba(fresh), model.predict_proba(fresh), atol=1e-6
     )
 
-    original = load_model(tmp_path / "m", flavor="sklearn")
+    original = load_model(tmp_path / "m", flavor="sklearn", trust=True)  # trees: see below
     assert original.flavor == "sklearn"
     assert type(original.model.estimator).__name__ == "RandomForestClassifier"
 
@@ -92,7 +92,10 @@ def test_a_copy_that_only_approximates_is_not_kept(tmp_path: Path) -> None:
     model = RandomForestRegressor(n_estimators=5, random_state=0).fit(x, x["a"] * 3)
     manifest = save_model(model, tmp_path / "auto", input_example=x.head(5))
     assert sorted(manifest.flavors) == ["sklearn"]  # onnxruntime runs these trees in float32
-    assert load_model(tmp_path / "auto").flavor == "sklearn"
+    # With no faithful copy, its trees (unsafe from an untrusted file) need trust.
+    with pytest.raises(Forbidden, match="ONNX copy"):
+        load_model(tmp_path / "auto")
+    assert load_model(tmp_path / "auto", trust=True).flavor == "sklearn"
 
     with pytest.raises(InvalidArgument, match=r"onnx: no faithful ONNX copy .*differ"):
         save_model(model, tmp_path / "required", input_example=x.head(5), onnx=True)
@@ -140,3 +143,22 @@ def test_a_copy_that_is_not_onnx_is_refused_with_the_reason(tmp_path: Path) -> N
     replace_file(tmp_path / "m", "model.onnx", b"not an onnx graph")
     with pytest.raises(InvalidArgument, match=r"model.onnx: onnxruntime cannot load it"):
         load_model(tmp_path / "m")
+
+
+def test_untrusted_trees_are_refused_from_skops_and_served_by_their_onnx_copy(
+    tmp_path: Path,
+) -> None:
+    """skops documents sklearn.tree._tree.Tree as unsafe for untrusted files: without
+    trust the skops file is refused, saying how to load it; the ONNX copy serves it."""
+    from keel.models.flavors.sklearn import ALLOWED_TYPES, unsafe_types
+
+    assert "sklearn.tree._tree.Tree" in unsafe_types()
+    assert not ALLOWED_TYPES & unsafe_types()
+    model = forest()
+    save_model(model, tmp_path / "m", input_example=frame(5))
+    with pytest.raises(Forbidden, match=r"documents as unsafe.*ONNX copy"):
+        load_model(tmp_path / "m", flavor="sklearn")
+    served = load_model(tmp_path / "m")
+    assert served.flavor == "onnx"
+    fresh = frame(50, seed=5)
+    np.testing.assert_array_equal(served.predict(fresh), model.predict(fresh))

@@ -50,14 +50,16 @@ def sklearn_pipeline() -> Case:
 
 
 def sklearn_forest_on_arrays() -> Case:
-    # Fitted on a plain array; its trees are skops types on Keel's allow-list.
+    # Fitted on a plain array. Its trees are a type skops documents as unsafe from an
+    # untrusted file, so it loads with trust (we made it); see test_untrusted_trees_...
     from sklearn.ensemble import RandomForestRegressor
 
     frame = tiny_frame()
     array = frame.to_numpy()
     model = RandomForestRegressor(n_estimators=4, max_depth=3, random_state=0)
     model.fit(array, frame["c"])
-    return Case(model, frame, model.predict(array), "sklearn", {"input_example": array[:2]})
+    save = {"input_example": array[:2], "onnx": False}
+    return Case(model, frame, model.predict(array), "sklearn", save, trust=True)
 
 
 def xgboost_classifier() -> Case:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from keel.entities.registry import ModelVersionStatus
-from keel.errors import Conflict, InvalidArgument, NotFound
+from keel.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from keel.store import RegistryStore
 from registry.support import CI, OWNER, REVIEWER, new_version
 from store.support import assert_cases
@@ -144,6 +144,15 @@ def test_archived_and_rejected_versions_take_no_alias(registry: RegistryStore, t
     assert registry.get_registered_model(model).aliases == {}
 
 
+def _promote(registry: RegistryStore, model: str, version: int, alias: str) -> None:
+    request = registry.create_promotion_request(model, version, alias, actor=OWNER)
+    try:
+        registry.decide_promotion_request(request.id, approve=True, reviewer=REVIEWER)
+    except Exception:
+        registry.cancel_promotion_request(request.id, actor=OWNER)
+        raise
+
+
 def test_a_guarded_alias_waits_for_its_checks(registry: RegistryStore, three: str) -> None:
     model = three
     policy = registry.set_alias_policy(
@@ -153,19 +162,19 @@ def test_a_guarded_alias_waits_for_its_checks(registry: RegistryStore, three: st
     assert registry.get_alias_policies(model) == [policy]
 
     with pytest.raises(Conflict) as caught:
-        registry.set_alias(model, "champion", 2, actor=OWNER)
+        _promote(registry, model, 2, "champion")
     assert "accuracy (missing), fairness (missing)" in str(caught.value)
 
     registry.record_check(model, 2, "accuracy", True, details={"auc": 0.93}, actor=CI)
     registry.record_check(model, 2, "fairness", False, details={"gap": 0.2}, actor=CI)
     registry.record_check(model, 1, "fairness", True, actor=CI)  # another version's pass
     with pytest.raises(Conflict) as caught:
-        registry.set_alias(model, "champion", 2, actor=OWNER)
+        _promote(registry, model, 2, "champion")
     message = str(caught.value)
     assert "fairness (failed)" in message and "accuracy" not in message
 
     registry.record_check(model, 2, "fairness", True, actor=CI)  # the latest result counts
-    registry.set_alias(model, "champion", 2, actor=OWNER)
+    _promote(registry, model, 2, "champion")
     assert registry.get_model_version_by_alias(model, "champion").version == 2
 
     # Other aliases are not guarded; a later failure stops the next move.
@@ -174,18 +183,49 @@ def test_a_guarded_alias_waits_for_its_checks(registry: RegistryStore, three: st
     registry.record_check(model, 3, "fairness", True, actor=CI)
     registry.record_check(model, 3, "accuracy", False, actor=CI)
     with pytest.raises(Conflict, match=r"accuracy \(failed\)"):
-        registry.set_alias(model, "champion", 3, actor=OWNER)
+        _promote(registry, model, 3, "champion")
     assert registry.get_model_version_by_alias(model, "champion").version == 2
 
-    # Lifting the guard lets it move.
+    # Lifting the guard lets it move directly again, and the lifting is audited.
     lifted = registry.set_alias_policy(model, "champion", [], actor=OWNER)
     assert lifted.required_checks == [] and registry.get_alias_policies(model) == []
     registry.set_alias(model, "champion", 3, actor=OWNER)
     policies = registry.list_audit(model, action="alias_policy.set").records
-    assert [(p.before, p.after) for p in policies] == [
-        ({"required_checks": []}, {"required_checks": ["accuracy", "fairness"]}),
-        ({"required_checks": ["accuracy", "fairness"]}, {"required_checks": []}),
+    assert [(p.before, p.after, p.actor) for p in policies] == [
+        ({"required_checks": []}, {"required_checks": ["accuracy", "fairness"]}, OWNER),
+        ({"required_checks": ["accuracy", "fairness"]}, {"required_checks": []}, OWNER),
     ]
+
+
+def test_a_guarded_alias_moves_only_through_an_approved_promotion(
+    registry: RegistryStore, three: str
+) -> None:
+    """Fault 13 §1.1: recording the required check yourself and moving the alias is not a
+    review. Neither set_alias nor delete_alias touches a guarded alias, whoever asks."""
+    model = three
+    registry.set_alias_policy(model, "champion", ["review"], actor=OWNER)
+    registry.record_check(model, 2, "review", True, actor=OWNER)  # self-recorded
+    with pytest.raises(Forbidden, match=r"guarded by a policy.*request a promotion"):
+        registry.set_alias(model, "champion", 2, actor=OWNER)
+    with pytest.raises(Forbidden, match="request a promotion"):
+        registry.set_alias(model, "champion", 2, actor=REVIEWER)
+    assert registry.get_registered_model(model).aliases == {}
+    assert registry.get_model_version(model, 2).status is ModelVersionStatus.PENDING_REVIEW
+
+    _promote(registry, model, 2, "champion")
+    found = registry.get_model_version_by_alias(model, "champion")
+    # Never a PENDING_REVIEW version: the approval made it APPROVED in the same step.
+    assert (found.version, found.status) == (2, ModelVersionStatus.APPROVED)
+    assert found.approved_digest == found.content_hash
+    with pytest.raises(Forbidden, match="cannot be deleted directly"):
+        registry.delete_alias(model, "champion", actor=OWNER)
+    assert registry.get_model_version_by_alias(model, "champion").version == 2
+    # An approval to an unguarded alias approves the version but records no digest.
+    assert registry.get_model_version(model, 3).approved_digest is None
+    _promote(registry, model, 3, "staging")
+    assert registry.get_model_version(model, 3).approved_digest is None
+    actions = [a.action.value for a in registry.list_audit(model).records]
+    assert actions.count("alias.set") == 2 and "alias.delete" not in actions
 
 
 def test_check_results_are_kept_in_order(registry: RegistryStore, three: str) -> None:

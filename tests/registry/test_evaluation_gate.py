@@ -3,6 +3,7 @@ each recorded as a check the alias policies can require."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -47,6 +48,14 @@ def _register(client: keel.Client, model: object, columns: list[str], name: str)
 COLUMNS = ["a", "b", "noise"]
 
 
+def _promote(client: keel.Client, name: str, version: int, alias: str) -> None:
+    """Request the promotion as the client's user; another user approves it."""
+    request = client.registry.request_promotion(name, version, alias)
+    settings = dataclasses.replace(client.settings, user="reviewer")
+    with keel.Client(client.tracking_uri, settings=settings) as reviewer:
+        reviewer.registry.approve(request.id)
+
+
 def _classifier(columns: list[str] = COLUMNS, *, good: bool = True) -> LogisticRegression:
     """Trained on the true label, or (``good=False``) on a label the noise decides."""
     frame = _data(seed=1)
@@ -78,11 +87,11 @@ def test_a_better_candidate_passes_and_every_check_is_recorded(
     }  # fmt: skip
     assert report.to_dict()["passed"] is True
 
-    # A guarded alias moves once validation has passed.
+    # A guarded alias moves, by an approved promotion, once validation has passed.
     client.registry.set_alias_policy(fraud, "production", ["validation"])
-    client.registry.set_alias(fraud, "production", 2)
+    _promote(client, fraud, 2, "production")
     with pytest.raises(Conflict, match="validation"):
-        client.registry.set_alias(fraud, "production", 1)
+        _promote(client, fraud, 1, "production")
 
 
 def test_a_worse_candidate_fails_with_a_clear_metric_check(client: keel.Client) -> None:
@@ -102,7 +111,7 @@ def test_a_worse_candidate_fails_with_a_clear_metric_check(client: keel.Client) 
     }  # fmt: skip
     client.registry.set_alias_policy("m", "production", ["validation"])
     with pytest.raises(Conflict):
-        client.registry.set_alias("m", "production", 2)
+        _promote(client, "m", 2, "production")
 
 
 def test_latency_limit(client: keel.Client, fraud: str) -> None:

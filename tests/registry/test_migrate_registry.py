@@ -4,8 +4,11 @@ schema and keeps its data; the registry then works on it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from conftest import temporary_database
 from keel.artifacts.repository import RunArtifacts
@@ -19,7 +22,24 @@ from registry.support import HASH, MANIFEST, OWNER
 def check_upgrade(url: str, tmp_path: Path) -> None:
     tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
     assert upgrade(tracking.engine, "0001") is None
-    run_id = tracking.create_run(tracking.create_experiment("before"), run_name="r").run_id
+    # Rows as the Keel of 0001 wrote them: today's store also writes the audit log.
+    run_id = "0" * 31 + "1"
+    with tracking.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage, creation_time, last_update_time) "
+                "VALUES (1, 'before', :loc, 'active', 1, 1)"
+            ),
+            {"loc": str(tmp_path / "a" / "1")},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO runs (run_uuid, experiment_id, name, status, start_time, "
+                "lifecycle_stage, artifact_uri) VALUES (:id, 1, 'r', 'RUNNING', 1, 'active', :uri)"
+            ),
+            {"id": run_id, "uri": str(tmp_path / "a" / "1" / run_id / "artifacts")},
+        )
     RunArtifacts(tracking).upload_stream(run_id, "model/keel-model.json", [MANIFEST])
     tracking.close()
 
@@ -52,3 +72,67 @@ def test_revisions_are_known(revision: str) -> None:
     from keel.store.sql.migrate import REVISIONS
 
     assert revision in REVISIONS
+
+
+def _downgrade(engine: Any, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from keel.store.sql import migrate
+
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrate._MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def check_audit_upgrade(url: str, tmp_path: Path) -> None:
+    """0004 -> 0006_audit: the registry's records become ``model`` records of the shared
+    log, new ids follow theirs, and the triggers guard the migrated table too."""
+    tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
+    upgrade(tracking.engine, "0004", from_scratch=False)
+    with tracking.engine.begin() as conn:
+        for i in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, at, actor, action, model_name, version, alias, "
+                    "before, after) VALUES (:id, :at, 'olive', 'model.create', 'fraud', NULL, "
+                    'NULL, NULL, \'{"description": ""}\')'
+                ),
+                {"id": i, "at": 1000 + i},
+            )
+    tracking.close()
+
+    settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "a"))
+    registry = open_registry(url, settings)  # upgrades to the head
+    try:
+        old = registry.list_audit("fraud").records
+        assert [(r.id, r.at, r.resource_type.value, r.name, r.after) for r in old] == [
+            (1, 1001, "model", "fraud", {"description": ""}),
+            (2, 1002, "model", "fraud", {"description": ""}),
+        ]
+        registry.create_registered_model("risk", actor=OWNER)
+        (made,) = registry.list_audit("risk").records
+        assert made.id == 3
+        engine = registry.engine  # type: ignore[attr-defined]
+        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(text(statement))
+        assert len(registry.list_audit().records) == 3
+        _downgrade(engine, "0004")  # and back: the model records stay
+        with engine.begin() as conn:
+            kept = conn.execute(text("SELECT id, model_name FROM audit_log ORDER BY id")).all()
+            assert [tuple(row) for row in kept] == [(1, "fraud"), (2, "fraud"), (3, "risk")]
+            conn.execute(text("DELETE FROM audit_log WHERE id = 3"))  # no trigger at 0004
+    finally:
+        registry.close()
+
+
+def test_sqlite_audit_upgrade(tmp_path: Path) -> None:
+    check_audit_upgrade(f"sqlite:///{tmp_path / 'keel.db'}", tmp_path)
+
+
+def test_postgres_audit_upgrade(tmp_path: Path, postgres_url: str) -> None:
+    with temporary_database(postgres_url, "keel_audit") as url:
+        check_audit_upgrade(url, tmp_path)

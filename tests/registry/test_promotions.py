@@ -52,8 +52,8 @@ def test_approval_moves_the_alias_and_approves_the_version(
     tail = [(a.action.value, a.actor, a.version, a.alias, a.before, a.after) for a in records[-4:]]
     assert tail == [
         ("promotion.request", OWNER, 2, "champion", None, {"request": request.id, "state": "OPEN"}),
-        ("alias.set", REVIEWER, 2, "champion", {"version": 1}, {"version": 2}),
         ("version.update", REVIEWER, 2, None, {"status": "PENDING_REVIEW"}, {"status": "APPROVED"}),
+        ("alias.set", REVIEWER, 2, "champion", {"version": 1}, {"version": 2}),
         (
             "promotion.approve", REVIEWER, 2, "champion",
             {"request": request.id, "state": "OPEN"},
@@ -91,6 +91,11 @@ def test_rejecting_one_more_alias_keeps_an_approval(registry: RegistryStore, two
 
 
 def test_approval_respects_the_alias_policy(registry: RegistryStore, two: str) -> None:
+    # champion holds version 1, unreviewed: guarding it waits for a review of it.
+    with pytest.raises(Conflict, match="points at version 1, which is PENDING_REVIEW"):
+        registry.set_alias_policy(two, "champion", ["accuracy"], actor=OWNER)
+    first = registry.create_promotion_request(two, 1, "champion", actor=OWNER)
+    registry.decide_promotion_request(first.id, approve=True, reviewer=REVIEWER)
     registry.set_alias_policy(two, "champion", ["accuracy"], actor=OWNER)
     request = registry.create_promotion_request(two, 2, "champion", actor=OWNER)
     before = audit_actions(registry, two)

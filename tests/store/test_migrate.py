@@ -244,6 +244,29 @@ def test_a_schema_newer_than_this_keel_is_refused_clearly(tmp_path) -> None:
         open_store(url, settings(tmp_path))
 
 
+def _old_run(engine) -> str:
+    """An experiment and a run as an older Keel wrote them (today's store also writes the
+    audit log of a later revision)."""
+    run_id = uuid.uuid4().hex
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage, creation_time, last_update_time) "
+                "VALUES (1, 'old', '/tmp/old', 'active', 1, 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO runs (run_uuid, experiment_id, name, status, start_time, "
+                "lifecycle_stage, artifact_uri) VALUES (:id, 1, 'r', 'RUNNING', 1, 'active', "
+                "'/tmp/old/r')"
+            ),
+            {"id": run_id},
+        )
+    return run_id
+
+
 def test_upgrading_to_0004_derives_the_new_rollup_levels_and_analyzes(
     tmp_path, fresh_postgres_url: str
 ) -> None:
@@ -262,7 +285,7 @@ def test_upgrading_to_0004_derives_the_new_rollup_levels_and_analyzes(
         store = SqlTrackingStore(url, artifact_root=str(tmp_path))
         try:
             upgrade(store.engine, "0003", from_scratch=False)
-            run_id = store.create_run(store.create_experiment("old")).info.run_id
+            run_id = _old_run(store.engine)
             for lo, hi in ((0, 5_000), (5_000, n)):  # summarised, then merged
                 cols = MetricColumns(
                     ["m"] * (hi - lo), values[lo:hi], list(range(lo, hi)), steps[lo:hi]

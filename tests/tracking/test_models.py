@@ -55,7 +55,7 @@ def test_bad_model_uris_are_refused(tracking: str) -> None:
 
 def test_register_and_load_by_alias(tracking: str, reader, tmp_path) -> None:
     from keel.config import Settings
-    from keel.errors import Conflict, Forbidden, NotFound
+    from keel.errors import Forbidden, NotFound
 
     x, y = _data()
     model = LogisticRegression().fit(x, y)
@@ -77,7 +77,7 @@ def test_register_and_load_by_alias(tracking: str, reader, tmp_path) -> None:
 
     # A guarded alias moves only after the required checks pass, and by review.
     registry.set_alias_policy(name, "champion", ["accuracy"])
-    with pytest.raises(Conflict, match="accuracy"):
+    with pytest.raises(Forbidden, match="request a promotion"):
         registry.set_alias(name, "champion", 1)
     registry.record_check(name, 1, "accuracy", True, {"accuracy": 0.93})
     request = registry.request_promotion(name, 1, "champion")

@@ -42,6 +42,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.server import server
 
         app.command("server")(server)
+    if only is None or only == "audit":
+        from keel.cli.audit import audit
+
+        app.command("audit")(audit)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -85,7 +89,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in ("server", "version", "--version")
+    light = first in GROUPS or first in ("server", "audit", "version", "--version")
     app = build_app(first if light else None)
     try:
         app()

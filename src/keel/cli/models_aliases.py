@@ -16,7 +16,7 @@ def set_alias(
     version: int = typer.Argument(...),
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Point ALIAS at VERSION (refused while the alias's policy has unpassed checks)."""
+    """Point ALIAS at VERSION (refused for an alias a policy guards: request a promotion)."""
     client(tracking_uri).registry.set_alias(name, alias, version)
     typer.echo(f"{name}@{alias} → {version}")
 
@@ -27,7 +27,7 @@ def delete_alias(
     alias: str = typer.Argument(...),
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Remove ALIAS from the model."""
+    """Remove ALIAS from the model (refused for an alias a policy guards)."""
     client(tracking_uri).registry.delete_alias(name, alias)
     typer.echo(f"deleted {name}@{alias}")
 
@@ -41,7 +41,8 @@ def policy(
     ),
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Require checks to pass before ALIAS may point at a version."""
+    """Guard ALIAS: it then moves only by an approved promotion of a version that passed
+    the checks (none given: the guard is lifted; either way it is audited)."""
     saved = client(tracking_uri).registry.set_alias_policy(name, alias, require)
     if saved.required_checks:
         typer.echo(f"{name}@{alias} requires: {', '.join(saved.required_checks)}")

@@ -1,13 +1,11 @@
-"""``keel models audit``: who changed what in the registry, and when."""
+"""``keel models audit``: who changed what in the registry, and when (``keel audit``
+reads the whole log, every store's)."""
 
 from __future__ import annotations
 
-import json as jsonlib
-from datetime import UTC, datetime
-from typing import Any
-
 import typer
 
+from keel.cli.audit import change_summary, parse_time
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, when
 
 
@@ -29,7 +27,7 @@ def audit(
         name,
         action=action,
         actor=actor,
-        since=_parse_since(since),
+        since=parse_time(since),
         max_results=max_results,
         page_token=page_token,
     )
@@ -47,52 +45,10 @@ def audit(
                 r.name,
                 r.version,
                 r.alias,
-                _change(r.before, r.after),
+                change_summary(r.before, r.after),
             )
             for r in page.records
         ],
     )
     if page.next_page_token:
         typer.echo(f"more records: --page-token {page.next_page_token}")
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else jsonlib.dumps(value, sort_keys=True)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """What changed, field by field: ``status: PENDING_REVIEW→APPROVED``."""
-    before, after = before or {}, after or {}
-    parts = []
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            continue
-        if key not in before:
-            if new in (None, "", {}, []):
-                continue  # a creation's empty fields say nothing
-            parts.append(f"{key}={_short(new)}")
-        elif key not in after:
-            parts.append(f"-{key}")
-        else:
-            parts.append(f"{key}: {_short(old)}→{_short(new)}")
-    return "; ".join(parts)
-
-
-def _parse_since(value: str | None) -> int | None:
-    from keel.errors import InvalidArgument
-
-    if value is None:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgument(
-            f"--since {value!r}: must be an ISO time (2024-05-01T12:00) or epoch milliseconds"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)

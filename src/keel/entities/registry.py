@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# The audit types moved to keel.entities.audit (every store writes the log); re-exported.
+from keel.entities.audit import AuditAction as AuditAction
+from keel.entities.audit import AuditPage as AuditPage
+from keel.entities.audit import AuditRecord as AuditRecord
 from keel.entities.paging import PagedList
 from keel.entities.rules import (
     check_choice,
@@ -80,32 +84,6 @@ class PromotionState(StrEnum):
         return check_choice(cls, value, "state")
 
 
-class AuditAction(StrEnum):
-    """What an audit record says happened."""
-
-    MODEL_CREATE = "model.create"
-    MODEL_UPDATE = "model.update"
-    MODEL_DELETE = "model.delete"
-    MODEL_TAG_SET = "model.tag.set"
-    MODEL_TAG_DELETE = "model.tag.delete"
-    VERSION_CREATE = "version.create"
-    VERSION_UPDATE = "version.update"
-    VERSION_TAG_SET = "version.tag.set"
-    VERSION_TAG_DELETE = "version.tag.delete"
-    ALIAS_SET = "alias.set"
-    ALIAS_DELETE = "alias.delete"
-    ALIAS_POLICY_SET = "alias_policy.set"
-    CHECK_RECORD = "check.record"
-    PROMOTION_REQUEST = "promotion.request"
-    PROMOTION_APPROVE = "promotion.approve"
-    PROMOTION_REJECT = "promotion.reject"
-    PROMOTION_CANCEL = "promotion.cancel"
-
-    @classmethod
-    def parse(cls, value: object) -> AuditAction:
-        return check_choice(cls, value, "action")
-
-
 @dataclass(frozen=True, slots=True)
 class RegisteredModel:
     name: str
@@ -136,6 +114,9 @@ class ModelVersion:
     updated: int = 0
     created_by: str = ""
     aliases: list[str] = field(default_factory=list)
+    approved_digest: str | None = None
+    """The digest a reviewer approved through a promotion to an alias guarded by a policy
+    (the version's ``content_hash`` then), else None: what trusting it by review means."""
 
     def check_manifest_digest(self, digest: str) -> None:
         """CorruptData unless the package's manifest has the BLAKE3 ``digest`` (hex)
@@ -173,6 +154,8 @@ class PromotionRequest:
     comment: str | None = None
     created: int = 0
     decided: int | None = None
+    approved_digest: str | None = None
+    """On an approval to an alias guarded by a policy: the version's digest as approved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,21 +165,6 @@ class AliasPolicy:
     name: str
     alias: str
     required_checks: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """An append-only record of one change: who, when, what, before and after."""
-
-    id: int
-    at: int
-    actor: str
-    action: AuditAction
-    name: str
-    version: int | None = None
-    alias: str | None = None
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
 
 
 class RegisteredModelPage(PagedList[RegisteredModel]):
@@ -213,15 +181,6 @@ class ModelVersionPage(PagedList[ModelVersion]):
 
     @property
     def versions(self) -> list[ModelVersion]:
-        """The page itself (the name Keel's pages used first)."""
-        return self
-
-
-class AuditPage(PagedList[AuditRecord]):
-    """One page of audit records (a :class:`~keel.entities.paging.PagedList`)."""
-
-    @property
-    def records(self) -> list[AuditRecord]:
         """The page itself (the name Keel's pages used first)."""
         return self
 

@@ -161,8 +161,9 @@ class RegistryClient:
     # aliases, checks, promotions -----------------------------------------------------
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
-        """Point ``alias`` at ``version`` in one step; refused (Conflict) while a policy's
-        required checks have not passed for that version."""
+        """Point ``alias`` at ``version`` in one step; Forbidden for an alias a policy
+        guards (it moves only by :meth:`request_promotion` and another user's
+        :meth:`approve`)."""
         self.store.set_alias(name, alias, version, actor=self.actor)
 
     def delete_alias(self, name: str, alias: str) -> None:
@@ -218,20 +219,30 @@ class RegistryClient:
         self,
         name: str | None = None,
         *,
+        resource_type: str | None = None,
         action: str | None = None,
         actor: str | None = None,
         since: int | None = None,
+        until: int | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> AuditPage:
+        """The audit log of the whole store (experiments, runs, models, datasets), oldest
+        first: ``name`` is the resource's name or id, a model's unless ``resource_type``
+        (``model``, ``experiment``, ``run``, ``dataset``) says otherwise; ``since``
+        (inclusive) and ``until`` (exclusive) in epoch milliseconds."""
         return self.store.list_audit(
             name,
+            resource_type=resource_type,
             action=action,
             actor=actor,
             since=since,
+            until=until,
             max_results=max_results,
             page_token=page_token,
         )
+
+    search_audit = list_audit
 
     # validation and model cards ------------------------------------------------------
 

@@ -1,6 +1,10 @@
 """Loading a model by its address: ``models:/fraud@champion``, ``models:/fraud/3`` or
 ``runs:/<run_id>/model``, with only what that needs.
 
+A registered version's package is trusted to unpickle only with ``trust=True`` or when
+``KEEL_TRUSTED_MODEL_SOURCES`` names it and a reviewer approved its digest (see
+:mod:`keel.models.trust`): an alias that anyone moved is not a review.
+
 A model server or a batch job loads a model and nothing else: a registry reader to
 resolve the name and an artifact reader to fetch the package. No tracking client is
 built, so no writer thread starts and no spool is opened.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +26,7 @@ from keel.artifacts.repository import walk
 from keel.artifacts.store import write_local_atomically
 from keel.entities.paths import safe_artifact_path
 from keel.errors import NotFound
+from keel.models.trust import ReviewedVersion, trusted_by_review
 from keel.uri import ModelUri, RunArtifactUri, parse_model_uri, parse_run_artifact_uri
 
 if TYPE_CHECKING:
@@ -45,6 +51,21 @@ def resolve_model_uri(registry: RegistryStore, uri: ModelUri) -> ModelVersion:
     return registry.get_model_version(uri.name, uri.version)
 
 
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where a package lives and, for a registered version, what the registry says of it
+    (its digest checked against the stored manifest's)."""
+
+    source: RunArtifactUri
+    version: ReviewedVersion | None = None
+
+    def trusted(self, settings: Settings) -> bool:
+        """Trusted by review (see :func:`keel.models.trust.trusted_by_review`)."""
+        if self.version is None:
+            return False
+        return trusted_by_review(self.version, settings.trusted_model_sources)
+
+
 class ModelSource:
     """Where the package a model address names lives, its digest checked against the one
     recorded at registration when it is a ``models:/`` address."""
@@ -53,14 +74,21 @@ class ModelSource:
         self.registry = registry
         self.artifacts = artifacts
 
-    def locate(self, uri: str) -> RunArtifactUri:
+    def locate(self, uri: str) -> Located:
         if not uri.startswith("models:/"):
-            return parse_run_artifact_uri(uri, field="model URI")
+            return Located(parse_run_artifact_uri(uri, field="model URI"))
         version = resolve_model_uri(self.registry, parse_model_uri(uri))
         source = parse_run_artifact_uri(version.source)
         manifest = self.artifacts.stat(source.run_id, source.manifest_path)
         version.check_manifest_digest(manifest.digest or "")
-        return source
+        reviewed = ReviewedVersion(
+            name=version.name,
+            version=version.version,
+            aliases=tuple(version.aliases),
+            digest=version.content_hash,  # verified just above, and file by file below
+            approved_digest=version.approved_digest,
+        )
+        return Located(source, reviewed)
 
     def download(self, source: RunArtifactUri, destination: Path) -> Path:
         """Every file of the package, each checked against its recorded digest, under
@@ -86,10 +114,13 @@ def load_model(
     from keel.models import load_model as load_package
 
     where = source.locate(uri)
+    # Trust follows review, not names: a models:/ address is trusted only for a digest a
+    # reviewer approved (or pinned), never because the alias it names is listed.
+    trusted = trust or where.trusted(settings)
     folder = Path(tempfile.mkdtemp(prefix="keel-model-"))
     try:
-        local = source.download(where, folder / "pkg")
-        return load_package(local, trust=trust, source=uri, settings=settings, flavor=flavor)
+        local = source.download(where.source, folder / "pkg")
+        return load_package(local, trust=trusted, source=uri, settings=settings, flavor=flavor)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -16,8 +16,9 @@ from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
-from keel.server.deps import request_actor
+from keel.server.deps import bind_audit_actor, request_actor
 from keel.server.errors import error_response, install_error_handlers
+from keel.server.request_id import RequestId
 from keel.server.responses import JSON
 from keel.server.routes import (
     artifacts,
@@ -53,7 +54,7 @@ ROUTERS = (
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
-API_DEPENDENCIES = (Depends(request_actor),)
+API_DEPENDENCIES = (Depends(request_actor), Depends(bind_audit_actor))
 """What every API request runs before its route: who is acting, for now. Authentication
 belongs here, where no route can be mounted without it."""
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(RequestId)
     app.include_router(api_router())
 
     @app.get("/health", tags=["health"])

@@ -12,6 +12,7 @@ from fastapi import Depends, Header, Request
 
 from keel.artifacts.repository import RunArtifacts
 from keel.entities.rules import check_actor
+from keel.store import acting
 from keel.store.base import TrackingStore
 from keel.store.registry import RegistryStore
 
@@ -43,3 +44,9 @@ async def request_actor(x_keel_user: str | None = Header(default=None)) -> str:
 ANONYMOUS = "anonymous"
 RegistryDep = Annotated[RegistryStore, Depends(_registry)]
 ActorDep = Annotated[str, Depends(request_actor)]
+
+
+async def bind_audit_actor(request: Request, actor: ActorDep) -> None:
+    """Bind the request's actor and id (``X-Request-ID``) for the audit records the
+    stores write while serving it (see ``keel.store.acting``)."""
+    acting.bind(actor, request.scope.get("state", {}).get("request_id"))

@@ -80,7 +80,20 @@ class Backend:
             from keel.store.sql.store import SqlTrackingStore
 
             assert self.artifact_root is not None
-            return SqlTrackingStore(self._engine, artifact_root=self.artifact_root)
+            return SqlTrackingStore(
+                self._engine, artifact_root=self.artifact_root, actor=self._local_user()
+            )
+
+    def _local_user(self) -> str:
+        """Who the audit log names for tracking changes made here with no actor bound."""
+        if self._settings.user:
+            return self._settings.user
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name (a container without a passwd entry)
+            return "anonymous"
 
     @cached_property
     def registry(self) -> RegistryStore:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from keel.entities.audit import ResourceType
 from keel.entities.registry import (
     AliasPolicy,
     AuditAction,
@@ -114,8 +115,9 @@ class RegistryStore(Protocol):
 
     # aliases and their policies
     def set_alias(self, name: str, alias: str, version: int, *, actor: str) -> None:
-        """Point ``alias`` at ``version`` in one step. With a policy on the alias, every
-        required check must have passed (latest result) for the version, else Conflict."""
+        """Point ``alias`` at ``version`` in one step. An alias guarded by a policy is
+        Forbidden here: it moves only by an approved promotion request, which needs every
+        required check passed (latest result) for the version, else Conflict."""
         ...
 
     def delete_alias(self, name: str, alias: str, *, actor: str) -> None: ...
@@ -174,13 +176,17 @@ class RegistryStore(Protocol):
         self,
         name: str | None = None,
         *,
+        resource_type: ResourceType | str | None = None,
         action: AuditAction | str | None = None,
         actor: str | None = None,
         since: int | None = None,
+        until: int | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> AuditPage:
-        """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive."""
+        """The audit log of every store (experiments, runs, models, datasets), oldest
+        first; ``name`` is the resource's name or id, a model's unless ``resource_type``
+        says otherwise; ``since`` (inclusive) and ``until`` (exclusive) in epoch ms."""
         ...
 
     def close(self) -> None: ...

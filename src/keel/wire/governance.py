@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from keel.entities.audit import ResourceType
 from keel.entities.registry import (
     AliasPolicy,
     AuditAction,
@@ -122,6 +123,11 @@ class PromotionRequestPublic(BaseModel):
     comment: str | None
     created: int
     decided: int | None
+    approved_digest: str | None = Field(
+        default=None,
+        description="Set on an approval to an alias guarded by a policy: the version's "
+        "digest as approved, which trust by review is granted to.",
+    )
 
 
 class PromotionRequestList(BaseModel):
@@ -140,6 +146,7 @@ def request_to_dict(r: PromotionRequest) -> dict[str, Any]:
         "comment": r.comment,
         "created": r.created,
         "decided": r.decided,
+        "approved_digest": r.approved_digest,
     }
 
 
@@ -155,6 +162,7 @@ def request_from_dict(d: dict[str, Any]) -> PromotionRequest:
         comment=d.get("comment"),
         created=d["created"],
         decided=d.get("decided"),
+        approved_digest=d.get("approved_digest"),
     )
 
 
@@ -171,6 +179,8 @@ class AuditRecordPublic(BaseModel):
     alias: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    resource_type: Literal["model", "experiment", "run", "dataset"]
+    request_id: str | None
 
 
 class AuditPagePublic(BaseModel):
@@ -189,6 +199,8 @@ def audit_to_dict(a: AuditRecord) -> dict[str, Any]:
         "alias": a.alias,
         "before": a.before,
         "after": a.after,
+        "resource_type": a.resource_type.value,
+        "request_id": a.request_id,
     }
 
 
@@ -203,6 +215,8 @@ def audit_from_dict(d: dict[str, Any]) -> AuditRecord:
         alias=d.get("alias"),
         before=d.get("before"),
         after=d.get("after"),
+        resource_type=ResourceType(d.get("resource_type") or "model"),
+        request_id=d.get("request_id"),
     )
 
 

@@ -92,6 +92,11 @@ class ModelVersionPublic(BaseModel):
     updated: int
     created_by: str
     aliases: list[str]
+    approved_digest: str | None = Field(
+        default=None,
+        description="The content_hash, once approved through a promotion to an alias "
+        "guarded by a policy; what KEEL_TRUSTED_MODEL_SOURCES' models:/ entries trust.",
+    )
 
 
 class ModelVersionPagePublic(BaseModel):
@@ -148,6 +153,7 @@ def version_to_dict(v: ModelVersion) -> dict[str, Any]:
         "updated": v.updated,
         "created_by": v.created_by,
         "aliases": v.aliases,
+        "approved_digest": v.approved_digest,
     }
 
 
@@ -167,6 +173,7 @@ def version_from_dict(d: dict[str, Any]) -> ModelVersion:
         updated=d["updated"],
         created_by=d["created_by"],
         aliases=list(d.get("aliases") or []),
+        approved_digest=d.get("approved_digest"),
     )
 
 

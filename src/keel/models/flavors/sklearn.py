@@ -2,9 +2,16 @@
 
 skops stores objects as a JSON schema plus arrays and rebuilds only types it trusts; types
 outside its defaults are listed by ``skops.io.get_untrusted_types``. Keel accepts those
-in ``ALLOWED_TYPES`` (scikit-learn's own tree, neighbour and optimiser classes, rebuilt
-from arrays) and refuses any other unless the caller trusts the model. Pickle is written
-only when asked for (``serialization="pickle"``) and loaded only with trust.
+in ``ALLOWED_TYPES`` (scikit-learn's neighbour and optimiser classes, rebuilt from
+arrays) and refuses any other unless the model is trusted (``trust=True``, a trusted
+source, or a version approved by review: see ``keel.registry.loading``).
+
+Tree models are not in the allow-list: skops documents ``sklearn.tree._tree.Tree`` and
+the histogram gradient boosting ``TreePredictor`` as unsafe for untrusted files (their
+node indices are used without bounds checks, so a crafted file crashes or reads memory
+at ``predict``; skops' ``UNTRUSTED_TYPE_REASONS``). An untrusted tree model is served by
+its faithful ONNX copy, which Keel writes beside it and loads by default. Pickle is
+written only when asked for (``serialization="pickle"``) and loaded only with trust.
 """
 
 from __future__ import annotations
@@ -33,17 +40,24 @@ REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy")
 SERIALIZATIONS = ("skops", "pickle")
 FILES = {"skops": "model.skops", "pickle": "model.pkl"}
 
-ALLOWED_TYPES = frozenset(
+UNSAFE_TYPES = frozenset(
     {
         "sklearn.tree._tree.Tree",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    }
+)
+"""Types skops documents as unsafe to load from an untrusted file (as of skops 0.16);
+those skops lists at run time are added (:func:`unsafe_types`)."""
+
+ALLOWED_TYPES = frozenset(
+    {
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
     }
 )
-"""Types skops does not trust by default that common estimators hold (trees, gradient
-boosting, k-nearest neighbours, MLPs), checked to be rebuilt from plain arrays."""
+"""Types skops does not trust by default that common estimators hold (k-nearest
+neighbours, MLPs), checked to be rebuilt from plain arrays. Never one of the unsafe."""
 
 
 def _skops(doing: str) -> Any:
@@ -97,14 +111,33 @@ def load(folder: Path, info: Mapping[str, Any], *, trust: bool) -> SklearnModel:
     else:
         skops_io = _skops("Loading")
         untrusted = skops_io.get_untrusted_types(file=path)
-        unknown = sorted(set(untrusted) - ALLOWED_TYPES)
+        unsafe = unsafe_types()
+        unknown = sorted(set(untrusted) - (ALLOWED_TYPES - unsafe))
         if unknown and not trust:
+            if set(unknown) & unsafe:
+                raise refusal(
+                    f"a skops file holding types skops documents as unsafe for untrusted "
+                    f"files ({', '.join(unknown)})",
+                    "a crafted tree crashes the process or reads memory when it predicts. "
+                    "An untrusted tree model loads through its ONNX copy (saved by default "
+                    "when skl2onnx can convert it; load it without flavor='sklearn'), or "
+                    "once its version is approved by review",
+                )
             raise refusal(
                 f"a skops file holding types outside Keel's allow-list ({', '.join(unknown)})",
                 "rebuilding an unknown type can run its code",
             )
         estimator = skops_io.load(path, trusted=untrusted)
     return SklearnModel(estimator, names(info, "feature_names", NAME))
+
+
+def unsafe_types() -> frozenset[str]:
+    """:data:`UNSAFE_TYPES` and whatever the installed skops documents as unsafe."""
+    try:
+        from skops.io.exceptions import UNTRUSTED_TYPE_REASONS
+    except ImportError:  # an older skops: Keel's own list stands
+        return UNSAFE_TYPES
+    return UNSAFE_TYPES | frozenset(UNTRUSTED_TYPE_REASONS)
 
 
 class SklearnModel:

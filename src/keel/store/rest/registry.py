@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from keel.entities.audit import ResourceType
 from keel.entities.registry import (
     AliasPolicy,
     AuditAction,
@@ -298,17 +299,21 @@ class RestRegistryStore:
         self,
         name: str | None = None,
         *,
+        resource_type: ResourceType | str | None = None,
         action: AuditAction | str | None = None,
         actor: str | None = None,
         since: int | None = None,
+        until: int | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> AuditPage:
         params = _params(
             name=name,
+            resource_type=resource_type,
             action=action,
             actor=actor,
             since=since,
+            until=until,
             max_results=max_results,
             page_token=page_token,
         )

@@ -1,16 +1,67 @@
-"""The registry's audit log: appended in the transaction of the change it records, read
-with filters, never updated or deleted (no function here or anywhere does either)."""
+"""The audit log of every store: appended in the transaction of the change it records,
+read with filters, never updated or deleted (the database's triggers refuse both; see
+``audit_triggers.py``).
+
+:func:`append` writes one record, :func:`append_many` several in one statement (a batch
+that creates many runs); the registry's writes go through :class:`Change`, which knows
+its model. The request id is the one bound for the current request (``keel.store.acting``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from keel.entities.registry import AuditAction, AuditPage
+from keel.entities.audit import AuditAction, AuditPage, ResourceType
+from keel.store.acting import current_request_id
 from keel.store.sql.registry_rows import audit_record, decode_token, encode_token, to_json
 from keel.store.sql.tables import audit_log, registered_models
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One audit record to append."""
+
+    action: AuditAction
+    resource_type: ResourceType
+    resource: str
+    actor: str
+    at: int
+    version: int | None = None
+    alias: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+def append(conn: Connection, entry: Entry) -> None:
+    append_many(conn, [entry])
+
+
+def append_many(conn: Connection, entries: Sequence[Entry]) -> None:
+    if not entries:
+        return
+    request_id = current_request_id()
+    conn.execute(
+        _APPEND,
+        [
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action.value,
+                "resource_type": e.resource_type.value,
+                "resource": e.resource,
+                "version": e.version,
+                "alias": e.alias,
+                "before": to_json(e.before),
+                "after": to_json(e.after),
+                "request_id": request_id,
+            }
+            for e in entries
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +87,25 @@ class Change:
     ) -> None:
         """Append the audit record and mark the model updated (unless ``touch`` is false:
         the caller's own statement on the model's row did)."""
-        self.conn.execute(
-            _APPEND,
-            {
-                "at": self.now,
-                "actor": actor or self.actor,
-                "action": action.value,
-                "model_name": self.name,
-                "version": version,
-                "alias": alias,
-                "before": to_json(before),
-                "after": to_json(after),
-            },
+        append(
+            self.conn,
+            Entry(
+                action,
+                ResourceType.MODEL,
+                self.name,
+                actor or self.actor,
+                self.now,
+                version=version,
+                alias=alias,
+                before=before,
+                after=after,
+            ),
         )
         if touch and action is not AuditAction.MODEL_DELETE:
             self.conn.execute(_TOUCH, {"model": self.name, "now": self.now})
 
 
-# Built once: every registry write runs these.
+# Built once: every audited write runs these.
 _APPEND = audit_log.insert()
 _TOUCH = (
     update(registered_models)
@@ -62,29 +114,39 @@ _TOUCH = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What a listing keeps; every field optional. ``since``/``until`` in epoch ms,
+    ``since`` inclusive, ``until`` exclusive."""
+
+    resource_type: ResourceType | None = None
+    resource: str | None = None
+    action: AuditAction | None = None
+    actor: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+
 def search_audit(
-    conn: Connection,
-    *,
-    name: str | None,
-    action: AuditAction | None,
-    actor: str | None,
-    since: int | None,
-    max_results: int,
-    page_token: str | None,
+    conn: Connection, wanted: AuditFilter, *, max_results: int, page_token: str | None
 ) -> AuditPage:
     c = audit_log.c
     query = select(audit_log)
     after = decode_token("audit", page_token, int)
     if after is not None:
         query = query.where(c.id > after)
-    if name is not None:
-        query = query.where(c.model_name == name)
-    if action is not None:
-        query = query.where(c.action == action.value)
-    if actor is not None:
-        query = query.where(c.actor == actor)
-    if since is not None:
-        query = query.where(c.at >= since)
+    if wanted.resource_type is not None:
+        query = query.where(c.resource_type == wanted.resource_type.value)
+    if wanted.resource is not None:
+        query = query.where(c.resource == wanted.resource)
+    if wanted.action is not None:
+        query = query.where(c.action == wanted.action.value)
+    if wanted.actor is not None:
+        query = query.where(c.actor == wanted.actor)
+    if wanted.since is not None:
+        query = query.where(c.at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(c.at < wanted.until)
     rows = conn.execute(query.order_by(c.id).limit(max_results + 1)).all()
     records = [audit_record(row) for row in rows[:max_results]]
     token = encode_token("audit", records[-1].id) if len(rows) > max_results else None

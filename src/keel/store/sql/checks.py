@@ -45,6 +45,16 @@ def unmet_checks(conn: Connection, name: str, alias: str, version: int) -> list[
     ]
 
 
+def required_checks(conn: Connection, name: str, alias: str) -> list[str]:
+    """The checks the alias's policy requires; empty when no policy guards it."""
+    p = alias_policy_checks.c
+    return list(
+        conn.execute(
+            select(p.check_name).where(p.name == name, p.alias == alias).order_by(p.check_name)
+        ).scalars()
+    )
+
+
 def append_check(
     change: Change, version: int, check: str, passed: bool, details: dict[str, Any] | None
 ) -> None:
@@ -68,9 +78,7 @@ def replace_policy(change: Change, alias: str, required: list[str]) -> None:
     """Make ``required`` (sorted, distinct) the alias's checks; empty lifts the guard."""
     p = alias_policy_checks.c
     where = (p.name == change.name) & (p.alias == alias)
-    before = list(
-        change.conn.execute(select(p.check_name).where(where).order_by(p.check_name)).scalars()
-    )
+    before = required_checks(change.conn, change.name, alias)
     if before == required:
         return
     change.conn.execute(delete(alias_policy_checks).where(where))

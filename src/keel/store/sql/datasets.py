@@ -15,10 +15,12 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from keel.artifacts.hashing import hash_bytes
 from keel.entities import dataset as d
+from keel.entities.audit import AuditAction, ResourceType
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.dataset_manifest import DataManifest
 from keel.entities.rules import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
+from keel.store.sql import audit
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.tables import dataset_manifests, dataset_versions, datasets, run_inputs, runs
 
@@ -101,6 +103,18 @@ class SqlDatasetStore:
                 update(datasets)
                 .where(datasets.c.name == name)
                 .values(last_version=version, updated=now)
+            )
+            audit.append(
+                conn,
+                audit.Entry(
+                    AuditAction.DATASET_VERSION_CREATE,
+                    ResourceType.DATASET,
+                    name,
+                    actor,
+                    now,
+                    version=version,
+                    after={"digest": digest, "kind": kind.value, "source": source},
+                ),
             )
         return _version_from_dict(row), True
 

@@ -1,8 +1,10 @@
 """Promotion requests: a user asks for a version to take an alias, another user decides.
 
-Approving moves the alias (through :func:`move_alias`, so the alias's policy holds) and
-marks the version APPROVED, in the transaction that closes the request; if the alias
-cannot move, nothing changes and the request stays OPEN.
+Approving marks the version APPROVED and moves the alias (through :func:`move_alias`, so
+the alias's policy holds), in the transaction that closes the request; if the alias
+cannot move, nothing changes and the request stays OPEN. An approval to an alias guarded
+by a policy records the version's digest as approved (``approved_digest``): trust by
+review is granted to that digest (``keel.registry.loading``), never to the alias's name.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from keel.entities.registry import (
 from keel.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from keel.store.sql.aliases import lock_model, move_alias, require_version
 from keel.store.sql.audit import Change
+from keel.store.sql.checks import required_checks
 from keel.store.sql.registry_rows import load_request
 from keel.store.sql.tables import promotion_requests
 from keel.store.sql.versions import change_version
@@ -98,9 +101,13 @@ def decide_request(
             "decide it"
         )
     _require_open(request)
+    digest = None
     if approve:
-        move_alias(change, request.alias, request.version)
+        # APPROVED first: a guarded alias only ever points at an APPROVED version.
         change_version(change, request.version, status=ModelVersionStatus.APPROVED)
+        move_alias(change, request.alias, request.version, approved=True)
+        if required_checks(change.conn, change.name, request.alias):
+            digest = require_version(change.conn, change.name, request.version).content_hash
         state, action = PromotionState.APPROVED, AuditAction.PROMOTION_APPROVE
     else:
         row = require_version(change.conn, change.name, request.version)
@@ -109,7 +116,7 @@ def decide_request(
             # refuses it one more alias, it does not undo the earlier review.
             change_version(change, request.version, status=ModelVersionStatus.REJECTED)
         state, action = PromotionState.REJECTED, AuditAction.PROMOTION_REJECT
-    _close(change, request, state, action, reviewer=reviewer, comment=comment)
+    _close(change, request, state, action, reviewer=reviewer, comment=comment, digest=digest)
 
 
 def cancel_request(change: Change, request: PromotionRequest) -> None:
@@ -130,16 +137,26 @@ def _close(
     *,
     reviewer: str | None = None,
     comment: str | None = None,
+    digest: str | None = None,
 ) -> None:
     change.conn.execute(
         update(promotion_requests)
         .where(promotion_requests.c.id == request.id)
-        .values(state=state.value, reviewer=reviewer, comment=comment, decided=change.now)
+        .values(
+            state=state.value,
+            reviewer=reviewer,
+            comment=comment,
+            decided=change.now,
+            approved_digest=digest,
+        )
     )
+    after: dict[str, object] = {"request": request.id, "state": state.value, "comment": comment}
+    if digest is not None:
+        after["approved_digest"] = digest
     change.record(
         action,
         version=request.version,
         alias=request.alias,
         before={"request": request.id, "state": request.state.value},
-        after={"request": request.id, "state": state.value, "comment": comment},
+        after=after,
     )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from keel.entities import registry as r
 from keel.entities import rules as v
+from keel.entities.audit import ResourceType
 from keel.entities.registry import (
     AliasPolicy,
     AuditAction,
@@ -38,9 +39,16 @@ from keel.entities.registry import (
 from keel.entities.rules import check_actor, check_model_name, check_text, check_version
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.sql import registry_rows as rows
-from keel.store.sql.aliases import lock_model, move_alias, remove_alias, require_version
+from keel.store.sql.aliases import (
+    guard_alias,
+    lock_model,
+    move_alias,
+    remove_alias,
+    require_version,
+)
 from keel.store.sql.audit import Change, search_audit
-from keel.store.sql.checks import append_check, load_policies, replace_policy
+from keel.store.sql.audit_filter import audit_filter
+from keel.store.sql.checks import append_check, load_policies
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.model_sources import ManifestReader, locate_manifest, parse_model_source
 from keel.store.sql.promotions import cancel_request, decide_request, locked_request, open_request
@@ -314,7 +322,7 @@ class SqlRegistryStore:
         r.check_alias(alias)
         required = r.check_required_checks(required_checks)
         with self._change(name, actor) as change:
-            replace_policy(change, alias, required)
+            guard_alias(change, alias, required)
         return AliasPolicy(name, alias, required)
 
     def get_alias_policies(self, name: str) -> list[AliasPolicy]:
@@ -421,29 +429,28 @@ class SqlRegistryStore:
         self,
         name: str | None = None,
         *,
+        resource_type: ResourceType | str | None = None,
         action: AuditAction | str | None = None,
         actor: str | None = None,
         since: int | None = None,
+        until: int | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
     ) -> AuditPage:
-        if name is not None:
-            check_model_name(name)
-        if actor is not None:
-            check_actor(actor)
-        if since is not None:
-            v.check_int("since", since)
+        """The audit log of the whole database (every store writes it), oldest first;
+        ``name`` is the resource's name or id (a model's when ``resource_type`` is None
+        or ``model``)."""
+        wanted = audit_filter(
+            name,
+            resource_type=resource_type,
+            action=action,
+            actor=actor,
+            since=since,
+            until=until,
+        )
         r.check_registry_max_results(max_results)
         with read_transaction(self.engine) as conn:
-            return search_audit(
-                conn,
-                name=name,
-                action=AuditAction.parse(action) if action else None,
-                actor=actor,
-                since=since,
-                max_results=max_results,
-                page_token=page_token,
-            )
+            return search_audit(conn, wanted, max_results=max_results, page_token=page_token)
 
     # ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
+from keel.entities.audit import ResourceType
 from keel.entities.registry import (
     AuditAction,
     AuditRecord,
@@ -89,6 +90,14 @@ def load_versions(conn: Connection, name: str, versions: Sequence[int]) -> list[
         select(a.version, a.alias).where(a.name == name, a.version.in_(versions)).order_by(a.alias)
     ):
         aliases[version].append(alias)
+    p = promotion_requests.c
+    approved = dict(
+        conn.execute(
+            select(p.version, p.approved_digest)
+            .where(p.name == name, p.version.in_(versions), p.approved_digest.is_not(None))
+            .distinct()
+        ).all()
+    )
     return [
         ModelVersion(
             name=name,
@@ -105,6 +114,11 @@ def load_versions(conn: Connection, name: str, versions: Sequence[int]) -> list[
             updated=rows[v].updated,
             created_by=rows[v].created_by,
             aliases=aliases.get(v, []),
+            # A version's digest never changes, so an approval of it is of this digest;
+            # compared anyway, so that trust never outlives the bytes it was granted to.
+            approved_digest=(
+                rows[v].content_hash if approved.get(v) == rows[v].content_hash else None
+            ),
         )
         for v in versions
         if v in rows
@@ -146,6 +160,7 @@ def promotion_request(row: Any) -> PromotionRequest:
         comment=row.comment,
         created=row.created,
         decided=row.decided,
+        approved_digest=row.approved_digest,
     )
 
 
@@ -162,11 +177,13 @@ def audit_record(row: Any) -> AuditRecord:
         at=row.at,
         actor=row.actor,
         action=AuditAction(row.action),
-        name=row.model_name,
+        name=row.resource,
         version=row.version,
         alias=row.alias,
         before=from_json(row.before),
         after=from_json(row.after),
+        resource_type=ResourceType(row.resource_type),
+        request_id=row.request_id,
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from keel.entities import (
@@ -22,9 +23,12 @@ from keel.entities import (
     WriteBatch,
 )
 from keel.entities import rules as v
+from keel.entities.audit import AuditAction, ResourceType
 from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
+from keel.store.acting import current_actor
+from keel.store.sql import audit
 from keel.store.sql import rows as load
 from keel.store.sql.analyze import AnalyzeSchedule, searched_rows
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
@@ -47,9 +51,13 @@ class SqlTrackingStore:
         *,
         artifact_root: str,
         statistics: AnalyzeSchedule | None = None,
+        actor: str = "anonymous",
     ) -> None:
+        """``actor``: who the audit log names for a change made with no actor bound
+        (``keel.store.acting``; a server binds each request's)."""
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.artifact_root = artifact_root.rstrip("/")
+        self.actor = actor
         # Planner statistics follow large writes (see analyze.py).
         self._statistics = statistics or AnalyzeSchedule(self.engine)
 
@@ -98,6 +106,14 @@ class SqlTrackingStore:
                             for k, val in checked_tags.items()
                         ],
                     )
+                self._audit(
+                    conn,
+                    AuditAction.EXPERIMENT_CREATE,
+                    ResourceType.EXPERIMENT,
+                    str(exp_id),
+                    now,
+                    after={"name": name, "tags": checked_tags},
+                )
         except SqlIntegrityError:
             raise AlreadyExists(f"experiment {name!r}: already exists") from None
         return str(exp_id)
@@ -130,11 +146,26 @@ class SqlTrackingStore:
 
     def _set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
         exp_id = self._require_experiment(experiment_id)
+        now = now_ms()
         with write_transaction(self.engine) as conn:
+            before = conn.execute(
+                select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == exp_id)
+            ).scalar_one()
             conn.execute(
                 update(experiments)
                 .where(experiments.c.experiment_id == exp_id)
-                .values(lifecycle_stage=stage.value, last_update_time=now_ms())
+                .values(lifecycle_stage=stage.value, last_update_time=now)
+            )
+            self._audit(
+                conn,
+                AuditAction.EXPERIMENT_DELETE
+                if stage is LifecycleStage.DELETED
+                else AuditAction.EXPERIMENT_RESTORE,
+                ResourceType.EXPERIMENT,
+                str(exp_id),
+                now,
+                before={"lifecycle_stage": before},
+                after={"lifecycle_stage": stage.value},
             )
             conn.execute(
                 update(runs)
@@ -146,13 +177,20 @@ class SqlTrackingStore:
         key, value = v.check_tag(key, value)
         exp_id = self._require_experiment(experiment_id)
         with write_transaction(self.engine) as conn:
-            conn.execute(
-                delete(experiment_tags).where(
-                    experiment_tags.c.experiment_id == exp_id, experiment_tags.c.key == key
-                )
-            )
+            where = (experiment_tags.c.experiment_id == exp_id) & (experiment_tags.c.key == key)
+            before = conn.execute(select(experiment_tags.c.value).where(where)).scalar()
+            conn.execute(delete(experiment_tags).where(where))
             conn.execute(
                 experiment_tags.insert().values(experiment_id=exp_id, key=key, value=value)
+            )
+            self._audit(
+                conn,
+                AuditAction.EXPERIMENT_TAG_SET,
+                ResourceType.EXPERIMENT,
+                str(exp_id),
+                now_ms(),
+                before=None if before is None else {"key": key, "value": before},
+                after={"key": key, "value": value},
             )
 
     def _require_experiment(self, experiment_id: str) -> int:
@@ -207,7 +245,12 @@ class SqlTrackingStore:
         v.check_batch(batch)
         with write_transaction(self.engine) as conn:
             applied = apply_batch(
-                conn, batch, now=now_ms(), artifact_root_for=self.run_artifact_uri
+                conn,
+                batch,
+                now=now_ms(),
+                artifact_root_for=self.run_artifact_uri,
+                actor=current_actor(""),  # "": each run's own user, else the store's
+                default_actor=self.actor,
             )
         if applied:
             self._statistics.wrote(searched_rows(batch))
@@ -239,9 +282,21 @@ class SqlTrackingStore:
             values["name"] = v.check_name("run_name", run_name)
         with write_transaction(self.engine) as conn:
             if values:
-                result = conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(values))
-                if result.rowcount == 0:
+                fields = [runs.c[k] for k in values]
+                before = conn.execute(select(*fields).where(runs.c.run_uuid == run_id)).first()
+                if before is None:
                     raise NotFound(f"run {run_id}: no such run")
+                conn.execute(update(runs).where(runs.c.run_uuid == run_id).values(values))
+                ends = status is not None and RunStatus(status).is_terminal
+                self._audit(
+                    conn,
+                    AuditAction.RUN_END if ends else AuditAction.RUN_UPDATE,
+                    ResourceType.RUN,
+                    run_id,
+                    now_ms(),
+                    before=dict(zip(values, before, strict=True)),
+                    after=values,
+                )
             row = conn.execute(select(*load.RUN_COLUMNS).where(runs.c.run_uuid == run_id)).first()
         if row is None:
             raise NotFound(f"run {run_id}: no such run")
@@ -255,11 +310,25 @@ class SqlTrackingStore:
 
     def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
         with write_transaction(self.engine) as conn:
-            result = conn.execute(
+            before = conn.execute(
+                select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
+            ).scalar_one_or_none()
+            if before is None:
+                raise NotFound(f"run {run_id}: no such run")
+            conn.execute(
                 update(runs).where(runs.c.run_uuid == run_id).values(lifecycle_stage=stage.value)
             )
-            if result.rowcount == 0:
-                raise NotFound(f"run {run_id}: no such run")
+            self._audit(
+                conn,
+                AuditAction.RUN_DELETE
+                if stage is LifecycleStage.DELETED
+                else AuditAction.RUN_RESTORE,
+                ResourceType.RUN,
+                run_id,
+                now_ms(),
+                before={"lifecycle_stage": before},
+                after={"lifecycle_stage": stage.value},
+            )
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with write_transaction(self.engine) as conn:
@@ -337,7 +406,39 @@ class SqlTrackingStore:
                     ),
                     [{"run_uuid": r, "key": TAG_LOST, "value": "true"} for r in lost],
                 )
+                now = now_ms()
+                audit.append_many(
+                    conn,
+                    [
+                        audit.Entry(
+                            AuditAction.RUN_END,
+                            ResourceType.RUN,
+                            run_id,
+                            REAPER,
+                            now,
+                            before={"status": RunStatus.RUNNING.value},
+                            after={"status": RunStatus.KILLED.value, "reason": "no heartbeat"},
+                        )
+                        for run_id in lost
+                    ],
+                )
         return lost
+
+    def _audit(
+        self,
+        conn: Connection,
+        action: AuditAction,
+        kind: ResourceType,
+        resource: str,
+        now: int,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        actor = current_actor(self.actor)
+        audit.append(
+            conn, audit.Entry(action, kind, resource, actor, now, before=before, after=after)
+        )
 
     # artifact records ----------------------------------------------------------------
 
@@ -412,6 +513,10 @@ class SqlTrackingStore:
         if row is None:
             raise NotFound(f"artifact {path!r} of run {run_id}: not found")
         return FileInfo(path, False, row[0], row[1])
+
+
+REAPER = "keel-server"
+"""Who the audit log names for runs the server marks KILLED after their heartbeat stops."""
 
 
 def _int_id(value: str) -> int | None:

@@ -328,6 +328,8 @@ promotion_requests = Table(
     Column("comment", Text),
     Column("created", BigInteger, nullable=False),
     Column("decided", BigInteger),
+    # Set on approving a version for an alias guarded by a policy: the digest reviewed.
+    Column("approved_digest", String(200)),
     _version_fk("fk_promotion_requests_version"),
     Index("ix_promotion_requests_name_state", "name", "state"),
 )
@@ -339,14 +341,25 @@ audit_log = Table(
     Column("at", BigInteger, nullable=False),
     Column("actor", String(250), nullable=False),
     Column("action", String(32), nullable=False),
-    Column("model_name", MODEL_NAME, nullable=False),
+    Column("resource_type", String(16), nullable=False),
+    # A model's or dataset's name, an experiment's or run's id.
+    Column("resource", String(250), nullable=False),
     Column("version", Integer),
     Column("alias", ALIAS),
     Column("before", Text),
     Column("after", Text),
-    Index("ix_audit_log_model", "model_name", "id"),
+    Column("request_id", String(128)),
+    Index("ix_audit_log_resource", "resource_type", "resource", "id"),
     Index("ix_audit_log_at", "at"),
 )
+
+
+@event.listens_for(audit_log, "after_create")
+def _append_only(target: Any, connection: Any, **kw: Any) -> None:
+    from keel.store.sql.audit_triggers import create_triggers
+
+    create_triggers(connection)
+
 
 __all__ = [
     "alias_policy_checks",

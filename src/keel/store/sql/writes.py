@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from keel.entities import LifecycleStage, RunStatus, RunWrite, WriteBatch
+from keel.entities.audit import AuditAction, ResourceType
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from keel.store.sql import audit
 from keel.store.sql import write_statements as prebuilt
 from keel.store.sql.rollups import SeriesColumns, update_rollups
 from keel.store.sql.tables import metric_series, params, runs
@@ -30,11 +32,19 @@ def _statements(conn: Connection) -> prebuilt.WriteStatements:
 
 
 def apply_batch(
-    conn: Connection, batch: WriteBatch, *, now: int, artifact_root_for: Callable[[str, str], str]
+    conn: Connection,
+    batch: WriteBatch,
+    *,
+    now: int,
+    artifact_root_for: Callable[[str, str], str],
+    actor: str = "",
+    default_actor: str = "anonymous",
 ) -> bool:
     """Write ``batch`` inside the caller's transaction. Returns False when it was a replay.
     ``artifact_root_for(experiment_id, run_id)``: where a new run's artifacts go when its
-    experiment names no artifact location of its own."""
+    experiment names no artifact location of its own. The runs it creates or ends are
+    audited in the same transaction, one statement for all, as ``actor`` (when empty: a
+    new run's own user, else ``default_actor``); params and metrics are not audited."""
     claimed = conn.execute(
         _statements(conn).claim_batch, {"batch_id": batch.batch_id, "received_at": now}
     ).first()
@@ -52,7 +62,42 @@ def apply_batch(
     _write_tags(conn, batch.runs)
     _write_metrics(conn, batch.runs, new_runs)
     _touch_and_end(conn, batch.runs, existing, now)
+    _audit_lifecycle(conn, batch.runs, now, actor, default_actor)
     return True
+
+
+def _audit_lifecycle(
+    conn: Connection, writes: Sequence[RunWrite], now: int, actor: str, default_actor: str
+) -> None:
+    entries = []
+    for w in writes:
+        if w.create is not None:
+            entries.append(
+                audit.Entry(
+                    AuditAction.RUN_CREATE,
+                    ResourceType.RUN,
+                    w.run_id,
+                    actor or w.create.user_id or default_actor,
+                    now,
+                    after={
+                        "experiment_id": w.create.experiment_id,
+                        "name": w.create.run_name,
+                        "parent_run_id": w.create.parent_run_id,
+                    },
+                )
+            )
+        if w.end is not None:
+            entries.append(
+                audit.Entry(
+                    AuditAction.RUN_END,
+                    ResourceType.RUN,
+                    w.run_id,
+                    actor or (w.create.user_id if w.create else None) or default_actor,
+                    now,
+                    after={"status": w.end.status.value, "end_time": w.end.end_time},
+                )
+            )
+    audit.append_many(conn, entries)
 
 
 def _create_runs(
