@@ -11,11 +11,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from keel.access.authenticator import Authenticator
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
-from keel.server.deps import request_actor
+from keel.server.auth import authenticate, rate_limit
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
 from keel.server.routes import (
@@ -50,9 +51,10 @@ ROUTERS = (
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
-API_DEPENDENCIES = (Depends(request_actor),)
-"""What every API request runs before its route: who is acting, for now. Authentication
-belongs here, where no route can be mounted without it."""
+API_DEPENDENCIES = (Depends(authenticate),)
+"""What every API request runs before its route: who is calling (a bearer token, once
+the store has users). Here, no route can be mounted without it; each route then names
+its permission (``requires``)."""
 
 
 def require_database(uri: str) -> str:
@@ -77,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = backend.artifacts
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
+        app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
+        app.state.rate_limit = rate_limit(settings.rate_limit)
         assert backend.artifact_root is not None  # a server's store is a database
         app.state.dataset_objects = StoreObjects(ArtifactStore(f"{backend.artifact_root}/datasets"))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))

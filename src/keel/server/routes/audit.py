@@ -3,8 +3,11 @@ store method, that changes or deletes a record)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 
+from keel.server.auth import Caller, requires
 from keel.server.deps import RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import AuditPagePublic, audit_page_to_dict
@@ -15,6 +18,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("", response_model=AuditPagePublic)
 def list_audit(
     registry: RegistryDep,
+    caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
     action: str | None = None,
     actor: str | None = None,
@@ -22,7 +26,12 @@ def list_audit(
     max_results: int = 1000,
     page_token: str | None = None,
 ) -> JSON:
-    """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive."""
+    """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive. Needs
+    ``audit:read`` on the model's project, or on the default project without ``name``."""
+    if name is None:
+        caller.check_default("audit:read")
+    else:
+        caller.check_resources("audit:read", "model", [name])
     page = registry.list_audit(
         name,
         action=action,

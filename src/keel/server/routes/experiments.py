@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from keel.entities import ViewType
 from keel.errors import InvalidArgument, NotFound
+from keel.server.auth import Caller, requires
 from keel.server.deps import StoreDep
 from keel.server.responses import JSON
 from keel.wire.experiments import (
@@ -22,7 +23,9 @@ from keel.wire.experiments import (
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
-@router.post("", response_model=ExperimentId, status_code=201)
+@router.post(
+    "", dependencies=[requires("experiment:write")], response_model=ExperimentId, status_code=201
+)
 def create_experiment(body: ExperimentCreate, store: StoreDep) -> JSON:
     if body.artifact_location is not None:
         raise InvalidArgument(
@@ -32,35 +35,45 @@ def create_experiment(body: ExperimentCreate, store: StoreDep) -> JSON:
     return JSON({"experiment_id": experiment_id}, status_code=201)
 
 
-@router.get("", response_model=ExperimentList)
+@router.get("", dependencies=[requires("experiment:read")], response_model=ExperimentList)
 def list_experiments(store: StoreDep, view: Literal["active", "deleted", "all"] = "active") -> JSON:
     found = store.search_experiments(ViewType(view))
     return JSON({"experiments": [experiment_to_dict(e) for e in found]})
 
 
 @router.get("/by-name", response_model=ExperimentPublic)
-def get_experiment_by_name(store: StoreDep, name: str = Query()) -> JSON:
+def get_experiment_by_name(
+    store: StoreDep,
+    caller: Annotated[Caller, requires("experiment:read", from_body=True)],
+    name: str = Query(),
+) -> JSON:
     found = store.get_experiment_by_name(name)
     if found is None:
+        caller.check_default("experiment:read")  # only readers learn that it is not there
         raise NotFound(f"experiment {name!r}: no such experiment")
+    caller.check_resources("experiment:read", "experiment", [found.experiment_id])
     return JSON(experiment_to_dict(found))
 
 
-@router.get("/{experiment_id}", response_model=ExperimentPublic)
+@router.get(
+    "/{experiment_id}", dependencies=[requires("experiment:read")], response_model=ExperimentPublic
+)
 def get_experiment(experiment_id: str, store: StoreDep) -> JSON:
     return JSON(experiment_to_dict(store.get_experiment(experiment_id)))
 
 
-@router.delete("/{experiment_id}", status_code=204)
+@router.delete("/{experiment_id}", dependencies=[requires("experiment:delete")], status_code=204)
 def delete_experiment(experiment_id: str, store: StoreDep) -> None:
     store.delete_experiment(experiment_id)
 
 
-@router.post("/{experiment_id}/restore", status_code=204)
+@router.post(
+    "/{experiment_id}/restore", dependencies=[requires("experiment:delete")], status_code=204
+)
 def restore_experiment(experiment_id: str, store: StoreDep) -> None:
     store.restore_experiment(experiment_id)
 
 
-@router.put("/{experiment_id}/tags", status_code=204)
+@router.put("/{experiment_id}/tags", dependencies=[requires("experiment:write")], status_code=204)
 def set_experiment_tag(experiment_id: str, body: ExperimentTag, store: StoreDep) -> None:
     store.set_experiment_tag(experiment_id, body.key, body.value)

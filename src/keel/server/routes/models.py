@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from keel.server.auth import requires
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import (
@@ -31,7 +32,12 @@ from keel.wire.models import (
 router = APIRouter(prefix="/registered-models", tags=["registered models"])
 
 
-@router.post("", response_model=RegisteredModelPublic, status_code=201)
+@router.post(
+    "",
+    dependencies=[requires("model:write")],
+    response_model=RegisteredModelPublic,
+    status_code=201,
+)
 def create_registered_model(
     body: RegisteredModelCreate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -41,7 +47,7 @@ def create_registered_model(
     return JSON(model_to_dict(found), status_code=201)
 
 
-@router.get("", response_model=RegisteredModelPagePublic)
+@router.get("", dependencies=[requires("model:read")], response_model=RegisteredModelPagePublic)
 def search_registered_models(
     registry: RegistryDep,
     name_like: str | None = None,
@@ -55,12 +61,14 @@ def search_registered_models(
     return JSON(model_page_to_dict(page))
 
 
-@router.get("/{name}", response_model=RegisteredModelPublic)
+@router.get("/{name}", dependencies=[requires("model:read")], response_model=RegisteredModelPublic)
 def get_registered_model(name: str, registry: RegistryDep) -> JSON:
     return JSON(model_to_dict(registry.get_registered_model(name)))
 
 
-@router.patch("/{name}", response_model=RegisteredModelPublic)
+@router.patch(
+    "/{name}", dependencies=[requires("model:write")], response_model=RegisteredModelPublic
+)
 def update_registered_model(
     name: str, body: RegisteredModelUpdate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -68,27 +76,27 @@ def update_registered_model(
     return JSON(model_to_dict(found))
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", dependencies=[requires("model:delete")], status_code=204)
 def delete_registered_model(name: str, registry: RegistryDep, actor: ActorDep) -> None:
     """Delete the model and its versions; refused (409) while any alias is set."""
     registry.delete_registered_model(name, actor=actor)
 
 
-@router.put("/{name}/tags", status_code=204)
+@router.put("/{name}/tags", dependencies=[requires("model:write")], status_code=204)
 def set_registered_model_tag(
     name: str, body: RegistryTag, registry: RegistryDep, actor: ActorDep
 ) -> None:
     registry.set_registered_model_tag(name, body.key, body.value, actor=actor)
 
 
-@router.delete("/{name}/tags", status_code=204)
+@router.delete("/{name}/tags", dependencies=[requires("model:write")], status_code=204)
 def delete_registered_model_tag(
     name: str, registry: RegistryDep, actor: ActorDep, key: str = Query()
 ) -> None:
     registry.delete_registered_model_tag(name, key, actor=actor)
 
 
-@router.put("/{name}/aliases/{alias}", status_code=204)
+@router.put("/{name}/aliases/{alias}", dependencies=[requires("model:write")], status_code=204)
 def set_alias(
     name: str, alias: str, body: AliasSet, registry: RegistryDep, actor: ActorDep
 ) -> None:
@@ -97,17 +105,25 @@ def set_alias(
     registry.set_alias(name, alias, body.version, actor=actor)
 
 
-@router.delete("/{name}/aliases/{alias}", status_code=204)
+@router.delete("/{name}/aliases/{alias}", dependencies=[requires("model:write")], status_code=204)
 def delete_alias(name: str, alias: str, registry: RegistryDep, actor: ActorDep) -> None:
     registry.delete_alias(name, alias, actor=actor)
 
 
-@router.get("/{name}/aliases/{alias}", response_model=ModelVersionPublic)
+@router.get(
+    "/{name}/aliases/{alias}",
+    dependencies=[requires("model:read")],
+    response_model=ModelVersionPublic,
+)
 def get_model_version_by_alias(name: str, alias: str, registry: RegistryDep) -> JSON:
     return JSON(version_to_dict(registry.get_model_version_by_alias(name, alias)))
 
 
-@router.put("/{name}/alias-policies/{alias}", response_model=AliasPolicyPublic)
+@router.put(
+    "/{name}/alias-policies/{alias}",
+    dependencies=[requires("model:review")],
+    response_model=AliasPolicyPublic,
+)
 def set_alias_policy(
     name: str, alias: str, body: AliasPolicySet, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -115,6 +131,8 @@ def set_alias_policy(
     return JSON(policy_to_dict(found))
 
 
-@router.get("/{name}/alias-policies", response_model=AliasPolicyList)
+@router.get(
+    "/{name}/alias-policies", dependencies=[requires("model:read")], response_model=AliasPolicyList
+)
 def get_alias_policies(name: str, registry: RegistryDep) -> JSON:
     return JSON({"policies": [policy_to_dict(p) for p in registry.get_alias_policies(name)]})
