@@ -33,6 +33,7 @@ from keel.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from keel.config import Settings
+    from keel.store.rest.access import RestAccess
     from keel.store.sql.access import SqlAccessStore
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
@@ -96,9 +97,14 @@ class AccessService:
     # tokens ----------------------------------------------------------------------------
 
     def issue_token(
-        self, principal: str, *, name: str = "token", expires_in_days: float | None = None
+        self, principal: str | None, *, name: str = "token", expires_in_days: float | None = None
     ) -> IssuedToken:
         """A new token for ``principal``; its secret is in the result and nowhere else."""
+        if principal is None:
+            raise InvalidArgument(
+                "user: name whose token this is (--user); against the database there is no "
+                "logged-in user"
+            )
         owner = self.get_principal(principal)
         now = self._clock()
         token_id, secret = new_token()
@@ -210,10 +216,14 @@ def _expiry(now: int, days: float | None) -> int | None:
 
 
 @contextmanager
-def open_access(uri: str, settings: Settings) -> Iterator[AccessService]:
-    """The access service over the database ``uri`` names (migrated if behind), closed
-    on leaving the block."""
+def open_access(uri: str, settings: Settings) -> Iterator[AccessService | RestAccess]:
+    """Access management for the store ``uri`` names: the service over its database
+    (migrated if behind), or the server's API with the caller's token for a
+    ``keel server``. Closed on leaving the block."""
     from keel.store import open_backend
 
     with open_backend(uri, settings) as backend:
-        yield AccessService(backend.access)
+        if backend.remote:
+            yield backend.access_api
+        else:
+            yield AccessService(backend.access)

@@ -22,6 +22,9 @@ GROUPS: dict[str, str] = {
     "artifacts": "keel.cli.artifacts",
     "models": "keel.cli.models",
     "data": "keel.cli.data",
+    "users": "keel.cli.users",
+    "tokens": "keel.cli.tokens",
+    "projects": "keel.cli.projects",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 
@@ -41,6 +44,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.server import server
 
         app.command("server")(server)
+    if only is None or only == "login":
+        from keel.cli.login import login
+
+        app.command("login")(login)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -64,7 +71,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    app = build_app(first if first in GROUPS or first == "server" else None)
+    app = build_app(first if first in GROUPS or first in ("server", "login") else None)
     try:
         app()
     except Exception as exc:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from keel.access.authenticator import Authenticator
+from keel.access.service import AccessService
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
@@ -20,6 +21,7 @@ from keel.server.auth import authenticate, rate_limit
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.responses import JSON
 from keel.server.routes import (
+    access,
     artifacts,
     audit,
     datasets,
@@ -48,6 +50,7 @@ ROUTERS = (
     promotions.router,
     audit.router,
     datasets.router,
+    access.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.datasets = backend.datasets
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
+        app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
         assert backend.artifact_root is not None  # a server's store is a database
         app.state.dataset_objects = StoreObjects(ArtifactStore(f"{backend.artifact_root}/datasets"))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))

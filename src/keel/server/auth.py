@@ -115,8 +115,15 @@ class Guard:
 
     async def __call__(self, request: Request) -> Caller:
         caller: Caller = request.state.caller
-        if caller.identity is None or self.from_body:
-            return caller  # open; or the route checks the body's resources itself
+        if caller.identity is None:
+            if self.permission.name in ("self", "admin"):
+                raise Forbidden(
+                    f"{self.permission.name}: this server has no users yet; create the first "
+                    "admin on its machine: keel users create NAME --admin -t <store URI>"
+                )
+            return caller  # open: no users, nothing to check against
+        if self.from_body:
+            return caller  # the route checks the resources its body names
         assert caller.auth is not None
         needed = self.permission
         if self.anywhere:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
     from keel.store.registry import RegistryStore
+    from keel.store.rest.access import RestAccess
     from keel.store.sql.access import SqlAccessStore
 
 
@@ -123,6 +124,15 @@ class Backend:
             from keel.store.sql.access import SqlAccessStore
 
             return SqlAccessStore(self._engine)
+
+    @cached_property
+    def access_api(self) -> RestAccess:
+        """Users, tokens and projects through a ``keel server`` (its admin routes)."""
+        from keel.store.rest.access import RestAccess
+
+        if not self.remote:
+            raise AssertionError("access_api is a server's; use access for a database")
+        return RestAccess(self._http)
 
     @cached_property
     def artifacts(self) -> ArtifactRepository:

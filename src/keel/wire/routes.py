@@ -123,5 +123,22 @@ MISSING_OBJECTS = Route("POST", "/api/v1/dataset-objects/missing")
 UPLOAD_OBJECT = Route("PUT", "/api/v1/dataset-objects/{digest}")
 DOWNLOAD_OBJECT = Route("GET", "/api/v1/dataset-objects/{digest}")
 
+# identity and access ----------------------------------------------------------------------
+WHOAMI = Route("GET", "/api/v1/whoami")
+LIST_TOKENS = Route("GET", "/api/v1/tokens")
+CREATE_TOKEN = Route("POST", "/api/v1/tokens")
+REVOKE_TOKEN = Route("DELETE", "/api/v1/tokens/{token_id}")
+ROTATE_TOKEN = Route("POST", "/api/v1/tokens/{token_id}/rotate")
+LIST_USERS = Route("GET", "/api/v1/users")
+CREATE_USER = Route("POST", "/api/v1/users")
+DISABLE_USER = Route("POST", "/api/v1/users/{name}/disable")
+ENABLE_USER = Route("POST", "/api/v1/users/{name}/enable")
+LIST_PROJECTS = Route("GET", "/api/v1/projects")
+CREATE_PROJECT = Route("POST", "/api/v1/projects")
+LIST_GRANTS = Route("GET", "/api/v1/projects/{project}/grants")
+SET_GRANT = Route("PUT", "/api/v1/projects/{project}/grants/{principal}")
+DELETE_GRANT = Route("DELETE", "/api/v1/projects/{project}/grants/{principal}")
+MOVE_TO_PROJECT = Route("POST", "/api/v1/projects/{project}/resources")
+
 ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
 """Every route above, in the order listed."""
