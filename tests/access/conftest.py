@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from conftest import ServerProcess, wait_healthy
 from keel.cli.main import build_app
+from server.support import log_problems
 
 runner = CliRunner()
 
@@ -121,3 +122,4 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
         yield found
     finally:
         server.stop()
+    assert log_problems(server.log) == []

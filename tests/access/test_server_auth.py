@@ -20,6 +20,9 @@ from server.support import API, assert_error
 
 RUN_ID = "0" * 32
 
+FULL_WIDTH_ALICE = "".join(chr(ord(c) + 0xFEE0) for c in "alice")
+"""ａｌｉｃｅ: NFKC makes it alice."""  # noqa: RUF001
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -111,7 +114,9 @@ def test_a_reader_reads_and_cannot_write(team: Team) -> None:
         assert carol.get(f"{API}/experiments/{exp_id}").status_code == 200
         message = assert_error(carol.post(f"{API}/experiments", json={"name": unique("e")}), 403)
         assert "editor" in message and "carol" in message
-        assert_error(carol.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"}), 403)
+        assert_error(
+            carol.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"}), 403
+        )
         run_id = alice.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"}).json()[
             "info"
         ]["run_id"]
@@ -126,7 +131,11 @@ def test_an_editor_writes_and_cannot_review_or_delete(team: Team) -> None:
         request_id = _request(eddie, name)
         for method, path, body in (
             ("POST", f"/promotion-requests/{request_id}/decision", {"approve": True}),
-            ("POST", f"/registered-models/{name}/versions/1/checks", {"check": "review", "passed": True}),
+            (
+                "POST",
+                f"/registered-models/{name}/versions/1/checks",
+                {"check": "review", "passed": True},
+            ),
             ("PUT", f"/registered-models/{name}/alias-policies/champion", {"required_checks": []}),
             ("DELETE", f"/registered-models/{name}", None),
         ):
@@ -139,12 +148,19 @@ def test_an_editor_writes_and_cannot_review_or_delete(team: Team) -> None:
 def test_a_maintainer_of_one_project_cannot_touch_another(team: Team) -> None:
     with team.client("alice") as alice, team.client("erin") as erin, team.client("root") as root:
         mine = alice.post(f"{API}/experiments", json={"name": unique("a")}).json()["experiment_id"]
-        theirs = alice.post(f"{API}/experiments", json={"name": unique("b")}).json()["experiment_id"]
-        r = root.post(f"{API}/projects/team-a/resources", json={"kind": "experiment", "key": theirs})
+        theirs = alice.post(f"{API}/experiments", json={"name": unique("b")}).json()[
+            "experiment_id"
+        ]
+        r = root.post(
+            f"{API}/projects/team-a/resources", json={"kind": "experiment", "key": theirs}
+        )
         assert r.status_code == 200, r.text
         # erin (team-a) reaches the moved experiment and nothing of the default project
         assert erin.get(f"{API}/experiments/{theirs}").status_code == 200
-        assert erin.post(f"{API}/runs", json={"experiment_id": theirs, "run_name": "r"}).status_code == 201
+        assert (
+            erin.post(f"{API}/runs", json={"experiment_id": theirs, "run_name": "r"}).status_code
+            == 201
+        )
         assert_error(erin.get(f"{API}/experiments/{mine}"), 403, "default")
         assert_error(erin.delete(f"{API}/experiments/{mine}"), 403)
         # and alice, maintainer of default, now nothing of it
@@ -209,7 +225,7 @@ def test_only_admins_manage_users_projects_and_others_tokens(team: Team) -> None
         assert bob_tokens and all(t["principal"] == "bob" for t in bob_tokens)
         assert_error(alice.delete(f"{API}/tokens/{bob_tokens[0]['token_id']}"), 403)
         # Alice, ALICE and the full-width form are one principal.
-        r = root.post(f"{API}/users", json={"name": "ＡＬＩＣＥ"})
+        r = root.post(f"{API}/users", json={"name": FULL_WIDTH_ALICE.upper()})
         assert_error(r, 409, "taken")
 
 
