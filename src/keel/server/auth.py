@@ -30,6 +30,7 @@ from keel.entities.rules import check_actor
 from keel.errors import Forbidden, Unauthenticated
 
 ANONYMOUS = "anonymous"
+LOGIN_HINT = "run `keel login <server URL>` or set KEEL_TRACKING_TOKEN to an API token"
 PATH_KEYS = {
     "run": ("run_id", "run"),
     "experiment": ("experiment_id", "experiment"),
@@ -190,15 +191,15 @@ async def authenticate(request: Request) -> Caller:
         caller = Caller(name, None, None)
         request.state.caller = caller
         return caller
-    token = _bearer(request)
-    if token is None:
-        raise Unauthenticated(
-            "no API token: send Authorization: Bearer <token> (`keel login`, or "
-            "KEEL_TRACKING_TOKEN)"
-        )
-    identity = auth.cached(token)
-    if identity is None or auth.needs_touch(identity):
-        identity = await run_in_threadpool(auth.authenticate, token)
+    try:
+        token = _bearer(request)
+        if token is None:
+            raise Unauthenticated("no API token: send Authorization: Bearer <token>")
+        identity = auth.cached(token)
+        if identity is None or auth.needs_touch(identity):
+            identity = await run_in_threadpool(auth.authenticate, token)
+    except Unauthenticated as exc:  # every 401 says what to do about it
+        raise Unauthenticated(f"{exc.message}; {LOGIN_HINT}") from None
     limiter: RateLimit | None = request.app.state.rate_limit
     if limiter is not None:
         limiter.hit(identity.token_id)

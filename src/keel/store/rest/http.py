@@ -159,11 +159,6 @@ def _raise_for_status(status: int, reason: str, content: bytes) -> None:
     except Exception:
         text = content[:200].decode("utf-8", "replace")
         code, message = "", f"{status} {reason}: {text}"
-    if status == 401:
-        message = (
-            f"{message.rstrip('.')}. Run `keel login <server URL>` or set KEEL_TRACKING_TOKEN "
-            "to an API token of this server"
-        )
     raise _error_type(code, status)(message)
 
 
