@@ -215,15 +215,16 @@ async def request_actor(request: Request) -> str:
 
 
 class RateLimit:
-    """Requests per token, in this process's memory (``limits``' moving window)."""
+    """Requests per token, in this process's memory: ``limits``' sliding window counter,
+    a few microseconds a request and no burst of twice the rate where two windows meet."""
 
     def __init__(self, spec: str) -> None:
         from limits import parse
         from limits.storage import MemoryStorage
-        from limits.strategies import MovingWindowRateLimiter
+        from limits.strategies import SlidingWindowCounterRateLimiter
 
         self.item = parse(spec)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def hit(self, key: str) -> None:
         if self._limiter.hit(self.item, key):
@@ -232,7 +233,7 @@ class RateLimit:
         retry = max(1, int(reset - time.time() + 0.999))
         raise HTTPException(
             429,
-            f"rate limit: at most {self.item} requests per token; retry in {retry} s",
+            f"rate limit: {self.item} requests for each API token; retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
 
