@@ -237,3 +237,28 @@ def test_disabling_a_user_stops_its_tokens(team: Team) -> None:
             assert temp.get(f"{API}/whoami").status_code == 200
             assert root.post(f"{API}/users/{name}/disable").json()["disabled"] is True
             assert_error(temp.get(f"{API}/whoami"), 401, "disabled")
+
+
+def test_a_role_granted_to_a_group_reaches_its_members(team: Team) -> None:
+    group = unique("g")
+    with team.client("root") as root, team.client("carol") as carol:
+        exp = root.post(f"{API}/experiments", json={"name": unique("grp")}).json()
+        exp_id = exp["experiment_id"]
+        r = root.post(
+            f"{API}/projects/team-a/resources", json={"kind": "experiment", "key": exp_id}
+        )
+        assert r.status_code == 200, r.text
+        assert_error(
+            carol.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"}), 403
+        )
+        assert root.post(f"{API}/groups", json={"name": group}).status_code == 201
+        assert root.put(
+            f"{API}/projects/team-a/group-grants/{group}", json={"role": "editor"}
+        ).json()["group"]
+        assert root.put(f"{API}/groups/{group}/members/carol").status_code == 204
+        r = carol.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"})
+        assert r.status_code == 201, r.text  # at once: the change went through this server
+        assert root.delete(f"{API}/groups/{group}/members/carol").status_code == 204
+        assert_error(
+            carol.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"}), 403
+        )

@@ -191,3 +191,34 @@ def test_a_new_project_after_the_default_gets_a_new_id(access: AccessService, ba
     assert access.create_project("second").id != DEFAULT_PROJECT_ID
     with backend.access.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM projects")).scalar() == 2
+
+
+def test_a_group_grants_its_members_the_highest_role(access: AccessService, backend) -> None:
+    alice, _ = access.create_principal("alice")
+    access.create_principal("bob")
+    team = access.create_project("team-a")
+    access.create_group("Reviewers")
+    access.add_member("reviewers", "alice")
+    access.add_member("reviewers", "alice")  # again: no error, one membership
+    access.add_member("reviewers", "bob")
+    access.grant("team-a", "reviewers", "maintainer", group=True)
+    access.grant("team-a", "alice", "reader")
+    access.grant("default", "alice", "editor")
+    assert backend.access.roles_of(alice.id) == {
+        team.id: Role.MAINTAINER,  # the group's, higher than her own reader
+        DEFAULT_PROJECT_ID: Role.EDITOR,
+    }
+    assert [(g.name, g.members) for g in access.list_groups()] == [("reviewers", ("alice", "bob"))]
+    assert [(g.principal, g.to_group) for g in access.list_grants("team-a")] == [
+        ("alice", False),
+        ("reviewers", True),
+    ]
+    access.remove_member("reviewers", "alice")
+    assert backend.access.roles_of(alice.id)[team.id] is Role.READER
+    with pytest.raises(AlreadyExists):
+        access.create_group("REVIEWERS")
+    with pytest.raises(NotFound, match="group"):
+        access.grant("team-a", "nobody", "reader", group=True)
+    access.delete_group("reviewers")
+    assert access.list_groups() == []
+    assert all(not g.to_group for g in access.list_grants())

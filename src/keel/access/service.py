@@ -21,6 +21,7 @@ from keel.entities.access import (
     DEFAULT_PROJECT,
     ApiToken,
     Grant,
+    Group,
     IssuedToken,
     Principal,
     PrincipalKind,
@@ -174,19 +175,55 @@ class AccessService:
         self.store.delete_project(canonical_name(name, "project name"))
         self._on_change()
 
-    def grant(self, project: str, principal: str, role: str | Role) -> Grant:
-        found = self.store.set_grant(
-            canonical_name(project, "project name"),
-            canonical_name(principal, "user name"),
-            Role.parse(role),
-            now=self._clock(),
-        )
+    def grant(
+        self, project: str, principal: str, role: str | Role, *, group: bool = False
+    ) -> Grant:
+        """Grant ``role`` on ``project`` to a principal, or with ``group`` to a group;
+        it replaces the role that one held there."""
+        project_name = canonical_name(project, "project name")
+        role = Role.parse(role)
+        if group:
+            found = self.store.set_group_grant(
+                project_name, canonical_name(principal, "group name"), role, now=self._clock()
+            )
+        else:
+            found = self.store.set_grant(
+                project_name, canonical_name(principal, "user name"), role, now=self._clock()
+            )
         self._on_change()
         return found
 
-    def revoke_grant(self, project: str, principal: str) -> None:
-        self.store.delete_grant(
-            canonical_name(project, "project name"), canonical_name(principal, "user name")
+    def revoke_grant(self, project: str, principal: str, *, group: bool = False) -> None:
+        project_name = canonical_name(project, "project name")
+        if group:
+            self.store.delete_group_grant(project_name, canonical_name(principal, "group name"))
+        else:
+            self.store.delete_grant(project_name, canonical_name(principal, "user name"))
+        self._on_change()
+
+    # groups ------------------------------------------------------------------------------
+
+    def create_group(self, name: str) -> Group:
+        return self.store.create_group(canonical_name(name, "group name"), now=self._clock())
+
+    def list_groups(self) -> list[Group]:
+        return self.store.list_groups()
+
+    def delete_group(self, name: str) -> None:
+        self.store.delete_group(canonical_name(name, "group name"))
+        self._on_change()
+
+    def add_member(self, group: str, principal: str) -> None:
+        self.store.set_member(
+            canonical_name(group, "group name"), canonical_name(principal, "user name"), member=True
+        )
+        self._on_change()
+
+    def remove_member(self, group: str, principal: str) -> None:
+        self.store.set_member(
+            canonical_name(group, "group name"),
+            canonical_name(principal, "user name"),
+            member=False,
         )
         self._on_change()
 

@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "users": "keel.cli.users",
     "tokens": "keel.cli.tokens",
     "projects": "keel.cli.projects",
+    "groups": "keel.cli.groups",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 

@@ -40,7 +40,8 @@ def list_projects(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
         return
     held: dict[str, list[str]] = {}
     for g in grants:
-        held.setdefault(g.project, []).append(f"{g.principal}={g.role.value}")
+        who = f"group:{g.principal}" if g.to_group else g.principal
+        held.setdefault(g.project, []).append(f"{who}={g.role.value}")
     print_table(
         None,
         ["name", "created", "grants", "description"],
@@ -48,29 +49,35 @@ def list_projects(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     )
 
 
+GroupFlag = typer.Option(False, "--group", help="NAME is a group (keel groups), not a user.")
+
+
 @app.command("grant")
 def grant(
     project: str = typer.Argument(...),
-    user: str = typer.Argument(..., help="User or service account."),
+    name: str = typer.Argument(..., help="User, service account, or group with --group."),
     role: str = typer.Argument(..., help="reader, editor, maintainer or admin."),
+    group: bool = GroupFlag,
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Grant a role on a project (replacing the one held)."""
     with _access(tracking_uri) as access:
-        found = access.grant(project, user, role)
-    typer.echo(f"{found.principal!r} is {found.role.value} on project {found.project!r}")
+        found = access.grant(project, name, role, group=group)
+    who = f"group {found.principal!r}" if group else repr(found.principal)
+    typer.echo(f"{who} is {found.role.value} on project {found.project!r}")
 
 
 @app.command("revoke")
 def revoke(
     project: str = typer.Argument(...),
-    user: str = typer.Argument(..., help="User or service account."),
+    name: str = typer.Argument(..., help="User, service account, or group with --group."),
+    group: bool = GroupFlag,
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Take away the role a principal holds on a project."""
+    """Take away the role a principal (or group) holds on a project."""
     with _access(tracking_uri) as access:
-        access.revoke_grant(project, user)
-    typer.echo(f"{user!r} holds no role on project {project!r} now")
+        access.revoke_grant(project, name, group=group)
+    typer.echo(f"{name!r} holds no role on project {project!r} now")
 
 
 @app.command("move")

@@ -128,7 +128,21 @@ class Project:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
+    """A role on a project, held by a principal or (``to_group``) by every member of a
+    group; a principal's role is the highest it holds either way."""
+
     project: str
     principal: str
+    """The principal's name, or the group's with ``to_group``."""
     role: Role
     created: int
+    to_group: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Principals that roles are granted to together (a team)."""
+
+    name: str
+    created: int
+    members: tuple[str, ...]

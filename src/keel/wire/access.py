@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
 
-from keel.entities.access import ApiToken, Grant, IssuedToken, Principal, Project
+from keel.entities.access import ApiToken, Grant, Group, IssuedToken, Principal, Project
 from keel.wire.base import Strict
 
 
@@ -94,9 +94,24 @@ class GrantSet(Strict):
 
 class GrantPublic(BaseModel):
     project: str
-    principal: str
+    principal: str = Field(description="The principal's name, or the group's.")
     role: str
     created: int
+    group: bool = Field(description="Granted to a group (its members hold the role).")
+
+
+class GroupCreate(Strict):
+    name: str
+
+
+class GroupPublic(BaseModel):
+    name: str
+    created: int
+    members: list[str]
+
+
+class GroupList(BaseModel):
+    groups: list[GroupPublic]
 
 
 class GrantList(BaseModel):
@@ -157,7 +172,16 @@ def grant_to_dict(grant: Grant) -> dict[str, Any]:
         "principal": grant.principal,
         "role": grant.role.value,
         "created": grant.created,
+        "group": grant.to_group,
     }
+
+
+def group_to_dict(group: Group) -> dict[str, Any]:
+    return {"name": group.name, "created": group.created, "members": list(group.members)}
+
+
+def group_from_dict(raw: dict[str, Any]) -> Group:
+    return Group(raw["name"], raw["created"], tuple(raw["members"]))
 
 
 def issued_from_dict(raw: dict[str, Any]) -> IssuedToken:
@@ -184,4 +208,6 @@ def project_from_dict(raw: dict[str, Any]) -> Project:
 def grant_from_dict(raw: dict[str, Any]) -> Grant:
     from keel.entities.access import Role
 
-    return Grant(raw["project"], raw["principal"], Role(raw["role"]), raw["created"])
+    return Grant(
+        raw["project"], raw["principal"], Role(raw["role"]), raw["created"], to_group=raw["group"]
+    )

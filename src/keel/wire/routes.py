@@ -139,6 +139,13 @@ LIST_GRANTS = Route("GET", "/api/v1/projects/{project}/grants")
 SET_GRANT = Route("PUT", "/api/v1/projects/{project}/grants/{principal}")
 DELETE_GRANT = Route("DELETE", "/api/v1/projects/{project}/grants/{principal}")
 MOVE_TO_PROJECT = Route("POST", "/api/v1/projects/{project}/resources")
+SET_GROUP_GRANT = Route("PUT", "/api/v1/projects/{project}/group-grants/{group}")
+DELETE_GROUP_GRANT = Route("DELETE", "/api/v1/projects/{project}/group-grants/{group}")
+LIST_GROUPS = Route("GET", "/api/v1/groups")
+CREATE_GROUP = Route("POST", "/api/v1/groups")
+DELETE_GROUP = Route("DELETE", "/api/v1/groups/{group}")
+ADD_MEMBER = Route("PUT", "/api/v1/groups/{group}/members/{principal}")
+REMOVE_MEMBER = Route("DELETE", "/api/v1/groups/{group}/members/{principal}")
 
 ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
 """Every route above, in the order listed."""

@@ -19,6 +19,9 @@ from keel.wire.access import (
     GrantList,
     GrantPublic,
     GrantSet,
+    GroupCreate,
+    GroupList,
+    GroupPublic,
     PrincipalCreate,
     PrincipalCreated,
     PrincipalList,
@@ -34,6 +37,7 @@ from keel.wire.access import (
     TokenRotate,
     WhoAmI,
     grant_to_dict,
+    group_to_dict,
     issued_to_dict,
     principal_to_dict,
     project_to_dict,
@@ -164,6 +168,43 @@ def set_grant(
 @router.delete("/projects/{project}/grants/{principal}", status_code=204)
 def delete_grant(request: Request, project: str, principal: str, caller: Admin) -> None:
     _access(request).revoke_grant(project, principal)
+
+
+@router.put("/projects/{project}/group-grants/{group}", response_model=GrantPublic)
+def set_group_grant(
+    request: Request, project: str, group: str, body: GrantSet, caller: Admin
+) -> JSON:
+    return JSON(grant_to_dict(_access(request).grant(project, group, body.role, group=True)))
+
+
+@router.delete("/projects/{project}/group-grants/{group}", status_code=204)
+def delete_group_grant(request: Request, project: str, group: str, caller: Admin) -> None:
+    _access(request).revoke_grant(project, group, group=True)
+
+
+@router.get("/groups", response_model=GroupList)
+def list_groups(request: Request, caller: Admin) -> JSON:
+    return JSON({"groups": [group_to_dict(g) for g in _access(request).list_groups()]})
+
+
+@router.post("/groups", response_model=GroupPublic, status_code=201)
+def create_group(request: Request, body: GroupCreate, caller: Admin) -> JSON:
+    return JSON(group_to_dict(_access(request).create_group(body.name)), status_code=201)
+
+
+@router.delete("/groups/{group}", status_code=204)
+def delete_group(request: Request, group: str, caller: Admin) -> None:
+    _access(request).delete_group(group)
+
+
+@router.put("/groups/{group}/members/{principal}", status_code=204)
+def add_member(request: Request, group: str, principal: str, caller: Admin) -> None:
+    _access(request).add_member(group, principal)
+
+
+@router.delete("/groups/{group}/members/{principal}", status_code=204)
+def remove_member(request: Request, group: str, principal: str, caller: Admin) -> None:
+    _access(request).remove_member(group, principal)
 
 
 @router.post("/projects/{project}/resources", response_model=ProjectPublic)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from keel.entities.access import ApiToken, Grant, IssuedToken, Principal, Project
+from keel.entities.access import ApiToken, Grant, Group, IssuedToken, Principal, Project
 from keel.store.rest.http import Http
 from keel.wire import routes
 from keel.wire.access import (
     grant_from_dict,
+    group_from_dict,
     issued_from_dict,
     principal_from_dict,
     project_from_dict,
@@ -68,14 +69,37 @@ class RestAccess:
         found = self.http.request(*routes.LIST_PROJECTS.at())
         return [project_from_dict(p) for p in found["projects"]]
 
-    def grant(self, project: str, principal: str, role: str) -> Grant:
-        found = self.http.request(
-            *routes.SET_GRANT.at(project=project, principal=principal), json={"role": role}
+    def grant(self, project: str, principal: str, role: str, *, group: bool = False) -> Grant:
+        route = (
+            routes.SET_GROUP_GRANT.at(project=project, group=principal)
+            if group
+            else routes.SET_GRANT.at(project=project, principal=principal)
         )
-        return grant_from_dict(found)
+        return grant_from_dict(self.http.request(*route, json={"role": role}))
 
-    def revoke_grant(self, project: str, principal: str) -> None:
-        self.http.request(*routes.DELETE_GRANT.at(project=project, principal=principal))
+    def revoke_grant(self, project: str, principal: str, *, group: bool = False) -> None:
+        route = (
+            routes.DELETE_GROUP_GRANT.at(project=project, group=principal)
+            if group
+            else routes.DELETE_GRANT.at(project=project, principal=principal)
+        )
+        self.http.request(*route)
+
+    def create_group(self, name: str) -> Group:
+        return group_from_dict(self.http.request(*routes.CREATE_GROUP.at(), json={"name": name}))
+
+    def list_groups(self) -> list[Group]:
+        found = self.http.request(*routes.LIST_GROUPS.at())
+        return [group_from_dict(g) for g in found["groups"]]
+
+    def delete_group(self, name: str) -> None:
+        self.http.request(*routes.DELETE_GROUP.at(group=name))
+
+    def add_member(self, group: str, principal: str) -> None:
+        self.http.request(*routes.ADD_MEMBER.at(group=group, principal=principal))
+
+    def remove_member(self, group: str, principal: str) -> None:
+        self.http.request(*routes.REMOVE_MEMBER.at(group=group, principal=principal))
 
     def list_grants(self, project: str | None = None) -> list[Grant]:
         if project is None:

@@ -15,6 +15,7 @@ from keel.entities.access import (
     DEFAULT_PROJECT,
     ApiToken,
     Grant,
+    Group,
     Principal,
     PrincipalKind,
     Project,
@@ -27,6 +28,9 @@ from keel.store.sql.tables import (
     datasets,
     experiments,
     grants,
+    group_grants,
+    group_members,
+    principal_groups,
     principals,
     projects,
     promotion_requests,
@@ -277,29 +281,148 @@ class SqlAccessStore:
             raise NotFound(f"grant: {principal!r} holds no role on project {project!r}")
 
     def list_grants(self, project: str | None = None) -> list[Grant]:
-        query = (
-            select(projects.c.name.label("project"), principals.c.name.label("principal"), grants)
+        """Grants to principals, then to groups, by project and name."""
+        direct = (
+            select(projects.c.name.label("project"), principals.c.name.label("grantee"), grants)
             .join(projects, projects.c.id == grants.c.project_id)
             .join(principals, principals.c.id == grants.c.principal_id)
             .order_by(projects.c.name, principals.c.name)
         )
+        to_groups = (
+            select(
+                projects.c.name.label("project"),
+                principal_groups.c.name.label("grantee"),
+                group_grants,
+            )
+            .join(projects, projects.c.id == group_grants.c.project_id)
+            .join(principal_groups, principal_groups.c.id == group_grants.c.group_id)
+            .order_by(projects.c.name, principal_groups.c.name)
+        )
         if project is not None:
-            query = query.where(projects.c.name == project)
+            direct = direct.where(projects.c.name == project)
+            to_groups = to_groups.where(projects.c.name == project)
         with read_transaction(self.engine) as conn:
-            return [
-                Grant(row.project, row.principal, Role(row.role), row.created)
-                for row in conn.execute(query)
+            found = [
+                Grant(row.project, row.grantee, Role(row.role), row.created)
+                for row in conn.execute(direct)
             ]
+            found += [
+                Grant(row.project, row.grantee, Role(row.role), row.created, to_group=True)
+                for row in conn.execute(to_groups)
+            ]
+        return sorted(found, key=lambda g: (g.project, g.to_group, g.principal))
 
     def roles_of(self, principal_id: int) -> dict[int, Role]:
-        """The role ``principal_id`` holds on each project it has one on, by project id."""
+        """The highest role ``principal_id`` holds on each project, itself or through a
+        group, by project id."""
+        direct = select(grants.c.project_id, grants.c.role).where(
+            grants.c.principal_id == principal_id
+        )
+        through_groups = (
+            select(group_grants.c.project_id, group_grants.c.role)
+            .join(group_members, group_members.c.group_id == group_grants.c.group_id)
+            .where(group_members.c.principal_id == principal_id)
+        )
+        roles: dict[int, Role] = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(grants.c.project_id, grants.c.role).where(
-                    grants.c.principal_id == principal_id
-                )
+            for row in [*conn.execute(direct), *conn.execute(through_groups)]:
+                role = Role(row.role)
+                held = roles.get(row.project_id)
+                if held is None or role.rank > held.rank:
+                    roles[row.project_id] = role
+        return roles
+
+    # groups --------------------------------------------------------------------------
+
+    def create_group(self, name: str, *, now: int) -> Group:
+        try:
+            with write_transaction(self.engine) as conn:
+                conn.execute(principal_groups.insert().values(name=name, created=now))
+        except IntegrityError:
+            raise AlreadyExists(f"group {name!r}: the name is taken") from None
+        return Group(name, now, ())
+
+    def list_groups(self) -> list[Group]:
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(select(principal_groups).order_by(principal_groups.c.name)).all()
+            members = conn.execute(
+                select(group_members.c.group_id, principals.c.name)
+                .join(principals, principals.c.id == group_members.c.principal_id)
+                .order_by(principals.c.name)
             ).all()
-        return {row.project_id: Role(row.role) for row in rows}
+        by_group: dict[int, list[str]] = {}
+        for group_id, member in members:
+            by_group.setdefault(group_id, []).append(member)
+        return [Group(r.name, r.created, tuple(by_group.get(r.id, ()))) for r in rows]
+
+    def delete_group(self, name: str) -> None:
+        with write_transaction(self.engine) as conn:
+            gone = conn.execute(
+                delete(principal_groups).where(principal_groups.c.name == name)
+            ).rowcount
+        if not gone:
+            raise NotFound(f"group {name!r}: no such group")
+
+    def set_member(self, group: str, principal: str, *, member: bool) -> None:
+        """Add ``principal`` to ``group`` (again is fine), or remove it."""
+        with write_transaction(self.engine) as conn:
+            group_id = self._group_id(conn, group)
+            principal_id = conn.execute(
+                select(principals.c.id).where(principals.c.name == principal)
+            ).scalar()
+            if principal_id is None:
+                raise NotFound(f"principal {principal!r}: no such user or service account")
+            conn.execute(
+                delete(group_members)
+                .where(group_members.c.group_id == group_id)
+                .where(group_members.c.principal_id == principal_id)
+            )
+            if member:
+                conn.execute(
+                    group_members.insert().values(group_id=group_id, principal_id=principal_id)
+                )
+
+    def set_group_grant(self, project: str, group: str, role: Role, *, now: int) -> Grant:
+        with write_transaction(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+            group_id = self._group_id(conn, group)
+            conn.execute(
+                delete(group_grants)
+                .where(group_grants.c.project_id == project_id)
+                .where(group_grants.c.group_id == group_id)
+            )
+            conn.execute(
+                group_grants.insert().values(
+                    project_id=project_id, group_id=group_id, role=role.value, created=now
+                )
+            )
+        return Grant(project, group, role, now, to_group=True)
+
+    def delete_group_grant(self, project: str, group: str) -> None:
+        with write_transaction(self.engine) as conn:
+            project_id = self._project_id(conn, project)
+            group_id = self._group_id(conn, group)
+            gone = conn.execute(
+                delete(group_grants)
+                .where(group_grants.c.project_id == project_id)
+                .where(group_grants.c.group_id == group_id)
+            ).rowcount
+        if not gone:
+            raise NotFound(f"grant: group {group!r} holds no role on project {project!r}")
+
+    def _group_id(self, conn: Any, group: str) -> int:
+        found = conn.execute(
+            select(principal_groups.c.id).where(principal_groups.c.name == group)
+        ).scalar()
+        if found is None:
+            raise NotFound(f"group {group!r}: no such group")
+        return int(found)
+
+    def _project_id(self, conn: Any, project: str) -> int:
+        found = conn.execute(select(projects.c.id).where(projects.c.name == project)).scalar()
+        if found is None:
+            raise NotFound(f"project {project!r}: no such project")
+        return int(found)
 
     def _ids(self, conn: Any, project: str, principal: str) -> tuple[int, int]:
         project_id = conn.execute(select(projects.c.id).where(projects.c.name == project)).scalar()

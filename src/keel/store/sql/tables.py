@@ -505,3 +505,34 @@ grants = Table(
     Column("created", BigInteger, nullable=False),
     Index("ix_grants_principal", "principal_id"),
 )
+
+principal_groups = Table(
+    "principal_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", PRINCIPAL_NAME, nullable=False, unique=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column(
+        "group_id", Integer, ForeignKey("principal_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "principal_id", Integer, ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Index("ix_group_members_principal", "principal_id"),
+)
+
+group_grants = Table(
+    "group_grants",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "group_id", Integer, ForeignKey("principal_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", String(16), nullable=False),
+    Column("created", BigInteger, nullable=False),
+)

@@ -1,5 +1,5 @@
-"""Access: principals (users, service accounts), API tokens (hashed), projects and
-grants; every experiment, registered model and dataset gets a project (``default``).
+"""Access: principals (users, service accounts), API tokens (hashed), projects, groups
+and grants; every experiment, registered model and dataset gets a project (``default``).
 
 Revision ID: 0005_access
 Revises: 0004
@@ -77,6 +77,45 @@ def upgrade() -> None:
         sa.Column("created", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_grants_principal", "grants", ["principal_id"])
+    op.create_table(
+        "principal_groups",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", NAME, nullable=False, unique=True),
+        sa.Column("created", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "group_members",
+        sa.Column(
+            "group_id",
+            sa.Integer,
+            sa.ForeignKey("principal_groups.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "principal_id",
+            sa.Integer,
+            sa.ForeignKey("principals.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+    )
+    op.create_index("ix_group_members_principal", "group_members", ["principal_id"])
+    op.create_table(
+        "group_grants",
+        sa.Column(
+            "project_id",
+            sa.Integer,
+            sa.ForeignKey("projects.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "group_id",
+            sa.Integer,
+            sa.ForeignKey("principal_groups.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("created", sa.BigInteger, nullable=False),
+    )
     # Existing rows take the default (the project above): the backfill is the default.
     for table in PROJECT_OF:
         op.add_column(
@@ -90,5 +129,13 @@ def downgrade() -> None:
         op.drop_index(f"ix_{table}_project", table_name=table)
         with op.batch_alter_table(table) as batch:
             batch.drop_column("project_id")
-    for name in ("grants", "projects", "api_tokens", "principals"):
+    for name in (
+        "group_grants",
+        "group_members",
+        "principal_groups",
+        "grants",
+        "projects",
+        "api_tokens",
+        "principals",
+    ):
         op.drop_table(name)
