@@ -262,3 +262,18 @@ def test_a_role_granted_to_a_group_reaches_its_members(team: Team) -> None:
         assert_error(
             carol.post(f"{API}/runs", json={"experiment_id": exp_id, "run_name": "r"}), 403
         )
+
+
+def test_an_experiment_made_in_a_project_needs_a_role_there(team: Team, tmp_path: Path) -> None:
+    from keel import Client
+
+    settings = Settings(home=tmp_path)
+    with Client(team.server.url, token=team.tokens["erin"], settings=settings) as erin:
+        exp_id = erin.create_experiment(unique("team"), project="team-a")
+        assert erin.create_run(exp_id).info.experiment_id == exp_id
+    with team.client("erin") as erin_api, team.client("alice") as alice:
+        assert_error(erin_api.post(f"{API}/experiments", json={"name": unique("d")}), 403)
+        r = alice.post(f"{API}/experiments", json={"name": unique("t"), "project": "team-a"})
+        assert_error(r, 403, "team-a")
+        r = alice.post(f"{API}/experiments", json={"name": unique("t"), "project": "nope"})
+        assert_error(r, 404, "nope")

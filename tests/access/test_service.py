@@ -222,3 +222,13 @@ def test_a_group_grants_its_members_the_highest_role(access: AccessService, back
     access.delete_group("reviewers")
     assert access.list_groups() == []
     assert all(not g.to_group for g in access.list_grants())
+
+
+def test_an_experiment_is_made_in_the_project_named(access: AccessService, backend) -> None:
+    team = access.create_project("team-a")
+    store = backend.tracking
+    exp_id = store.create_experiment("in-team", project="Team-A")
+    assert backend.access.project_of("experiment", exp_id) == team.id
+    with pytest.raises(NotFound, match="project 'team-b'"):
+        store.create_experiment("nowhere", project="team-b")
+    assert store.get_experiment_by_name("nowhere") is None  # nothing made

@@ -134,8 +134,14 @@ class TrackingClient:
         name: str,
         artifact_location: str | None = None,
         tags: Mapping[str, str] | None = None,
+        *,
+        project: str | None = None,
     ) -> str:
-        return self.store.create_experiment(name, artifact_location, dict(tags or {}))
+        """A new experiment's id; it belongs to ``project`` (by default ``default``), whose
+        roles say who may read and change it and its runs."""
+        return self.store.create_experiment(
+            name, artifact_location, dict(tags or {}), project=project
+        )
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self.store.get_experiment(str(experiment_id))

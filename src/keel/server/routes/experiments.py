@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from keel.access.permissions import permission
 from keel.entities import ViewType
 from keel.errors import InvalidArgument, NotFound
 from keel.server.auth import Caller, requires
@@ -23,15 +24,24 @@ from keel.wire.experiments import (
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
-@router.post(
-    "", dependencies=[requires("experiment:write")], response_model=ExperimentId, status_code=201
-)
-def create_experiment(body: ExperimentCreate, store: StoreDep) -> JSON:
+@router.post("", response_model=ExperimentId, status_code=201)
+def create_experiment(
+    body: ExperimentCreate,
+    store: StoreDep,
+    request: Request,
+    caller: Annotated[Caller, requires("experiment:write", from_body=True)],
+) -> JSON:
+    """Needs ``experiment:write`` on the project it is made in."""
+    if body.project is None:
+        caller.check_default("experiment:write")
+    elif not caller.open:
+        project = request.app.state.access.get_project(body.project)
+        caller.check(permission("experiment:write"), project.id)
     if body.artifact_location is not None:
         raise InvalidArgument(
             "artifact_location: the server places artifacts under its own root; leave it out"
         )
-    experiment_id = store.create_experiment(body.name, None, body.tags)
+    experiment_id = store.create_experiment(body.name, None, body.tags, project=body.project)
     return JSON({"experiment_id": experiment_id}, status_code=201)
 
 
