@@ -277,3 +277,32 @@ def test_an_experiment_made_in_a_project_needs_a_role_there(team: Team, tmp_path
         assert_error(r, 403, "team-a")
         r = alice.post(f"{API}/experiments", json={"name": unique("t"), "project": "nope"})
         assert_error(r, 404, "nope")
+
+
+def test_lists_show_what_their_reader_may_read(team: Team) -> None:
+    with team.client("alice") as alice, team.client("erin") as erin, team.client("root") as root:
+        public = alice.post(f"{API}/experiments", json={"name": unique("pub")}).json()
+        private = erin.post(f"{API}/experiments", json={"name": unique("prv"), "project": "team-a"})
+        assert private.status_code == 201, private.text
+        ids = {
+            who: {e["experiment_id"] for e in api.get(f"{API}/experiments").json()["experiments"]}
+            for who, api in (("alice", alice), ("erin", erin), ("root", root))
+        }
+        assert public["experiment_id"] in ids["alice"] - ids["erin"]
+        assert private.json()["experiment_id"] in ids["erin"] - ids["alice"]
+        assert {public["experiment_id"], private.json()["experiment_id"]} <= ids["root"]
+        model = _model_with_version(alice)
+        assert model in {m["name"] for m in alice.get(f"{API}/registered-models").json()["models"]}
+        erin_models = erin.get(f"{API}/registered-models").json()["models"]
+        assert model not in {m["name"] for m in erin_models}
+        _request(alice, model)
+        assert all(
+            r["name"] != model for r in erin.get(f"{API}/promotion-requests").json()["requests"]
+        )
+        assert any(
+            r["name"] == model for r in alice.get(f"{API}/promotion-requests").json()["requests"]
+        )
+        assert all(r["name"] != model for r in erin.get(f"{API}/audit").json()["records"])
+        with team.client("carol") as carol:  # a reader of default: no audit there
+            assert all(r["name"] != model for r in carol.get(f"{API}/audit").json()["records"])
+            assert_error(carol.get(f"{API}/audit", params={"name": model}), 403, "maintainer")

@@ -15,9 +15,9 @@ Once one exists, ``X-Keel-User`` is ignored: the actor is the authenticated prin
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request
@@ -29,6 +29,7 @@ from keel.entities.access import DEFAULT_PROJECT_ID
 from keel.entities.rules import check_actor
 from keel.errors import Forbidden, Unauthenticated
 
+T = TypeVar("T")
 ANONYMOUS = "anonymous"
 LOGIN_HINT = "run `keel login <server URL>` or set KEEL_TRACKING_TOKEN to an API token"
 PATH_KEYS = {
@@ -84,6 +85,20 @@ class Caller:
                 f"{needed.name}: needs the {needed.role.value} role on a project; "
                 f"{self.identity.principal.name!r} has none that high"
             )
+
+    def visible(self, name: str, kind: str, items: list[T], key: Callable[[T], object]) -> list[T]:
+        """The ``items`` (experiments, models, datasets, or records naming one) on whose
+        project the caller holds permission ``name``, in their order: a list shows what
+        its reader may see, not everything on the server. Blocking: one query."""
+        if self.identity is None or self.identity.principal.is_admin:
+            return items
+        needed = permission(name)
+        allowed = {p for p, role in self.identity.roles.items() if role.includes(needed.role)}
+        if not allowed or not items:
+            return []
+        assert self.auth is not None
+        projects = self.auth.store.project_ids(kind)
+        return [i for i in items if projects.get(str(key(i)), DEFAULT_PROJECT_ID) in allowed]
 
     def check_default(self, name: str) -> None:
         """Check ``name`` on the default project: for what belongs to no one resource."""

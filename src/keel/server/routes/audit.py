@@ -3,6 +3,7 @@ store method, that changes or deletes a record)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -26,11 +27,10 @@ def list_audit(
     max_results: int = 1000,
     page_token: str | None = None,
 ) -> JSON:
-    """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive. Needs
-    ``audit:read`` on the model's project, or on the default project without ``name``."""
-    if name is None:
-        caller.check_default("audit:read")
-    else:
+    """Audit records, oldest first; ``since`` in epoch milliseconds, inclusive. Of
+    ``name`` (``audit:read`` on its project), or of every model whose project the caller
+    holds ``audit:read`` on."""
+    if name is not None:
         caller.check_resources("audit:read", "model", [name])
     page = registry.list_audit(
         name,
@@ -40,4 +40,7 @@ def list_audit(
         max_results=max_results,
         page_token=page_token,
     )
+    if name is None:
+        records = caller.visible("audit:read", "model", page.records, lambda r: r.name)
+        page = replace(page, records=records)
     return JSON(audit_page_to_dict(page))

@@ -7,6 +7,7 @@ unless its bytes hash to its name), then creating the version with its manifest.
 from __future__ import annotations
 
 import base64
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -16,7 +17,7 @@ from keel.entities.dataset import DatasetKind, check_digest
 from keel.entities.dataset_manifest import DataManifest
 from keel.entities.rules import check_choice
 from keel.errors import InvalidArgument, NotFound
-from keel.server.auth import requires
+from keel.server.auth import Caller, requires
 from keel.server.deps import ActorDep
 from keel.server.responses import JSON
 from keel.server.streams import consume_body
@@ -52,9 +53,17 @@ def _objects(request: Request) -> StoreObjects:
     return request.app.state.dataset_objects
 
 
-@router.get("/datasets", dependencies=[requires("dataset:read")], response_model=DatasetList)
-def list_datasets(request: Request) -> JSON:
-    return JSON({"datasets": [dataset_to_dict(d) for d in _datasets(request).list_datasets()]})
+@router.get("/datasets", response_model=DatasetList)
+def list_datasets(
+    request: Request, caller: Annotated[Caller, requires("dataset:read", from_body=True)]
+) -> JSON:
+    """The datasets of the projects the caller may read."""
+    found = caller.visible("dataset:read", "dataset", _datasets(request).list_datasets(), _name)
+    return JSON({"datasets": [dataset_to_dict(d) for d in found]})
+
+
+def _name(found: Any) -> str:
+    return str(found.name)
 
 
 @router.get(

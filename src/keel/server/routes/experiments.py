@@ -45,9 +45,15 @@ def create_experiment(
     return JSON({"experiment_id": experiment_id}, status_code=201)
 
 
-@router.get("", dependencies=[requires("experiment:read")], response_model=ExperimentList)
-def list_experiments(store: StoreDep, view: Literal["active", "deleted", "all"] = "active") -> JSON:
+@router.get("", response_model=ExperimentList)
+def list_experiments(
+    store: StoreDep,
+    caller: Annotated[Caller, requires("experiment:read", from_body=True)],
+    view: Literal["active", "deleted", "all"] = "active",
+) -> JSON:
+    """The experiments of the projects the caller may read."""
     found = store.search_experiments(ViewType(view))
+    found = caller.visible("experiment:read", "experiment", found, lambda e: e.experiment_id)
     return JSON({"experiments": [experiment_to_dict(e) for e in found]})
 
 

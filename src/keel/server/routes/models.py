@@ -5,9 +5,12 @@ The acting user is the ``X-Keel-User`` header (``anonymous`` without one)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 
-from keel.server.auth import requires
+from keel.server.auth import Caller, requires
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import (
@@ -47,18 +50,22 @@ def create_registered_model(
     return JSON(model_to_dict(found), status_code=201)
 
 
-@router.get("", dependencies=[requires("model:read")], response_model=RegisteredModelPagePublic)
+@router.get("", response_model=RegisteredModelPagePublic)
 def search_registered_models(
     registry: RegistryDep,
+    caller: Annotated[Caller, requires("model:read", from_body=True)],
     name_like: str | None = None,
     max_results: int = 100,
     page_token: str | None = None,
 ) -> JSON:
-    """Models by name; ``name_like`` is a case-insensitive LIKE pattern (``%``, ``_``)."""
+    """Models by name; ``name_like`` is a case-insensitive LIKE pattern (``%``, ``_``).
+    Only those of projects the caller may read: a page may hold fewer than
+    ``max_results`` and still have a next one."""
     page = registry.search_registered_models(
         name_like, max_results=max_results, page_token=page_token
     )
-    return JSON(model_page_to_dict(page))
+    models = caller.visible("model:read", "model", page.models, lambda m: m.name)
+    return JSON(model_page_to_dict(replace(page, models=models)))
 
 
 @router.get("/{name}", dependencies=[requires("model:read")], response_model=RegisteredModelPublic)

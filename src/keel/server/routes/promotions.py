@@ -42,13 +42,13 @@ def list_promotion_requests(
     state: str | None = None,
     max_results: int = 100,
 ) -> JSON:
-    """Requests, newest first. Needs ``model:read`` on the model's project, or on the
-    default project without ``name``."""
-    if name is None:
-        caller.check_default("model:read")
-    else:
+    """Requests, newest first: of ``name``, or of every model whose project the caller
+    may read."""
+    if name is not None:
         caller.check_resources("model:read", "model", [name])
     found = registry.list_promotion_requests(name, state=state, max_results=max_results)
+    if name is None:
+        found = caller.visible("model:read", "model", found, lambda r: r.name)
     return JSON({"requests": [request_to_dict(r) for r in found]})
 
 

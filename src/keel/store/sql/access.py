@@ -449,6 +449,13 @@ class SqlAccessStore:
         with self.engine.connect() as conn:
             return conn.execute(select(table.c.project_id).where(column == key)).scalar()
 
+    def project_ids(self, kind: str) -> dict[str, int]:
+        """The project id of every experiment (by id), model or dataset (by name)."""
+        table, column = RESOURCE_TABLES[kind]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(column, table.c.project_id)).all()
+        return {str(key): project_id for key, project_id in rows}
+
     def project_of_run(self, run_id: str) -> int | None:
         with self.engine.connect() as conn:
             return conn.execute(
