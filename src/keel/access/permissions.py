@@ -3,8 +3,8 @@
 Reading needs ``reader``; creating and changing needs ``editor``; deleting, recording
 checks, changing alias policies and deciding promotions need ``maintainer``; managing
 users, other principals' tokens, projects and grants needs ``admin`` (a principal marked
-admin). A route names one of these (``requires("run:write")``); a test fails on any API
-route that names none.
+admin), as does server-wide ``maintenance``. A route names one of these
+(``requires("run:write")``); a test fails on any API route that names none.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("audit:read", Role.MAINTAINER),
     # Only an authenticated principal: its own tokens, who it is.
     ("self", Role.READER),
+    # Users, tokens of others, projects, groups, grants: never on a server without users.
     ("admin", Role.ADMIN),
+    # Server-wide housekeeping (reaping lost runs): admins, or anyone on an open server.
+    ("maintenance", Role.ADMIN),
 )
 """Every permission there is."""
 

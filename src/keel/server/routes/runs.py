@@ -106,7 +106,7 @@ def search_runs(
     return JSON(run_page_to_dict(page))
 
 
-@router.post("/runs/reap", dependencies=[requires("admin")], response_model=ReapedRuns)
+@router.post("/runs/reap", dependencies=[requires("maintenance")], response_model=ReapedRuns)
 def reap_lost_runs(body: Reap, store: StoreDep) -> JSON:
     return JSON({"run_ids": store.reap_lost_runs(body.silent_for_ms)})
 

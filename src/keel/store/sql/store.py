@@ -22,7 +22,7 @@ from keel.entities import (
     WriteBatch,
 )
 from keel.entities import rules as v
-from keel.entities.access import DEFAULT_PROJECT_ID, canonical_name
+from keel.entities.access import canonical_name
 from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
@@ -74,13 +74,16 @@ class SqlTrackingStore:
         now = now_ms()
         try:
             with write_transaction(self.engine) as conn:
-                project_id: int | None = DEFAULT_PROJECT_ID
+                # The default project is the column's default: left out, so that this
+                # code still writes to a database at an older revision (as tests make).
+                placed: dict[str, int] = {}
                 if project_name is not None:
                     project_id = conn.execute(
                         select(projects.c.id).where(projects.c.name == project_name)
                     ).scalar()
                     if project_id is None:
                         raise NotFound(f"project {project_name!r}: no such project")
+                    placed["project_id"] = project_id
                 if conn.execute(
                     select(experiments.c.experiment_id).where(experiments.c.name == name)
                 ).first():
@@ -93,7 +96,7 @@ class SqlTrackingStore:
                         lifecycle_stage=LifecycleStage.ACTIVE.value,
                         creation_time=now,
                         last_update_time=now,
-                        project_id=project_id,
+                        **placed,
                     )
                     .returning(experiments.c.experiment_id)
                 ).scalar_one()
