@@ -306,3 +306,21 @@ def test_lists_show_what_their_reader_may_read(team: Team) -> None:
         with team.client("carol") as carol:  # a reader of default: no audit there
             assert all(r["name"] != model for r in carol.get(f"{API}/audit").json()["records"])
             assert_error(carol.get(f"{API}/audit", params={"name": model}), 403, "maintainer")
+
+
+def test_a_name_is_judged_as_the_route_reads_it(team: Team) -> None:
+    """``x%41`` (percent-encoded once more on the wire) is not ``xA``: a guard that decoded
+    the path again would judge erin's model and let her delete alice's."""
+    suffix = uuid.uuid4().hex[:6]
+    with team.client("alice") as alice, team.client("erin") as erin, team.client("root") as root:
+        assert (
+            alice.post(f"{API}/registered-models", json={"name": f"{suffix}%41"}).status_code == 201
+        )
+        assert root.post(f"{API}/registered-models", json={"name": f"{suffix}A"}).status_code == 201
+        r = root.post(
+            f"{API}/projects/team-a/resources", json={"kind": "model", "key": f"{suffix}A"}
+        )
+        assert r.status_code == 200, r.text
+        assert erin.get(f"{API}/registered-models/{suffix}A").status_code == 200
+        assert_error(erin.delete(f"{API}/registered-models/{suffix}%2541"), 403, "default")
+        assert alice.get(f"{API}/registered-models/{suffix}%2541").json()["name"] == f"{suffix}%41"

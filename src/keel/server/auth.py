@@ -54,6 +54,15 @@ class Caller:
     def open(self) -> bool:
         return self.identity is None
 
+    def allows(self, needed: Permission, project_id: int) -> bool:
+        """Whether the caller holds ``needed`` on the project (no I/O)."""
+        if self.identity is None or needed.name == "self":
+            return True
+        if needed.name in ("admin", "maintenance"):
+            return self.identity.principal.is_admin
+        held = self.identity.role_on(project_id)
+        return held is not None and held.includes(needed.role)
+
     def check(self, needed: Permission, project_id: int) -> None:
         """``Forbidden`` unless the caller holds ``needed`` on the project."""
         if self.identity is None:
@@ -145,20 +154,18 @@ class Guard:
         if self.anywhere:
             caller.check_anywhere(needed)
             return caller
+        # The path parameter exactly as the route receives it (decoded once, by the
+        # router): decoding it again would judge one name and act on another.
         project_id = DEFAULT_PROJECT_ID
-        if needed.resource == "model" and "request_id" in request.path_params:
-            project_id = await _project(caller.auth, "request", request.path_params["request_id"])
+        params = request.path_params
+        if needed.resource == "model" and "request_id" in params:
+            project_id = await _project(caller.auth, "request", str(params["request_id"]))
         elif needed.resource in PATH_KEYS:
             param, kind = PATH_KEYS[needed.resource]
-            key = request.path_params.get(param)
-            if key is None and needed.resource in ("experiment", "run"):
-                # /runs/{run_id}/... under an experiment permission, and the reverse
-                for other, other_kind in (PATH_KEYS["run"], PATH_KEYS["experiment"]):
-                    if other in request.path_params:
-                        key, kind = request.path_params[other], other_kind
-            if key is not None:
-                project_id = await _project(caller.auth, kind, unquote(str(key)))
-        caller.check(needed, project_id)
+            if param in params:
+                project_id = await _project(caller.auth, kind, str(params[param]))
+        if not caller.allows(needed, project_id):  # the refusal names the project: a query
+            await run_in_threadpool(caller.check, needed, project_id)
         return caller
 
     def __repr__(self) -> str:
