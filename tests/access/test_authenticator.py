@@ -108,3 +108,19 @@ def test_a_missing_resource_is_not_cached(setup, tmp_path: Path) -> None:
     auth, _, _, _statements = setup
     assert auth.project_of("experiment", "42") == DEFAULT_PROJECT_ID
     assert auth.project_cached("experiment", "42") == (False, None)
+
+
+def test_a_deleted_models_project_is_forgotten(setup, tmp_path: Path) -> None:
+    auth, access, _, _ = setup
+    team = access.create_project("team-a")
+    from keel.store.sql.registry import SqlRegistryStore
+
+    registry = SqlRegistryStore(auth.store.engine)
+    registry.create_registered_model("m", actor="alice")
+    access.move("model", "m", "team-a")
+    assert auth.project_of("model", "m") == team.id
+    registry.delete_registered_model("m", actor="alice")
+    registry.create_registered_model("m", actor="bob")  # again, in the default project
+    assert auth.project_of("model", "m") == team.id  # what the cache still says
+    auth.forget("model", "m")
+    assert auth.project_of("model", "m") == DEFAULT_PROJECT_ID

@@ -184,6 +184,11 @@ class Authenticator:
                 return project.name
         return str(project_id)
 
+    def forget(self, kind: str, key: str) -> None:
+        """Forget a resource's project: it was deleted, and its name may come back."""
+        with self._lock:
+            self._projects.pop((kind, key), None)
+
     def invalidate(self) -> None:
         """Forget everything cached: a token was revoked, a grant or a project changed."""
         with self._lock:

@@ -83,10 +83,17 @@ def update_registered_model(
     return JSON(model_to_dict(found))
 
 
-@router.delete("/{name}", dependencies=[requires("model:delete")], status_code=204)
-def delete_registered_model(name: str, registry: RegistryDep, actor: ActorDep) -> None:
+@router.delete("/{name}", status_code=204)
+def delete_registered_model(
+    name: str,
+    registry: RegistryDep,
+    actor: ActorDep,
+    caller: Annotated[Caller, requires("model:delete")],
+) -> None:
     """Delete the model and its versions; refused (409) while any alias is set."""
     registry.delete_registered_model(name, actor=actor)
+    if caller.auth is not None:  # the name may be taken again, in another project
+        caller.auth.forget("model", name)
 
 
 @router.put("/{name}/tags", dependencies=[requires("model:write")], status_code=204)
