@@ -66,3 +66,12 @@ def test_rate_limit_per_token_answers_429_with_retry_after(tmp_path: Path) -> No
             assert b.get(f"{API}/whoami").status_code == 200  # per token, not per server
     finally:
         server.stop()
+
+
+def test_a_rate_limit_that_does_not_parse_stops_the_start(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'keel.db'}"
+    error = keel_fails(
+        "server", "--port", str(free_port()), "--backend-store-uri", db,
+        env={"KEEL_RATE_LIMIT": "lots"},
+    )  # fmt: skip
+    assert "KEEL_RATE_LIMIT 'lots'" in error, error

@@ -21,13 +21,16 @@ def serve(
     import uvicorn
 
     from keel.server.app import require_database
+    from keel.server.auth import rate_limit
     from keel.store import open_backend
     from keel.uri import absolute_location
 
     settings = Settings.from_env()
     uri = backend_store_uri or settings.tracking_uri or str(settings.home)
-    # Refuse a non-database URI here, once: in the workers it would crash each one.
+    # Refuse a non-database URI (or a rate limit that does not parse) here, once: in the
+    # workers it would crash each one.
     require_database(uri)
+    rate_limit(settings.rate_limit)
     # Workers re-read these through Settings.from_env(), the one place env is read.
     os.environ["KEEL_TRACKING_URI"] = uri
     if artifacts_uri:  # absolute: workers and every later start read the same folder
