@@ -324,3 +324,18 @@ def test_a_name_is_judged_as_the_route_reads_it(team: Team) -> None:
         assert erin.get(f"{API}/registered-models/{suffix}A").status_code == 200
         assert_error(erin.delete(f"{API}/registered-models/{suffix}%2541"), 403, "default")
         assert alice.get(f"{API}/registered-models/{suffix}%2541").json()["name"] == f"{suffix}%41"
+
+
+def test_dataset_objects_need_a_role_on_some_project(team: Team) -> None:
+    from keel.artifacts.hashing import hash_bytes
+
+    content = uuid.uuid4().bytes * 8
+    digest = hash_bytes(content)
+    with team.client("carol") as carol, team.client("erin") as erin:
+        assert_error(carol.put(f"{API}/dataset-objects/{digest}", content=content), 403, "editor")
+        r = erin.put(f"{API}/dataset-objects/{digest}", content=content)  # editor of team-a
+        assert r.status_code == 201, r.text
+        assert carol.get(f"{API}/dataset-objects/{digest}").content == content
+        # a dataset's versions belong to its project: erin cannot add one to default's
+        r = erin.post(f"{API}/datasets/{unique('ds')}/versions", json={})
+        assert_error(r, 403, "default")
