@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keel.access.tokens import hash_token
@@ -45,7 +45,6 @@ class Identity:
     """Role by project id, from the principal's grants."""
     loaded: float
     touched: int | None = None
-    project_names: dict[int, str] = field(default_factory=dict)
 
     def role_on(self, project_id: int) -> Role | None:
         if self.principal.is_admin:

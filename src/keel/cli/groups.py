@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from keel.cli.access_target import open_target
 from keel.cli.output import Json, TrackingUri, print_json, print_table, when
-from keel.cli.users import _access
 
 app = typer.Typer(help="Create groups and manage their members.", no_args_is_help=True)
 
@@ -13,7 +13,7 @@ app = typer.Typer(help="Create groups and manage their members.", no_args_is_hel
 @app.command("create")
 def create(name: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> None:
     """Create a group."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.create_group(name)
     typer.echo(f"created group {found.name!r}")
 
@@ -21,7 +21,7 @@ def create(name: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> 
 @app.command("list")
 def list_groups(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     """List groups and their members."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.list_groups()
     if json:
         from keel.wire.access import group_to_dict
@@ -42,7 +42,7 @@ def add(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Add a member: it holds every role the group is granted."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         access.add_member(group, user)
     typer.echo(f"{user!r} is in group {group!r}")
 
@@ -54,7 +54,7 @@ def remove(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Remove a member."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         access.remove_member(group, user)
     typer.echo(f"{user!r} is no longer in group {group!r}")
 
@@ -62,6 +62,6 @@ def remove(
 @app.command("delete")
 def delete(group: str = typer.Argument(...), tracking_uri: str = TrackingUri) -> None:
     """Delete a group and the roles granted to it."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         access.delete_group(group)
     typer.echo(f"deleted group {group!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from keel.cli.access_target import open_target
 from keel.cli.output import Json, TrackingUri, print_json, print_table, when
-from keel.cli.users import _access
 
 app = typer.Typer(help="Create projects and grant roles on them.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ def create(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Create a project."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.create_project(name, description=description)
     typer.echo(f"created project {found.name!r}")
 
@@ -25,7 +25,7 @@ def create(
 @app.command("list")
 def list_projects(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     """List projects and the roles granted on each."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.list_projects()
         grants = access.list_grants()
     if json:
@@ -61,7 +61,7 @@ def grant(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Grant a role on a project (replacing the one held)."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.grant(project, name, role, group=group)
     who = f"group {found.principal!r}" if group else repr(found.principal)
     typer.echo(f"{who} is {found.role.value} on project {found.project!r}")
@@ -75,7 +75,7 @@ def revoke(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Take away the role a principal (or group) holds on a project."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         access.revoke_grant(project, name, group=group)
     typer.echo(f"{name!r} holds no role on project {project!r} now")
 
@@ -97,6 +97,6 @@ def move(
 
         raise InvalidArgument("name one of --experiment, --model or --dataset")
     kind, key = chosen[0]
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.move(kind, key, project)
     typer.echo(f"{kind} {key!r} is in project {found.name!r} now")

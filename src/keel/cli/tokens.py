@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from keel.cli.access_target import open_target
 from keel.cli.output import Json, TrackingUri, print_json, print_table, when
-from keel.cli.users import _access
 
 if TYPE_CHECKING:
     from keel.entities.access import IssuedToken
@@ -36,7 +36,7 @@ def create(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Create a token and print it, once."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         issued = access.issue_token(user, name=name, expires_in_days=expires_in_days)
     _print_issued(issued, json, "created")
 
@@ -44,7 +44,7 @@ def create(
 @app.command("list")
 def list_tokens(user: str = User, json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     """List tokens (never their values)."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.list_tokens(user)
     if json:
         from keel.wire.access import token_to_dict
@@ -76,7 +76,7 @@ def revoke(
 ) -> None:
     """Revoke a token: it stops working at once on this server (within the server's cache
     time when revoked on the database)."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.revoke_token(token_id)
     typer.echo(f"revoked token {found.token_id} of {found.principal!r}")
 
@@ -91,6 +91,6 @@ def rotate(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Issue a new token in place of another, which keeps working for the grace period."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         issued = access.rotate_token(token_id, grace_seconds=grace)
     _print_issued(issued, json, "issued")

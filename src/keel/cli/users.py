@@ -6,22 +6,12 @@ users through the server (``-t http://...`` with their token)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
+from keel.cli.access_target import open_target
 from keel.cli.output import Json, TrackingUri, print_json, print_table, when
 
 app = typer.Typer(help="Create, list and disable users and service accounts.", no_args_is_help=True)
-
-
-def _access(tracking_uri: str | None) -> Any:
-    """The access service of the database, or the server's access API (a context)."""
-    from keel.access import open_access
-    from keel.config import Settings
-
-    settings = Settings.from_env()
-    return open_access(tracking_uri or settings.tracking_uri or str(settings.home), settings)
 
 
 @app.command("create")
@@ -35,7 +25,7 @@ def create(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Create a user and print its first API token, once (only its hash is stored)."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         principal, issued = access.create_principal(
             name, admin=admin, service_account=service_account
         )
@@ -52,7 +42,7 @@ def create(
 @app.command("list")
 def list_users(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     """List users and service accounts."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.list_principals()
     if json:
         from keel.wire.access import principal_to_dict
@@ -82,6 +72,6 @@ def disable(
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Disable a principal: its tokens stop working (within the server's cache time)."""
-    with _access(tracking_uri) as access:
+    with open_target(tracking_uri) as access:
         found = access.set_disabled(name, not enable)
     typer.echo(f"{'enabled' if enable else 'disabled'} {found.name!r}")
