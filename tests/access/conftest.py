@@ -123,3 +123,5 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
     finally:
         server.stop()
     assert log_problems(server.log) == []
+    logged = server.log.read_text(errors="replace")
+    assert not [who for who, token in found.tokens.items() if token in logged]  # never logged
