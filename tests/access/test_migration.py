@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from conftest import temporary_database
+from keel.access.service import AccessService
 from keel.config import Settings
 from keel.store import open_backend
 from keel.store.sql.migrate import HEAD_REVISION, upgrade
@@ -14,7 +16,17 @@ from keel.store.sql.store import SqlTrackingStore
 
 
 def test_existing_resources_are_backfilled_into_the_default_project(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'keel.db'}"
+    check_backfill(f"sqlite:///{tmp_path / 'keel.db'}", tmp_path)
+
+
+def test_the_backfill_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    with temporary_database(postgres_url, "keel_access_mig") as url:
+        check_backfill(url, tmp_path)
+        with open_backend(url, Settings(home=tmp_path)) as backend:  # the sequence moved on
+            assert AccessService(backend.access).create_project("next").id == 2
+
+
+def check_backfill(url: str, tmp_path: Path) -> None:
     engine = SqlTrackingStore(url, artifact_root=str(tmp_path)).engine
     upgrade(engine, "0004", from_scratch=False)
     with engine.begin() as conn:
