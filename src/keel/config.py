@@ -49,6 +49,21 @@ class Settings:
     """``KEEL_TRUSTED_MODEL_SOURCES``: comma-separated source prefixes (``models:/fraud``,
     ``s3://bucket/team``, a folder) whose pickled models load without ``trust=True``."""
 
+    tracking_token: str | None = None
+    """``KEEL_TRACKING_TOKEN``: the API token sent to ``keel server``; wins over the one
+    ``keel login`` saved."""
+    config_dir: Path | None = None
+    """Where ``keel login`` keeps tokens (``credentials.json``, mode 0600): ``KEEL_HOME``
+    when it is set, else ``$XDG_CONFIG_HOME/keel`` or ``~/.config/keel`` (never a project's
+    ``.keel`` folder found from the current one: it may be committed)."""
+    rate_limit: str = "6000/minute"
+    """``KEEL_RATE_LIMIT``: requests each API token may make (``limits`` syntax, e.g.
+    ``100/second``; ``none`` turns it off); over it, 429 with ``Retry-After``."""
+    auth_cache_seconds: float = 30.0
+    """``KEEL_AUTH_CACHE_SECONDS``: how long the server trusts what it read about a token
+    and its principal's roles; revoking through this server takes effect at once, in
+    other processes (workers, the CLI on the database) within this time."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
         """The settings ``env`` (by default the process's environment) gives; ``home`` is
@@ -61,6 +76,14 @@ class Settings:
         else:
             home = find_home(here)
         spool = env.get("KEEL_SPOOL_DIR")
+        if explicit:
+            config_dir = home
+        else:
+            xdg = env.get("XDG_CONFIG_HOME")
+            config_dir = (
+                Path(xdg) / "keel" if xdg else Path(env.get("HOME") or "~") / ".config/keel"
+            )
+            config_dir = config_dir.expanduser()
         return cls(
             home=home,
             tracking_uri=env.get("KEEL_TRACKING_URI") or None,
@@ -81,6 +104,10 @@ class Settings:
                 for prefix in env.get("KEEL_TRUSTED_MODEL_SOURCES", "").split(",")
                 if prefix.strip()
             ),
+            tracking_token=env.get("KEEL_TRACKING_TOKEN") or None,
+            config_dir=config_dir,
+            rate_limit=env.get("KEEL_RATE_LIMIT") or "6000/minute",
+            auth_cache_seconds=_number(env, "KEEL_AUTH_CACHE_SECONDS", 30.0),
         )
 
     def with_tracking_uri(self, uri: str | None) -> Settings:
@@ -89,6 +116,15 @@ class Settings:
     @property
     def spool_path(self) -> Path:
         return self.spool_dir or self.home / "spool"
+
+    @property
+    def credentials_path(self) -> Path:
+        """The file ``keel login`` writes and the client reads tokens from."""
+        folder = self.config_dir or Path("~/.config/keel").expanduser()
+        return folder / "credentials.json"
+
+    def with_tracking_token(self, token: str | None) -> Settings:
+        return replace(self, tracking_token=token)
 
 
 HOME_NAME = ".keel"

@@ -37,12 +37,13 @@ def list_experiments(
 def create(
     name: str = typer.Argument(..., help="Name of the new experiment."),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE, repeatable."),
+    project: str = typer.Option(None, "--project", help="Its project (default: default)."),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Create an experiment."""
     tags = dict(_pair(t) for t in tag)
-    experiment_id = client(tracking_uri).create_experiment(name, tags=tags)
+    experiment_id = client(tracking_uri).create_experiment(name, tags=tags, project=project)
     if json:
         print_json({"experiment_id": experiment_id, "name": name})
     else:

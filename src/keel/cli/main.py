@@ -22,6 +22,10 @@ GROUPS: dict[str, str] = {
     "artifacts": "keel.cli.artifacts",
     "models": "keel.cli.models",
     "data": "keel.cli.data",
+    "users": "keel.cli.users",
+    "tokens": "keel.cli.tokens",
+    "projects": "keel.cli.projects",
+    "groups": "keel.cli.groups",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 
@@ -46,6 +50,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.audit import audit
 
         app.command("audit")(audit)
+    if only is None or only == "login":
+        from keel.cli.login import login
+
+        app.command("login")(login)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -89,7 +97,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in ("server", "audit", "version", "--version")
+    light = first in GROUPS or first in ("server", "audit", "login", "version", "--version")
     app = build_app(first if light else None)
     try:
         app()

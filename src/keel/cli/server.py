@@ -22,8 +22,15 @@ def server(
     ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     log_level: str = typer.Option("info", help="Server log level."),
+    insecure_no_auth: bool = typer.Option(
+        False,
+        "--insecure-no-auth",
+        help="Serve on a non-loopback address although the store has no users "
+        "(anyone who reaches it can do anything).",
+    ),
 ) -> None:
-    """Serve the REST API (/api/v1, OpenAPI at /docs) over a store."""
+    """Serve the REST API (/api/v1, OpenAPI at /docs) over a store. Once the store has a
+    user, every request needs an API token (Authorization: Bearer)."""
     from keel.server.serve import serve
 
     serve(
@@ -33,4 +40,5 @@ def server(
         artifacts_uri=artifacts_uri,
         workers=workers,
         log_level=log_level,
+        insecure_no_auth=insecure_no_auth,
     )

@@ -12,15 +12,19 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
+from keel.access.authenticator import Authenticator
+from keel.access.service import AccessService
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
-from keel.server.deps import bind_audit_actor, request_actor
+from keel.server.auth import authenticate, rate_limit
+from keel.server.deps import bind_audit_actor
 from keel.server.errors import error_response, install_error_handlers
 from keel.server.request_id import RequestId
 from keel.server.responses import JSON
 from keel.server.routes import (
+    access,
     artifacts,
     audit,
     datasets,
@@ -51,12 +55,14 @@ ROUTERS = (
     promotions.router,
     audit.router,
     datasets.router,
+    access.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
-API_DEPENDENCIES = (Depends(request_actor), Depends(bind_audit_actor))
-"""What every API request runs before its route: who is acting, for now. Authentication
-belongs here, where no route can be mounted without it."""
+API_DEPENDENCIES = (Depends(authenticate), Depends(bind_audit_actor))
+"""What every API request runs before its route: who is calling (a bearer token, once
+the store has users), bound for the audit records its writes make. Here, no route can be
+mounted without it; each route then names its permission (``requires``)."""
 
 
 def require_database(uri: str) -> str:
@@ -81,6 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = backend.artifacts
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
+        app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
+        app.state.rate_limit = rate_limit(settings.rate_limit)
+        app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
         assert backend.artifact_root is not None  # a server's store is a database
         app.state.dataset_objects = StoreObjects(ArtifactStore(f"{backend.artifact_root}/datasets"))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))

@@ -6,12 +6,11 @@ thread pool, a hand-off to a thread and back for every one on every request."""
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import unquote
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from keel.artifacts.repository import RunArtifacts
-from keel.entities.rules import check_actor
+from keel.server.auth import ANONYMOUS, request_actor
 from keel.store import acting
 from keel.store.base import TrackingStore
 from keel.store.registry import RegistryStore
@@ -33,16 +32,16 @@ async def _registry(request: Request) -> RegistryStore:
     return request.app.state.registry
 
 
-async def request_actor(x_keel_user: str | None = Header(default=None)) -> str:
-    """Who is acting: the ``X-Keel-User`` header (percent-encoded UTF-8), else
-    ``anonymous``. Recorded in the registry's audit log; not an authentication."""
-    if not x_keel_user:
-        return ANONYMOUS
-    return check_actor(unquote(x_keel_user), "X-Keel-User")
-
-
-ANONYMOUS = "anonymous"
+__all__ = [
+    "ANONYMOUS",
+    "ActorDep",
+    "ArtifactsDep",
+    "RegistryDep",
+    "StoreDep",
+    "bind_audit_actor",
+]
 RegistryDep = Annotated[RegistryStore, Depends(_registry)]
+# The authenticated principal's name (keel.server.auth); X-Keel-User only on an open server.
 ActorDep = Annotated[str, Depends(request_actor)]
 
 

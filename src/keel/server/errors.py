@@ -47,9 +47,10 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "method_not_allowed",
             413: "payload_too_large",
             422: "invalid_argument",  # a body that does not match its schema
+            429: "rate_limited",
         }.get(exc.status_code, "http_error")
         response = error_response(exc.status_code, code, str(exc.detail))
-        response.headers.update(exc.headers or {})  # a 401's WWW-Authenticate, for one
+        response.headers.update(exc.headers or {})  # a 401's WWW-Authenticate, a 429's Retry-After
         return response
 
     @app.exception_handler(Exception)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from keel.config import Settings
+from keel.errors import InvalidArgument
 
 
 def serve(
@@ -15,23 +16,29 @@ def serve(
     artifacts_uri: str | None,
     workers: int,
     log_level: str = "info",
+    insecure_no_auth: bool = False,
 ) -> None:
     import uvicorn
 
     from keel.server.app import require_database
-    from keel.store import open_store
+    from keel.server.auth import rate_limit
+    from keel.store import open_backend
     from keel.uri import absolute_location
 
     settings = Settings.from_env()
     uri = backend_store_uri or settings.tracking_uri or str(settings.home)
-    # Refuse a non-database URI here, once: in the workers it would crash each one.
+    # Refuse a non-database URI (or a rate limit that does not parse) here, once: in the
+    # workers it would crash each one.
     require_database(uri)
+    rate_limit(settings.rate_limit)
     # Workers re-read these through Settings.from_env(), the one place env is read.
     os.environ["KEEL_TRACKING_URI"] = uri
     if artifacts_uri:  # absolute: workers and every later start read the same folder
         os.environ["KEEL_ARTIFACTS_URI"] = absolute_location(artifacts_uri)
     settings = Settings.from_env()
-    open_store(uri, settings).close()  # apply migrations once, before workers start
+    with open_backend(uri, settings) as backend:  # migrate once, before workers start
+        has_users = backend.access.has_principals()
+    refuse_open_exposure(host, has_users=has_users, insecure_no_auth=insecure_no_auth)
     uvicorn.run(
         "keel.server.app:app_from_env",
         factory=True,
@@ -41,4 +48,28 @@ def serve(
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    import ipaddress
+
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def refuse_open_exposure(host: str, *, has_users: bool, insecure_no_auth: bool) -> None:
+    """Deny by default: a server others can reach needs users (so that authentication
+    is on) unless the operator says otherwise, knowingly."""
+    if has_users or insecure_no_auth or is_loopback(host):
+        return
+    raise InvalidArgument(
+        f"--host {host}: this store has no users, so anyone who can reach the server could "
+        "do anything. Create an admin first (keel users create NAME --admin -t <store URI>) "
+        "or bind to 127.0.0.1; --insecure-no-auth serves it open anyway"
     )

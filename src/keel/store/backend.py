@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
     from keel.store.registry import RegistryStore
+    from keel.store.rest.access import RestAccess
+    from keel.store.sql.access import SqlAccessStore
 
 
 class Backend:
@@ -59,7 +61,10 @@ class Backend:
         from keel.store.rest.http import Http
 
         with self._lock:
-            return Http(self.target.uri, timeout=self._settings.http_timeout)
+            from keel.store.rest.credentials import saved_token
+
+            token = self._settings.tracking_token or saved_token(self._settings, self.target.uri)
+            return Http(self.target.uri, timeout=self._settings.http_timeout, token=token)
 
     @property
     def artifact_root(self) -> str | None:
@@ -116,6 +121,31 @@ class Backend:
             from keel.store.sql.datasets import SqlDatasetStore
 
             return SqlDatasetStore(self._engine)
+
+    @cached_property
+    def access(self) -> SqlAccessStore:
+        """Principals, tokens, projects and grants: kept in the database itself, so only a
+        SQL store has them (a server's are managed on its machine or through its API)."""
+        with self._lock:
+            if self.remote:
+                from keel.errors import InvalidArgument
+
+                raise InvalidArgument(
+                    f"tracking URI {self.uri!r}: users, tokens and projects are managed "
+                    "against the server's database (-t sqlite:///... or postgresql+psycopg://...)"
+                )
+            from keel.store.sql.access import SqlAccessStore
+
+            return SqlAccessStore(self._engine)
+
+    @cached_property
+    def access_api(self) -> RestAccess:
+        """Users, tokens and projects through a ``keel server`` (its admin routes)."""
+        from keel.store.rest.access import RestAccess
+
+        if not self.remote:
+            raise AssertionError("access_api is a server's; use access for a database")
+        return RestAccess(self._http)
 
     @cached_property
     def artifacts(self) -> ArtifactRepository:

@@ -68,7 +68,9 @@ class TrackingClient:
 
     ``tracking_uri`` defaults to what ``keel.set_tracking_uri`` set, then
     ``KEEL_TRACKING_URI``, then the embedded store. ``backend`` hands in the stores
-    already open (see :func:`keel.store.open_backend`); the client then closes it."""
+    already open (see :func:`keel.store.open_backend`); the client then closes it.
+    ``token`` is the API token sent to a ``keel server`` (default: ``KEEL_TRACKING_TOKEN``,
+    then the one ``keel login`` saved for that server)."""
 
     def __init__(
         self,
@@ -76,8 +78,11 @@ class TrackingClient:
         *,
         backend: Backend | None = None,
         settings: Settings | None = None,
+        token: str | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        if token is not None:
+            self.settings = self.settings.with_tracking_token(token)
         if backend is not None and tracking_uri is not None and tracking_uri != backend.uri:
             raise InvalidArgument(
                 f"tracking_uri {tracking_uri!r}: the backend handed in is of {backend.uri!r}"
@@ -132,8 +137,14 @@ class TrackingClient:
         name: str,
         artifact_location: str | None = None,
         tags: Mapping[str, str] | None = None,
+        *,
+        project: str | None = None,
     ) -> str:
-        return self.store.create_experiment(name, artifact_location, dict(tags or {}))
+        """A new experiment's id; it belongs to ``project`` (by default ``default``), whose
+        roles say who may read and change it and its runs."""
+        return self.store.create_experiment(
+            name, artifact_location, dict(tags or {}), project=project
+        )
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         return self.store.get_experiment(str(experiment_id))

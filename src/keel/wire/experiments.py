@@ -16,6 +16,7 @@ class ExperimentCreate(Strict):
     artifact_location: str | None = Field(
         default=None, description="Refused: the server places artifacts under its own root."
     )
+    project: str | None = Field(default=None, description="Its project (default: default).")
 
 
 class ExperimentTag(Strict):

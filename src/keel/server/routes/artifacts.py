@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from keel.entities.paths import safe_artifact_path
 from keel.entities.rules import check_run_id
+from keel.server.auth import requires
 from keel.server.deps import ArtifactsDep
 from keel.server.responses import JSON
 from keel.server.streams import consume_body
@@ -20,18 +21,18 @@ from keel.wire.artifacts import FileInfoPublic, FileList, file_info_to_dict
 router = APIRouter(prefix="/runs/{run_id}/artifacts", tags=["artifacts"])
 
 
-@router.get("", response_model=FileList)
+@router.get("", dependencies=[requires("run:read")], response_model=FileList)
 def list_artifacts(run_id: str, artifacts: ArtifactsDep, path: str | None = None) -> JSON:
     found = artifacts.list(run_id, safe_artifact_path(path, allow_root=True) or None)
     return JSON({"files": [file_info_to_dict(f) for f in found]})
 
 
-@router.get("/stat", response_model=FileInfoPublic)
+@router.get("/stat", dependencies=[requires("run:read")], response_model=FileInfoPublic)
 def stat_artifact(run_id: str, artifacts: ArtifactsDep, path: str = Query()) -> JSON:
     return JSON(file_info_to_dict(artifacts.stat(run_id, safe_artifact_path(path))))
 
 
-@router.get("/content", response_class=StreamingResponse)
+@router.get("/content", dependencies=[requires("run:read")], response_class=StreamingResponse)
 def download_artifact(
     run_id: str, artifacts: ArtifactsDep, path: str = Query()
 ) -> StreamingResponse:
@@ -50,7 +51,9 @@ def download_artifact(
     )
 
 
-@router.put("/content", response_model=FileInfoPublic, status_code=201)
+@router.put(
+    "/content", dependencies=[requires("run:write")], response_model=FileInfoPublic, status_code=201
+)
 async def upload_artifact(
     run_id: str,
     request: Request,

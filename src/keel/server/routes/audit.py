@@ -3,10 +3,13 @@ store method, that changes or deletes a record; the database refuses both)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 
+from keel.entities.audit import AuditPage, AuditRecord
+from keel.errors import Forbidden
+from keel.server.auth import Caller, requires
 from keel.server.deps import RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import AuditPagePublic, audit_page_to_dict
@@ -17,6 +20,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("", response_model=AuditPagePublic)
 def list_audit(
     registry: RegistryDep,
+    caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
     resource_type: Literal["model", "experiment", "run", "dataset"] | None = None,
     action: str | None = None,
@@ -28,7 +32,10 @@ def list_audit(
 ) -> JSON:
     """Audit records, oldest first. ``name``: the resource's name or id (a model's unless
     ``resource_type`` says otherwise); ``since`` (inclusive) and ``until`` (exclusive) in
-    epoch milliseconds."""
+    epoch milliseconds. Only records of resources on whose project the caller holds
+    ``audit:read``."""
+    if name is not None:
+        caller.check_resources("audit:read", resource_type or "model", [name])
     page = registry.list_audit(
         name,
         resource_type=resource_type,
@@ -39,4 +46,25 @@ def list_audit(
         max_results=max_results,
         page_token=page_token,
     )
+    if name is None:
+        page = AuditPage(_visible(caller, page), page.token)
     return JSON(audit_page_to_dict(page))
+
+
+def _visible(caller: Caller, records: list[AuditRecord]) -> list[AuditRecord]:
+    """The records of resources whose project the caller may audit: one query per kind of
+    named resource, and one (cached) per run."""
+    if caller.identity is None or caller.identity.principal.is_admin:
+        return records
+    kept: set[int] = set()
+    for kind in ("model", "experiment", "dataset"):
+        of_kind = [r for r in records if r.resource_type == kind]
+        kept.update(r.id for r in caller.visible("audit:read", kind, of_kind, lambda r: r.name))
+    for record in records:
+        if record.resource_type == "run":
+            try:
+                caller.check_resources("audit:read", "run", [record.name])
+            except Forbidden:
+                continue
+            kept.add(record.id)
+    return [r for r in records if r.id in kept]

@@ -7,6 +7,7 @@ unless its bytes hash to its name), then creating the version with its manifest.
 from __future__ import annotations
 
 import base64
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -16,6 +17,7 @@ from keel.entities.dataset import DatasetKind, check_digest
 from keel.entities.dataset_manifest import DataManifest
 from keel.entities.rules import check_choice
 from keel.errors import InvalidArgument, NotFound
+from keel.server.auth import Caller, requires
 from keel.server.deps import ActorDep
 from keel.server.responses import JSON
 from keel.server.streams import consume_body
@@ -52,17 +54,28 @@ def _objects(request: Request) -> StoreObjects:
 
 
 @router.get("/datasets", response_model=DatasetList)
-def list_datasets(request: Request) -> JSON:
-    return JSON({"datasets": [dataset_to_dict(d) for d in _datasets(request).list_datasets()]})
+def list_datasets(
+    request: Request, caller: Annotated[Caller, requires("dataset:read", from_body=True)]
+) -> JSON:
+    """The datasets of the projects the caller may read."""
+    found = caller.visible("dataset:read", "dataset", _datasets(request).list_datasets(), _name)
+    return JSON({"datasets": [dataset_to_dict(d) for d in found]})
 
 
-@router.get("/datasets/{name}", response_model=DatasetPublic)
+def _name(found: Any) -> str:
+    return str(found.name)
+
+
+@router.get(
+    "/datasets/{name}", dependencies=[requires("dataset:read")], response_model=DatasetPublic
+)
 def get_dataset(name: str, request: Request) -> JSON:
     return JSON(dataset_to_dict(_datasets(request).get_dataset(name)))
 
 
 @router.post(
     "/datasets/{name}/versions",
+    dependencies=[requires("dataset:write")],
     response_model=DatasetVersionCreated,
     status_code=201,
     responses={200: {"model": DatasetVersionCreated, "description": "The latest, unchanged"}},
@@ -112,13 +125,21 @@ def _refuse_unfetchable(name: str, digest: str, manifest: bytes, request: Reques
         )
 
 
-@router.get("/dataset-manifests/{digest}", response_model=ManifestPublic)
+@router.get(
+    "/dataset-manifests/{digest}",
+    dependencies=[requires("dataset:read", anywhere=True)],
+    response_model=ManifestPublic,
+)
 def get_manifest_by_digest(digest: str, request: Request) -> JSON:
     raw = _datasets(request).get_manifest(digest)
     return JSON(manifest_to_dict(digest, raw))
 
 
-@router.post("/dataset-objects/missing", response_model=MissingObjects)
+@router.post(
+    "/dataset-objects/missing",
+    dependencies=[requires("dataset:write", anywhere=True)],
+    response_model=MissingObjects,
+)
 def missing_objects(body: DigestList, request: Request) -> JSON:
     """Which of these objects the server does not have (with ``verify``, or has damaged)."""
     for i, digest in enumerate(body.digests):
@@ -127,7 +148,12 @@ def missing_objects(body: DigestList, request: Request) -> JSON:
     return JSON({"missing": sorted(missing), "verified": body.verify})
 
 
-@router.put("/dataset-objects/{digest}", response_model=ObjectStored, status_code=201)
+@router.put(
+    "/dataset-objects/{digest}",
+    dependencies=[requires("dataset:write", anywhere=True)],
+    response_model=ObjectStored,
+    status_code=201,
+)
 async def upload_object(digest: str, request: Request) -> JSON:
     """Stream an object in; refused whole (nothing kept) unless it hashes to ``digest``."""
     check_digest(digest)
@@ -136,7 +162,11 @@ async def upload_object(digest: str, request: Request) -> JSON:
     return JSON({"digest": digest}, status_code=201)
 
 
-@router.get("/dataset-objects/{digest}", response_class=StreamingResponse)
+@router.get(
+    "/dataset-objects/{digest}",
+    dependencies=[requires("dataset:read", anywhere=True)],
+    response_class=StreamingResponse,
+)
 def download_object(digest: str, request: Request) -> StreamingResponse:
     """An object's bytes, checked against its digest as they are sent."""
     check_digest(digest)
@@ -146,21 +176,29 @@ def download_object(digest: str, request: Request) -> StreamingResponse:
     return StreamingResponse(objects.download(digest), media_type="application/octet-stream")
 
 
-@router.get("/datasets/{name}/versions", response_model=DatasetVersionList)
+@router.get(
+    "/datasets/{name}/versions",
+    dependencies=[requires("dataset:read")],
+    response_model=DatasetVersionList,
+)
 def list_versions(name: str, request: Request) -> JSON:
     """A dataset's versions, newest first (without profiles)."""
     versions = _datasets(request).list_dataset_versions(name)
     return JSON({"versions": [dataset_version_to_dict(v) for v in versions]})
 
 
-@router.get("/datasets/{name}/versions/{version}", response_model=DatasetVersionPublic)
+@router.get(
+    "/datasets/{name}/versions/{version}",
+    dependencies=[requires("dataset:read")],
+    response_model=DatasetVersionPublic,
+)
 def get_version(name: str, version: str, request: Request) -> JSON:
     """One version with its profile; ``latest`` names the newest."""
     found = _datasets(request).get_dataset_version(name, _number(version))
     return JSON(dataset_version_to_dict(found, profile=True))
 
 
-@router.get("/datasets/{name}/versions/{version}/manifest")
+@router.get("/datasets/{name}/versions/{version}/manifest", dependencies=[requires("dataset:read")])
 def get_manifest(name: str, version: str, request: Request) -> Response:
     """The manifest's canonical bytes (their BLAKE3 is the version's digest)."""
     store = _datasets(request)
@@ -168,7 +206,11 @@ def get_manifest(name: str, version: str, request: Request) -> Response:
     return Response(store.get_manifest(found.digest), media_type="application/json")
 
 
-@router.get("/datasets/{name}/versions/{version}/runs", response_model=RunInputList)
+@router.get(
+    "/datasets/{name}/versions/{version}/runs",
+    dependencies=[requires("dataset:read")],
+    response_model=RunInputList,
+)
 def version_users(name: str, version: str, request: Request) -> JSON:
     """The runs that used a version (lineage from data to runs, and their models)."""
     store = _datasets(request)
@@ -177,13 +219,20 @@ def version_users(name: str, version: str, request: Request) -> JSON:
     return JSON({"inputs": [dataset_input_to_dict(i) for i in users]})
 
 
-@router.post("/runs/{run_id}/inputs", response_model=RunInputPublic, status_code=201)
+@router.post(
+    "/runs/{run_id}/inputs",
+    dependencies=[requires("run:write")],
+    response_model=RunInputPublic,
+    status_code=201,
+)
 def log_run_input(run_id: str, body: RunInputCreate, request: Request) -> JSON:
     found = _datasets(request).log_run_input(run_id, body.name, body.version, body.context)
     return JSON(dataset_input_to_dict(found), status_code=201)
 
 
-@router.get("/runs/{run_id}/inputs", response_model=RunInputList)
+@router.get(
+    "/runs/{run_id}/inputs", dependencies=[requires("run:read")], response_model=RunInputList
+)
 def run_inputs(run_id: str, request: Request) -> JSON:
     """The dataset versions a run used."""
     inputs = _datasets(request).run_inputs(run_id)

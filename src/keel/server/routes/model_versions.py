@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 
+from keel.server.auth import Caller, requires
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import CheckCreate, CheckList, CheckPublic, check_to_dict
@@ -22,11 +25,28 @@ router = APIRouter(prefix="/registered-models/{name}/versions", tags=["model ver
 
 @router.post("", response_model=ModelVersionPublic, status_code=201)
 def create_model_version(
-    name: str, body: ModelVersionCreate, registry: RegistryDep, actor: ActorDep
+    name: str,
+    body: ModelVersionCreate,
+    registry: RegistryDep,
+    actor: ActorDep,
+    caller: Annotated[Caller, requires("model:write", from_body=True)],
 ) -> JSON:
     """Register the model at ``source`` as the next version, PENDING_REVIEW. The source
     must be ``runs:/<run_id>/<path>`` where the run has ``<path>/keel-model.json``; the
-    version's digest and signature are derived from that file as stored."""
+    version's digest and signature are derived from that file as stored. Needs
+    ``model:write`` on the model's project and ``run:read`` on the source run's: a
+    version must not make another project's files readable."""
+    caller.check_resources("model:write", "model", [name])
+    if not caller.open:
+        from keel.errors import InvalidArgument
+        from keel.uri import parse_run_artifact_uri
+
+        try:
+            source_run: str | None = parse_run_artifact_uri(body.source).run_id
+        except InvalidArgument:  # the registry refuses it below, with its own message
+            source_run = None
+        if source_run is not None:
+            caller.check_resources("run:read", "run", [source_run])
     found = registry.create_model_version(
         name,
         body.source,
@@ -40,7 +60,7 @@ def create_model_version(
     return JSON(version_to_dict(found), status_code=201)
 
 
-@router.get("", response_model=ModelVersionPagePublic)
+@router.get("", dependencies=[requires("model:read")], response_model=ModelVersionPagePublic)
 def search_model_versions(
     name: str,
     registry: RegistryDep,
@@ -55,12 +75,14 @@ def search_model_versions(
     return JSON(version_page_to_dict(page))
 
 
-@router.get("/{version}", response_model=ModelVersionPublic)
+@router.get("/{version}", dependencies=[requires("model:read")], response_model=ModelVersionPublic)
 def get_model_version(name: str, version: int, registry: RegistryDep) -> JSON:
     return JSON(version_to_dict(registry.get_model_version(name, version)))
 
 
-@router.patch("/{version}", response_model=ModelVersionPublic)
+@router.patch(
+    "/{version}", dependencies=[requires("model:write")], response_model=ModelVersionPublic
+)
 def update_model_version(
     name: str, version: int, body: ModelVersionUpdate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -70,21 +92,26 @@ def update_model_version(
     return JSON(version_to_dict(found))
 
 
-@router.put("/{version}/tags", status_code=204)
+@router.put("/{version}/tags", dependencies=[requires("model:write")], status_code=204)
 def set_model_version_tag(
     name: str, version: int, body: RegistryTag, registry: RegistryDep, actor: ActorDep
 ) -> None:
     registry.set_model_version_tag(name, version, body.key, body.value, actor=actor)
 
 
-@router.delete("/{version}/tags", status_code=204)
+@router.delete("/{version}/tags", dependencies=[requires("model:write")], status_code=204)
 def delete_model_version_tag(
     name: str, version: int, registry: RegistryDep, actor: ActorDep, key: str = Query()
 ) -> None:
     registry.delete_model_version_tag(name, version, key, actor=actor)
 
 
-@router.post("/{version}/checks", response_model=CheckPublic, status_code=201)
+@router.post(
+    "/{version}/checks",
+    dependencies=[requires("model:review")],
+    response_model=CheckPublic,
+    status_code=201,
+)
 def record_check(
     name: str, version: int, body: CheckCreate, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -95,6 +122,6 @@ def record_check(
     return JSON(check_to_dict(found), status_code=201)
 
 
-@router.get("/{version}/checks", response_model=CheckList)
+@router.get("/{version}/checks", dependencies=[requires("model:read")], response_model=CheckList)
 def list_checks(name: str, version: int, registry: RegistryDep) -> JSON:
     return JSON({"checks": [check_to_dict(c) for c in registry.list_checks(name, version)]})

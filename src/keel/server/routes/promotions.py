@@ -3,8 +3,11 @@ cancelled and listed under ``/api/v1/promotion-requests``."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 
+from keel.server.auth import Caller, requires
 from keel.server.deps import ActorDep, RegistryDep
 from keel.server.responses import JSON
 from keel.wire.governance import (
@@ -20,6 +23,7 @@ router = APIRouter(tags=["promotion requests"])
 
 @router.post(
     "/registered-models/{name}/promotion-requests",
+    dependencies=[requires("model:write")],
     response_model=PromotionRequestPublic,
     status_code=201,
 )
@@ -33,21 +37,35 @@ def create_promotion_request(
 @router.get("/promotion-requests", response_model=PromotionRequestList)
 def list_promotion_requests(
     registry: RegistryDep,
+    caller: Annotated[Caller, requires("model:read", from_body=True)],
     name: str | None = None,
     state: str | None = None,
     max_results: int = 100,
 ) -> JSON:
-    """Requests, newest first."""
+    """Requests, newest first: of ``name``, or of every model whose project the caller
+    may read."""
+    if name is not None:
+        caller.check_resources("model:read", "model", [name])
     found = registry.list_promotion_requests(name, state=state, max_results=max_results)
+    if name is None:
+        found = caller.visible("model:read", "model", found, lambda r: r.name)
     return JSON({"requests": [request_to_dict(r) for r in found]})
 
 
-@router.get("/promotion-requests/{request_id}", response_model=PromotionRequestPublic)
+@router.get(
+    "/promotion-requests/{request_id}",
+    dependencies=[requires("model:read")],
+    response_model=PromotionRequestPublic,
+)
 def get_promotion_request(request_id: int, registry: RegistryDep) -> JSON:
     return JSON(request_to_dict(registry.get_promotion_request(request_id)))
 
 
-@router.post("/promotion-requests/{request_id}/decision", response_model=PromotionRequestPublic)
+@router.post(
+    "/promotion-requests/{request_id}/decision",
+    dependencies=[requires("model:review")],
+    response_model=PromotionRequestPublic,
+)
 def decide_promotion_request(
     request_id: int, body: PromotionDecision, registry: RegistryDep, actor: ActorDep
 ) -> JSON:
@@ -59,7 +77,11 @@ def decide_promotion_request(
     return JSON(request_to_dict(found))
 
 
-@router.post("/promotion-requests/{request_id}/cancel", response_model=PromotionRequestPublic)
+@router.post(
+    "/promotion-requests/{request_id}/cancel",
+    dependencies=[requires("model:write")],
+    response_model=PromotionRequestPublic,
+)
 def cancel_promotion_request(request_id: int, registry: RegistryDep, actor: ActorDep) -> JSON:
     """Withdraw an OPEN request; only its requester may (else 403)."""
     return JSON(request_to_dict(registry.cancel_promotion_request(request_id, actor=actor)))

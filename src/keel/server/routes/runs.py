@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from keel.entities import MetricHistory, RunStatus, ViewType, WriteBatch
 from keel.entities.rules import check_run_id
 from keel.errors import InvalidArgument
+from keel.server.auth import Caller, requires
 from keel.server.deps import StoreDep
 from keel.server.openapi import json_body
 from keel.server.responses import JSON, NDJSON
@@ -50,15 +51,29 @@ async def _write_batch(request: Request) -> WriteBatch:
 
 
 @router.post("/writes", response_model=WriteAck, openapi_extra=json_body(WriteBatchIn))
-def write(batch: Annotated[WriteBatch, Depends(_write_batch)], store: StoreDep) -> JSON:
+def write(
+    batch: Annotated[WriteBatch, Depends(_write_batch)],
+    store: StoreDep,
+    caller: Annotated[Caller, requires("run:write", from_body=True)],
+) -> JSON:
     """Apply a batch of writes to runs. Idempotent by ``batch_id``: a replay answers
-    ``applied: false`` and writes nothing."""
+    ``applied: false`` and writes nothing. Needs ``run:write`` on the project of every
+    run it touches (a run it creates: its experiment's)."""
+    if not caller.open:
+        created = [w.create.experiment_id for w in batch.runs if w.create is not None]
+        caller.check_resources("run:write", "experiment", created)
+        caller.check_resources("run:write", "run", [w.run_id for w in batch.runs if not w.create])
     applied = store.write(batch)
     return JSON({"batch_id": batch.batch_id, "applied": applied})
 
 
 @router.post("/runs", response_model=RunPublic, status_code=201)
-def create_run(body: RunCreateBody, store: StoreDep) -> JSON:
+def create_run(
+    body: RunCreateBody,
+    store: StoreDep,
+    caller: Annotated[Caller, requires("run:write", from_body=True)],
+) -> JSON:
+    caller.check_resources("run:write", "experiment", [body.experiment_id])
     if body.run_id is not None:
         check_run_id(body.run_id)
     run = store.create_run(
@@ -74,7 +89,12 @@ def create_run(body: RunCreateBody, store: StoreDep) -> JSON:
 
 
 @router.post("/runs/search", response_model=RunPagePublic)
-def search_runs(body: RunSearch, store: StoreDep) -> JSON:
+def search_runs(
+    body: RunSearch,
+    store: StoreDep,
+    caller: Annotated[Caller, requires("run:read", from_body=True)],
+) -> JSON:
+    caller.check_resources("run:read", "experiment", body.experiment_ids)
     page = store.search_runs(
         body.experiment_ids,
         body.filter,
@@ -86,17 +106,17 @@ def search_runs(body: RunSearch, store: StoreDep) -> JSON:
     return JSON(run_page_to_dict(page))
 
 
-@router.post("/runs/reap", response_model=ReapedRuns)
+@router.post("/runs/reap", dependencies=[requires("maintenance")], response_model=ReapedRuns)
 def reap_lost_runs(body: Reap, store: StoreDep) -> JSON:
     return JSON({"run_ids": store.reap_lost_runs(body.silent_for_ms)})
 
 
-@router.get("/runs/{run_id}", response_model=RunPublic)
+@router.get("/runs/{run_id}", dependencies=[requires("run:read")], response_model=RunPublic)
 def get_run(run_id: str, store: StoreDep) -> JSON:
     return JSON(run_to_dict(store.get_run(run_id)))
 
 
-@router.patch("/runs/{run_id}", response_model=RunInfoPublic)
+@router.patch("/runs/{run_id}", dependencies=[requires("run:write")], response_model=RunInfoPublic)
 def update_run(run_id: str, body: RunUpdate, store: StoreDep) -> JSON:
     info = store.update_run(
         run_id,
@@ -107,23 +127,24 @@ def update_run(run_id: str, body: RunUpdate, store: StoreDep) -> JSON:
     return JSON(run_info_to_dict(info))
 
 
-@router.delete("/runs/{run_id}", status_code=204)
+@router.delete("/runs/{run_id}", dependencies=[requires("run:delete")], status_code=204)
 def delete_run(run_id: str, store: StoreDep) -> None:
     store.delete_run(run_id)
 
 
-@router.post("/runs/{run_id}/restore", status_code=204)
+@router.post("/runs/{run_id}/restore", dependencies=[requires("run:delete")], status_code=204)
 def restore_run(run_id: str, store: StoreDep) -> None:
     store.restore_run(run_id)
 
 
-@router.delete("/runs/{run_id}/tags", status_code=204)
+@router.delete("/runs/{run_id}/tags", dependencies=[requires("run:write")], status_code=204)
 def delete_tag(run_id: str, store: StoreDep, key: str = Query(min_length=1)) -> None:
     store.delete_tag(run_id, key)
 
 
 @router.get(
     "/runs/{run_id}/metrics/history",
+    dependencies=[requires("run:read")],
     response_model=MetricHistoryLine,
     response_class=NDJSON,
     openapi_extra=NDJSON.openapi(MetricHistoryLine),

@@ -34,14 +34,22 @@ class Unreachable(Exception):
 
 
 class Connections:
-    def __init__(self, base_url: str, *, timeout: float, user_agent: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        user_agent: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
         self._https = parts.scheme == "https"
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
-        self._headers = {"User-Agent": user_agent, "Host": parts.netloc}
+        # ``headers``: sent with every request (the bearer token).
+        self._headers = {"User-Agent": user_agent, "Host": parts.netloc, **(headers or {})}
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[http.client.HTTPConnection] = []

@@ -18,19 +18,21 @@ USER_AGENT = "keel-client"
 
 
 class Http:
-    def __init__(self, base_url: str, *, timeout: float) -> None:
+    def __init__(self, base_url: str, *, timeout: float, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # Sent with every request, on both paths below; never logged, never in an error.
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **auth},
         )
         # Small JSON requests go over kept-alive http.client connections, unless a proxy
         # is set for this server: then httpx, which honours it, sends them too.
         self._connections = (
             None
             if _proxied(self.base_url)
-            else Connections(self.base_url, timeout=timeout, user_agent=USER_AGENT)
+            else Connections(self.base_url, timeout=timeout, user_agent=USER_AGENT, headers=auth)
         )
 
     def close(self) -> None:

@@ -46,10 +46,14 @@ class RestTrackingStore:
         name: str,
         artifact_location: str | None = None,
         tags: dict[str, str] | None = None,
+        *,
+        project: str | None = None,
     ) -> str:
         body: dict[str, object] = {"name": name, "tags": tags or {}}
         if artifact_location is not None:
             body["artifact_location"] = artifact_location
+        if project is not None:
+            body["project"] = project
         return str(self.http.request(*routes.CREATE_EXPERIMENT.at(), json=body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:

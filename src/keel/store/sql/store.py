@@ -23,6 +23,7 @@ from keel.entities import (
     WriteBatch,
 )
 from keel.entities import rules as v
+from keel.entities.access import canonical_name
 from keel.entities.audit import AuditAction, ResourceType
 from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
@@ -34,7 +35,7 @@ from keel.store.sql.analyze import AnalyzeSchedule, searched_rows
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import CHUNK_POINTS, metric_history, metric_history_chunks
 from keel.store.sql.search import search_runs as search_run_ids
-from keel.store.sql.tables import artifacts, experiment_tags, experiments, runs, tags
+from keel.store.sql.tables import artifacts, experiment_tags, experiments, projects, runs, tags
 from keel.store.sql.writes import apply_batch, dialect_insert
 
 
@@ -71,12 +72,26 @@ class SqlTrackingStore:
         name: str,
         artifact_location: str | None = None,
         tags: dict[str, str] | None = None,
+        *,
+        project: str | None = None,
     ) -> str:
+        """A new experiment, in ``project`` (a project's name; by default ``default``)."""
         v.check_name("experiment name", name)
         checked_tags = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
+        project_name = None if project is None else canonical_name(project, "project")
         now = now_ms()
         try:
             with write_transaction(self.engine) as conn:
+                # The default project is the column's default: left out, so that this
+                # code still writes to a database at an older revision (as tests make).
+                placed: dict[str, int] = {}
+                if project_name is not None:
+                    project_id = conn.execute(
+                        select(projects.c.id).where(projects.c.name == project_name)
+                    ).scalar()
+                    if project_id is None:
+                        raise NotFound(f"project {project_name!r}: no such project")
+                    placed["project_id"] = project_id
                 if conn.execute(
                     select(experiments.c.experiment_id).where(experiments.c.name == name)
                 ).first():
@@ -89,6 +104,7 @@ class SqlTrackingStore:
                         lifecycle_stage=LifecycleStage.ACTIVE.value,
                         creation_time=now,
                         last_update_time=now,
+                        **placed,
                     )
                     .returning(experiments.c.experiment_id)
                 ).scalar_one()

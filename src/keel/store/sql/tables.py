@@ -79,6 +79,8 @@ experiments = Table(
     Column("lifecycle_stage", String(16), nullable=False),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_update_time", BigInteger, nullable=False),
+    Column("project_id", Integer, nullable=False, server_default="1"),
+    Index("ix_experiments_project", "project_id"),
 )
 
 experiment_tags = Table(
@@ -244,6 +246,8 @@ registered_models = Table(
     Column("updated", BigInteger, nullable=False),
     # The number the last version got; bumped under the model's row lock.
     Column("last_version", Integer, nullable=False),
+    Column("project_id", Integer, nullable=False, server_default="1"),
+    Index("ix_registered_models_project", "project_id"),
 )
 
 registered_model_tags = Table(
@@ -396,6 +400,8 @@ datasets = Table(
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
     Column("last_version", Integer, nullable=False),
+    Column("project_id", Integer, nullable=False, server_default="1"),
+    Index("ix_datasets_project", "project_id"),
 )
 
 dataset_versions = Table(
@@ -439,4 +445,107 @@ run_inputs = Table(
         name="fk_run_inputs_version",
     ),
     Index("ix_run_inputs_version", "name", "version"),
+)
+
+
+# access (keel.access) ------------------------------------------------------------------
+# A resource's project_id (experiments, registered_models, datasets) has no foreign key:
+# SQLite cannot add a column with one to a table in place, and a project is never
+# deleted while anything names it (the access store refuses).
+
+PRINCIPAL_NAME = String(64)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # NFKC, lower case (keel.entities.access.canonical_name): unique as people read it.
+    Column("name", PRINCIPAL_NAME, nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    # SHA-256 of the whole token: enough for 256 random bits (no password to guess).
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "principal_id",
+        Integer,
+        ForeignKey("principals.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(250), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires_at", BigInteger),
+    Column("revoked_at", BigInteger),
+    Column("last_used_at", BigInteger),
+    Index("ix_api_tokens_principal", "principal_id"),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", PRINCIPAL_NAME, nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+# The default project exists in every schema, as the migration makes it.
+event.listen(
+    projects,
+    "after_create",
+    DDL(
+        # No explicit id: PostgreSQL's sequence would not know it was taken. The first
+        # row is id 1, which every resource's project_id defaults to.
+        "INSERT INTO projects (name, description, created) "
+        "VALUES ('default', 'Everything not placed in another project', 0)"
+    ),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "principal_id", Integer, ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", String(16), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Index("ix_grants_principal", "principal_id"),
+)
+
+principal_groups = Table(
+    "principal_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", PRINCIPAL_NAME, nullable=False, unique=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column(
+        "group_id", Integer, ForeignKey("principal_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "principal_id", Integer, ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Index("ix_group_members_principal", "principal_id"),
+)
+
+group_grants = Table(
+    "group_grants",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "group_id", Integer, ForeignKey("principal_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", String(16), nullable=False),
+    Column("created", BigInteger, nullable=False),
 )

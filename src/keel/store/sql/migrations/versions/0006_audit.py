@@ -21,7 +21,7 @@ from alembic import op
 from keel.store.sql.audit_triggers import create_triggers, drop_triggers
 
 revision = "0006_audit"
-down_revision = "0004"
+down_revision = "0005_access"
 branch_labels = None
 depends_on = None
 
