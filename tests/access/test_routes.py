@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from keel.config import Settings
 from keel.server.app import api_router, create_app
 from keel.server.auth import Guard, authenticate
+from keel.server.deps import bind_audit_actor
 from keel.wire.routes import API
 
 PUBLIC = {
@@ -21,9 +22,11 @@ PUBLIC = {
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/docs/assets"),
     ("GET", "/redoc"),
 }
-"""What anyone may fetch without a token: the health probe and the API's documentation."""
+"""What anyone may fetch without a token: the health probe and the API's documentation
+(with the Swagger UI and ReDoc files it loads, served from a package, never a CDN)."""
 
 
 def calls(dependant: Dependant) -> list[object]:
@@ -100,4 +103,5 @@ def test_the_check_finds_a_route_without_a_permission(tmp_path: Path) -> None:
 
 def test_the_api_router_mounts_authentication_once() -> None:
     router = api_router()
-    assert [d.dependency for d in router.dependencies] == [authenticate]
+    # Authentication first; then the caller's name is bound for the audit records.
+    assert [d.dependency for d in router.dependencies] == [authenticate, bind_audit_actor]
