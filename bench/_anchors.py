@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _seed_sql import seed_fasttrackml, seed_mlflow
@@ -95,6 +95,8 @@ class Tool:
     sql_seeder: Seeder | None
     import_module: str | None
     cli: tuple[str, ...]
+    # Keel with a user on the store: every request carries a bearer token and is checked.
+    authenticated: bool = False
 
     def ensure_installed(self) -> None:
         for venv in self.venvs:
@@ -178,4 +180,7 @@ FASTTRACKML = Tool(
     cli=(str(FASTTRACKML_VENV.bin("fml")), "--help"),
 )
 
-TOOLS: dict[str, Tool] = {tool.key: tool for tool in (KEEL, MLFLOW, FASTTRACKML)}
+KEEL_AUTH = replace(KEEL, key="keel-auth", label="Keel, token auth", authenticated=True)
+"""The same server and workload with authentication on: what a token check costs."""
+
+TOOLS: dict[str, Tool] = {tool.key: tool for tool in (KEEL, KEEL_AUTH, MLFLOW, FASTTRACKML)}

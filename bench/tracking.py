@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from _anchors import REPO_DIR, TOOLS, Tool
-from _report import Figures, Row, machine_summary, markdown_table, scaled
+from _report import Figures, Row, dig, format_number, machine_summary, markdown_table, scaled
 from _servers import ServerProcess, free_port, loopback_env, start_server, tail
 from workloads._dataset import generate_runs
 
@@ -85,7 +85,7 @@ class Settings:
         )
 
     def write_args(self, tool: Tool) -> list[str]:
-        is_keel = tool.key == "keel"
+        is_keel = tool.key.startswith("keel")  # Keel and Keel with token auth
         points = self.keel_metric_points if is_keel else self.anchor_metric_points
         runs = self.keel_runs if is_keel else self.anchor_runs
         return [
@@ -158,6 +158,8 @@ def run_workload(
     env = loopback_env(
         {"KEEL_TRACKING_URI": server.base_url, "MLFLOW_TRACKING_URI": server.base_url}
     )
+    if tool.authenticated:
+        env["KEEL_TRACKING_TOKEN"] = (data_dir / TOKEN_FILE).read_text()
     log_path = data_dir / f"workload-{phase}.log"
     log(f"{tool.key}: {phase} {' '.join(args)}")
     with log_path.open("wb") as stderr:
@@ -207,7 +209,29 @@ def seed_search_data(
     return {size: str(eid) for size, eid in created["experiments"].items()}, seeding
 
 
+TOKEN_FILE = "bench-token"
+
+
+def create_bench_user(tool: Tool, data_dir: Path) -> None:
+    """A non-admin editor on the default project, so each request's role is checked; its
+    token goes to the workloads through KEEL_TRACKING_TOKEN."""
+    keel = str(Path(tool.cli[0]))
+    target = ["-t", f"sqlite:///{data_dir / tool.db_file}"]
+    created = subprocess.run(
+        [keel, "users", "create", "bench", "--json", *target],
+        check=True, capture_output=True, text=True, env=loopback_env({}),
+    )  # fmt: skip
+    token = json.loads(created.stdout)["token"]["token"]
+    subprocess.run(
+        [keel, "projects", "grant", "default", "bench", "editor", *target],
+        check=True, capture_output=True, env=loopback_env({}),
+    )  # fmt: skip
+    (data_dir / TOKEN_FILE).write_text(token)
+
+
 def launch(tool: Tool, data_dir: Path, log_name: str) -> ServerProcess:
+    if tool.authenticated and not (data_dir / TOKEN_FILE).exists():
+        create_bench_user(tool, data_dir)
     port = free_port()
     server = start_server(
         tool.key,
@@ -263,6 +287,8 @@ def bench_tool(tool: Tool, settings: Settings, workdir: Path) -> Figures:
         ("process costs", lambda: measure_process_costs(tool, settings.process_reps)),
         ("server workloads", lambda: measure_server_workloads(tool, settings, workdir / tool.key)),
     )
+    if tool.authenticated:  # the same client and CLI as Keel's: only the server differs
+        steps = steps[1:]
     (workdir / tool.key).mkdir(parents=True, exist_ok=True)
     for name, step in steps:
         try:
@@ -344,11 +370,45 @@ def render(results: Figures, settings: Settings) -> str:
         "",
         markdown_table(table_rows(settings), tools, labels, list(ANCHORS)),
     ]
+    if "keel" in tools and "keel-auth" in tools:
+        lines += ["", *auth_cost_table(tools["keel"], tools["keel-auth"], settings)]
     lines += ["", *NOTES]
     errors = [f"- {key}: {err}" for key, fig in tools.items() for err in fig.get("errors", [])]
     if errors:
         lines += ["", "Errors (first line each):", *(e.splitlines()[0] for e in errors)]
     return "\n".join(lines) + "\n"
+
+
+def auth_cost_table(open_: Figures, authed: Figures, settings: Settings) -> list[str]:
+    """What authentication costs: the same workloads, open and with a bearer token checked
+    on every request (a non-admin editor, so its role on the run's project is looked up)."""
+    largest = settings.search_sizes[-1]
+    rows = [
+        ("`log_metric` per call (points/s)", "log_metric.per_s", "higher"),
+        ("`log_batch` (points/s)", "log_batch.per_s", "higher"),
+        ("create runs (runs/s)", "create_runs.per_s", "higher"),
+        (f"`search_runs` over {largest:,} runs, median (ms)",
+         f"search.{largest}.median_s", "lower"),
+        ("`get_metric_history`, full, median (s)", "history.median_s", "lower"),
+    ]  # fmt: skip
+    lines = [
+        "Authentication's cost (same server; token auth: a non-admin editor's bearer token on "
+        "every request):",
+        "",
+        "| measure | open | token auth | cost |",
+        "|---|---|---|---|",
+    ]
+    for label, path, better in rows:
+        plain, checked = dig(open_, path), dig(authed, path)
+        if plain is None or checked is None:
+            continue
+        factor = 1000 if path.endswith("median_s") and "search" in path else 1
+        slower = plain / checked - 1 if better == "higher" else checked / plain - 1
+        lines.append(
+            f"| {label} | {format_number(plain * factor)} | {format_number(checked * factor)} "
+            f"| {slower:+.1%} |"
+        )
+    return lines
 
 
 def _loads(loads: tuple[float, ...]) -> str:
@@ -372,7 +432,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="smaller anchor counts, fewer repetitions"
     )
-    parser.add_argument("--only", default="keel,mlflow,fasttrackml", help="comma-separated tools")
+    parser.add_argument(
+        "--only", default="keel,keel-auth,mlflow,fasttrackml", help="comma-separated tools"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument("--anchor-points", type=int, help="log_metric calls for the anchors")
     parser.add_argument("--anchor-runs", type=int, help="runs the anchors create")
