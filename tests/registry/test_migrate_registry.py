@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from conftest import temporary_database
-from keel.artifacts.repository import RunArtifacts
+from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.store import open_registry, open_store
 from keel.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from keel.store.sql.store import SqlTrackingStore
+from keel.store.sql.tables import artifacts
 from registry.support import HASH, MANIFEST, OWNER
 
 
@@ -20,7 +21,17 @@ def check_upgrade(url: str, tmp_path: Path) -> None:
     tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
     assert upgrade(tracking.engine, "0001") is None
     run_id = tracking.create_run(tracking.create_experiment("before"), run_name="r").run_id
-    RunArtifacts(tracking).upload_stream(run_id, "model/keel-model.json", [MANIFEST])
+    # As the Keel of revision 0001 stored it: the bytes, then their record (today's
+    # RunArtifacts also asks the registry's tables whether the path is a model's).
+    root = tracking.get_run(run_id).info.artifact_uri
+    info = ArtifactStore(root).write_bytes("model/keel-model.json", MANIFEST)
+    with tracking.engine.begin() as conn:
+        conn.execute(
+            artifacts.insert().values(
+                run_uuid=run_id, path=info.path, size=info.file_size, digest=info.digest,
+                created=0,
+            )
+        )  # fmt: skip
     tracking.close()
 
     settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "a"))

@@ -21,7 +21,7 @@ from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
 from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
 
-_PARTIAL = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
+_PARTIAL = re.compile(r"\..+\.tmp-[0-9a-f]{12}")
 """The name a file has while it is being written (see ``write_stream``)."""
 
 Progress = Callable[[int], None]
@@ -166,7 +166,7 @@ class ArtifactStore:
         removed = 0
         for folder, _, names in os.walk(self.root):
             for name in names:
-                if not _PARTIAL.match(name):
+                if not _PARTIAL.fullmatch(name):
                     continue
                 path = os.path.join(folder, name)
                 with contextlib.suppress(FileNotFoundError):

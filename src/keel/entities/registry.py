@@ -39,8 +39,8 @@ MAX_DETAILS_BYTES = 64 * 1024
 MAX_REQUIRED_CHECKS = 100
 MAX_REGISTRY_RESULTS = 10_000
 
-_ALIAS = re.compile(r"^[a-z0-9_-]+$")
-_CONTENT_HASH = re.compile(r"^[A-Za-z0-9:_.-]{8,160}$")
+_ALIAS = re.compile(r"[a-z0-9_-]+")
+_CONTENT_HASH = re.compile(r"[A-Za-z0-9:_.-]{8,160}")
 
 
 class ModelVersionStatus(StrEnum):
@@ -228,7 +228,7 @@ def check_alias(value: object, field: str = "alias") -> str:
         raise InvalidArgument(
             f"{field} {value[:40]!r}: must be at most {MAX_ALIAS_LENGTH} characters"
         )
-    if not _ALIAS.match(value):
+    if not _ALIAS.fullmatch(value):
         raise InvalidArgument(
             f"{field} {value!r}: may contain only lowercase letters, digits, '-' and '_'"
         )
@@ -244,7 +244,7 @@ def check_check_name(value: object) -> str:
 
 
 def check_content_hash(value: object) -> str:
-    if not isinstance(value, str) or not _CONTENT_HASH.match(value):
+    if not isinstance(value, str) or not _CONTENT_HASH.fullmatch(value):
         raise InvalidArgument(
             "content_hash: must be the model package's manifest digest, 8 to 160 characters "
             f"of letters, digits, ':', '_', '.' and '-', got {value!r}"

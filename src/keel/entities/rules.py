@@ -34,8 +34,8 @@ MAX_SEARCH_RESULTS = 50_000
 INT64_MAX = 2**63 - 1
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_KEY = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_KEY = re.compile(r"[A-Za-z0-9_\-. /:]+")
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def check_name(field: str, value: object) -> str:
@@ -101,7 +101,7 @@ def _check_key(field: str, key: object) -> None:
         raise InvalidArgument(
             f"{field} {key[:40]!r}...: must be at most {MAX_KEY_LENGTH} characters"
         )
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidArgument(
             f"{field} {key!r}: may contain only letters, digits, '_', '-', '.', ' ', '/' and ':'"
         )
@@ -191,7 +191,7 @@ def check_int(field: str, value: object, *, minimum: int = 0) -> int:
 
 
 def check_run_id(value: object) -> str:
-    if not isinstance(value, str) or not _RUN_ID.match(value):
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
         raise InvalidArgument(f"run_id: must be 32 lowercase hex characters, got {value!r}")
     return value
 

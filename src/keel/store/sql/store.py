@@ -27,6 +27,7 @@ from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
 from keel.store.sql.analyze import AnalyzeSchedule, searched_rows
+from keel.store.sql.artifact_locks import check_artifact_writable
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import CHUNK_POINTS, metric_history, metric_history_chunks
 from keel.store.sql.search import search_runs as search_run_ids
@@ -359,9 +360,8 @@ class SqlTrackingStore:
         if not rows:
             return
         with write_transaction(self.engine) as conn:
-            found = conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first()
-            if found is None:
-                raise NotFound(f"run {run_id}: no such run")
+            for row in rows:  # the run may have ended while the bytes were written
+                check_artifact_writable(conn, run_id, str(row["path"]))
             stmt = dialect_insert(conn, artifacts)
             conn.execute(
                 stmt.on_conflict_do_update(
@@ -374,6 +374,11 @@ class SqlTrackingStore:
                 ),
                 rows,
             )
+
+    def check_artifact_writable(self, run_id: str, path: str) -> None:
+        """Raise Conflict if ``path`` of the run is immutable (see ``artifact_locks``)."""
+        with self.engine.connect() as conn:
+            check_artifact_writable(conn, run_id, path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         prefix = (path or "").strip("/")
