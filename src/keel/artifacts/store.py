@@ -181,6 +181,31 @@ class ArtifactStore:
             self.fs.rm(full, recursive=True)
 
 
+def local_destination(destination: str | Path, server_path: str) -> Path:
+    """Where a file a server (or a store) lists as ``server_path`` goes under the local
+    folder ``destination``: the path is checked as any artifact path is (no ``..``,
+    absolute path, drive letter, backslash, NUL, or these percent-encoded) and the result
+    must stay inside ``destination`` even through a symlink already there. A listing is
+    never trusted: a hostile server or a proxy in the middle must not write elsewhere.
+
+    >>> local_destination("/tmp/out", "model/weights.bin").as_posix()
+    '/tmp/out/model/weights.bin'
+    """
+    try:
+        relative = safe_artifact_path(server_path, field="path from the server")
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"refused to write outside the destination: {exc}") from None
+    base = Path(destination)
+    target = base / relative
+    root = base.resolve()
+    if not target.resolve().is_relative_to(root):
+        raise InvalidArgument(
+            f"path from the server {server_path!r}: leads out of {str(base)!r} through a "
+            "symbolic link there; refused to write outside the destination"
+        )
+    return target
+
+
 def write_local_atomically(
     destination: str | Path, chunks: Iterable[bytes], *, progress: Progress | None = None
 ) -> Path:
