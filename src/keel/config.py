@@ -44,6 +44,13 @@ class Settings:
     trusted_model_sources: tuple[str, ...] = ()
     """``KEEL_TRUSTED_MODEL_SOURCES``: comma-separated source prefixes (``models:/fraud``,
     ``s3://bucket/team``, a folder) whose pickled models load without ``trust=True``."""
+    max_upload_bytes: int = 5 * 1024**3
+    """``KEEL_MAX_UPLOAD_BYTES``: the most bytes ``keel server`` takes in one artifact or
+    dataset upload (counted as they arrive; the partial file is removed). 5 GiB."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``KEEL_ALLOWED_HOSTS``: comma-separated host names ``keel server`` answers to (its
+    ``Host`` header) and whose origins may change things; empty means the loopback
+    names (``localhost``, ``127.0.0.1``, ``::1``); ``*`` means any."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -72,6 +79,12 @@ class Settings:
                 prefix.strip()
                 for prefix in env.get("KEEL_TRUSTED_MODEL_SOURCES", "").split(",")
                 if prefix.strip()
+            ),
+            max_upload_bytes=int(_number(env, "KEEL_MAX_UPLOAD_BYTES", 5 * 1024**3)),
+            allowed_hosts=tuple(
+                host.strip().lower()
+                for host in env.get("KEEL_ALLOWED_HOSTS", "").split(",")
+                if host.strip()
             ),
         )
 

@@ -20,6 +20,14 @@ def server(
         envvar="KEEL_ARTIFACTS_URI",
         help="Root for artifacts: a folder or an fsspec URL (s3://bucket/prefix).",
     ),
+    allowed_hosts: str = typer.Option(
+        None,
+        "--allowed-hosts",
+        envvar="KEEL_ALLOWED_HOSTS",
+        help="Comma-separated host names the server answers to (its Host header) and whose "
+        "pages may change data; '*' for any (default: localhost, 127.0.0.1, ::1 and the "
+        "bound address).",
+    ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     log_level: str = typer.Option("info", help="Server log level."),
 ) -> None:
@@ -31,6 +39,7 @@ def server(
         port=port,
         backend_store_uri=backend_store_uri,
         artifacts_uri=artifacts_uri,
+        allowed_hosts=allowed_hosts,
         workers=workers,
         log_level=log_level,
     )

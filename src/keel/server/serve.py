@@ -14,6 +14,7 @@ def serve(
     backend_store_uri: str | None,
     artifacts_uri: str | None,
     workers: int,
+    allowed_hosts: str | None = None,
     log_level: str = "info",
 ) -> None:
     import uvicorn
@@ -30,6 +31,7 @@ def serve(
     os.environ["KEEL_TRACKING_URI"] = uri
     if artifacts_uri:  # absolute: workers and every later start read the same folder
         os.environ["KEEL_ARTIFACTS_URI"] = absolute_location(artifacts_uri)
+    os.environ["KEEL_ALLOWED_HOSTS"] = ",".join(host_allow_list(allowed_hosts, host))
     settings = Settings.from_env()
     open_store(uri, settings).close()  # apply migrations once, before workers start
     uvicorn.run(
@@ -42,3 +44,21 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def host_allow_list(given: str | None, bound: str) -> list[str]:
+    """The names the server answers to: ``given`` (comma-separated), else the loopback
+    names and the address it is bound to (unless that is every address).
+
+    >>> host_allow_list(None, "10.0.0.5")
+    ['localhost', '127.0.0.1', '::1', '10.0.0.5']
+    """
+    from keel.server.hosts import LOOPBACK_HOSTS
+
+    if given and given.strip():
+        return [h.strip().lower() for h in given.split(",") if h.strip()]
+    hosts = list(LOOPBACK_HOSTS)
+    name = bound.strip("[]").lower()
+    if name not in ("0.0.0.0", "::", "") and name not in hosts:
+        hosts.append(name)
+    return hosts

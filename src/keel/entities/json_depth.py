@@ -1,0 +1,70 @@
+"""How deeply JSON may nest: a limit every stored document (a check's details, a dataset's
+profile) and every request body meets.
+
+A document nested a few hundred levels deep is accepted by most parsers but breaks the
+encoders that later send it (orjson stops at 255 levels), so a single write could make
+every later read fail. Limits are checked where a value enters: on the server's stream
+(every request body) and in the rules the stores apply (``check_json_depth``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from keel.errors import InvalidArgument
+
+MAX_JSON_DEPTH = 32
+"""Levels of objects and arrays a document may nest (``{"a": [1]}`` is 2)."""
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def body_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``body`` nests deeper than ``limit``, found without parsing it
+    (brackets inside strings do not count). Cheap for the bodies most requests carry:
+    one count when the body holds no more brackets than ``limit``."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b'""', body).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for byte in brackets:
+        if byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def deepest_path(value: Any, limit: int = MAX_JSON_DEPTH) -> list[str] | None:
+    """The path (keys and indexes) to the first place ``value`` nests deeper than
+    ``limit``, or None. Iterative: a value too deep for recursion is still measured."""
+    pending: list[tuple[Any, list[str], int]] = [(value, [], 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Any = [(str(k), v) for k, v in item.items()]
+        elif isinstance(item, list | tuple):
+            children = [(str(i), v) for i, v in enumerate(item)]
+        else:
+            continue
+        if depth + 1 > limit:
+            return path
+        pending.extend((child, [*path, key], depth + 1) for key, child in children)
+    return None
+
+
+def check_json_depth(field: str, value: Any, limit: int = MAX_JSON_DEPTH) -> Any:
+    """``value`` (parsed JSON) or InvalidArgument naming ``field`` and where it nests too
+    deeply."""
+    path = deepest_path(value, limit)
+    if path is not None:
+        where = ".".join([field, *path[:3]]) + (".…" if len(path) > 3 else "")
+        raise InvalidArgument(
+            f"{field}: JSON may nest at most {limit} levels of objects and arrays "
+            f"(deeper at {where})"
+        )
+    return value
