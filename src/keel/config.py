@@ -49,8 +49,8 @@ class Settings:
     dataset upload (counted as they arrive; the partial file is removed). 5 GiB."""
     allowed_hosts: tuple[str, ...] = ()
     """``KEEL_ALLOWED_HOSTS``: comma-separated host names ``keel server`` answers to (its
-    ``Host`` header) and whose origins may change things; empty means the loopback
-    names (``localhost``, ``127.0.0.1``, ``::1``); ``*`` means any."""
+    ``Host`` header) and whose pages may change data, besides the loopback names
+    (``localhost``, ``127.0.0.1``, ``::1``), which are always allowed; ``*`` means any."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:

@@ -25,8 +25,8 @@ def server(
         "--allowed-hosts",
         envvar="KEEL_ALLOWED_HOSTS",
         help="Comma-separated host names the server answers to (its Host header) and whose "
-        "pages may change data; '*' for any (default: localhost, 127.0.0.1, ::1 and the "
-        "bound address).",
+        "pages may change data, besides localhost, 127.0.0.1, ::1 and the bound address; "
+        "'*' for any.",
     ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     log_level: str = typer.Option("info", help="Server log level."),

@@ -12,8 +12,9 @@ rebinding: the ``Host`` header carries the attacker's name) or straight at it (C
   (415): the content types a page may send without asking first (``text/plain``, forms)
   never reach a route.
 
-Allowed names come from ``--allowed-hosts`` / ``KEEL_ALLOWED_HOSTS``; by default the
-loopback names and the address the server is bound to.
+Allowed names: the loopback names, the address the server is bound to, and those
+``--allowed-hosts`` / ``KEEL_ALLOWED_HOSTS`` add (``*``: any name, for a server behind a
+proxy that checks them itself).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def allowed_hosts(settings: Settings) -> frozenset[str]:
-    """The host names the server answers to (lowercase, no port)."""
-    return frozenset(settings.allowed_hosts or LOOPBACK_HOSTS)
+    """The host names the server answers to (lowercase, no port): the loopback names
+    always, and those the settings add."""
+    return frozenset(LOOPBACK_HOSTS) | frozenset(settings.allowed_hosts)
 
 
 def host_name(value: str) -> str | None:

@@ -47,18 +47,18 @@ def serve(
 
 
 def host_allow_list(given: str | None, bound: str) -> list[str]:
-    """The names the server answers to: ``given`` (comma-separated), else the loopback
-    names and the address it is bound to (unless that is every address).
+    """The names the server answers to: the loopback names, the address it is bound to
+    (unless that is every address) and ``given`` (comma-separated; ``*`` for any).
 
-    >>> host_allow_list(None, "10.0.0.5")
-    ['localhost', '127.0.0.1', '::1', '10.0.0.5']
+    >>> host_allow_list("keel.internal", "10.0.0.5")
+    ['localhost', '127.0.0.1', '::1', '10.0.0.5', 'keel.internal']
     """
     from keel.server.hosts import LOOPBACK_HOSTS
 
-    if given and given.strip():
-        return [h.strip().lower() for h in given.split(",") if h.strip()]
     hosts = list(LOOPBACK_HOSTS)
-    name = bound.strip("[]").lower()
-    if name not in ("0.0.0.0", "::", "") and name not in hosts:
-        hosts.append(name)
+    extra = [bound.strip("[]")] if bound.strip("[]") not in ("0.0.0.0", "::", "") else []
+    extra += (given or "").split(",")
+    for name in (h.strip().lower() for h in extra):
+        if name and name not in hosts:
+            hosts.append(name)
     return hosts
