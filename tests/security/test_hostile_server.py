@@ -149,9 +149,8 @@ def test_a_symlink_in_the_destination_does_not_lead_out(
     dst.mkdir()
     (dst / "link").symlink_to(canary.parent, target_is_directory=True)
     state.evil = "link/canary.txt"
-    with _client(url, tmp_path) as client:
-        with pytest.raises(InvalidArgument, match="symbolic link"):
-            client.download_artifacts(RUN, "", dst)
+    with _client(url, tmp_path) as client, pytest.raises(InvalidArgument, match="symbolic link"):
+        client.download_artifacts(RUN, "", dst)
     assert canary.read_text() == CANARY_TEXT
 
 
@@ -178,8 +177,10 @@ def test_load_model_refuses_them(
 ) -> None:
     url, state = hostile
     state.evil = "model/../../../../outside/canary.txt"
-    with _client(url, tmp_path) as client:
-        with pytest.raises(InvalidArgument, match="path from the server"):
-            client.load_model(f"runs:/{RUN}/model")
+    with (
+        _client(url, tmp_path) as client,
+        pytest.raises(InvalidArgument, match="path from the server"),
+    ):
+        client.load_model(f"runs:/{RUN}/model")
     assert canary.read_text() == CANARY_TEXT
     assert state.content_requests == []
