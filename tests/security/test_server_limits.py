@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from conftest import ServerProcess
+from keel.entities.json_depth import MAX_BODY_DEPTH
 from server.support import API, assert_error, create_experiment, create_run, log_problems
 
 MiB = 1024 * 1024
@@ -106,11 +107,11 @@ def _deep(levels: int) -> str:
     return '{"a": ' * levels + "1" + "}" * levels
 
 
-@pytest.mark.parametrize("levels", [33, 300, 5000])
+@pytest.mark.parametrize("levels", [MAX_BODY_DEPTH, 300, 5000])
 def test_deep_json_is_refused_naming_the_field(api: httpx.Client, levels: int) -> None:
     body = f'{{"name": "deep", "tags": {_deep(levels)}}}'
     r = api.post(f"{API}/experiments", content=body, headers={"Content-Type": "application/json"})
-    message = assert_error(r, 422, "nest", "32")
+    message = assert_error(r, 422, "nest", str(MAX_BODY_DEPTH))
     if levels < 1000:  # parseable: the field is named
         assert message.startswith("tags:"), message
     # Brackets inside strings are text, not nesting.

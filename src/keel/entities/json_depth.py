@@ -9,13 +9,17 @@ every later read fail. Limits are checked where a value enters: on the server's 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from keel.errors import InvalidArgument
 
 MAX_JSON_DEPTH = 32
-"""Levels of objects and arrays a document may nest (``{"a": [1]}`` is 2)."""
+"""Levels of objects and arrays a stored document may nest (``{"a": [1]}`` is 2)."""
+MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8
+"""Levels a request body may nest: a stored document and the few levels of the request
+that carries it (``{"details": ...}``, a batch's lists)."""
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -68,3 +72,15 @@ def check_json_depth(field: str, value: Any, limit: int = MAX_JSON_DEPTH) -> Any
             f"(deeper at {where})"
         )
     return value
+
+
+def stored_json(text: str | bytes | None, limit: int = MAX_JSON_DEPTH) -> Any:
+    """A JSON document read back from storage, or None when it nests deeper than
+    ``limit`` (one written before the limit existed): such a document cannot be sent
+    anywhere, and dropping it keeps every later read of its record working."""
+    if text is None or text == "":
+        return None
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    if body_depth_exceeds(raw, limit):
+        return None
+    return json.loads(raw)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from keel.entities.json_depth import check_json_depth
 from keel.entities.rules import (
     check_choice,
     check_int,
@@ -269,6 +270,7 @@ def check_details(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise InvalidArgument(f"details: must be a JSON object, got {type(value).__name__}")
+    check_json_depth("details", value)  # deeper breaks every later read of it
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:

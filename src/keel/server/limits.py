@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from keel.entities.json_depth import MAX_JSON_DEPTH, body_depth_exceeds, deepest_path
+from keel.entities.json_depth import MAX_BODY_DEPTH, body_depth_exceeds, deepest_path
 from keel.errors import PayloadTooLarge
 from keel.server.errors import error_response
 
@@ -41,7 +41,7 @@ class RequestLimits:
         *,
         max_upload_bytes: int,
         max_json_body: int = MAX_JSON_BODY,
-        max_json_depth: int = MAX_JSON_DEPTH,
+        max_json_depth: int = MAX_BODY_DEPTH,
     ) -> None:
         self.app = app
         self.max_upload = max_upload_bytes

@@ -17,6 +17,7 @@ from keel.artifacts.hashing import hash_bytes
 from keel.entities import dataset as d
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.dataset_manifest import DataManifest
+from keel.entities.json_depth import check_json_depth, stored_json
 from keel.entities.rules import check_actor, check_choice, check_int, check_run_id, check_text
 from keel.errors import InvalidArgument, NotFound
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
@@ -64,6 +65,8 @@ class SqlDatasetStore:
         for field, value in (("row_count", row_count), ("column_count", column_count)):
             if value is not None:
                 check_int(field, value)
+        if profile is not None:
+            check_json_depth("profile", profile)
         profile_text = None if profile is None else json.dumps(profile, allow_nan=False)
         # Checked before the write lock is taken, unless the content is the latest version
         # already (then it is checked under the lock only if the latest changed meanwhile).
@@ -269,7 +272,7 @@ def _version_from_dict(row: dict[str, Any]) -> DatasetVersion:
         created_by=row["created_by"],
         row_count=row.get("row_count"),
         column_count=row.get("column_count"),
-        profile=json.loads(profile) if profile else None,
+        profile=stored_json(profile),  # one stored too deep before the limit: None
     )
 
 
