@@ -16,7 +16,7 @@ from keel.client import Client
 from keel.data import client as client_module
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
-from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
+from keel.errors import AlreadyExists, Conflict, CorruptData, InvalidArgument, NotFound
 
 
 @pytest.fixture
@@ -664,10 +664,18 @@ def test_bad_refs_are_refused_with_the_rule(ref: str, rule: str) -> None:
         parse_dataset_ref(ref)
 
 
-def test_dot_names_are_names_through_every_store(data: DataClient, tmp_path: Path) -> None:
+def test_dot_names_and_look_alike_names_are_refused(data: DataClient, tmp_path: Path) -> None:
+    """'.' and '..' would be a step up a URL path or a folder; names that differ only by
+    case or Unicode form would look like one dataset."""
     src = write_files(tmp_path / "src", {"a.txt": "a"})
-    version = data.add(src, name="..").version  # over REST: %2E%2E, not a step up the path
-    assert data.store.list_dataset_versions("..")[0].version == version.version
+    for name in (".", "..", " padded", "zero\u200bwidth"):
+        with pytest.raises(InvalidArgument, match="dataset name"):
+            data.add(src, name=name)
+    name = unique("Churn")
+    data.add(src, name=name)
+    with pytest.raises(AlreadyExists, match="differ only by case"):
+        data.add(src, name=name.lower())
+    assert [d.name for d in data.store.list_datasets() if d.name.lower() == name.lower()] == [name]
 
 
 def test_a_fetched_table_edited_and_added_back_stays_a_table(

@@ -63,3 +63,33 @@ def test_revisions_are_known(revision: str) -> None:
     from keel.store.sql.migrate import REVISIONS
 
     assert revision in REVISIONS
+
+
+def test_upgrade_to_name_keys_keeps_names_that_already_collide(tmp_path: Path) -> None:
+    """Models made before 0007 as 'Fraud' and 'fraud' both stay; a third spelling is
+    refused from then on."""
+    from sqlalchemy import text
+
+    from keel.errors import AlreadyExists
+
+    url = f"sqlite:///{tmp_path / 'keel.db'}"
+    tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
+    assert upgrade(tracking.engine, "0004") is None
+    with tracking.engine.begin() as conn:
+        for created, name in ((1, "Fraud"), (2, "fraud")):
+            conn.execute(
+                text(
+                    "INSERT INTO registered_models (name, description, created, updated, "
+                    "last_version) VALUES (:n, '', :c, :c, 0)"
+                ),
+                {"n": name, "c": created},
+            )
+    tracking.close()
+    registry = open_registry(url, Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path)))
+    try:
+        assert registry.get_registered_model("Fraud").name == "Fraud"
+        assert registry.get_registered_model("fraud").name == "fraud"
+        with pytest.raises(AlreadyExists, match="'Fraud' exists"):
+            registry.create_registered_model("FRAUD", actor=OWNER)
+    finally:
+        registry.close()

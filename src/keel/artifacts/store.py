@@ -19,7 +19,7 @@ from keel.artifacts.hashing import CHUNK_SIZE, file_chunks, new_hasher
 from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
-from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
+from keel.errors import Conflict, CorruptData, Forbidden, InvalidArgument, NotFound
 
 _PARTIAL = re.compile(r"\..+\.tmp-[0-9a-f]{12}")
 """The name a file has while it is being written (see ``write_stream``)."""
@@ -38,9 +38,26 @@ class ArtifactStore:
         self.fs, self.root = url_to_fs(self.root_uri, **(storage_options or {}))
         self.root = self.root.rstrip("/")
         self._local = getattr(self.fs, "protocol", None) in ("file", ("file", "local"))
+        self._real_root: str | None = None
 
     def _full(self, relative: str) -> str:
-        return join(self.root, safe_artifact_path(relative, allow_root=True))
+        full = join(self.root, safe_artifact_path(relative, allow_root=True))
+        if self._local and relative:
+            self._refuse_links(relative, full)
+        return full
+
+    def _refuse_links(self, relative: str, full: str) -> None:
+        """A symbolic link planted inside a local store (by whoever can write to its
+        folder) would send a read or a write anywhere on the machine: refused. The root
+        itself may be a link (``/tmp`` often is); nothing below it may."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        expected = os.path.join(self._real_root, *relative.split("/"))
+        if os.path.realpath(full) != expected:
+            raise Forbidden(
+                f"artifact {relative!r}: a symbolic link inside the artifact store leads "
+                f"elsewhere ({self.root}); Keel does not follow links in its store, remove it"
+            )
 
     # writing -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
@@ -50,7 +51,28 @@ def check_name(field: str, value: object) -> str:
         )
     if _CONTROL.search(value):
         raise InvalidArgument(f"{field}: must not contain control characters")
+    if value != value.strip():
+        raise InvalidArgument(f"{field} {value!r}: must not start or end with whitespace")
+    if _INVISIBLE.search(value):
+        raise InvalidArgument(
+            f"{field} {value!r}: must not contain invisible characters (zero-width spaces "
+            "and joiners, direction marks, soft hyphens): they make names that look alike"
+        )
     return value
+
+
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+"""Characters that print as nothing: two names differing only by them look the same."""
+
+
+def name_key(name: str) -> str:
+    """What two names of models or datasets are compared by: Unicode NFKC, then case
+    folded, so that 'Fraud', 'fraud' and its full-width form are one name.
+
+    >>> name_key("Fraud") == name_key("\uff46\uff52\uff41\uff55\uff44")
+    True
+    """
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def check_model_name(
@@ -61,6 +83,14 @@ def check_model_name(
     """Like an experiment name, and without '/' or '@': they delimit URIs such as
     ``models:/`` (``uris`` names them in the error)."""
     name = check_name(field, value)
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:
+        raise InvalidArgument(
+            f"{field} {name!r}: must be written in Unicode normal form NFKC ({normal!r}), so "
+            "that names that look the same are the same"
+        )
+    if name in (".", ".."):
+        raise InvalidArgument(f"{field} {name!r}: '.' and '..' are not names")
     for forbidden in ("/", "@"):
         if forbidden in name:
             raise InvalidArgument(

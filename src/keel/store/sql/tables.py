@@ -244,6 +244,9 @@ registered_models = Table(
     Column("updated", BigInteger, nullable=False),
     # The number the last version got; bumped under the model's row lock.
     Column("last_version", Integer, nullable=False),
+    # The name compared (NFKC, case folded): 'Fraud' and 'fraud' are one model.
+    Column("name_key", String(250)),
+    Index("ux_registered_models_name_key", "name_key", unique=True),
 )
 
 registered_model_tags = Table(
@@ -383,6 +386,8 @@ datasets = Table(
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
     Column("last_version", Integer, nullable=False),
+    Column("name_key", String(250)),  # as registered_models.name_key
+    Index("ux_datasets_name_key", "name_key", unique=True),
 )
 
 dataset_versions = Table(
