@@ -22,7 +22,7 @@ from keel.entities import (
     WriteBatch,
 )
 from keel.entities import rules as v
-from keel.entities.ids import new_id
+from keel.entities.ids import integer_id, new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import rows as load
@@ -420,10 +420,7 @@ class SqlTrackingStore:
 
 
 def _int_id(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return integer_id(value)
 
 
 def default_run_name(run_id: str) -> str:
