@@ -32,6 +32,9 @@ MAX_BATCH_ROWS = 100_000
 """Most rows (metric points + params + tags + run creations) one write request carries."""
 MAX_BATCH_RUNS = 10_000
 MAX_SEARCH_RESULTS = 50_000
+MAX_SEARCH_EXPERIMENTS = 1_000
+"""Experiments one run search may name (each is a bound parameter of one query)."""
+MAX_ORDER_BY = 20
 INT64_MAX = 2**63 - 1
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -301,6 +301,15 @@ class SqlTrackingStore:
         v.check_max_results(max_results)
         if not experiment_ids:
             raise InvalidArgument("experiment_ids: give at least one experiment id")
+        if len(experiment_ids) > v.MAX_SEARCH_EXPERIMENTS:
+            raise InvalidArgument(
+                f"experiment_ids: at most {v.MAX_SEARCH_EXPERIMENTS} per search, "
+                f"got {len(experiment_ids)}"
+            )
+        if order_by is not None and len(order_by) > v.MAX_ORDER_BY:
+            raise InvalidArgument(
+                f"order_by: at most {v.MAX_ORDER_BY} clauses, got {len(order_by)}"
+            )
         with read_transaction(self.engine) as conn:
             ids, token = search_run_ids(
                 conn,
