@@ -10,7 +10,7 @@ every later read fail. Limits are checked where a value enters: on the server's 
 from __future__ import annotations
 
 import json
-import re
+from itertools import accumulate
 from typing import Any
 
 from keel.errors import InvalidArgument
@@ -21,26 +21,26 @@ MAX_BODY_DEPTH = MAX_JSON_DEPTH + 8
 """Levels a request body may nest: a stored document and the few levels of the request
 that carries it (``{"details": ...}``, a batch's lists)."""
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_BRACKETS_OR_QUOTES = bytes(b for b in range(256) if b not in b'[]{}"')
+_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\x02\x02")
 
 
 def body_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON text ``body`` nests deeper than ``limit``, found without parsing it
-    (brackets inside strings do not count). Cheap for the bodies most requests carry:
-    one count when the body holds no more brackets than ``limit``."""
+    """Whether the JSON text ``body`` nests deeper than ``limit``, found without parsing
+    it, at C speed (a fraction of a parse): escaped backslashes and quotes are dropped,
+    then all but brackets and quotes; empty strings (``""``, most of what is left of a
+    batch's keys) go, which moves no bracket in or out of a string; what lies between the
+    remaining quotes is inside strings, whose brackets do not count. One count when the
+    body holds no more brackets than ``limit``, as most requests do."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return False
-    brackets = _STRING.sub(b'""', body).translate(None, _NOT_BRACKETS)
-    depth = 0
-    for byte in brackets:
-        if byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
+    if b"\\" in body:  # pairs first, as a JSON parser reads a run of backslashes
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = body.translate(None, _NOT_BRACKETS_OR_QUOTES).replace(b'""', b"")
+    if b'"' in marks:
+        marks = b"".join(marks.split(b'"')[::2])
+    steps = marks.translate(_STEP)
+    return any(depth > limit for depth in accumulate(1 if s == 1 else -1 for s in steps))
 
 
 def deepest_path(value: Any, limit: int = MAX_JSON_DEPTH) -> list[str] | None:
