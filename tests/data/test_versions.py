@@ -728,6 +728,25 @@ def test_a_store_records_only_the_figures_of_the_manifest(data: DataClient, tmp_
     assert created and (version.file_count, version.total_bytes) == (2, 9)
 
 
+def test_a_profile_nested_too_deeply_is_refused(data: DataClient, tmp_path: Path) -> None:
+    """A profile a store takes from a client: nested past 32 levels it would break every
+    later read of the version (``keel data get`` for everyone), so it is refused."""
+    src = write_files(tmp_path / "src", {"a.txt": "alpha"})
+    real = data.add(src, name=unique("deep")).version
+    raw = data.cache.manifests.joinpath(f"{real.digest}.json").read_bytes()
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(40):
+        deep = {"a": deep}
+    name = unique("deep-profile")
+    with pytest.raises(InvalidArgument, match=r"profile.*nest at most (32|40) levels"):
+        data.store.create_dataset_version(
+            name, digest=real.digest, manifest=raw, kind=real.kind, file_count=1,
+            total_bytes=5, source="test", actor="mallory", profile=deep,
+        )  # fmt: skip
+    with pytest.raises(NotFound):
+        data.store.get_dataset(name)
+
+
 def test_a_server_refuses_a_version_whose_objects_it_lacks(
     server: ServerProcess, tmp_path: Path
 ) -> None:
