@@ -775,3 +775,33 @@ def test_a_server_refuses_a_version_whose_objects_it_lacks(
             store.get_dataset(name)
     finally:
         backend.close()
+
+
+def test_a_profile_stored_too_deep_before_the_limit_reads_as_none(
+    data: DataClient, sql_uri: str, tmp_path: Path
+) -> None:
+    """Written before the limit existed, such a profile made every read of its version
+    fail; now the version reads, without its profile."""
+    if not sql_uri.startswith(("sqlite", "postgresql")):
+        pytest.skip("the server's database is not this test's to write behind its back")
+    from sqlalchemy import create_engine, update
+
+    from keel.store.sql.tables import dataset_versions
+
+    pytest.importorskip("polars")
+    table = tmp_path / "t.csv"
+    table.write_text("id,plan\n1,basic\n2,pro\n")
+    name = unique("legacy")
+    assert data.add(table, name=name).version.profile is not None
+    engine = create_engine(sql_uri)
+    with engine.begin() as conn:
+        conn.execute(
+            update(dataset_versions)
+            .where(dataset_versions.c.name == name)
+            .values(profile='{"a": ' * 300 + "1" + "}" * 300)
+        )
+    engine.dispose()
+    version = data.store.get_dataset_version(name, 1)
+    assert (version.version, version.profile) == (1, None)
+    data.get(f"{name}@1", tmp_path / "out")
+    assert (tmp_path / "out" / "t.csv").read_text().startswith("id,plan")
