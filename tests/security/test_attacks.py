@@ -262,3 +262,16 @@ def test_archive_members_cannot_slip_out(tmp_path: Path, kind: str) -> None:
         assert not (tmp_path / f"out{i}" / "pkg").exists()
     assert canary.read_bytes() == CANARY
     assert not Path("/tmp/keel-slip").exists()
+
+
+def test_a_big_upload_to_an_ended_run_is_refused_cleanly(site: Site, tmp_path: Path) -> None:
+    """The refusal comes before the body is read: the client still gets the 409 (not a
+    broken connection) however much it was sending."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (64 * 1024 * 1024))
+    with keel.Client(site.server.url, settings=settings_for(tmp_path)) as c:
+        run = c.create_run(c.create_experiment(unique())).run_id
+        c.set_terminated(run)
+        with pytest.raises(Conflict, match="FINISHED"):
+            c.log_artifact(run, big)
+    site.assert_canaries_untouched()
