@@ -50,3 +50,24 @@ def test_out_of_range_numbers_in_queries_never_answer_500(
             r = api.get(path, params=params)
             assert 400 <= r.status_code < 500 or r.status_code == 200, (path, r.text[:300])
     assert log_problems(server.log) == []
+
+
+@pytest.mark.parametrize("number", BAD_NUMBERS)
+def test_out_of_range_ids_in_writes_never_answer_500(server: ServerProcess, number: str) -> None:
+    """Every state-changing route with a path parameter, given an id no store can hold
+    (nothing matches, so nothing changes) and an empty JSON body."""
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    problems = []
+    with httpx.Client(base_url=server.url, timeout=30) as api:
+        for route, operations in document["paths"].items():
+            if "{" not in route:
+                continue
+            path = re.sub(r"\{[^}]+\}", number, route)
+            for method in ("post", "put", "patch", "delete"):
+                if method not in operations or route.endswith("/content"):
+                    continue
+                r = api.request(method.upper(), path, json={})
+                if r.status_code >= 500:
+                    problems.append(f"{method.upper()} {route}: {r.status_code} {r.text[:200]}")
+    assert problems == []
+    assert log_problems(server.log) == []
