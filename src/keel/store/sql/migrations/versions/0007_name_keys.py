@@ -8,8 +8,8 @@ their key; where two existing names already share one (made before this rule), t
 oldest keeps it and the others get a key of their own that no new name can take (it
 holds a control character), so nothing stored is lost or renamed.
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0007_name_keys
+Revises: 0004 (on main: re-chain onto its newest revision)
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 
 from keel.entities.rules import name_key
 
-revision = "0007"
+revision = "0007_name_keys"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
