@@ -29,6 +29,14 @@ PAYLOAD = b"pwned"
 CANARY_TEXT = "canary: untouched\n"
 
 
+VERSION = {
+    "name": "m", "version": 1, "source": f"runs:/{RUN}/model", "run_id": RUN,
+    "content_hash": "blake3:" + "0" * 64, "status": "APPROVED", "description": "",
+    "tags": {}, "signature": None, "parent_version": None, "created": 1, "updated": 1,
+    "created_by": "mallory", "aliases": [],
+}  # fmt: skip
+
+
 class Hostile:
     """What the hostile server lists: one good file and one whose path is ``evil``."""
 
@@ -55,6 +63,8 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/health":
                 return self._json(200, {"status": "ok"})
+            if url.path == "/api/v1/registered-models/m/versions/1":
+                return self._json(200, VERSION)
             if url.path.endswith("/artifacts/stat"):
                 return self._json(404, {"error": {"code": "not_found", "message": "no"}})
             if url.path.endswith("/artifacts"):
@@ -184,3 +194,22 @@ def test_load_model_refuses_them(
         client.load_model(f"runs:/{RUN}/model")
     assert canary.read_text() == CANARY_TEXT
     assert state.content_requests == []
+
+
+def test_keel_models_download_refuses_them(
+    hostile: tuple[str, Hostile], canary: Path, tmp_path: Path
+) -> None:
+    from keel.cli.main import app
+
+    url, state = hostile
+    state.evil = "model/../../../outside/canary.txt"
+    dst = tmp_path / "pkg"
+    result = CliRunner().invoke(
+        app, ["models", "download", "m/1", "-o", str(dst), "-t", url],
+        env={"KEEL_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert isinstance(result.exception, InvalidArgument), result.output
+    assert "path from the server 'model/../../../outside/canary.txt'" in str(result.exception)
+    _assert_untouched(canary, dst)
+    assert state.content_requests == []
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".keel-model-")]
