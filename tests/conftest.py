@@ -53,8 +53,19 @@ def wait_healthy(
 class ServerProcess:
     """A real `keel server` in a subprocess on a loopback port."""
 
-    def __init__(self, backend: str, artifacts: Path, log: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        backend: str,
+        artifacts: Path,
+        log: Path,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.backend = backend
+        self.extra_env = env or {}
+        self.extra_args = args
         self.artifacts = artifacts
         self.log = log
         self.workers = workers
@@ -64,6 +75,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+        env.update(self.extra_env)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -72,6 +84,7 @@ class ServerProcess:
                     "--backend-store-uri", self.backend,
                     "--artifacts-uri", str(self.artifacts),
                     "--workers", str(self.workers), "--log-level", "warning",
+                    *self.extra_args,
                 ],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )  # fmt: skip

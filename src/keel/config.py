@@ -48,6 +48,13 @@ class Settings:
     trusted_model_sources: tuple[str, ...] = ()
     """``KEEL_TRUSTED_MODEL_SOURCES``: comma-separated source prefixes (``models:/fraud``,
     ``s3://bucket/team``, a folder) whose pickled models load without ``trust=True``."""
+    max_upload_bytes: int = 5 * 1024**3
+    """``KEEL_MAX_UPLOAD_BYTES``: the most bytes ``keel server`` takes in one artifact or
+    dataset upload (counted as they arrive; the partial file is removed). 5 GiB."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``KEEL_ALLOWED_HOSTS``: comma-separated host names ``keel server`` answers to (its
+    ``Host`` header) and whose pages may change data, besides the loopback names
+    (``localhost``, ``127.0.0.1``, ``::1``), which are always allowed; ``*`` means any."""
 
     tracking_token: str | None = None
     """``KEEL_TRACKING_TOKEN``: the API token sent to ``keel server``; wins over the one
@@ -108,6 +115,12 @@ class Settings:
             config_dir=config_dir,
             rate_limit=env.get("KEEL_RATE_LIMIT") or "6000/minute",
             auth_cache_seconds=_number(env, "KEEL_AUTH_CACHE_SECONDS", 30.0),
+            max_upload_bytes=int(_number(env, "KEEL_MAX_UPLOAD_BYTES", 5 * 1024**3)),
+            allowed_hosts=tuple(
+                host.strip().lower()
+                for host in env.get("KEEL_ALLOWED_HOSTS", "").split(",")
+                if host.strip()
+            ),
         )
 
     def with_tracking_uri(self, uri: str | None) -> Settings:

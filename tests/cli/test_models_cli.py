@@ -179,8 +179,11 @@ def test_download_refuses_a_package_changed_since_registration(
     name = unique("fraud")
     register(source, name, uri)
     run_id = source.split("/")[1]
-    client.log_text(run_id, '{"tampered": true}', "model/keel-model.json")
-    client.flush()
+    with pytest.raises(Conflict, match="immutable"):  # the run ended: no overwrite
+        client.log_text(run_id, '{"tampered": true}', "model/keel-model.json")
+    # Changed behind Keel's back, in storage: the download still refuses it.
+    stored = Path(client.get_run(run_id).info.artifact_uri) / "model" / "keel-model.json"
+    stored.write_text('{"tampered": true}')
     result = keel_as("alice", "models", "download", f"{name}/1", "-o", str(tmp_path / "x"), uri=uri)
     assert result.exit_code == 1 and isinstance(result.exception, CorruptData)
     assert not (tmp_path / "x").exists()

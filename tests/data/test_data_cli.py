@@ -162,7 +162,9 @@ def test_the_server_serves_versions_manifests_and_lineage(tmp_path: Path) -> Non
         assert httpx.put(f"{api}/dataset-objects/{real}", content=b"payload").status_code == 201
         assert httpx.get(f"{api}/dataset-objects/{real}").content == b"payload"
         traversal = httpx.put(f"{api}/dataset-objects/..%2F..%2Fetc", content=b"x")
-        assert traversal.status_code in (400, 404)
+        # Not an upload route once decoded (its name holds '/'): a body of bytes is refused
+        # as not JSON (415) before any route is looked for.
+        assert traversal.status_code in (400, 404, 415)
         not_hex = httpx.post(f"{api}/dataset-objects/missing", json={"digests": ["../x"]})
         assert not_hex.status_code == 400 and "digests[0]" in not_hex.text
     finally:

@@ -16,7 +16,7 @@ from keel.client import Client
 from keel.data import client as client_module
 from keel.data.client import DataClient
 from keel.entities.dataset import DatasetKind
-from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
+from keel.errors import AlreadyExists, Conflict, CorruptData, InvalidArgument, NotFound
 
 
 @pytest.fixture
@@ -668,10 +668,18 @@ def test_bad_refs_are_refused_with_the_rule(ref: str, rule: str) -> None:
         parse_dataset_ref(ref)
 
 
-def test_dot_names_are_names_through_every_store(data: DataClient, tmp_path: Path) -> None:
+def test_dot_names_and_look_alike_names_are_refused(data: DataClient, tmp_path: Path) -> None:
+    """'.' and '..' would be a step up a URL path or a folder; names that differ only by
+    case or Unicode form would look like one dataset."""
     src = write_files(tmp_path / "src", {"a.txt": "a"})
-    version = data.add(src, name="..").version  # over REST: %2E%2E, not a step up the path
-    assert data.store.list_dataset_versions("..")[0].version == version.version
+    for name in (".", "..", " padded", "zero\u200bwidth"):
+        with pytest.raises(InvalidArgument, match="dataset name"):
+            data.add(src, name=name)
+    name = unique("Churn")
+    data.add(src, name=name)
+    with pytest.raises(AlreadyExists, match="differ only by case"):
+        data.add(src, name=name.lower())
+    assert [d.name for d in data.store.list_datasets() if d.name.lower() == name.lower()] == [name]
 
 
 def test_a_fetched_table_edited_and_added_back_stays_a_table(
@@ -724,6 +732,25 @@ def test_a_store_records_only_the_figures_of_the_manifest(data: DataClient, tmp_
     assert created and (version.file_count, version.total_bytes) == (2, 9)
 
 
+def test_a_profile_nested_too_deeply_is_refused(data: DataClient, tmp_path: Path) -> None:
+    """A profile a store takes from a client: nested past 32 levels it would break every
+    later read of the version (``keel data get`` for everyone), so it is refused."""
+    src = write_files(tmp_path / "src", {"a.txt": "alpha"})
+    real = data.add(src, name=unique("deep")).version
+    raw = data.cache.manifests.joinpath(f"{real.digest}.json").read_bytes()
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(40):
+        deep = {"a": deep}
+    name = unique("deep-profile")
+    with pytest.raises(InvalidArgument, match=r"profile.*nest at most (32|40) levels"):
+        data.store.create_dataset_version(
+            name, digest=real.digest, manifest=raw, kind=real.kind, file_count=1,
+            total_bytes=5, source="test", actor="mallory", profile=deep,
+        )  # fmt: skip
+    with pytest.raises(NotFound):
+        data.store.get_dataset(name)
+
+
 def test_a_server_refuses_a_version_whose_objects_it_lacks(
     server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -752,3 +779,33 @@ def test_a_server_refuses_a_version_whose_objects_it_lacks(
             store.get_dataset(name)
     finally:
         backend.close()
+
+
+def test_a_profile_stored_too_deep_before_the_limit_reads_as_none(
+    data: DataClient, sql_uri: str, tmp_path: Path
+) -> None:
+    """Written before the limit existed, such a profile made every read of its version
+    fail; now the version reads, without its profile."""
+    if not sql_uri.startswith(("sqlite", "postgresql")):
+        pytest.skip("the server's database is not this test's to write behind its back")
+    from sqlalchemy import create_engine, update
+
+    from keel.store.sql.tables import dataset_versions
+
+    pytest.importorskip("polars")
+    table = tmp_path / "t.csv"
+    table.write_text("id,plan\n1,basic\n2,pro\n")
+    name = unique("legacy")
+    assert data.add(table, name=name).version.profile is not None
+    engine = create_engine(sql_uri)
+    with engine.begin() as conn:
+        conn.execute(
+            update(dataset_versions)
+            .where(dataset_versions.c.name == name)
+            .values(profile='{"a": ' * 300 + "1" + "}" * 300)
+        )
+    engine.dispose()
+    version = data.store.get_dataset_version(name, 1)
+    assert (version.version, version.profile) == (1, None)
+    data.get(f"{name}@1", tmp_path / "out")
+    assert (tmp_path / "out" / "t.csv").read_text().startswith("id,plan")

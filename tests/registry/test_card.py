@@ -78,3 +78,40 @@ def test_html_escapes_every_value(client: keel.Client) -> None:
     assert "<script>" not in client.registry.card("churn", 1)
     facts = CardFacts(ModelVersion("m<b>", 1, "runs:/r/model", "r", "blake3:" + "0" * 64))
     assert "m&lt;b&gt; v1" in render_html(facts)
+
+
+HOSTILE_DESCRIPTIONS = [
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert`1`)",
+    "[click]( javascript:alert(1) )",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[click](vbscript:msgbox)",
+    "![pixel](https://tracker.example/p.png)",
+    "![pixel](//tracker.example/p.png)",
+    "[ref]\n\n[ref]: javascript:alert(1)",
+    "[x][1] [1]: data:text/html,hi",
+    "<a href='javascript:alert(1)'>x</a><img src=https://tracker.example/p.png>",
+]
+
+
+@pytest.mark.parametrize("description", HOSTILE_DESCRIPTIONS)
+def test_markdown_cards_neutralise_script_links_and_remote_images(description: str) -> None:
+    """Rendered by a real CommonMark renderer (markdown-it, as Rich uses), a card has no
+    link but to http(s)/mailto and no image at all."""
+    from markdown_it import MarkdownIt
+
+    version = ModelVersion("m", 1, "runs:/r/model", "r", "blake3:" + "0" * 64)
+    facts = CardFacts(ModelVersion(**{**_fields(version), "description": description}))
+    page = MarkdownIt("commonmark").enable("table").render(render_markdown(facts)).lower()
+    assert "<img" not in page and "<a " not in page, page
+    safe = "[docs](https://example.com/docs?a=1&b=2) and [mail](mailto:ml@example.com)"
+    facts = CardFacts(ModelVersion(**{**_fields(version), "description": safe}))
+    page = MarkdownIt("commonmark").render(render_markdown(facts))
+    assert '<a href="https://example.com/docs?a=1&amp;b=2">docs</a>' in page
+    assert '<a href="mailto:ml@example.com">mail</a>' in page
+
+
+def _fields(version: ModelVersion) -> dict[str, object]:
+    from dataclasses import fields
+
+    return {f.name: getattr(version, f.name) for f in fields(version)}

@@ -11,19 +11,22 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from conftest import temporary_database
-from keel.artifacts.repository import RunArtifacts
+from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.store import open_registry, open_store
 from keel.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from keel.store.sql.store import SqlTrackingStore
+from keel.store.sql.tables import artifacts
 from registry.support import HASH, MANIFEST, OWNER
 
 
 def check_upgrade(url: str, tmp_path: Path) -> None:
     tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
     assert upgrade(tracking.engine, "0001") is None
-    # Rows as the Keel of 0001 wrote them: today's store also writes the audit log.
+    # Rows as the Keel of 0001 wrote them: today's store also writes the audit log, and
+    # today's RunArtifacts also asks the registry's tables whether a path is a model's.
     run_id = "0" * 31 + "1"
+    root = tmp_path / "a" / "1" / run_id / "artifacts"
     with tracking.engine.begin() as conn:
         conn.execute(
             text(
@@ -38,9 +41,16 @@ def check_upgrade(url: str, tmp_path: Path) -> None:
                 "INSERT INTO runs (run_uuid, experiment_id, name, status, start_time, "
                 "lifecycle_stage, artifact_uri) VALUES (:id, 1, 'r', 'RUNNING', 1, 'active', :uri)"
             ),
-            {"id": run_id, "uri": str(tmp_path / "a" / "1" / run_id / "artifacts")},
+            {"id": run_id, "uri": str(root)},
         )
-    RunArtifacts(tracking).upload_stream(run_id, "model/keel-model.json", [MANIFEST])
+    info = ArtifactStore(str(root)).write_bytes("model/keel-model.json", MANIFEST)
+    with tracking.engine.begin() as conn:
+        conn.execute(
+            artifacts.insert().values(
+                run_uuid=run_id, path=info.path, size=info.file_size, digest=info.digest,
+                created=0,
+            )
+        )  # fmt: skip
     tracking.close()
 
     settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "a"))
@@ -136,3 +146,31 @@ def test_sqlite_audit_upgrade(tmp_path: Path) -> None:
 def test_postgres_audit_upgrade(tmp_path: Path, postgres_url: str) -> None:
     with temporary_database(postgres_url, "keel_audit") as url:
         check_audit_upgrade(url, tmp_path)
+def test_upgrade_to_name_keys_keeps_names_that_already_collide(tmp_path: Path) -> None:
+    """Models made before 0007 as 'Fraud' and 'fraud' both stay; a third spelling is
+    refused from then on."""
+    from sqlalchemy import text
+
+    from keel.errors import AlreadyExists
+
+    url = f"sqlite:///{tmp_path / 'keel.db'}"
+    tracking = SqlTrackingStore(url, artifact_root=str(tmp_path / "a"))
+    assert upgrade(tracking.engine, "0004") is None
+    with tracking.engine.begin() as conn:
+        for created, name in ((1, "Fraud"), (2, "fraud")):
+            conn.execute(
+                text(
+                    "INSERT INTO registered_models (name, description, created, updated, "
+                    "last_version) VALUES (:n, '', :c, :c, 0)"
+                ),
+                {"n": name, "c": created},
+            )
+    tracking.close()
+    registry = open_registry(url, Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path)))
+    try:
+        assert registry.get_registered_model("Fraud").name == "Fraud"
+        assert registry.get_registered_model("fraud").name == "fraud"
+        with pytest.raises(AlreadyExists, match="'Fraud' exists"):
+            registry.create_registered_model("FRAUD", actor=OWNER)
+    finally:
+        registry.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from conftest import unique
@@ -52,13 +50,12 @@ def test_unknown_model_is_not_found(registry: RegistryStore) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["model with spaces", "100% sure?#x", "ünïcødé-模型", "..", ".", "a+b=c&d", "x" * 250],
+    ["model with spaces", "100% sure?#x", "ünïcødé-模型", "a+b=c&d", "x" * 250],
 )
 def test_names_that_are_allowed_round_trip(registry: RegistryStore, name: str) -> None:
     # Over REST these go into URL paths: quoting must carry them exactly.
-    name = f"{name[:230]} {unique('')}" if name not in ("..", ".") else name
-    with contextlib.suppress(AlreadyExists):  # "." and ".." recur on a shared server
-        registry.create_registered_model(name, actor=OWNER)
+    name = f"{name[:230]} {unique('')}"
+    registry.create_registered_model(name, actor=OWNER)
     assert registry.get_registered_model(name).name == name
     registry.set_registered_model_tag(name, "k", "v", actor=OWNER)
     assert registry.get_registered_model(name).tags["k"] == "v"
@@ -74,6 +71,14 @@ def test_bad_names_are_refused_and_nothing_is_created(registry: RegistryStore) -
         f"{marker}\x00": "control characters",
         f"{marker}\nnext": "control characters",
         "m" * 251: "at most 250 characters",
+        ".": "are not names",
+        "..": "are not names",
+        f"{marker} ": "whitespace",
+        f" {marker}": "whitespace",
+        f"{marker}\u200b": "invisible",
+        f"{marker}\u202e": "invisible",
+        f"{marker}\ufb01": "NFKC",  # the 'fi' ligature
+        f"{marker}\u2126": "NFKC",  # OHM SIGN, NFKC: Greek capital omega
     }
 
     def check(case: str) -> tuple[str, str]:
@@ -85,6 +90,20 @@ def test_bad_names_are_refused_and_nothing_is_created(registry: RegistryStore) -
 
     assert_cases(check, cases)
     assert registry.search_registered_models(f"{marker}%").models == []
+
+
+def test_names_differing_only_by_case_or_form_are_one_model(registry: RegistryStore) -> None:
+    name = unique("Fraud")
+    registry.create_registered_model(name, actor=OWNER)
+    for other in (name.lower(), name.upper(), name.replace("F", "\uff26")):
+        if other == name:
+            continue
+        with pytest.raises((AlreadyExists, InvalidArgument)) as caught:
+            registry.create_registered_model(other, actor=OWNER)
+        assert name in str(caught.value) or "NFKC" in str(caught.value), caught.value
+    with pytest.raises(AlreadyExists, match="differ only by case"):
+        registry.create_registered_model(name.lower(), actor=OWNER)
+    assert [m.name for m in registry.search_registered_models(name).models] == [name]
 
 
 def test_actor_must_be_a_name(registry: RegistryStore) -> None:

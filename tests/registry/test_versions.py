@@ -269,17 +269,22 @@ def test_the_version_digest_is_derived_from_the_stored_manifest(
     assert [v.version for v in registry.search_model_versions(model).versions] == [1]
 
 
-def test_a_manifest_logged_again_gives_its_new_digest(
+def test_a_registered_manifest_is_immutable_and_a_new_one_gives_its_new_digest(
     registry: RegistryStore, model: str, make_source: MakeSource
 ) -> None:
     source = make_source()
+    run_id = source.split("/")[1]
     assert new_version(registry, model, source).content_hash == HASH
     assert new_version(registry, model, source).content_hash == HASH
     signed = manifest(SIGNATURE)
-    assert make_source(content=signed, run_id=source.split("/")[1]) == source
-    v3 = new_version(registry, model, source)
-    assert v3.content_hash == f"blake3:{hash_bytes(signed)}"
-    assert v3.signature == json.dumps(SIGNATURE.to_dict(), sort_keys=True)
+    # What a version points at cannot be replaced (the run is still RUNNING here).
+    with pytest.raises(Conflict, match=r"part of model .* version 1 .* immutable"):
+        make_source(content=signed, run_id=run_id)
+    assert new_version(registry, model, source).content_hash == HASH
+    other = make_source("model-2", content=signed, run_id=run_id)
+    v4 = new_version(registry, model, other)
+    assert v4.content_hash == f"blake3:{hash_bytes(signed)}"
+    assert v4.signature == json.dumps(SIGNATURE.to_dict(), sort_keys=True)
 
 
 def test_a_manifest_changed_in_storage_is_refused(

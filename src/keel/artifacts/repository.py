@@ -7,17 +7,16 @@ through ``keel server``, so clients need no storage credentials.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from keel.artifacts.hashing import file_chunks
 from keel.artifacts.store import ArtifactStore
-from keel.entities import FileInfo
+from keel.entities import FileInfo, Run
 from keel.entities.paths import safe_artifact_path
 from keel.entities.progress import Progress
 from keel.errors import CorruptData, InvalidArgument, NotFound
-from keel.store.base import TrackingStore
 
 
 class ArtifactRepository(Protocol):
@@ -37,13 +36,27 @@ class ArtifactRepository(Protocol):
         ...
 
 
+class ArtifactRecords(Protocol):
+    """What ``RunArtifacts`` needs of a tracking store: the run, the artifact records,
+    and the rule that says when a run's artifact is immutable (a SQL store has them all;
+    a server's clients go through ``ProxiedArtifacts`` instead)."""
+
+    def get_run(self, run_id: str) -> Run: ...
+    def record_artifacts(self, run_id: str, files: Sequence[FileInfo]) -> None: ...
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]: ...
+    def get_artifact(self, run_id: str, path: str) -> FileInfo: ...
+    def check_artifact_writable(self, run_id: str, path: str) -> None:
+        """Raise Conflict when the run has ended or a model version holds ``path``."""
+        ...
+
+
 class RunArtifacts:
     """Artifacts stored directly under each run's ``artifact_uri``."""
 
     MAX_RUNS = 10_000
     """Runs whose artifact location is remembered (it never changes once a run exists)."""
 
-    def __init__(self, store: TrackingStore) -> None:
+    def __init__(self, store: ArtifactRecords) -> None:
         self.store = store
         self._run_roots: dict[str, ArtifactStore] = {}
 
@@ -69,6 +82,8 @@ class RunArtifacts:
         expected_digest: str | None = None,
     ) -> FileInfo:
         path = safe_artifact_path(path)
+        # Before a byte is written: an immutable file must not be replaced even briefly.
+        self.store.check_artifact_writable(run_id, path)
         info = self._root(run_id).write_stream(
             path, chunks, progress=progress, expected_digest=expected_digest
         )

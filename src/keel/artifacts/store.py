@@ -20,10 +20,10 @@ from keel.entities import FileInfo
 from keel.entities.ids import new_id
 from keel.entities.paths import join, safe_artifact_path
 from keel.entities.progress import Progress
-from keel.errors import Conflict, CorruptData, InvalidArgument, NotFound
+from keel.errors import Conflict, CorruptData, Forbidden, InvalidArgument, NotFound
 from keel.extras import missing_extra
 
-_PARTIAL = re.compile(r"^\..+\.tmp-[0-9a-f]{12}$")
+_PARTIAL = re.compile(r"\..+\.tmp-[0-9a-f]{12}")
 """The name a file has while it is being written (see ``write_stream``)."""
 
 _EXTRA_OF_PROTOCOL = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
@@ -48,9 +48,26 @@ class ArtifactStore:
             ) from error
         self.root = self.root.rstrip("/")
         self._local = getattr(self.fs, "protocol", None) in ("file", ("file", "local"))
+        self._real_root: str | None = None
 
     def _full(self, relative: str) -> str:
-        return join(self.root, safe_artifact_path(relative, allow_root=True))
+        full = join(self.root, safe_artifact_path(relative, allow_root=True))
+        if self._local and relative:
+            self._refuse_links(relative, full)
+        return full
+
+    def _refuse_links(self, relative: str, full: str) -> None:
+        """A symbolic link planted inside a local store (by whoever can write to its
+        folder) would send a read or a write anywhere on the machine: refused. The root
+        itself may be a link (``/tmp`` often is); nothing below it may."""
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        expected = os.path.join(self._real_root, *relative.split("/"))
+        if os.path.realpath(full) != expected:
+            raise Forbidden(
+                f"artifact {relative!r}: a symbolic link inside the artifact store leads "
+                f"elsewhere ({self.root}); Keel does not follow links in its store, remove it"
+            )
 
     # writing -------------------------------------------------------------------------
 
@@ -176,7 +193,7 @@ class ArtifactStore:
         removed = 0
         for folder, _, names in os.walk(self.root):
             for name in names:
-                if not _PARTIAL.match(name):
+                if not _PARTIAL.fullmatch(name):
                     continue
                 path = os.path.join(folder, name)
                 with contextlib.suppress(FileNotFoundError):
@@ -189,6 +206,31 @@ class ArtifactStore:
         full = self._full(relative)
         if self.fs.exists(full):
             self.fs.rm(full, recursive=True)
+
+
+def local_destination(destination: str | Path, server_path: str) -> Path:
+    """Where a file a server (or a store) lists as ``server_path`` goes under the local
+    folder ``destination``: the path is checked as any artifact path is (no ``..``,
+    absolute path, drive letter, backslash, NUL, or these percent-encoded) and the result
+    must stay inside ``destination`` even through a symlink already there. A listing is
+    never trusted: a hostile server or a proxy in the middle must not write elsewhere.
+
+    >>> local_destination("/tmp/out", "model/weights.bin").as_posix()
+    '/tmp/out/model/weights.bin'
+    """
+    try:
+        relative = safe_artifact_path(server_path, field="path from the server")
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"refused to write outside the destination: {exc}") from None
+    base = Path(destination)
+    target = base / relative
+    root = base.resolve()
+    if not target.resolve().is_relative_to(root):
+        raise InvalidArgument(
+            f"path from the server {server_path!r}: leads out of {str(base)!r} through a "
+            "symbolic link there; refused to write outside the destination"
+        )
+    return target
 
 
 def write_local_atomically(

@@ -20,6 +20,14 @@ def server(
         envvar="KEEL_ARTIFACTS_URI",
         help="Root for artifacts: a folder or an fsspec URL (s3://bucket/prefix).",
     ),
+    allowed_hosts: str = typer.Option(
+        None,
+        "--allowed-hosts",
+        envvar="KEEL_ALLOWED_HOSTS",
+        help="Comma-separated host names the server answers to (its Host header) and whose "
+        "pages may change data, besides localhost, 127.0.0.1, ::1 and the bound address; "
+        "'*' for any.",
+    ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     log_level: str = typer.Option("info", help="Server log level."),
     insecure_no_auth: bool = typer.Option(
@@ -38,6 +46,7 @@ def server(
         port=port,
         backend_store_uri=backend_store_uri,
         artifacts_uri=artifacts_uri,
+        allowed_hosts=allowed_hosts,
         workers=workers,
         log_level=log_level,
         insecure_no_auth=insecure_no_auth,

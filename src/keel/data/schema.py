@@ -65,7 +65,7 @@ CHECK_KINDS = (*COMPARISONS, "in_range", "str_matches", "str_length")
 
 ORDERED_DTYPES: tuple[DType, ...] = ("int", "float", "date", "datetime")
 TEXT_DTYPES: tuple[DType, ...] = ("string", "category")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 class _Invalid(InvalidArgument):
@@ -159,7 +159,7 @@ class CustomCheck:
         _guard(f"check {self.name!r}", self._check)
 
     def _check(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             raise _Invalid(
                 "name",
                 "must be 1 to 64 letters, digits, '_', '.' or '-', not starting with "

@@ -18,7 +18,7 @@ from keel.errors import InvalidArgument
 
 DATASETS_SCHEME = "datasets:/"
 MAX_CONTEXT_LENGTH = 64
-_CONTEXT = re.compile(r"^[a-z0-9_-]+$")
+_CONTEXT = re.compile(r"[a-z0-9_-]+")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -94,7 +94,7 @@ def check_dataset_version(value: object, field: str = "version") -> int:
 def check_context(value: object, field: str = "context") -> str:
     if not isinstance(value, str) or not value:
         raise InvalidArgument(f"{field}: must be a non-empty string")
-    if len(value) > MAX_CONTEXT_LENGTH or not _CONTEXT.match(value):
+    if len(value) > MAX_CONTEXT_LENGTH or not _CONTEXT.fullmatch(value):
         raise InvalidArgument(
             f"{field} {value[:40]!r}: must be at most {MAX_CONTEXT_LENGTH} lowercase letters, "
             "digits, '-' or '_' (like 'training' or 'evaluation')"

@@ -29,6 +29,7 @@ from typing import Any
 from keel.entities.audit import AuditAction as AuditAction
 from keel.entities.audit import AuditPage as AuditPage
 from keel.entities.audit import AuditRecord as AuditRecord
+from keel.entities.json_depth import check_json_depth
 from keel.entities.paging import PagedList
 from keel.entities.rules import (
     check_choice,
@@ -44,8 +45,8 @@ MAX_DETAILS_BYTES = 64 * 1024
 MAX_REQUIRED_CHECKS = 100
 MAX_REGISTRY_RESULTS = 10_000
 
-_ALIAS = re.compile(r"^[a-z0-9_-]+$")
-_CONTENT_HASH = re.compile(r"^[A-Za-z0-9:_.-]{8,160}$")
+_ALIAS = re.compile(r"[a-z0-9_-]+")
+_CONTENT_HASH = re.compile(r"[A-Za-z0-9:_.-]{8,160}")
 
 
 class ModelVersionStatus(StrEnum):
@@ -197,7 +198,7 @@ def check_alias(value: object, field: str = "alias") -> str:
         raise InvalidArgument(
             f"{field} {value[:40]!r}: must be at most {MAX_ALIAS_LENGTH} characters"
         )
-    if not _ALIAS.match(value):
+    if not _ALIAS.fullmatch(value):
         raise InvalidArgument(
             f"{field} {value!r}: may contain only lowercase letters, digits, '-' and '_'"
         )
@@ -213,7 +214,7 @@ def check_check_name(value: object) -> str:
 
 
 def check_content_hash(value: object) -> str:
-    if not isinstance(value, str) or not _CONTENT_HASH.match(value):
+    if not isinstance(value, str) or not _CONTENT_HASH.fullmatch(value):
         raise InvalidArgument(
             "content_hash: must be the model package's manifest digest, 8 to 160 characters "
             f"of letters, digits, ':', '_', '.' and '-', got {value!r}"
@@ -238,6 +239,7 @@ def check_details(value: object) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise InvalidArgument(f"details: must be a JSON object, got {type(value).__name__}")
+    check_json_depth("details", value)  # deeper breaks every later read of it
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
@@ -31,11 +32,14 @@ MAX_BATCH_ROWS = 100_000
 """Most rows (metric points + params + tags + run creations) one write request carries."""
 MAX_BATCH_RUNS = 10_000
 MAX_SEARCH_RESULTS = 50_000
+MAX_SEARCH_EXPERIMENTS = 1_000
+"""Experiments one run search may name (each is a bound parameter of one query)."""
+MAX_ORDER_BY = 20
 INT64_MAX = 2**63 - 1
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_KEY = re.compile(r"^[A-Za-z0-9_\-. /:]+$")
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+_KEY = re.compile(r"[A-Za-z0-9_\-. /:]+")
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def check_name(field: str, value: object) -> str:
@@ -50,7 +54,28 @@ def check_name(field: str, value: object) -> str:
         )
     if _CONTROL.search(value):
         raise InvalidArgument(f"{field}: must not contain control characters")
+    if value != value.strip():
+        raise InvalidArgument(f"{field} {value!r}: must not start or end with whitespace")
+    if _INVISIBLE.search(value):
+        raise InvalidArgument(
+            f"{field} {value!r}: must not contain invisible characters (zero-width spaces "
+            "and joiners, direction marks, soft hyphens): they make names that look alike"
+        )
     return value
+
+
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+"""Characters that print as nothing: two names differing only by them look the same."""
+
+
+def name_key(name: str) -> str:
+    """What two names of models or datasets are compared by: Unicode NFKC, then case
+    folded, so that 'Fraud', 'fraud' and its full-width form are one name.
+
+    >>> name_key("Fraud") == name_key("\uff46\uff52\uff41\uff55\uff44")
+    True
+    """
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def check_model_name(
@@ -61,6 +86,14 @@ def check_model_name(
     """Like an experiment name, and without '/' or '@': they delimit URIs such as
     ``models:/`` (``uris`` names them in the error)."""
     name = check_name(field, value)
+    normal = unicodedata.normalize("NFKC", name)
+    if normal != name:
+        raise InvalidArgument(
+            f"{field} {name!r}: must be written in Unicode normal form NFKC ({normal!r}), so "
+            "that names that look the same are the same"
+        )
+    if name in (".", ".."):
+        raise InvalidArgument(f"{field} {name!r}: '.' and '..' are not names")
     for forbidden in ("/", "@"):
         if forbidden in name:
             raise InvalidArgument(
@@ -101,7 +134,7 @@ def _check_key(field: str, key: object) -> None:
         raise InvalidArgument(
             f"{field} {key[:40]!r}...: must be at most {MAX_KEY_LENGTH} characters"
         )
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidArgument(
             f"{field} {key!r}: may contain only letters, digits, '_', '-', '.', ' ', '/' and ':'"
         )
@@ -191,7 +224,7 @@ def check_int(field: str, value: object, *, minimum: int = 0) -> int:
 
 
 def check_run_id(value: object) -> str:
-    if not isinstance(value, str) or not _RUN_ID.match(value):
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
         raise InvalidArgument(f"run_id: must be 32 lowercase hex characters, got {value!r}")
     return value
 

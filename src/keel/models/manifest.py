@@ -28,14 +28,14 @@ MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_FILES = 10_000
 MAX_JSON_DEPTH = 16
 
-_FLAVOR_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_FLAVOR_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_PYTHON_VERSION = re.compile(r"^3\.\d{1,3}(\.\d{1,3})?([a-z]+\d*)?$")
-_VERSION = re.compile(r"^[A-Za-z0-9.+!_-]{1,64}$")
-_SPEC = r"\s*(===|==|!=|<=|>=|~=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*"
+_RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PYTHON_VERSION = re.compile(r"3\.\d{1,3}(\.\d{1,3})?([a-z]+\d*)?")
+_VERSION = re.compile(r"[A-Za-z0-9.+!_-]{1,64}")
+_SPEC = r"[ \t]*(===|==|!=|<=|>=|~=|<|>)[ \t]*[A-Za-z0-9.*+!_-]+[ \t]*"
 REQUIREMENT = re.compile(
-    rf"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?({_SPEC}(,{_SPEC})*)?$"
+    rf"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?({_SPEC}(,{_SPEC})*)?"
 )
 """A package name, extras and version specifiers: no pip options, URLs or markers, which
 could point an installer anywhere."""
@@ -194,7 +194,7 @@ def _no_constant(name: str) -> None:
 
 
 def _check_str(field: str, value: object, pattern: re.Pattern[str], rule: str) -> None:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidArgument(f"{field}: must be {rule}, got {value!r}")
 
 
@@ -230,7 +230,7 @@ def _check_flavors(flavors: object, files: Mapping[str, FileEntry]) -> dict[str,
         raise InvalidArgument("flavors: must be a non-empty object of flavor name -> info")
     checked: dict[str, dict[str, Any]] = {}
     for name, info in flavors.items():
-        if not isinstance(name, str) or not _FLAVOR_NAME.match(name):
+        if not isinstance(name, str) or not _FLAVOR_NAME.fullmatch(name):
             raise InvalidArgument(
                 f"flavors: names must be lowercase identifiers (like 'sklearn'), got {name!r}"
             )
@@ -248,7 +248,7 @@ def _check_requirements(requirements: object) -> tuple[str, ...]:
     if not isinstance(requirements, list | tuple):
         raise InvalidArgument("requirements: must be a list of strings")
     for index, requirement in enumerate(requirements):
-        if not isinstance(requirement, str) or not REQUIREMENT.match(requirement):
+        if not isinstance(requirement, str) or not REQUIREMENT.fullmatch(requirement):
             raise InvalidArgument(
                 f"requirements[{index}]: must be a package requirement like 'name==1.2' "
                 f"(no pip options, URLs or markers), got {requirement!r}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -337,9 +338,40 @@ def _reviews(facts: CardFacts) -> Section:
 
 def _md(text: str) -> str:
     """One line of Markdown text: backslashes and pipes escaped (pipes end table cells),
-    newlines folded, and HTML's specials escaped so raw HTML cannot pass through."""
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
-    return html.escape(" ".join(text.splitlines()), quote=False)
+    newlines folded, links neutralised unless plainly safe (see ``_links``), and HTML's
+    specials escaped so raw HTML cannot pass through."""
+    text = " ".join(text.splitlines()).replace("\\", "\\\\").replace("|", "\\|")
+    return html.escape(_links(text), quote=False)
+
+
+_LINK = re.compile(r"(!?)\[([^\[\]]*)\]\(([^()]*)\)")
+_SAFE_TARGET = re.compile(r"(?:https?://|mailto:)[^\s<>\"'`\\]+", re.IGNORECASE)
+
+
+def _links(text: str) -> str:
+    """Markdown links kept only when they go to an ``http(s)``/``mailto`` address; any
+    other (``javascript:``, ``data:``, ``vbscript:``, relative, obfuscated) and every
+    image (a remote image tracks whoever opens the card) becomes plain text showing its
+    target. Every other bracket is escaped, so no reference-style link or definition can
+    form either."""
+    out: list[str] = []
+    last = 0
+    for match in _LINK.finditer(text):
+        out.append(_brackets(text[last : match.start()]))
+        bang, label, target = match.groups()
+        target = target.strip()
+        if not bang and _SAFE_TARGET.fullmatch(target):
+            out.append(f"[{_brackets(label)}]({target})")
+        else:
+            kind = "image" if bang else "link"
+            out.append(f"{_brackets(label)} ({kind}: `{target.replace('`', '')}`)")
+        last = match.end()
+    out.append(_brackets(text[last:]))
+    return "".join(out)
+
+
+def _brackets(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def render_markdown(facts: CardFacts) -> str:

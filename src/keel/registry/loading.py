@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keel.artifacts.repository import walk
-from keel.artifacts.store import write_local_atomically
+from keel.artifacts.store import local_destination, write_local_atomically
 from keel.entities.paths import safe_artifact_path
 from keel.errors import NotFound
 from keel.models.trust import ReviewedVersion, trusted_by_review
@@ -94,9 +94,10 @@ class ModelSource:
         """Every file of the package, each checked against its recorded digest, under
         ``destination``; returns the package's folder."""
         base = safe_artifact_path(source.path, allow_root=True)
-        for info in walk(self.artifacts, source.run_id, source.path):
-            # A path from a server is checked like any other: it never leaves `destination`.
-            local = destination / safe_artifact_path(info.path)
+        # A path from a server is checked like any other, all before the first write: it
+        # never leaves `destination`.
+        files = walk(self.artifacts, source.run_id, source.path)
+        for info, local in [(f, local_destination(destination, f.path)) for f in files]:
             write_local_atomically(local, self.artifacts.read_chunks(source.run_id, info.path))
         return destination / base if base else destination
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -20,7 +20,9 @@ from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
 from keel.server.auth import authenticate, rate_limit
 from keel.server.deps import bind_audit_actor
-from keel.server.errors import error_response, install_error_handlers
+from keel.server.errors import install_error_handlers
+from keel.server.hosts import HostCheck, allowed_hosts
+from keel.server.limits import RequestLimits
 from keel.server.request_id import RequestId
 from keel.server.responses import JSON
 from keel.server.routes import (
@@ -41,7 +43,6 @@ from keel.wire.routes import API
 
 log = logging.getLogger("keel.server")
 
-MAX_JSON_BODY = 64 * 1024 * 1024
 DOCS_ASSETS = "/docs/assets"
 """Where the Swagger UI and ReDoc files of /docs and /redoc are served from."""
 REAP_EVERY_SECONDS = 60.0
@@ -114,8 +115,10 @@ def create_app(settings: Settings) -> FastAPI:
         default_response_class=JSON,
     )
     install_error_handlers(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestLimits, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestId)
+    # Added last, so it runs first: a request for a foreign Host is answered before anything.
+    app.add_middleware(HostCheck, allowed_hosts=allowed_hosts(settings))
     app.include_router(api_router())
 
     @app.get("/health", tags=["health"])
@@ -154,27 +157,6 @@ async def _sweep_partial_writes(root: str) -> None:
             log.info("removed %d unfinished uploads from %s", removed, root)
     except Exception:
         log.exception("sweeping unfinished uploads failed")
-
-
-class BodyLimit:
-    """Refuse JSON bodies over ``MAX_JSON_BODY`` with 413 before reading them. Artifact
-    uploads stream and are not limited here."""
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].endswith("/artifacts/content"):
-            for name, value in scope.get("headers", ()):
-                if name == b"content-length" and int(value or 0) > MAX_JSON_BODY:
-                    response = error_response(
-                        413,
-                        "payload_too_large",
-                        f"body: at most {MAX_JSON_BODY} bytes per request; split the batch",
-                    )
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 def app_from_env() -> FastAPI:

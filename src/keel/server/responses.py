@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, get_args
+from urllib.parse import quote
 
 import orjson
 from fastapi.responses import Response, StreamingResponse
@@ -28,3 +29,17 @@ class NDJSON(StreamingResponse):
         models = get_args(line) or (line,)
         item = {"oneOf": [{"$ref": f"#/components/schemas/{m.__name__}"} for m in models]}
         return {"responses": {"200": {"content": {cls.media_type: {"itemSchema": item}}}}}
+
+
+def download_headers(path: str) -> dict[str, str]:
+    """Headers of a file sent as bytes: saved, never shown or run by a browser (a stored
+    ``.html`` must not become a page on the server's origin), under its own name."""
+    name = path.rsplit("/", 1)[-1] or "download"
+    ascii_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:200]
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": (
+            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+        ),
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }

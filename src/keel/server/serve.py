@@ -15,6 +15,7 @@ def serve(
     backend_store_uri: str | None,
     artifacts_uri: str | None,
     workers: int,
+    allowed_hosts: str | None = None,
     log_level: str = "info",
     insecure_no_auth: bool = False,
 ) -> None:
@@ -35,6 +36,7 @@ def serve(
     os.environ["KEEL_TRACKING_URI"] = uri
     if artifacts_uri:  # absolute: workers and every later start read the same folder
         os.environ["KEEL_ARTIFACTS_URI"] = absolute_location(artifacts_uri)
+    os.environ["KEEL_ALLOWED_HOSTS"] = ",".join(host_allow_list(allowed_hosts, host))
     settings = Settings.from_env()
     with open_backend(uri, settings) as backend:  # migrate once, before workers start
         has_users = backend.access.has_principals()
@@ -73,3 +75,19 @@ def refuse_open_exposure(host: str, *, has_users: bool, insecure_no_auth: bool) 
         "do anything. Create an admin first (keel users create NAME --admin -t <store URI>) "
         "or bind to 127.0.0.1; --insecure-no-auth serves it open anyway"
     )
+def host_allow_list(given: str | None, bound: str) -> list[str]:
+    """The names the server answers to: the loopback names, the address it is bound to
+    (unless that is every address) and ``given`` (comma-separated; ``*`` for any).
+
+    >>> host_allow_list("keel.internal", "10.0.0.5")
+    ['localhost', '127.0.0.1', '::1', '10.0.0.5', 'keel.internal']
+    """
+    from keel.server.hosts import LOOPBACK_HOSTS
+
+    hosts = list(LOOPBACK_HOSTS)
+    extra = [bound.strip("[]")] if bound.strip("[]") not in ("0.0.0.0", "::", "") else []
+    extra += (given or "").split(",")
+    for name in (h.strip().lower() for h in extra):
+        if name and name not in hosts:
+            hosts.append(name)
+    return hosts

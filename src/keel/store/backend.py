@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.sql.access import SqlAccessStore
+    from keel.store.sql.store import SqlTrackingStore
 
 
 class Backend:
@@ -82,12 +83,16 @@ class Backend:
                 from keel.store.rest.store import RestTrackingStore
 
                 return RestTrackingStore(self._http)
-            from keel.store.sql.store import SqlTrackingStore
+            return self._sql_tracking
 
-            assert self.artifact_root is not None
-            return SqlTrackingStore(
-                self._engine, artifact_root=self.artifact_root, actor=self._local_user()
-            )
+    @cached_property
+    def _sql_tracking(self) -> SqlTrackingStore:
+        from keel.store.sql.store import SqlTrackingStore
+
+        assert self.artifact_root is not None
+        return SqlTrackingStore(
+            self._engine, artifact_root=self.artifact_root, actor=self._local_user()
+        )
 
     def _local_user(self) -> str:
         """Who the audit log names for tracking changes made here with no actor bound."""
@@ -157,7 +162,8 @@ class Backend:
             return ProxiedArtifacts(self._http)
         from keel.artifacts.repository import RunArtifacts
 
-        return RunArtifacts(self.tracking)
+        self.tracking  # noqa: B018  (builds the SQL store once, under the lock)
+        return RunArtifacts(self._sql_tracking)
 
     def close(self) -> None:
         """Close the engine or the HTTP session (every store built here shares it)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.artifacts.repository import ArtifactRepository, upload_path, walk
-from keel.artifacts.store import write_local_atomically
+from keel.artifacts.store import local_destination, write_local_atomically
 from keel.config import Settings
 from keel.entities import (
     Experiment,
@@ -571,13 +571,13 @@ class TrackingClient:
         destination = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="keel-"))
         files = walk(self.artifacts, run_id, path)
         relative_base = safe_artifact_path(path, allow_root=True)
+        # Every path the listing gave is checked before the first file is written.
+        targets = [(info, local_destination(destination, info.path)) for info in files]
         if progress is not None:
             progress.start(sum(f.file_size or 0 for f in files), len(files), "downloading")
-        for info in files:
+        for info, target in targets:
             write_local_atomically(
-                destination / safe_artifact_path(info.path),  # a server's path stays inside
-                self.artifacts.read_chunks(run_id, info.path),
-                progress=progress,
+                target, self.artifacts.read_chunks(run_id, info.path), progress=progress
             )
             if progress is not None:
                 progress.file_done()

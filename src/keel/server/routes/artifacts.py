@@ -14,7 +14,7 @@ from keel.entities.paths import safe_artifact_path
 from keel.entities.rules import check_run_id
 from keel.server.auth import requires
 from keel.server.deps import ArtifactsDep
-from keel.server.responses import JSON
+from keel.server.responses import JSON, download_headers
 from keel.server.streams import consume_body
 from keel.wire.artifacts import FileInfoPublic, FileList, file_info_to_dict
 
@@ -47,6 +47,7 @@ def download_artifact(
         headers={
             "X-Keel-Digest": info.digest or "",
             "Content-Length": str(info.file_size),
+            **download_headers(info.path),
         },
     )
 

@@ -19,7 +19,7 @@ from keel.entities.rules import check_choice
 from keel.errors import InvalidArgument, NotFound
 from keel.server.auth import Caller, requires
 from keel.server.deps import ActorDep
-from keel.server.responses import JSON
+from keel.server.responses import JSON, download_headers
 from keel.server.streams import consume_body
 from keel.store.datasets import DatasetStore
 from keel.wire.datasets import (
@@ -173,7 +173,11 @@ def download_object(digest: str, request: Request) -> StreamingResponse:
     objects = _objects(request)
     if not objects.has(digest):
         raise NotFound(f"object {digest[:12]}: not on this server; push it first")
-    return StreamingResponse(objects.download(digest), media_type="application/octet-stream")
+    return StreamingResponse(
+        objects.download(digest),
+        media_type="application/octet-stream",
+        headers=download_headers(digest),
+    )
 
 
 @router.get(

@@ -18,8 +18,16 @@ from keel.entities import dataset as d
 from keel.entities.audit import AuditAction, ResourceType
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.dataset_manifest import DataManifest
-from keel.entities.rules import check_actor, check_choice, check_int, check_run_id, check_text
-from keel.errors import InvalidArgument, NotFound
+from keel.entities.json_depth import check_json_depth, stored_json
+from keel.entities.rules import (
+    check_actor,
+    check_choice,
+    check_int,
+    check_run_id,
+    check_text,
+    name_key,
+)
+from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import audit
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.tables import dataset_manifests, dataset_versions, datasets, run_inputs, runs
@@ -66,6 +74,8 @@ class SqlDatasetStore:
         for field, value in (("row_count", row_count), ("column_count", column_count)):
             if value is not None:
                 check_int(field, value)
+        if profile is not None:
+            check_json_depth("profile", profile)
         profile_text = None if profile is None else json.dumps(profile, allow_nan=False)
         # Checked before the write lock is taken, unless the content is the latest version
         # already (then it is checked under the lock only if the latest changed meanwhile).
@@ -240,16 +250,29 @@ def _lock_dataset(conn: Connection, name: str, now: int) -> int:
     last = conn.execute(query).scalar()
     if last is not None:
         return int(last)
+    key = name_key(name)
     try:
         with conn.begin_nested():
             conn.execute(
                 datasets.insert().values(
-                    name=name, description="", created=now, updated=now, last_version=0
+                    name=name,
+                    name_key=key,
+                    description="",
+                    created=now,
+                    updated=now,
+                    last_version=0,
                 )
             )
     except SqlIntegrityError:  # created by a concurrent writer: lock theirs
         pass
-    return int(conn.execute(query).scalar_one())
+    last = conn.execute(query).scalar()
+    if last is None:  # the key is another dataset's
+        other = conn.execute(select(c.name).where(c.name_key == key)).scalar()
+        raise AlreadyExists(
+            f"dataset {name!r}: dataset {other!r} exists, and names that differ only by case "
+            "or Unicode form are one name; use that one"
+        )
+    return int(last)
 
 
 def _version_row(conn: Connection, name: str, version: int, *, with_profile: bool) -> Row[Any]:
@@ -283,7 +306,7 @@ def _version_from_dict(row: dict[str, Any]) -> DatasetVersion:
         created_by=row["created_by"],
         row_count=row.get("row_count"),
         column_count=row.get("column_count"),
-        profile=json.loads(profile) if profile else None,
+        profile=stored_json(profile),  # one stored too deep before the limit: None
     )
 
 

@@ -33,7 +33,7 @@ MAX_SOURCE_LENGTH = 1100
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 """As ``keel.models.manifest`` reads them: a larger manifest is no model package."""
 MANIFEST_FORMAT = 1
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def parse_model_source(source: object, run_id: object = None) -> RunArtifactUri:
@@ -190,7 +190,7 @@ def manifest_signature(source: RunArtifactUri, data: bytes) -> str | None:
             and type(entry["size"]) is int
             and entry["size"] >= 0
             and isinstance(entry["blake3"], str)
-            and _DIGEST.match(entry["blake3"])
+            and _DIGEST.fullmatch(entry["blake3"])
         ):
             raise refuse(f"files {path!r} must have a size and a BLAKE3 digest")
     signature = raw.get("signature")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from keel.entities.registry import AuditAction, RegisteredModel
+from keel.entities.rules import name_key
 from keel.errors import AlreadyExists, Conflict
 from keel.store.sql.aliases import aliases_of
 from keel.store.sql.audit import Change
@@ -35,6 +36,9 @@ _MODEL_TABLES = (
 
 _INSERT_MODEL = registered_models.insert()
 _TAKEN = select(registered_models.c.name).where(registered_models.c.name == bindparam("name"))
+_KEY_TAKEN = select(registered_models.c.name).where(
+    registered_models.c.name_key == bindparam("key")
+)
 
 
 def insert_model(
@@ -43,10 +47,18 @@ def insert_model(
     """Create the model; returns it as stored."""
     if conn.execute(_TAKEN, {"name": name}).first():
         raise AlreadyExists(f"model {name!r}: already exists")
+    key = name_key(name)
+    other = conn.execute(_KEY_TAKEN, {"key": key}).scalar()
+    if other is not None:
+        raise AlreadyExists(
+            f"model {name!r}: model {other!r} exists, and names that differ only by case "
+            "or Unicode form are one name; use that one"
+        )
     conn.execute(
         _INSERT_MODEL,
         {
             "name": name,
+            "name_key": key,
             "description": description,
             "created": now,
             "updated": now,

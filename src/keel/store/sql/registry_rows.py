@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from keel.entities.audit import ResourceType
+from keel.entities.json_depth import stored_json
 from keel.entities.registry import (
     AuditAction,
     AuditRecord,
@@ -142,7 +143,7 @@ def check_result(row: Sequence[Any]) -> CheckResult:
         version=row[1],
         check=row[2],
         passed=bool(row[3]),
-        details=from_json(row[4]),
+        details=stored_json(row[4]),  # one stored too deep before the limit reads as None
         created=row[5],
         created_by=row[6],
     )

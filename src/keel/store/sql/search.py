@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import FromClause
 
 from keel.entities import ViewType
+from keel.entities.ids import integer_id
 from keel.entities.search import And, Comparison, Node, Or, OrderBy, parse_filter, parse_order_by
 from keel.errors import InvalidArgument
 from keel.store.sql.search_token import Kind, decode_page_token, encode_page_token
@@ -364,12 +365,10 @@ class RunSearch:
     ) -> None:
         ids = []
         for exp_id in experiment_ids:
-            try:
-                ids.append(int(exp_id))
-            except (TypeError, ValueError):
-                raise InvalidArgument(
-                    f"experiment_ids: {exp_id!r} is not an experiment id"
-                ) from None
+            number = integer_id(exp_id)
+            if number is None:
+                raise InvalidArgument(f"experiment_ids: {exp_id!r} is not an experiment id")
+            ids.append(number)
         compiler = _Compiler(conn)
         node = parse_filter(filter_string)
         where = compiler.top(node) if node is not None else []

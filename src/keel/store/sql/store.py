@@ -25,13 +25,14 @@ from keel.entities import (
 from keel.entities import rules as v
 from keel.entities.access import canonical_name
 from keel.entities.audit import AuditAction, ResourceType
-from keel.entities.ids import new_id
+from keel.entities.ids import integer_id, new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.acting import current_actor
 from keel.store.sql import audit
 from keel.store.sql import rows as load
 from keel.store.sql.analyze import AnalyzeSchedule, searched_rows
+from keel.store.sql.artifact_locks import check_artifact_writable
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import CHUNK_POINTS, metric_history, metric_history_chunks
 from keel.store.sql.search import search_runs as search_run_ids
@@ -385,6 +386,15 @@ class SqlTrackingStore:
         v.check_max_results(max_results)
         if not experiment_ids:
             raise InvalidArgument("experiment_ids: give at least one experiment id")
+        if len(experiment_ids) > v.MAX_SEARCH_EXPERIMENTS:
+            raise InvalidArgument(
+                f"experiment_ids: at most {v.MAX_SEARCH_EXPERIMENTS} per search, "
+                f"got {len(experiment_ids)}"
+            )
+        if order_by is not None and len(order_by) > v.MAX_ORDER_BY:
+            raise InvalidArgument(
+                f"order_by: at most {v.MAX_ORDER_BY} clauses, got {len(order_by)}"
+            )
         with read_transaction(self.engine) as conn:
             ids, token = search_run_ids(
                 conn,
@@ -476,9 +486,8 @@ class SqlTrackingStore:
         if not rows:
             return
         with write_transaction(self.engine) as conn:
-            found = conn.execute(select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)).first()
-            if found is None:
-                raise NotFound(f"run {run_id}: no such run")
+            for row in rows:  # the run may have ended while the bytes were written
+                check_artifact_writable(conn, run_id, str(row["path"]))
             stmt = dialect_insert(conn, artifacts)
             conn.execute(
                 stmt.on_conflict_do_update(
@@ -491,6 +500,11 @@ class SqlTrackingStore:
                 ),
                 rows,
             )
+
+    def check_artifact_writable(self, run_id: str, path: str) -> None:
+        """Raise Conflict if ``path`` of the run is immutable (see ``artifact_locks``)."""
+        with self.engine.connect() as conn:
+            check_artifact_writable(conn, run_id, path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         prefix = (path or "").strip("/")
@@ -536,10 +550,7 @@ REAPER = "keel-server"
 
 
 def _int_id(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return integer_id(value)
 
 
 def default_run_name(run_id: str) -> str:

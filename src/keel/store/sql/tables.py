@@ -248,6 +248,9 @@ registered_models = Table(
     Column("last_version", Integer, nullable=False),
     Column("project_id", Integer, nullable=False, server_default="1"),
     Index("ix_registered_models_project", "project_id"),
+    # The name compared (NFKC, case folded): 'Fraud' and 'fraud' are one model.
+    Column("name_key", String(250)),
+    Index("ux_registered_models_name_key", "name_key", unique=True),
 )
 
 registered_model_tags = Table(
@@ -402,6 +405,8 @@ datasets = Table(
     Column("last_version", Integer, nullable=False),
     Column("project_id", Integer, nullable=False, server_default="1"),
     Index("ix_datasets_project", "project_id"),
+    Column("name_key", String(250)),  # as registered_models.name_key
+    Index("ux_datasets_name_key", "name_key", unique=True),
 )
 
 dataset_versions = Table(
