@@ -73,6 +73,7 @@ PUBLIC = [
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

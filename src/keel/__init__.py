@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "autolog": "keel.autologging",
     "enable_system_metrics_logging": "keel.autologging.system_metrics",
     "disable_system_metrics_logging": "keel.autologging.system_metrics",
+    "set_system_metrics_sampling_interval": "keel.autologging.system_metrics",
 }
 
 __all__ = [
@@ -127,6 +128,7 @@ __all__ = [
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

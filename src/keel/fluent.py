@@ -253,7 +253,7 @@ def _start_system_metrics(client: Client, run_id: str) -> None:
         client.log_metrics(run_id, metrics, step)
 
     monitor = system_metrics.SystemMetricsMonitor(
-        log, interval=client.settings.system_metrics_sampling_interval
+        log, interval=system_metrics.sampling_interval(client.settings)
     )
     with _state.lock:
         _state.monitors[run_id] = monitor
