@@ -37,6 +37,7 @@ PUBLIC = [
     "ViewType",
     "__version__",
     "active_run",
+    "artifacts",
     "autolog",
     "data",
     "delete_run",
@@ -64,6 +65,7 @@ PUBLIC = [
     "log_model",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "onnx",
     "pyfunc",
@@ -121,7 +123,7 @@ def test_every_public_name_resolves() -> None:
     for name in keel.__all__:
         value = getattr(keel, name)
         assert value is not None, name
-        if name not in ("__version__", "errors", "data", *keel._FLAVOR_MODULES):
+        if name not in ("__version__", *keel._MODULES, *keel._FLAVOR_MODULES):
             assert getattr(value, "__name__", name) == name, name
     assert keel.errors.NotFound.__module__ == "keel.errors"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keel.version import __version__
 
 _FLUENT = "keel.fluent"
-_MODULES = ("errors", "data")
+_MODULES = ("errors", "data", "artifacts")
 # Per-library model APIs, as MLflow's mlflow.sklearn and friends: keel.sklearn.log_model.
 _FLAVOR_MODULES = ("lightgbm", "onnx", "pyfunc", "pytorch", "sklearn", "xgboost")
 _EXPORTS: dict[str, str] = {
@@ -44,10 +44,12 @@ _EXPORTS: dict[str, str] = {
     "log_artifacts": _FLUENT,
     "log_dict": _FLUENT,
     "log_figure": _FLUENT,
+    "log_table": _FLUENT,
     "log_metric": _FLUENT,
     "log_model": _FLUENT,
     "log_dataset": _FLUENT,
     "data": "keel.data",
+    "artifacts": "keel.artifacts",
     "infer_signature": "keel.models",
     **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
     "register_model": _FLUENT,
@@ -92,6 +94,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "artifacts",
     "autolog",
     "data",
     "delete_run",
@@ -119,6 +122,7 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "onnx",
     "pyfunc",

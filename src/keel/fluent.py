@@ -377,6 +377,12 @@ def log_figure(figure: Any, artifact_file: str) -> FileInfo:
     return _client().log_figure(_run_id(), figure, artifact_file)
 
 
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> FileInfo:
+    """Save a DataFrame or a dict of columns as a ``.json`` table artifact of the active
+    run (or of ``run_id``), as MLflow's ``log_table``."""
+    return _client().log_table(run_id or _run_id(), data, artifact_file)
+
+
 def log_dataset(
     data: Any, *, name: str, context: str = "training", description: str = ""
 ) -> DatasetVersion:
