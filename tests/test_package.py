@@ -39,6 +39,7 @@ PUBLIC = [
     "active_run",
     "artifacts",
     "autolog",
+    "create_experiment",
     "data",
     "delete_run",
     "disable_system_metrics_logging",
