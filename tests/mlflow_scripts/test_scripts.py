@@ -240,6 +240,9 @@ def check_hyperparameter_search(client: keel.Client, store: Store) -> None:
     best = min(children, key=lambda r: r.data.metrics["rmse"])
     assert parent.data.tags["best_run_id"] == best.info.run_id
     assert parent.data.metrics["best_rmse"] == best.data.metrics["rmse"]
+    assert parent.data.tags["mlflow.note.content"].startswith("Gradient boosting")
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None and found.tags == {"project": "diabetes", "owner": "ml-team"}
     registered = client.get_latest_versions("diabetes-gbr")
     assert [v.run_id for v in registered] == [best.info.run_id]
 

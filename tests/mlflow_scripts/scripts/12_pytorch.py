@@ -31,7 +31,7 @@ loss_fn = nn.BCEWithLogitsLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
 epochs = 5
 
-keel.set_experiment("pytorch-quickstart")
+keel.set_experiment(experiment_name="pytorch-quickstart")
 with keel.start_run() as run:
     params = {"epochs": epochs, "learning_rate": 0.05, "optimizer": "Adam"}
     keel.log_params(params)

@@ -19,8 +19,13 @@ X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.25, random_s
 
 search_space = {"learning_rate": [0.05, 0.2], "max_depth": [2, 3], "n_estimators": [20]}
 
-experiment = keel.set_experiment("diabetes-hyperparameter-search")
-with keel.start_run(run_name="gbr-search") as parent_run:
+experiment_id = keel.create_experiment(
+    "diabetes-hyperparameter-search", tags={"project": "diabetes", "owner": "ml-team"}
+)
+keel.set_experiment(experiment_id=experiment_id)
+with keel.start_run(
+    run_name="gbr-search", description="Gradient boosting over learning rate and depth"
+) as parent_run:
     keel.log_param("search_space", str(search_space))
     for values in itertools.product(*search_space.values()):
         params = dict(zip(search_space.keys(), values, strict=True))
@@ -34,7 +39,7 @@ with keel.start_run(run_name="gbr-search") as parent_run:
             keel.sklearn.log_model(model, artifact_path="model")
 
     child_runs = keel.search_runs(
-        experiment_ids=[experiment.experiment_id],
+        experiment_ids=[experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{parent_run.info.run_id}'",
     )
     best_run = child_runs.sort_values("metrics.rmse").iloc[0]
@@ -49,7 +54,7 @@ with keel.start_run(run_name="gbr-search") as parent_run:
     keel.set_tag("best_run_id", best_run["run_id"])
 
 best_uri = f"runs:/{best_run['run_id']}/model"
-mv = keel.register_model(best_uri, "diabetes-gbr")
+mv = keel.register_model(model_uri=best_uri, name="diabetes-gbr")
 model = keel.pyfunc.load_model(f"models:/{mv.name}/{mv.version}")
 print("best model predicts", model.predict(X_val[:3]))
 
