@@ -175,3 +175,12 @@ def test_mlflows_keywords_on_the_fluent_api(tracking: str, reader: Reader) -> No
     assert list(frame["tags.mlflow.note.content"]) == ["grid over depth"]
     with pytest.raises(AlreadyExists):
         keel.create_experiment(name)
+
+
+def test_keel_tracking_client_is_keel_client() -> None:
+    # MLflow scripts write `from mlflow.tracking import MlflowClient`.
+    from keel.tracking import Client
+
+    assert Client is keel.Client
+    with pytest.raises(ImportError, match="MlflowClient"):
+        from keel.tracking import MlflowClient  # type: ignore[attr-defined]  # noqa: F401
