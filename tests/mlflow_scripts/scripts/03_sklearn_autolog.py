@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
 import keel
-from keel import Client
+from keel.tracking import Client
 
 
 def yield_artifacts(run_id, path=None):
