@@ -61,6 +61,7 @@ PUBLIC = [
     "log_dataset",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_model",

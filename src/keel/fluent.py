@@ -50,6 +50,7 @@ from keel.tracking.code_version import find_code_version
 from keel.tracking.default_uri import set_default_tracking_uri
 
 if TYPE_CHECKING:
+    from keel.data.mlflow_dataset import PandasDataset
     from keel.entities.dataset import DatasetVersion
     from keel.entities.registry import ModelVersion
     from keel.models import LoadedModel
@@ -424,6 +425,24 @@ def log_dataset(
     """
     return _client().log_dataset(
         _run_id(), data, name=name, context=context, description=description
+    )
+
+
+def log_input(dataset: PandasDataset, context: str | None = None) -> DatasetVersion:
+    """MLflow's ``log_input``: version the frame of ``keel.data.from_pandas(...)`` and
+    record it as an input of the active run (``context`` default ``training``)."""
+    from keel.data.mlflow_dataset import PandasDataset
+
+    if not isinstance(dataset, PandasDataset):
+        raise InvalidArgument(
+            f"dataset: expected what keel.data.from_pandas returns, got {type(dataset).__name__}"
+            " (or use keel.log_dataset(frame, name=...))"
+        )
+    return log_dataset(
+        dataset.df,
+        name=dataset.name,
+        context=context or "training",
+        description=dataset.description,
     )
 
 

@@ -184,3 +184,29 @@ def test_keel_tracking_client_is_keel_client() -> None:
     assert Client is keel.Client
     with pytest.raises(ImportError, match="MlflowClient"):
         from keel.tracking import MlflowClient  # type: ignore[attr-defined]  # noqa: F401
+
+
+@BACKENDS
+def test_log_input_versions_a_from_pandas_dataset(tracking: str, reader: Reader) -> None:
+    keel.set_experiment(unique("inputs"))
+    frame = pd.DataFrame({"alcohol": [9.4, 9.8, 10.1], "quality": [5, 6, 7]})
+    name = unique("wine")
+    dataset = keel.data.from_pandas(
+        frame, source="s3://bucket/wine.csv", name=name, targets="quality"
+    )
+    with keel.start_run() as run:
+        version = keel.log_input(dataset, context="training")
+        for bad, rule in ((frame, "from_pandas returns"), ("wine.csv", "from_pandas returns")):
+            with pytest.raises(InvalidArgument, match=rule):
+                keel.log_input(bad)  # type: ignore[arg-type]
+    assert (version.name, version.version) == (name, 1)
+    assert version.description == "source: s3://bucket/wine.csv; targets: quality"
+    (linked,) = reader().data.store.run_inputs(run.info.run_id)
+    assert (linked.name, linked.version, linked.context) == (name, 1, "training")
+    assert keel.data.load(f"datasets:/{name}@1").to_pandas().equals(frame)
+
+    assert keel.data.from_pandas(frame).name == "dataset"  # MLflow's default name
+    with pytest.raises(InvalidArgument, match="targets 'label': not a column"):
+        keel.data.from_pandas(frame, targets="label")
+    with pytest.raises(InvalidArgument, match="df: expected a pandas DataFrame"):
+        keel.data.from_pandas([1, 2])
