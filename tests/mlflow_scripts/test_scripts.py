@@ -123,6 +123,8 @@ def check_elasticnet(client: keel.Client, store: Store) -> None:
     assert (run.data.params["alpha"], run.data.params["l1_ratio"]) == ("0.3", "0.7")
     assert {"rmse", "r2", "mae"} <= set(run.data.metrics)
     assert client.get_model_version("ElasticnetDiabetesModel", 1).run_id == run.info.run_id
+    (used,) = client.data.store.run_inputs(run.info.run_id)
+    assert (used.name, used.version, used.context) == ("diabetes", 1, "training")
 
 
 def check_sklearn_autolog(client: keel.Client, store: Store) -> None:

@@ -1,7 +1,8 @@
 """Mirrors MLflow's examples/sklearn_elasticnet_wine/train.py: an ElasticNet whose alpha
 and l1_ratio come from the command line, evaluated with RMSE/MAE/R², logged with
 mlflow.log_param/log_metric and mlflow.sklearn.log_model (registered when the tracking
-store is not a plain file store). The wine CSV download is replaced by load_diabetes.
+store is not a plain file store), the training frame recorded with mlflow.log_input
+(MLflow 2.4+). The wine CSV download is replaced by load_diabetes.
 Only ``mlflow`` was replaced by ``keel``."""
 
 import logging
@@ -45,6 +46,12 @@ if __name__ == "__main__":
     l1_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.5
 
     with keel.start_run():
+        # MLflow 2.4+ dataset tracking: record what the model was trained on.
+        dataset = keel.data.from_pandas(
+            train, source="sklearn.datasets.load_diabetes", name="diabetes", targets="target"
+        )
+        keel.log_input(dataset, context="training")
+
         lr = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, random_state=42)
         lr.fit(train_x, train_y)
 
