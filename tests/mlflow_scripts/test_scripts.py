@@ -290,7 +290,11 @@ SCRIPT_LIST = [
     Script("09_lightgbm_sklearn.py", check_lightgbm_sklearn),
     # model_info.model_uri is runs:/<run id>/...: the script's runs are trusted.
     Script("10_pyfunc_artifacts.py", check_pyfunc_artifacts, trusted=("runs:/",)),
-    Script("11_pyfunc_code_paths.py", check_pyfunc_code_paths, trusted=("runs:/", "models:/spam")),
+    Script(
+        "11_pyfunc_code_paths.py",
+        check_pyfunc_code_paths,
+        trusted=("runs:/", "models:/spam-filter"),  # the script loads both addresses
+    ),
     Script("12_pytorch.py", check_pytorch),
     Script("13_onnx.py", check_onnx),
     Script("14_registry_walkthrough.py", check_registry),
