@@ -1,8 +1,9 @@
-"""Mirrors MLflow's artifact-logging idioms (docs: tracking, "Logging artifacts";
-examples of log_figure/log_dict/log_text/log_table): a matplotlib figure, a dict as JSON
-and YAML, text, a table, a single file and a folder, read back with
-mlflow.artifacts.download_artifacts / load_text / load_dict. Only ``mlflow`` was
-replaced by ``keel``."""
+"""Mirrors the scikit-learn gallery's "Plotting Cross-Validated Predictions"
+(plot_cv_predict.py: cross_val_predict on diabetes, drawn with PredictionErrorDisplay),
+logged with MLflow's artifact idioms (docs: tracking, "Logging artifacts"): the figure
+with log_figure, a dict as JSON and YAML, text, a table, a single file and a folder, read
+back with mlflow.artifacts.download_artifacts / load_text / load_dict. Only ``mlflow``
+was replaced by ``keel``."""
 
 import os
 import tempfile
@@ -14,19 +15,22 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
+from sklearn.metrics import PredictionErrorDisplay
+from sklearn.model_selection import cross_val_predict
 
 import keel
 
 X, y = load_diabetes(return_X_y=True, as_frame=True)
 model = Ridge(alpha=1.0).fit(X, y)
-pred = model.predict(X)
+y_pred = cross_val_predict(Ridge(alpha=1.0), X, y, cv=10)
 
 keel.set_experiment("artifacts-demo")
 with keel.start_run() as run:
-    fig, ax = plt.subplots()
-    ax.scatter(y, pred, s=4)
-    ax.set_xlabel("actual")
-    ax.set_ylabel("predicted")
+    fig, ax = plt.subplots(figsize=(5, 5))
+    PredictionErrorDisplay.from_predictions(
+        y, y_pred=y_pred, kind="actual_vs_predicted", ax=ax, scatter_kwargs={"alpha": 0.5}
+    )
+    ax.set_title("Actual vs. Predicted values")
     keel.log_figure(fig, "plots/actual_vs_predicted.png")
     plt.close(fig)
 
