@@ -36,6 +36,7 @@ def test_the_registry_walk_through_by_mlflow_names(
     assert (v1.version, v1.tags, v2.version, v2.description) == (1, {"k": "v"}, 2, "deeper")
 
     client.update_registered_model(name, description="wind farm power")
+    assert client.update_registered_model(name).description == "wind farm power"
     client.set_registered_model_tag(name, "task", "regression")
     client.update_model_version(name, "1", description="baseline")
     client.set_model_version_tag(name, "1", "validation_status", "approved")

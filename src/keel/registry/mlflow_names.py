@@ -69,7 +69,10 @@ class MlflowRegistryMethods:
     def get_registered_model(self, name: str) -> RegisteredModel:
         return self.registry.get_registered_model(name)
 
-    def update_registered_model(self, name: str, description: str) -> RegisteredModel:
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Set the description (None, as in MLflow: change nothing)."""
+        if description is None:
+            return self.registry.get_registered_model(name)
         return self.registry.update_registered_model(name, description=description)
 
     def delete_registered_model(self, name: str) -> None:
