@@ -37,7 +37,9 @@ PUBLIC = [
     "ViewType",
     "__version__",
     "active_run",
+    "artifacts",
     "autolog",
+    "create_experiment",
     "data",
     "delete_run",
     "disable_system_metrics_logging",
@@ -59,11 +61,13 @@ PUBLIC = [
     "log_dataset",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_model",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "onnx",
     "pyfunc",
@@ -73,6 +77,7 @@ PUBLIC = [
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
@@ -120,7 +125,7 @@ def test_every_public_name_resolves() -> None:
     for name in keel.__all__:
         value = getattr(keel, name)
         assert value is not None, name
-        if name not in ("__version__", "errors", "data", *keel._FLAVOR_MODULES):
+        if name not in ("__version__", *keel._MODULES, *keel._FLAVOR_MODULES):
             assert getattr(value, "__name__", name) == name, name
     assert keel.errors.NotFound.__module__ == "keel.errors"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):

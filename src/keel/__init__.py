@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keel.version import __version__
 
 _FLUENT = "keel.fluent"
-_MODULES = ("errors", "data")
+_MODULES = ("errors", "data", "artifacts")
 # Per-library model APIs, as MLflow's mlflow.sklearn and friends: keel.sklearn.log_model.
 _FLAVOR_MODULES = ("lightgbm", "onnx", "pyfunc", "pytorch", "sklearn", "xgboost")
 _EXPORTS: dict[str, str] = {
@@ -44,10 +44,13 @@ _EXPORTS: dict[str, str] = {
     "log_artifacts": _FLUENT,
     "log_dict": _FLUENT,
     "log_figure": _FLUENT,
+    "log_table": _FLUENT,
     "log_metric": _FLUENT,
     "log_model": _FLUENT,
     "log_dataset": _FLUENT,
+    "log_input": _FLUENT,
     "data": "keel.data",
+    "artifacts": "keel.artifacts",
     "infer_signature": "keel.models",
     **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
     "register_model": _FLUENT,
@@ -61,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "set_tags": _FLUENT,
     "set_tracking_uri": _FLUENT,
     "start_run": _FLUENT,
+    "create_experiment": _FLUENT,
     "delete_run": _FLUENT,
     "get_artifact_uri": _FLUENT,
     "get_experiment": _FLUENT,
@@ -73,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "autolog": "keel.autologging",
     "enable_system_metrics_logging": "keel.autologging.system_metrics",
     "disable_system_metrics_logging": "keel.autologging.system_metrics",
+    "set_system_metrics_sampling_interval": "keel.autologging.system_metrics",
 }
 
 __all__ = [
@@ -91,7 +96,9 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "artifacts",
     "autolog",
+    "create_experiment",
     "data",
     "delete_run",
     "disable_system_metrics_logging",
@@ -113,11 +120,13 @@ __all__ = [
     "log_dataset",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_model",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "onnx",
     "pyfunc",
@@ -127,6 +136,7 @@ __all__ = [
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

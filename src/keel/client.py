@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.entities.paths import safe_artifact_path
+from keel.registry.mlflow_names import MlflowRegistryMethods
 from keel.tracking.client import TrackingClient
 from keel.uri import RunArtifactUri
 
@@ -31,9 +32,12 @@ if TYPE_CHECKING:
     from keel.registry import RegistryClient
 
 
-class Client(TrackingClient):
+class Client(TrackingClient, MlflowRegistryMethods):
     """Every operation by id: tracking (this class's own methods), :attr:`registry`,
-    :attr:`data`, and models logged to runs and loaded by address.
+    :attr:`data`, and models logged to runs and loaded by address. MLflow's registry
+    calls work on the client itself too, by their MLflow names
+    (``set_registered_model_alias``, ``search_model_versions``...: see
+    :mod:`keel.registry.mlflow_names`).
 
     ``tracking_uri`` defaults to what ``keel.set_tracking_uri`` set, then
     ``KEEL_TRACKING_URI``, then the embedded store; ``backend=`` hands in stores already

@@ -50,12 +50,15 @@ from keel.tracking.code_version import find_code_version
 from keel.tracking.default_uri import set_default_tracking_uri
 
 if TYPE_CHECKING:
+    from keel.data.mlflow_dataset import PandasDataset
     from keel.entities.dataset import DatasetVersion
     from keel.entities.registry import ModelVersion
     from keel.models import LoadedModel
     from keel.models.logged import LoggedModel
 
 DEFAULT_EXPERIMENT = "Default"
+NOTE_TAG = "mlflow.note.content"
+"""The tag MLflow keeps a run's description in (``start_run(description=...)``)."""
 log = logging.getLogger(__name__)
 
 
@@ -160,8 +163,18 @@ def get_tracking_uri() -> str:
     return _client().tracking_uri
 
 
-def set_experiment(name: str | None = None, *, experiment_id: str | None = None) -> Experiment:
-    """Make ``name`` (created if new) or ``experiment_id`` the experiment new runs go to."""
+def set_experiment(
+    name: str | None = None,
+    *,
+    experiment_id: str | None = None,
+    experiment_name: str | None = None,
+) -> Experiment:
+    """Make ``name`` (created if new) or ``experiment_id`` the experiment new runs go to;
+    ``experiment_name`` is MLflow's keyword for ``name``."""
+    if experiment_name is not None:
+        if name is not None:
+            raise InvalidArgument("experiment_name: the same as name; give one of them")
+        name = experiment_name
     client = _client()
     if (name is None) == (experiment_id is None):
         raise InvalidArgument("set_experiment: give exactly one of name or experiment_id")
@@ -178,6 +191,18 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
     with _state.lock:
         _state.experiment = experiment
     return experiment
+
+
+def create_experiment(
+    name: str,
+    artifact_location: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> str:
+    """Create an experiment and return its id (it does not become the active one; see
+    :func:`set_experiment`)."""
+    return _client().create_experiment(
+        name, artifact_location, {k: str(v) for k, v in (tags or {}).items()}
+    )
 
 
 def _get_or_create_experiment(client: Client, name: str) -> Experiment:
@@ -207,11 +232,14 @@ def start_run(
     parent_run_id: str | None = None,
     log_code_version: bool = True,
     log_system_metrics: bool | None = None,
+    description: str | None = None,
 ) -> ActiveRun:
     """Start a run (or resume ``run_id``) and make it the active one in this context.
     When it returns, the run is stored and every client can read it.
     ``log_system_metrics``: sample CPU, memory, disk, network and GPUs while it runs (None:
     as ``keel.enable_system_metrics_logging()`` or ``KEEL_ENABLE_SYSTEM_METRICS_LOGGING``).
+    ``description``: the run's note, stored as MLflow stores it (tag
+    ``mlflow.note.content``).
 
     >>> with keel.start_run(run_name="baseline") as run:   # doctest: +SKIP
     ...     keel.log_metric("loss", 0.5, step=1)
@@ -226,6 +254,10 @@ def start_run(
         )
     if parent_run_id is None and nested and stack:
         parent_run_id = stack[-1].run_id
+    if description is not None:
+        if not isinstance(description, str):
+            raise InvalidArgument(f"description: must be text, got {type(description).__name__}")
+        tags = {**(tags or {}), NOTE_TAG: description}
     monitored = system_metrics.wanted(log_system_metrics, client.settings)
     if run_id is not None:
         run = client.resume_run(run_id, tags=tags)
@@ -253,7 +285,7 @@ def _start_system_metrics(client: Client, run_id: str) -> None:
         client.log_metrics(run_id, metrics, step)
 
     monitor = system_metrics.SystemMetricsMonitor(
-        log, interval=client.settings.system_metrics_sampling_interval
+        log, interval=system_metrics.sampling_interval(client.settings)
     )
     with _state.lock:
         _state.monitors[run_id] = monitor
@@ -377,6 +409,12 @@ def log_figure(figure: Any, artifact_file: str) -> FileInfo:
     return _client().log_figure(_run_id(), figure, artifact_file)
 
 
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> FileInfo:
+    """Save a DataFrame or a dict of columns as a ``.json`` table artifact of the active
+    run (or of ``run_id``), as MLflow's ``log_table``."""
+    return _client().log_table(run_id or _run_id(), data, artifact_file)
+
+
 def log_dataset(
     data: Any, *, name: str, context: str = "training", description: str = ""
 ) -> DatasetVersion:
@@ -387,6 +425,24 @@ def log_dataset(
     """
     return _client().log_dataset(
         _run_id(), data, name=name, context=context, description=description
+    )
+
+
+def log_input(dataset: PandasDataset, context: str | None = None) -> DatasetVersion:
+    """MLflow's ``log_input``: version the frame of ``keel.data.from_pandas(...)`` and
+    record it as an input of the active run (``context`` default ``training``)."""
+    from keel.data.mlflow_dataset import PandasDataset
+
+    if not isinstance(dataset, PandasDataset):
+        raise InvalidArgument(
+            f"dataset: expected what keel.data.from_pandas returns, got {type(dataset).__name__}"
+            " (or use keel.log_dataset(frame, name=...))"
+        )
+    return log_dataset(
+        dataset.df,
+        name=dataset.name,
+        context=context or "training",
+        description=dataset.description,
     )
 
 
@@ -426,10 +482,11 @@ def load_model(uri: str, *, trust: bool = False, flavor: str | None = None) -> L
         return load(uri, source, settings=settings, trust=trust, flavor=flavor)
 
 
-def register_model(source: str | LoggedModel, name: str, **options: Any) -> ModelVersion:
+def register_model(model_uri: str | LoggedModel, name: str, **options: Any) -> ModelVersion:
     """Register a logged model (``runs:/<run_id>/<path>``, or what ``keel.log_model``
-    returned) as the next version of ``name``; see :meth:`RegistryClient.register_model`."""
-    uri = source if isinstance(source, str) else source.uri
+    returned) as the next version of ``name``; see :meth:`RegistryClient.register_model`.
+    The parameters have MLflow's names: ``keel.register_model(model_uri=..., name=...)``."""
+    uri = model_uri if isinstance(model_uri, str) else model_uri.uri
     return _client().registry.register_model(uri, name, **options)
 
 

@@ -153,6 +153,29 @@ def test_skops_types_off_the_allow_list_need_trust(
     assert loaded.predict(np.array([[2.0]])).tolist() == pytest.approx([2.0])
 
 
+def test_a_pipeline_with_an_imputer_and_encoder_loads_without_trust(
+    tmp_path: Path, no_trusted_sources: Settings
+) -> None:
+    # The scikit-learn gallery's ColumnTransformer pipeline: SimpleImputer keeps a numpy
+    # dtype, which skops rebuilds from an empty array; no pickle, so no trust is needed.
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame({"age": [20.0, None, 40.0, 35.0], "sex": ["f", "m", "f", "m"]})
+    columns = ColumnTransformer(
+        [("num", SimpleImputer(), ["age"]), ("cat", OneHotEncoder(), ["sex"])]
+    )
+    pipeline = Pipeline([("pre", columns), ("lr", LogisticRegression())])
+    pipeline.fit(frame, [0, 1, 0, 1])
+    save_model(pipeline, tmp_path / "pipe", input_example=frame.head(2))
+    loaded = load_model(tmp_path / "pipe", settings=no_trusted_sources)
+    assert list(loaded.predict(frame)) == list(pipeline.predict(frame))
+
+
 # integrity --------------------------------------------------------------------------------
 
 

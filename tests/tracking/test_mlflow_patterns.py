@@ -12,7 +12,8 @@ from sklearn.linear_model import LinearRegression
 
 import keel
 from conftest import unique
-from keel.errors import InvalidArgument, NotFound
+from keel.errors import AlreadyExists, InvalidArgument, NotFound
+from tracking.conftest import Reader
 
 BACKENDS = pytest.mark.parametrize("store_uri", ["sqlite", "rest"], indirect=True)
 
@@ -150,3 +151,62 @@ def test_registry_walkthrough_loads_latest(tracking: str) -> None:
     with pytest.raises(NotFound, match="no versions"):
         keel.load_model(f"models:/{empty}/latest")
     client.close()
+
+
+@BACKENDS
+def test_mlflows_keywords_on_the_fluent_api(tracking: str, reader: Reader) -> None:
+    name = unique("kw")
+    experiment_id = keel.create_experiment(name, tags={"team": "ml", "priority": 1})
+    assert keel.get_experiment(experiment_id).tags == {"team": "ml", "priority": "1"}
+    assert keel.active_run() is None  # creating is not choosing
+    assert keel.set_experiment(experiment_name=name).experiment_id == experiment_id
+    with pytest.raises(InvalidArgument, match="experiment_name: the same as name"):
+        keel.set_experiment(name, experiment_name=name)
+
+    with keel.start_run(run_name="described", description="grid over depth") as run:
+        keel.log_param("depth", 3)
+    with pytest.raises(InvalidArgument, match="description: must be text"):
+        keel.start_run(description=3)  # type: ignore[arg-type]
+    assert keel.active_run() is None  # refused before a run was made
+    stored = reader().get_run(run.info.run_id)
+    assert stored.data.tags["mlflow.note.content"] == "grid over depth"
+    assert stored.info.experiment_id == experiment_id
+    frame = keel.search_runs(experiment_ids=[experiment_id])
+    assert list(frame["tags.mlflow.note.content"]) == ["grid over depth"]
+    with pytest.raises(AlreadyExists):
+        keel.create_experiment(name)
+
+
+def test_keel_tracking_client_is_keel_client() -> None:
+    # MLflow scripts write `from mlflow.tracking import MlflowClient`.
+    from keel.tracking import Client
+
+    assert Client is keel.Client
+    with pytest.raises(ImportError, match="MlflowClient"):
+        from keel.tracking import MlflowClient  # type: ignore[attr-defined]  # noqa: F401
+
+
+@BACKENDS
+def test_log_input_versions_a_from_pandas_dataset(tracking: str, reader: Reader) -> None:
+    keel.set_experiment(unique("inputs"))
+    frame = pd.DataFrame({"alcohol": [9.4, 9.8, 10.1], "quality": [5, 6, 7]})
+    name = unique("wine")
+    dataset = keel.data.from_pandas(
+        frame, source="s3://bucket/wine.csv", name=name, targets="quality"
+    )
+    with keel.start_run() as run:
+        version = keel.log_input(dataset, context="training")
+        for bad, rule in ((frame, "from_pandas returns"), ("wine.csv", "from_pandas returns")):
+            with pytest.raises(InvalidArgument, match=rule):
+                keel.log_input(bad)  # type: ignore[arg-type]
+    assert (version.name, version.version) == (name, 1)
+    assert version.description == "source: s3://bucket/wine.csv; targets: quality"
+    (linked,) = reader().data.store.run_inputs(run.info.run_id)
+    assert (linked.name, linked.version, linked.context) == (name, 1, "training")
+    assert keel.data.load(f"datasets:/{name}@1").to_pandas().equals(frame)
+
+    assert keel.data.from_pandas(frame).name == "dataset"  # MLflow's default name
+    with pytest.raises(InvalidArgument, match="targets 'label': not a column"):
+        keel.data.from_pandas(frame, targets="label")
+    with pytest.raises(InvalidArgument, match="df: expected a pandas DataFrame"):
+        keel.data.from_pandas([1, 2])

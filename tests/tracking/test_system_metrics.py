@@ -35,6 +35,7 @@ def experiment(tracking: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     finally:
         keel.disable_system_metrics_logging()
         system_metrics._enabled = None
+        keel.set_system_metrics_sampling_interval(None)
 
 
 def _monitor_threads() -> list[threading.Thread]:
@@ -117,6 +118,24 @@ def test_a_bad_switch_value_is_refused(experiment: str) -> None:
     with pytest.raises(InvalidArgument, match="log_system_metrics: must be True, False or None"):
         keel.start_run(log_system_metrics="yes")  # type: ignore[arg-type]
     assert keel.active_run() is None
+
+
+def test_set_system_metrics_sampling_interval_overrides_the_setting(
+    experiment: str, reader: Reader
+) -> None:
+    settings = Settings.from_env({"KEEL_SYSTEM_METRICS_SAMPLING_INTERVAL": "0.2"})
+    keel.set_system_metrics_sampling_interval(0.5)  # MLflow's name, for runs from now on
+    assert system_metrics.sampling_interval(settings) == 0.5
+    with keel.start_run(log_system_metrics=True) as run:
+        time.sleep(1.2)
+    points = reader().get_metric_history(run.run_id, CPU)
+    assert 1 <= len(points) <= 3  # 1.2 s at 0.5 s, not at the environment's 0.2 s
+    keel.set_system_metrics_sampling_interval(None)
+    assert system_metrics.sampling_interval(settings) == 0.2
+    for bad in (0, -1, "fast", True, 86_401):
+        with pytest.raises(InvalidArgument, match="interval"):
+            keel.set_system_metrics_sampling_interval(bad)  # type: ignore[arg-type]
+    assert system_metrics.sampling_interval(settings) == 0.2  # a refusal changes nothing
 
 
 def test_settings_read_the_interval_and_the_switch() -> None:

@@ -39,6 +39,8 @@ LogMetrics = Callable[[dict[str, float], int], None]
 _lock = threading.Lock()
 _enabled: bool | None = None
 """Set by enable/disable_system_metrics_logging; None: as KEEL_ENABLE_SYSTEM_METRICS_LOGGING."""
+_interval: float | None = None
+"""Set by set_system_metrics_sampling_interval; None: as KEEL_SYSTEM_METRICS_SAMPLING_INTERVAL."""
 
 
 def enable_system_metrics_logging() -> None:
@@ -56,6 +58,27 @@ def disable_system_metrics_logging() -> None:
     global _enabled
     with _lock:
         _enabled = False
+
+
+def set_system_metrics_sampling_interval(interval: float | None) -> None:
+    """Sample every ``interval`` seconds in runs started from now on (None: back to
+    ``KEEL_SYSTEM_METRICS_SAMPLING_INTERVAL``, default 10), as MLflow's function of the
+    same name."""
+    global _interval
+    if interval is not None:
+        if isinstance(interval, bool) or not isinstance(interval, int | float):
+            raise InvalidArgument(f"interval: must be a number of seconds, got {interval!r}")
+        if not 0 < interval <= 86_400:
+            raise InvalidArgument(
+                f"interval: must be more than 0 and at most 86400 seconds, got {interval!r}"
+            )
+    with _lock:
+        _interval = None if interval is None else float(interval)
+
+
+def sampling_interval(settings: Settings) -> float:
+    """Seconds between samples for a run starting now."""
+    return settings.system_metrics_sampling_interval if _interval is None else _interval
 
 
 def wanted(log_system_metrics: bool | None, settings: Settings) -> bool:

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from keel.data.cache_gc import Collected
     from keel.data.client import DataClient
+    from keel.data.mlflow_dataset import PandasDataset
     from keel.data.remote import Transfer
     from keel.data.results import AddResult, Status, VersionDiff
     from keel.entities.dataset import DatasetVersion
 
-__all__ = ["add", "diff", "gc", "get", "load", "pull", "push", "status"]
+__all__ = ["add", "diff", "from_pandas", "gc", "get", "load", "pull", "push", "status"]
 
 
 def _data() -> DataClient:
@@ -32,6 +33,16 @@ def _data() -> DataClient:
 def add(path: str | os.PathLike[str], *, name: str, description: str = "") -> AddResult:
     """Version a file, folder or table file under ``name`` (see :meth:`DataClient.add`)."""
     return _data().add(path, name=name, description=description)
+
+
+def from_pandas(
+    df: Any, source: str | None = None, targets: str | None = None, name: str | None = None
+) -> PandasDataset:
+    """MLflow's ``mlflow.data.from_pandas``: a DataFrame to pass to ``keel.log_input``
+    (see :mod:`keel.data.mlflow_dataset`)."""
+    from keel.data.mlflow_dataset import from_pandas
+
+    return from_pandas(df, source=source, targets=targets, name=name)
 
 
 def get(ref: str, out: str | os.PathLike[str], *, force: bool = False) -> DatasetVersion:

@@ -104,6 +104,12 @@ class RegistryClient:
     def delete_registered_model(self, name: str) -> None:
         self.store.delete_registered_model(name, actor=self.actor)
 
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        self.store.set_registered_model_tag(name, key, str(value), actor=self.actor)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self.store.delete_registered_model_tag(name, key, actor=self.actor)
+
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         return self.store.get_model_version(name, version)
 
@@ -125,6 +131,12 @@ class RegistryClient:
         return self.store.update_model_version(
             name, version, description=description, status=status, actor=self.actor
         )
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self.store.set_model_version_tag(name, version, key, str(value), actor=self.actor)
+
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
+        self.store.delete_model_version_tag(name, version, key, actor=self.actor)
 
     def resolve(self, uri: str | ModelUri) -> ModelVersion:
         """The version a ``models:/name/3``, ``models:/name@alias`` or
@@ -168,6 +180,10 @@ class RegistryClient:
 
     def delete_alias(self, name: str, alias: str) -> None:
         self.store.delete_alias(name, alias, actor=self.actor)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at (NotFound when it points nowhere)."""
+        return self.store.get_model_version_by_alias(name, alias)
 
     def set_alias_policy(
         self, name: str, alias: str, required_checks: Sequence[str]

@@ -536,6 +536,13 @@ class TrackingClient:
             text = json.dumps(dictionary, indent=2, default=str)
         return self.log_text(run_id, text, artifact_file)
 
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> FileInfo:
+        """Save a pandas DataFrame or a dict of columns as a ``.json`` artifact, in the
+        layout MLflow's ``log_table`` writes (``columns`` and ``data``)."""
+        from keel.tracking.table_artifact import table_json
+
+        return self.log_text(run_id, table_json(data, artifact_file), artifact_file)
+
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> FileInfo:
         """Save a matplotlib or plotly figure; the format follows the file's extension."""
         buffer = io.BytesIO()

@@ -54,10 +54,14 @@ ALLOWED_TYPES = frozenset(
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
         "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        # SimpleImputer keeps the dtype it was fitted on; skops rebuilds a dtype from an
+        # empty array of that dtype (loaded without pickle), so no code runs.
+        "numpy.dtype",
     }
 )
 """Types skops does not trust by default that common estimators hold (k-nearest
-neighbours, MLPs), checked to be rebuilt from plain arrays. Never one of the unsafe."""
+neighbours, MLPs, imputers), checked to be rebuilt from plain arrays. Never one of the
+unsafe."""
 
 
 def _skops(doing: str) -> Any:
