@@ -129,7 +129,8 @@ def test_a_custom_model_loads_in_a_fresh_process_in_another_folder(project: dict
 
     untrusted = _python(LOAD, uri, "models:/tagger/1", cwd=project["elsewhere"], env=env)
     assert "keel.errors.Forbidden" in untrusted.stderr  # a pickle loads only with trust
-    trusted = {**env, "KEEL_TRUSTED_MODEL_SOURCES": "models:/tagger"}
+    # A pinned version is trusted as listed; a bare name would trust only reviewed digests.
+    trusted = {**env, "KEEL_TRUSTED_MODEL_SOURCES": "models:/tagger/1"}
     loaded = _python(LOAD, uri, "models:/tagger/1", cwd=project["elsewhere"], env=trusted)
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout.splitlines()[-1]) == {
@@ -146,7 +147,7 @@ def test_without_code_paths_the_same_load_fails_on_the_missing_module(
     env, uri = project["env"], project["uri"]
     logged = _python(LOG, uri, "no-code", cwd=project["work"], env=env)
     assert logged.returncode == 0, logged.stderr
-    trusted = {**env, "KEEL_TRUSTED_MODEL_SOURCES": "models:/no-code"}
+    trusted = {**env, "KEEL_TRUSTED_MODEL_SOURCES": "models:/no-code/1"}
     loaded = _python(LOAD, uri, "models:/no-code/1", cwd=project["elsewhere"], env=trusted)
     assert loaded.returncode != 0
     assert "No module named 'tagger'" in loaded.stderr

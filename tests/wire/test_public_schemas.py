@@ -18,6 +18,16 @@ from pydantic import BaseModel
 
 from keel import wire
 from keel.entities import Experiment, FileInfo, MetricHistory, Run, RunInfo, RunPage, RunStatus
+from keel.entities.access import (
+    ApiToken,
+    Grant,
+    Group,
+    IssuedToken,
+    Principal,
+    PrincipalKind,
+    Project,
+    Role,
+)
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.experiment import LifecycleStage
 from keel.entities.registry import (
@@ -35,7 +45,17 @@ from keel.entities.registry import (
     RegisteredModelPage,
 )
 from keel.entities.run import RunData
-from keel.wire import artifacts, datasets, errors, experiments, governance, history, models, runs
+from keel.wire import (
+    access,
+    artifacts,
+    datasets,
+    errors,
+    experiments,
+    governance,
+    history,
+    models,
+    runs,
+)
 
 ID = "0123456789abcdef0123456789abcdef"
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "finite": 0.25}
@@ -234,6 +254,28 @@ CASES += [
     (history.StreamEnd, "full", history.stream_end_to_dict(4)),
     (errors.ErrorPublic, "full", errors.error_to_dict("not_found", "run x: no such run")),
     (errors.StreamError, "full", errors.error_to_dict("internal_error", "internal error")),
+]
+_TOKEN = ApiToken("t0k3n", 1, "alice", "ci", 1, None, None, None)
+CASES += [
+    (access.TokenPublic, "sparse", access.token_to_dict(_TOKEN)),
+    (
+        access.TokenPublic,
+        "full",
+        access.token_to_dict(ApiToken("t0k3n", 1, "alice", "ci", 1, 2, 3, 4)),
+    ),
+    (access.TokenIssued, "full", access.issued_to_dict(IssuedToken(_TOKEN, "keel_t0k3n_x"))),
+    (
+        access.PrincipalPublic,
+        "full",
+        access.principal_to_dict(Principal(1, "alice", PrincipalKind.USER, False, 1, False)),
+    ),
+    (access.ProjectPublic, "full", access.project_to_dict(Project(1, "default", "", 1))),
+    (
+        access.GrantPublic,
+        "full",
+        access.grant_to_dict(Grant("default", "alice", Role.EDITOR, 1)),
+    ),
+    (access.GroupPublic, "full", access.group_to_dict(Group("ml", 1, ("alice",)))),
 ]
 
 
