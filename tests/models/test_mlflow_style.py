@@ -74,7 +74,7 @@ def test_sklearn_pipeline_loads_back_as_the_pipeline(fluent: str) -> None:
     # The native estimator of a tree ensemble is rebuilt from a skops file holding trees,
     # which skops calls unsafe from an untrusted file: it takes trust (keel.load_model
     # serves the same model from its ONNX copy without).
-    with pytest.raises(keel.errors.Forbidden, match="sklearn.tree._tree.Tree"):
+    with pytest.raises(keel.errors.Forbidden, match=r"sklearn\.tree\._tree\.Tree"):
         keel.sklearn.load_model(info.model_uri)
     loaded = keel.sklearn.load_model(info.model_uri, trust=True)
     assert isinstance(loaded, Pipeline)
