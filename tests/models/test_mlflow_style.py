@@ -47,14 +47,17 @@ def test_the_quickstart_with_a_registered_model(fluent_on_every_store: str) -> N
             registered_model_name="tracking-quickstart",
         )
 
-    assert model_info.registered_model_version == 1
+    # The server is shared by the session: another test may have registered this name.
+    version = model_info.registered_model_version
+    latest = keel.Client().registry.get_latest_versions("tracking-quickstart")
+    assert version is not None and [v.version for v in latest] == [version]
     loaded_model = keel.pyfunc.load_model(model_info.model_uri)
     predictions = loaded_model.predict(X_test)
     np.testing.assert_array_equal(predictions, lr.predict(X_test))
     assert loaded_model.signature is not None
     assert loaded_model.signature.outputs == TensorSpec("int64", (-1,))
 
-    native = keel.sklearn.load_model("models:/tracking-quickstart/1")
+    native = keel.sklearn.load_model(f"models:/tracking-quickstart/{version}")
     assert type(native) is LogisticRegression
     np.testing.assert_array_equal(native.predict_proba(X_test), lr.predict_proba(X_test))
 

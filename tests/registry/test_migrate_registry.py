@@ -146,6 +146,8 @@ def test_sqlite_audit_upgrade(tmp_path: Path) -> None:
 def test_postgres_audit_upgrade(tmp_path: Path, postgres_url: str) -> None:
     with temporary_database(postgres_url, "keel_audit") as url:
         check_audit_upgrade(url, tmp_path)
+
+
 def test_upgrade_to_name_keys_keeps_names_that_already_collide(tmp_path: Path) -> None:
     """Models made before 0007 as 'Fraud' and 'fraud' both stay; a third spelling is
     refused from then on."""
