@@ -88,7 +88,9 @@ class AccessService:
         return self.store.get_principal(canonical_name(name, "user name"))
 
     def set_disabled(self, name: str, disabled: bool = True) -> Principal:
-        found = self.store.set_disabled(canonical_name(name, "user name"), disabled)
+        found = self.store.set_disabled(
+            canonical_name(name, "user name"), disabled, now=self._clock()
+        )
         self._on_change()
         return found
 
@@ -172,7 +174,7 @@ class AccessService:
         return self.store.get_project(canonical_name(name, "project name"))
 
     def delete_project(self, name: str) -> None:
-        self.store.delete_project(canonical_name(name, "project name"))
+        self.store.delete_project(canonical_name(name, "project name"), now=self._clock())
         self._on_change()
 
     def grant(
@@ -196,9 +198,13 @@ class AccessService:
     def revoke_grant(self, project: str, principal: str, *, group: bool = False) -> None:
         project_name = canonical_name(project, "project name")
         if group:
-            self.store.delete_group_grant(project_name, canonical_name(principal, "group name"))
+            self.store.delete_group_grant(
+                project_name, canonical_name(principal, "group name"), now=self._clock()
+            )
         else:
-            self.store.delete_grant(project_name, canonical_name(principal, "user name"))
+            self.store.delete_grant(
+                project_name, canonical_name(principal, "user name"), now=self._clock()
+            )
         self._on_change()
 
     # groups ------------------------------------------------------------------------------
@@ -210,12 +216,15 @@ class AccessService:
         return self.store.list_groups()
 
     def delete_group(self, name: str) -> None:
-        self.store.delete_group(canonical_name(name, "group name"))
+        self.store.delete_group(canonical_name(name, "group name"), now=self._clock())
         self._on_change()
 
     def add_member(self, group: str, principal: str) -> None:
         self.store.set_member(
-            canonical_name(group, "group name"), canonical_name(principal, "user name"), member=True
+            canonical_name(group, "group name"),
+            canonical_name(principal, "user name"),
+            member=True,
+            now=self._clock(),
         )
         self._on_change()
 
@@ -224,6 +233,7 @@ class AccessService:
             canonical_name(group, "group name"),
             canonical_name(principal, "user name"),
             member=False,
+            now=self._clock(),
         )
         self._on_change()
 
@@ -237,7 +247,9 @@ class AccessService:
         ``project``; its runs, versions and dataset versions go with it."""
         if kind not in RESOURCE_KINDS:
             raise InvalidArgument(f"kind: must be one of {', '.join(RESOURCE_KINDS)}, got {kind!r}")
-        found = self.store.move(kind, key, canonical_name(project, "project name"))
+        found = self.store.move(
+            kind, key, canonical_name(project, "project name"), now=self._clock()
+        )
         self._on_change()
         return found
 

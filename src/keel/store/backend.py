@@ -136,7 +136,7 @@ class Backend:
                 )
             from keel.store.sql.access import SqlAccessStore
 
-            return SqlAccessStore(self._engine)
+            return SqlAccessStore(self._engine, actor=self._local_user())
 
     @cached_property
     def access_api(self) -> RestAccess:
