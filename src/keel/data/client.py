@@ -182,9 +182,12 @@ class DataClient:
         description: str = "",
         progress: Progress | None = None,
         source: str | None = None,
+        project: str | None = None,
     ) -> AddResult:
         """Version a file, a folder or a table file (Parquet, CSV) under ``name``; the
-        version records ``source`` as where it came from (by default the path).
+        version records ``source`` as where it came from (by default the path). A new
+        dataset is made in ``project`` when one is named (through a server, that needs
+        ``dataset:write`` there); an existing one stays in its own.
 
         Files whose size, modification time, change time and inode are as last seen are
         not hashed again. A file that changes while it is being added fails the add
@@ -240,6 +243,7 @@ class DataClient:
             source=root if source is None else source,
             actor=self.actor,
             description=description,
+            project=project,
             **table,
         )
         self._used(version)
@@ -607,7 +611,9 @@ def dataset_objects(backend: Backend) -> ObjectRemote | None:
     if backend.remote:
         from keel.store.rest.datasets import ServerObjects
 
-        return ServerObjects(backend.target.uri)
+        # The backend's own session: it carries the caller's token, as every other
+        # request to that server does.
+        return ServerObjects(backend.http)
     from keel.artifacts.store import ArtifactStore
     from keel.data.remote import StoreObjects
 

@@ -67,6 +67,14 @@ class Backend:
             return Http(self.target.uri, timeout=self._settings.http_timeout, token=token)
 
     @property
+    def http(self) -> Any:
+        """The one HTTP session to a ``keel server`` (with the caller's token), for the
+        parts built beside the stores (dataset objects)."""
+        if not self.remote:
+            raise AssertionError("http is a server's; a database has no HTTP session")
+        return self._http
+
+    @property
     def artifact_root(self) -> str | None:
         """Where a SQL store's artifacts live (``None`` for a server: it keeps its own)."""
         if self.remote:

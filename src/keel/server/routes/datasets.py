@@ -75,15 +75,21 @@ def get_dataset(name: str, request: Request) -> JSON:
 
 @router.post(
     "/datasets/{name}/versions",
-    dependencies=[requires("dataset:write")],
     response_model=DatasetVersionCreated,
     status_code=201,
     responses={200: {"model": DatasetVersionCreated, "description": "The latest, unchanged"}},
 )
 def create_version(
-    name: str, body: DatasetVersionCreate, request: Request, actor: ActorDep
+    name: str,
+    body: DatasetVersionCreate,
+    request: Request,
+    actor: ActorDep,
+    caller: Annotated[Caller, requires("dataset:write", from_body=True)],
 ) -> JSON:
-    """A new version (``created``: true), or the latest when it has this digest."""
+    """A new version (``created``: true), or the latest when it has this digest. Needs
+    ``dataset:write`` on the dataset's project; for a new dataset, on ``project`` (else
+    default). An existing dataset named with another project is 409."""
+    _check_write(caller, name, body.project)
     try:
         manifest = base64.b64decode(body.manifest, validate=True)
     except ValueError:
@@ -102,9 +108,21 @@ def create_version(
         row_count=body.row_count,
         column_count=body.column_count,
         profile=body.profile,
+        project=body.project,
     )
     payload = {"version": dataset_version_to_dict(version, profile=True), "created": created}
     return JSON(payload, status_code=201 if created else 200)
+
+
+def _check_write(caller: Caller, name: str, project: str | None) -> None:
+    """``dataset:write`` on the dataset's project, or for a new one on ``project``."""
+    if caller.open:
+        return
+    assert caller.auth is not None
+    if project is not None and caller.auth.store.project_of("dataset", name) is None:
+        caller.check_in_project("dataset:write", project)  # a dataset it would make
+    else:  # the store refuses another project (409); the dataset's own is judged here
+        caller.check_resources("dataset:write", "dataset", [name])
 
 
 def _refuse_unfetchable(name: str, digest: str, manifest: bytes, request: Request) -> None:
