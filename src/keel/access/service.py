@@ -29,6 +29,7 @@ from keel.entities.access import (
     Role,
     canonical_name,
 )
+from keel.entities.quota import parse_size
 from keel.entities.rules import check_name, check_text
 from keel.errors import InvalidArgument
 
@@ -164,6 +165,17 @@ class AccessService:
         return self.store.create_project(
             canonical_name(name, "project name"),
             description=check_text("description", description),
+            now=self._clock(),
+        )
+
+    def set_quota(self, project: str, quota: int | str | None) -> Project:
+        """Set ``project``'s storage quota: bytes, or a size such as ``10GiB``; ``None``
+        (or ``none``/``unlimited``) lifts it. Uploads through a server past it get 413."""
+        if isinstance(quota, str) and quota.strip().lower() in ("none", "unlimited"):
+            quota = None
+        return self.store.set_quota(
+            canonical_name(project, "project name"),
+            None if quota is None else parse_size(quota),
             now=self._clock(),
         )
 

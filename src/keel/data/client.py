@@ -232,7 +232,7 @@ class DataClient:
             from keel.data.remote import push
 
             wanted = [(f.digest, f.size) for f in manifest.files.values()]
-            push(self.cache, self.remote, wanted, progress=progress)
+            push(self.cache, self.remote, wanted, progress=progress, dataset=name, project=project)
         version, created = self.store.create_dataset_version(
             name,
             digest=digest,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.sql.access import SqlAccessStore
+    from keel.store.sql.quotas import SqlQuotas
 
 
 class Backend:
@@ -145,6 +146,15 @@ class Backend:
             from keel.store.sql.access import SqlAccessStore
 
             return SqlAccessStore(self._engine, actor=self._local_user())
+
+    @cached_property
+    def quotas(self) -> SqlQuotas:
+        """Each project's storage use and quota (a database's; a server enforces its own)."""
+        if self.remote:
+            raise AssertionError("quotas are a database's; a server enforces its own")
+        from keel.store.sql.quotas import SqlQuotas
+
+        return SqlQuotas(self._engine)
 
     @cached_property
     def access_api(self) -> RestAccess:

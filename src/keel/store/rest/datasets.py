@@ -142,11 +142,19 @@ class ServerObjects:
             lacking.update(found["missing"])
         return lacking
 
-    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+    def upload(
+        self,
+        digest: str,
+        chunks: Iterable[bytes],
+        *,
+        dataset: str | None = None,
+        project: str | None = None,
+    ) -> None:
+        params = {"dataset": dataset, "project": project}
         self.http.upload(
             routes.UPLOAD_OBJECT.path(digest=check_digest(digest)),
             chunks,
-            params={},
+            params={k: v for k, v in params.items() if v is not None},
             headers={"Content-Type": "application/octet-stream"},
         )
 

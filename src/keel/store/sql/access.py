@@ -79,7 +79,14 @@ def _token(row: Any) -> ApiToken:
 
 
 def _project(row: Any) -> Project:
-    return Project(id=row.id, name=row.name, description=row.description, created=row.created)
+    return Project(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        created=row.created,
+        quota_bytes=row.quota_bytes,
+        used_bytes=int(row.used_bytes),
+    )
 
 
 _TOKENS = select(
@@ -350,6 +357,29 @@ class SqlAccessStore:
         if row is None:
             raise NotFound(f"project {name!r}: no such project")
         return _project(row)
+
+    def set_quota(self, name: str, quota_bytes: int | None, *, now: int) -> Project:
+        """Set the project's storage quota (``None``: no limit). Lowering it below what
+        the project holds refuses further uploads; nothing stored is removed."""
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(select(projects).where(projects.c.name == name)).first()
+            if row is None:
+                raise NotFound(f"project {name!r}: no such project")
+            conn.execute(
+                update(projects).where(projects.c.id == row.id).values(quota_bytes=quota_bytes)
+            )
+            if row.quota_bytes != quota_bytes:
+                self._audit(
+                    conn,
+                    AuditAction.PROJECT_QUOTA,
+                    ResourceType.PROJECT,
+                    name,
+                    now,
+                    before={"quota_bytes": row.quota_bytes},
+                    after={"quota_bytes": quota_bytes, "used_bytes": int(row.used_bytes)},
+                )
+            found = conn.execute(select(projects).where(projects.c.id == row.id)).one()
+        return _project(found)
 
     def list_projects(self) -> list[Project]:
         with read_transaction(self.engine) as conn:
