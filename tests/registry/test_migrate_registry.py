@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from conftest import temporary_database
-from keel.artifacts.repository import RunArtifacts
+from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.store import open_registry, open_store
 from keel.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
@@ -40,7 +40,18 @@ def check_upgrade(url: str, tmp_path: Path) -> None:
             ),
             {"id": run_id, "uri": str(tmp_path / "a" / "1" / run_id / "artifacts")},
         )
-    RunArtifacts(tracking).upload_stream(run_id, "model/keel-model.json", [MANIFEST])
+        # The file, and its record as the Keel of 0001 wrote it (today's store also
+        # charges the project's storage, which 0001 has no table for).
+        info = ArtifactStore(str(tmp_path / "a" / "1" / run_id / "artifacts")).write_stream(
+            "model/keel-model.json", [MANIFEST]
+        )
+        conn.execute(
+            text(
+                "INSERT INTO artifacts (run_uuid, path, size, digest, created) "
+                "VALUES (:id, :path, :size, :digest, 1)"
+            ),
+            {"id": run_id, "path": info.path, "size": info.file_size, "digest": info.digest},
+        )
     tracking.close()
 
     settings = Settings(home=tmp_path / "home", artifacts_uri=str(tmp_path / "a"))
@@ -50,6 +61,9 @@ def check_upgrade(url: str, tmp_path: Path) -> None:
         with store.engine.connect() as conn:  # type: ignore[attr-defined]
             assert current_revision(conn) == HEAD_REVISION
         assert store.get_run(run_id).info.run_name == "r"
+        with store.engine.connect() as conn:  # type: ignore[attr-defined]
+            used = conn.execute(text("SELECT used_bytes FROM projects")).scalar_one()
+        assert used == len(MANIFEST)  # 0007 counted what was stored
         registry.create_registered_model("fraud", actor=OWNER)
         made = registry.create_model_version("fraud", f"runs:/{run_id}/model", actor=OWNER)
         assert (made.version, made.content_hash) == (1, HASH)
