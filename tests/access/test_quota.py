@@ -63,6 +63,11 @@ def test_use_is_counted_as_records_are_written(access: AccessService, backend) -
         {"quota_bytes": 1000},
         {"quota_bytes": None, "used_bytes": 110},
     )
+    # a moved experiment takes its runs' bytes with it
+    access.move("experiment", store.get_run(run_id).info.experiment_id, "default")
+    assert (_used(access, "fraud"), _used(access, "default")) == (0, 110)
+    [*_, moved] = backend.registry.list_audit("default", resource_type="project").records
+    assert moved.after["bytes"] == 110
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from keel.store.sql import audit
 from keel.store.sql.engine import read_transaction, write_transaction
 from keel.store.sql.tables import (
     api_tokens,
+    artifacts,
     datasets,
     experiments,
     grants,
@@ -697,6 +698,9 @@ class SqlAccessStore:
             if not changed:
                 raise NotFound(f"{kind} {key!r}: no such {kind}")
             if source != project:  # moving where it already is changes nothing
+                moved: dict[str, object] = {"kind": kind, "key": str(key), "project": project}
+                if kind == "experiment":  # its runs' artifacts now count against the target
+                    moved["bytes"] = self._move_usage(conn, int(key), source, target.id)
                 self._audit(
                     conn,
                     AuditAction.PROJECT_MOVE,
@@ -704,9 +708,37 @@ class SqlAccessStore:
                     project,
                     _now_ms() if now is None else now,
                     before={"kind": kind, "key": str(key), "project": source},
-                    after={"kind": kind, "key": str(key), "project": project},
+                    after=moved,
                 )
         return _project(target)
+
+    @staticmethod
+    def _move_usage(conn: Connection, experiment_id: int, source: str | None, target: int) -> int:
+        """Move the stored bytes of an experiment's runs from ``source``'s use to
+        ``target``'s (one sum, at a move: rare, and an admin's). An admin's move is not
+        refused by the target's quota; the target's next uploads are."""
+        held = int(
+            conn.execute(
+                select(func.coalesce(func.sum(artifacts.c.size), 0))
+                .join(runs, runs.c.run_uuid == artifacts.c.run_uuid)
+                .where(runs.c.experiment_id == experiment_id)
+            ).scalar_one()
+        )
+        if held:
+            # Never below 0 (bytes stored before counting began, say): SQLite's two-
+            # argument max() is PostgreSQL's greatest().
+            floor = func.max if conn.dialect.name == "sqlite" else func.greatest
+            conn.execute(
+                update(projects)
+                .where(projects.c.name == source)
+                .values(used_bytes=floor(projects.c.used_bytes - held, 0))
+            )
+            conn.execute(
+                update(projects)
+                .where(projects.c.id == target)
+                .values(used_bytes=projects.c.used_bytes + held)
+            )
+        return held
 
     def delete_project(self, name: str, *, now: int | None = None) -> None:
         """Delete an empty project (and its grants); the default one stays."""
