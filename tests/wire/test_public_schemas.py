@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from keel import wire
 from keel.entities import Experiment, FileInfo, MetricHistory, Run, RunInfo, RunPage, RunStatus
+from keel.entities.access import ApiToken, Grant, Group, Principal, PrincipalKind, Project, Role
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 from keel.entities.experiment import LifecycleStage
 from keel.entities.registry import (
@@ -35,7 +36,17 @@ from keel.entities.registry import (
     RegisteredModelPage,
 )
 from keel.entities.run import RunData
-from keel.wire import artifacts, datasets, errors, experiments, governance, history, models, runs
+from keel.wire import (
+    access,
+    artifacts,
+    datasets,
+    errors,
+    experiments,
+    governance,
+    history,
+    models,
+    runs,
+)
 
 ID = "0123456789abcdef0123456789abcdef"
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "finite": 0.25}
@@ -235,6 +246,36 @@ CASES += [
     (errors.ErrorPublic, "full", errors.error_to_dict("not_found", "run x: no such run")),
     (errors.StreamError, "full", errors.error_to_dict("internal_error", "internal error")),
 ]
+for sparse in (False, True):
+    kind = "sparse" if sparse else "full"
+    maybe = None if sparse else 5
+    CASES += [
+        (
+            access.TokenPublic,
+            kind,
+            access.token_to_dict(ApiToken("t1", 1, "ann", "ci", 1, maybe, maybe, maybe)),
+        ),
+        (
+            access.PrincipalPublic,
+            kind,
+            access.principal_to_dict(Principal(1, "ann", PrincipalKind.USER, sparse, 1, sparse)),
+        ),
+        (
+            access.ProjectPublic,
+            kind,
+            access.project_to_dict(Project(1, "fraud", "", 1, maybe, 0 if sparse else 7)),
+        ),
+        (
+            access.GrantPublic,
+            kind,
+            access.grant_to_dict(Grant("fraud", "ann", Role.EDITOR, 1, to_group=sparse)),
+        ),
+        (
+            access.GroupPublic,
+            kind,
+            access.group_to_dict(Group("team", 1, () if sparse else ("ann", "bob"))),
+        ),
+    ]
 
 
 @pytest.mark.parametrize(
