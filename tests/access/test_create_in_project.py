@@ -113,3 +113,41 @@ def test_a_dataset_is_made_in_the_project_its_creator_may_write(team: Team, tmp_
     with team.client("alice") as alice_api, team.client("erin") as erin_api:
         assert erin_api.get(f"{API}/datasets/{name}").status_code == 200
         assert_error(alice_api.get(f"{API}/datasets/{name}"), 403, "team-a")
+
+
+def test_an_editor_of_one_project_creates_there_and_nowhere_else(
+    team: Team, tmp_path: Path
+) -> None:
+    """carol: editor of a new project A (by grant through the server), reader of
+    default, nothing on team-a. The CLI against the server, as a user would."""
+    project = unique("a")
+    with team.client("root") as root:
+        assert root.post(f"{API}/projects", json={"name": project}).status_code == 201
+        r = root.put(f"{API}/projects/{project}/grants/carol", json={"role": "editor"})
+        assert r.status_code == 200, r.text
+    env = {"KEEL_TRACKING_TOKEN": team.tokens["carol"], "KEEL_HOME": str(tmp_path / "home")}
+    url = team.server.url
+    name, data = unique("m"), unique("ds")
+    keel("models", "create", name, "--project", project, "-t", url, env=env)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(uuid.uuid4().hex)
+    assert "added" in keel(
+        "data", "add", str(src), "--name", data, "--project", project, "-t", url, env=env
+    )
+    for where in ("team-a", "default"):  # no role; reader
+        with team.client("carol") as carol:
+            r = carol.post(f"{API}/registered-models", json={"name": unique("m"), "project": where})
+            assert_error(r, 403, where)
+    with Client(url, token=team.tokens["carol"], settings=Settings(home=tmp_path / "c")) as carol:
+        refused = unique("ds")
+        try:
+            carol.data.add(src, name=refused, project="team-a")
+            raise AssertionError("carol made a dataset in team-a")
+        except Forbidden as exc:
+            assert "team-a" in str(exc)
+    _absent(team, "datasets", refused)
+    with team.client("erin") as erin, team.client("carol") as carol:
+        assert carol.get(f"{API}/registered-models/{name}").status_code == 200
+        assert carol.get(f"{API}/datasets/{data}").status_code == 200
+        assert_error(erin.get(f"{API}/registered-models/{name}"), 403, project)
