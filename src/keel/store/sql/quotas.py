@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
+from sqlalchemy.exc import NoResultFound
 
 from keel.entities.access import DEFAULT_PROJECT_ID
 from keel.entities.quota import ProjectUsage
@@ -43,13 +44,7 @@ _CHARGE_RUN = (
 _CHARGE = (
     update(projects)
     .where(projects.c.id == bindparam("project_id"))
-    .where(
-        or_(
-            projects.c.quota_bytes.is_(None),
-            bindparam("delta") <= 0,
-            projects.c.used_bytes + bindparam("delta") <= projects.c.quota_bytes,
-        )
-    )
+    .where(_WITHIN_QUOTA)
     .values(used_bytes=projects.c.used_bytes + bindparam("delta"))
 )
 
@@ -144,7 +139,7 @@ class SqlQuotas:
         with read_transaction(self.engine) as conn:
             try:
                 return usage(conn, project_id)
-            except Exception:
+            except NoResultFound:
                 raise NotFound(f"project {project_id}: no such project") from None
 
     def charge(self, project_id: int, delta: int) -> ProjectUsage:
