@@ -134,12 +134,19 @@ class DataClient:
         verify: bool = False,
     ) -> Transfer:
         """Upload the objects of these versions that the remote lacks; with ``verify``
-        also those it holds whose bytes no longer match (each read back and hashed)."""
+        also those it holds whose bytes no longer match (each read back and hashed). A
+        server charges new objects to the dataset's project when all are of one dataset
+        (else to the default project's storage quota)."""
         from keel.data.remote import push
 
         self.cache.packs.refresh()  # objects another process packed since we looked
-        objects = self.objects_of(refs)
-        return push(self.cache, self.remote, objects, progress=progress, verify=verify)
+        versions = [self.resolve(ref) for ref in ([refs] if isinstance(refs, str) else refs)]
+        names = {v.name for v in versions}
+        objects = self.objects_of(versions)
+        dataset = names.pop() if len(names) == 1 else None
+        return push(
+            self.cache, self.remote, objects, progress=progress, verify=verify, dataset=dataset
+        )
 
     @_sharing_cache
     def pull(
