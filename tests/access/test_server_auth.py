@@ -326,6 +326,17 @@ def test_a_name_is_judged_as_the_route_reads_it(team: Team) -> None:
         assert alice.get(f"{API}/registered-models/{suffix}%2541").json()["name"] == f"{suffix}%41"
 
 
+_VERSION = {
+    "digest": "0" * 64,
+    "manifest": "",
+    "kind": "file",
+    "file_count": 0,
+    "total_bytes": 0,
+    "source": "test",
+}
+"""A dataset version's body, well formed (its project is judged before its content)."""
+
+
 def test_dataset_objects_need_a_role_on_some_project(team: Team) -> None:
     from keel.artifacts.hashing import hash_bytes
 
@@ -337,5 +348,5 @@ def test_dataset_objects_need_a_role_on_some_project(team: Team) -> None:
         assert r.status_code == 201, r.text
         assert carol.get(f"{API}/dataset-objects/{digest}").content == content
         # a dataset's versions belong to its project: erin cannot add one to default's
-        r = erin.post(f"{API}/datasets/{unique('ds')}/versions", json={})
+        r = erin.post(f"{API}/datasets/{unique('ds')}/versions", json=_VERSION)
         assert_error(r, 403, "default")

@@ -72,7 +72,7 @@ def test_lists_and_filters_the_log(tmp_path: Path) -> None:
     assert "experiment.create" in table and "setup" in table
     assert "more records: --page-token" in audit(uri, "--limit", "1")
 
-    bad = runner.invoke(app, ["audit", "--resource-type", "user", "-t", uri])
+    bad = runner.invoke(app, ["audit", "--resource-type", "person", "-t", uri])
     assert bad.exit_code == 1 and isinstance(bad.exception, InvalidArgument)
     assert "resource_type" in str(bad.exception)
     worse = runner.invoke(app, ["audit", "--until", "yesterday", "-t", uri])

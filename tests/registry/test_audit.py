@@ -181,7 +181,7 @@ def test_time_window_and_type_filters(registry: RegistryStore, model: str) -> No
     with pytest.raises(InvalidArgument, match="until: must be after since"):
         registry.list_audit(since=10, until=10)
     with pytest.raises(InvalidArgument, match="resource_type"):
-        registry.list_audit(resource_type="user")
+        registry.list_audit(resource_type="person")
 
 
 def test_the_server_records_who_and_which_request(server: Any) -> None:

@@ -60,6 +60,9 @@ def check_upgrade(url: str, tmp_path: Path) -> None:
         with store.engine.connect() as conn:  # type: ignore[attr-defined]
             assert current_revision(conn) == HEAD_REVISION
         assert store.get_run(run_id).info.run_name == "r"
+        with store.engine.connect() as conn:  # type: ignore[attr-defined]
+            used = conn.execute(text("SELECT used_bytes FROM projects")).scalar_one()
+        assert used == len(MANIFEST)  # 0007 counted what was stored
         registry.create_registered_model("fraud", actor=OWNER)
         made = registry.create_model_version("fraud", f"runs:/{run_id}/model", actor=OWNER)
         assert (made.version, made.content_hash) == (1, HASH)

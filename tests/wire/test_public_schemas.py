@@ -255,27 +255,39 @@ CASES += [
     (errors.ErrorPublic, "full", errors.error_to_dict("not_found", "run x: no such run")),
     (errors.StreamError, "full", errors.error_to_dict("internal_error", "internal error")),
 ]
-_TOKEN = ApiToken("t0k3n", 1, "alice", "ci", 1, None, None, None)
+for sparse in (False, True):
+    kind = "sparse" if sparse else "full"
+    maybe = None if sparse else 5
+    CASES += [
+        (
+            access.TokenPublic,
+            kind,
+            access.token_to_dict(ApiToken("t1", 1, "ann", "ci", 1, maybe, maybe, maybe)),
+        ),
+        (
+            access.PrincipalPublic,
+            kind,
+            access.principal_to_dict(Principal(1, "ann", PrincipalKind.USER, sparse, 1, sparse)),
+        ),
+        (
+            access.ProjectPublic,
+            kind,
+            access.project_to_dict(Project(1, "fraud", "", 1, maybe, 0 if sparse else 7)),
+        ),
+        (
+            access.GrantPublic,
+            kind,
+            access.grant_to_dict(Grant("fraud", "ann", Role.EDITOR, 1, to_group=sparse)),
+        ),
+        (
+            access.GroupPublic,
+            kind,
+            access.group_to_dict(Group("team", 1, () if sparse else ("ann", "bob"))),
+        ),
+    ]
+_TOKEN = ApiToken("t1", 1, "ann", "ci", 1, None, None, None)
 CASES += [
-    (access.TokenPublic, "sparse", access.token_to_dict(_TOKEN)),
-    (
-        access.TokenPublic,
-        "full",
-        access.token_to_dict(ApiToken("t0k3n", 1, "alice", "ci", 1, 2, 3, 4)),
-    ),
-    (access.TokenIssued, "full", access.issued_to_dict(IssuedToken(_TOKEN, "keel_t0k3n_x"))),
-    (
-        access.PrincipalPublic,
-        "full",
-        access.principal_to_dict(Principal(1, "alice", PrincipalKind.USER, False, 1, False)),
-    ),
-    (access.ProjectPublic, "full", access.project_to_dict(Project(1, "default", "", 1))),
-    (
-        access.GrantPublic,
-        "full",
-        access.grant_to_dict(Grant("default", "alice", Role.EDITOR, 1)),
-    ),
-    (access.GroupPublic, "full", access.group_to_dict(Group("ml", 1, ("alice",)))),
+    (access.TokenIssued, "full", access.issued_to_dict(IssuedToken(_TOKEN, "keel_t1_x"))),
 ]
 
 

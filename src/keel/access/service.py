@@ -29,6 +29,7 @@ from keel.entities.access import (
     Role,
     canonical_name,
 )
+from keel.entities.quota import parse_size
 from keel.entities.rules import check_name, check_text
 from keel.errors import InvalidArgument
 
@@ -88,7 +89,9 @@ class AccessService:
         return self.store.get_principal(canonical_name(name, "user name"))
 
     def set_disabled(self, name: str, disabled: bool = True) -> Principal:
-        found = self.store.set_disabled(canonical_name(name, "user name"), disabled)
+        found = self.store.set_disabled(
+            canonical_name(name, "user name"), disabled, now=self._clock()
+        )
         self._on_change()
         return found
 
@@ -165,6 +168,17 @@ class AccessService:
             now=self._clock(),
         )
 
+    def set_quota(self, project: str, quota: int | str | None) -> Project:
+        """Set ``project``'s storage quota: bytes, or a size such as ``10GiB``; ``None``
+        (or ``none``/``unlimited``) lifts it. Uploads through a server past it get 413."""
+        if isinstance(quota, str) and quota.strip().lower() in ("none", "unlimited"):
+            quota = None
+        return self.store.set_quota(
+            canonical_name(project, "project name"),
+            None if quota is None else parse_size(quota),
+            now=self._clock(),
+        )
+
     def list_projects(self) -> list[Project]:
         return self.store.list_projects()
 
@@ -172,7 +186,7 @@ class AccessService:
         return self.store.get_project(canonical_name(name, "project name"))
 
     def delete_project(self, name: str) -> None:
-        self.store.delete_project(canonical_name(name, "project name"))
+        self.store.delete_project(canonical_name(name, "project name"), now=self._clock())
         self._on_change()
 
     def grant(
@@ -196,9 +210,13 @@ class AccessService:
     def revoke_grant(self, project: str, principal: str, *, group: bool = False) -> None:
         project_name = canonical_name(project, "project name")
         if group:
-            self.store.delete_group_grant(project_name, canonical_name(principal, "group name"))
+            self.store.delete_group_grant(
+                project_name, canonical_name(principal, "group name"), now=self._clock()
+            )
         else:
-            self.store.delete_grant(project_name, canonical_name(principal, "user name"))
+            self.store.delete_grant(
+                project_name, canonical_name(principal, "user name"), now=self._clock()
+            )
         self._on_change()
 
     # groups ------------------------------------------------------------------------------
@@ -210,12 +228,15 @@ class AccessService:
         return self.store.list_groups()
 
     def delete_group(self, name: str) -> None:
-        self.store.delete_group(canonical_name(name, "group name"))
+        self.store.delete_group(canonical_name(name, "group name"), now=self._clock())
         self._on_change()
 
     def add_member(self, group: str, principal: str) -> None:
         self.store.set_member(
-            canonical_name(group, "group name"), canonical_name(principal, "user name"), member=True
+            canonical_name(group, "group name"),
+            canonical_name(principal, "user name"),
+            member=True,
+            now=self._clock(),
         )
         self._on_change()
 
@@ -224,6 +245,7 @@ class AccessService:
             canonical_name(group, "group name"),
             canonical_name(principal, "user name"),
             member=False,
+            now=self._clock(),
         )
         self._on_change()
 
@@ -237,7 +259,9 @@ class AccessService:
         ``project``; its runs, versions and dataset versions go with it."""
         if kind not in RESOURCE_KINDS:
             raise InvalidArgument(f"kind: must be one of {', '.join(RESOURCE_KINDS)}, got {kind!r}")
-        found = self.store.move(kind, key, canonical_name(project, "project name"))
+        found = self.store.move(
+            kind, key, canonical_name(project, "project name"), now=self._clock()
+        )
         self._on_change()
         return found
 

@@ -2,12 +2,14 @@
 
 ``RunArtifacts`` writes bytes straight to the run's artifact root and records each file's
 size and digest in the tracking store; the REST store's ``ProxiedArtifacts`` does the same
-through ``keel server``, so clients need no storage credentials.
+through ``keel server``, so clients need no storage credentials. Given the use of each
+run's project (``usage``), an upload past the project's storage quota is cut off as the
+bytes arrive and nothing is kept (413); the record's transaction charges the bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +18,7 @@ from keel.artifacts.store import ArtifactStore
 from keel.entities import FileInfo, Run
 from keel.entities.paths import safe_artifact_path
 from keel.entities.progress import Progress
+from keel.entities.quota import ProjectUsage
 from keel.errors import CorruptData, InvalidArgument, NotFound
 
 
@@ -56,8 +59,15 @@ class RunArtifacts:
     MAX_RUNS = 10_000
     """Runs whose artifact location is remembered (it never changes once a run exists)."""
 
-    def __init__(self, store: ArtifactRecords) -> None:
+    def __init__(
+        self,
+        store: ArtifactRecords,
+        *,
+        usage: Callable[[str], ProjectUsage | None] | None = None,
+    ) -> None:
         self.store = store
+        self._usage = usage
+        """The use and quota of a run's project, by run id (a SQL store's quotas)."""
         self._run_roots: dict[str, ArtifactStore] = {}
 
     def _root(self, run_id: str) -> ArtifactStore:
@@ -82,13 +92,22 @@ class RunArtifacts:
         expected_digest: str | None = None,
     ) -> FileInfo:
         path = safe_artifact_path(path)
+        root = self._root(run_id)  # NotFound for an unknown run, before any byte is read
         # Before a byte is written: an immutable file must not be replaced even briefly.
         self.store.check_artifact_writable(run_id, path)
-        info = self._root(run_id).write_stream(
-            path, chunks, progress=progress, expected_digest=expected_digest
-        )
-        self.store.record_artifacts(run_id, [info])
+        found = None if self._usage is None else self._usage(run_id)
+        if found is not None and found.quota is not None:
+            chunks = _within(chunks, found, self._replaced(run_id, path))
+        info = root.write_stream(path, chunks, progress=progress, expected_digest=expected_digest)
+        self.store.record_artifacts(run_id, [info])  # charges the bytes, or refuses (413)
         return info
+
+    def _replaced(self, run_id: str, path: str) -> int:
+        """The size of the file an upload replaces (0 for a new path)."""
+        try:
+            return self.store.get_artifact(run_id, path).file_size or 0
+        except NotFound:
+            return 0
 
     def list(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self.store.list_artifacts(run_id, safe_artifact_path(path, allow_root=True))
@@ -115,6 +134,18 @@ class RunArtifacts:
                 f"{info.file_size}; it was changed in storage"
             )
         return root.read_chunks(info.path, expected_digest=info.digest)
+
+
+def _within(chunks: Iterable[bytes], usage: ProjectUsage, replaced: int) -> Iterator[bytes]:
+    """``chunks``, cut off with the 413 as soon as they pass the project's room (plus
+    the file they replace): the writer then discards what it wrote."""
+    room = (usage.room or 0) + replaced
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > room:
+            raise usage.refusal(total - replaced)
+        yield chunk
 
 
 def walk(repo: ArtifactRepository, run_id: str, path: str | None) -> list[FileInfo]:

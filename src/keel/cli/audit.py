@@ -1,6 +1,7 @@
 """``keel audit``: who changed what, when, and in which request, across the store:
 experiments, runs' lifecycle, registered models and their versions, aliases, policies,
-checks, promotion decisions and datasets. Read-only; the log cannot be changed."""
+checks, promotion decisions, datasets, and users, tokens, projects, grants and groups.
+Read-only; the log cannot be changed."""
 
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ from keel.cli.output import Json, TrackingUri, client, print_json, print_table, 
 
 def audit(
     resource: str = typer.Option(
-        None, "--resource", "-r", help="A model's or dataset's name, an experiment's or run's id."
+        None,
+        "--resource",
+        "-r",
+        help="A model's, dataset's, user's, project's or group's name, an experiment's, "
+        "run's or token's id.",
     ),
     resource_type: str = typer.Option(
-        None, "--resource-type", help="model, experiment, run or dataset."
+        None,
+        "--resource-type",
+        help="model, experiment, run, dataset, user, token, project, grant or group.",
     ),
     action: str = typer.Option(None, "--action", help="e.g. alias.set, run.delete."),
     actor: str = typer.Option(None, "--actor", help="Only changes by this user."),

@@ -67,6 +67,9 @@ def add(
     path: Path = typer.Argument(..., help="A file, a folder, or a table (.parquet, .csv)."),
     name: str = typer.Option(..., "--name", "-n", help="Dataset name."),
     description: str = typer.Option("", "--description", "-d"),
+    project: str = typer.Option(
+        None, "--project", help="The project a new dataset is made in (default: default)."
+    ),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
@@ -74,7 +77,7 @@ def add(
     client = _data(tracking_uri)
     resume = "no version was created; run the same command again to finish"
     with transfer("scanning", resume=resume) as bar:
-        result = client.add(path, name=name, description=description, progress=bar)
+        result = client.add(path, name=name, description=description, progress=bar, project=project)
     v = result.version
     if json:
         from keel.wire.datasets import dataset_version_to_dict

@@ -156,6 +156,24 @@ def _show_version(registry: Any, version: Any, json: bool) -> None:
     )
 
 
+@app.command("create")
+def create(
+    name: str = typer.Argument(...),
+    description: str = typer.Option("", "--description", "-d"),
+    tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE; repeatable."),
+    project: str = typer.Option(
+        None, "--project", help="The project to make it in (default: default)."
+    ),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Create an empty registered model NAME (versions come with `keel models register`)."""
+    with client(tracking_uri) as c:
+        found = c.registry.create_registered_model(
+            name, description=description, tags=_parse_tags(tag), project=project
+        )
+    typer.echo(f"created model {found.name}" + (f" in project {project}" if project else ""))
+
+
 @app.command("register")
 def register(
     source: str = typer.Argument(
@@ -164,6 +182,9 @@ def register(
     name: str = typer.Argument(...),
     description: str = typer.Option("", "--description", "-d"),
     tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE; repeatable."),
+    project: str = typer.Option(
+        None, "--project", help="The project a new model is made in (default: default)."
+    ),
     tracking_uri: str = TrackingUri,
 ) -> None:
     """Register a logged model as the next version of NAME (created if new)."""
@@ -173,7 +194,9 @@ def register(
     c = client(tracking_uri)
     source = run_source(c, source)
     registry = c.registry
-    version = registry.register_model(source, name, description=description, tags=tags)
+    version = registry.register_model(
+        source, name, description=description, tags=tags, project=project
+    )
     typer.echo(
         f"registered {version.name}/{version.version} ({version.status}, {version.content_hash})"
     )

@@ -6,6 +6,7 @@ import typer
 
 from keel.cli.access_target import open_target
 from keel.cli.output import Json, TrackingUri, print_json, print_table, when
+from keel.entities.quota import format_size
 
 app = typer.Typer(help="Create projects and grant roles on them.", no_args_is_help=True)
 
@@ -44,9 +45,35 @@ def list_projects(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
         held.setdefault(g.project, []).append(f"{who}={g.role.value}")
     print_table(
         None,
-        ["name", "created", "grants", "description"],
-        [(p.name, when(p.created), ", ".join(held.get(p.name, [])), p.description) for p in found],
+        ["name", "created", "grants", "used", "quota", "description"],
+        [
+            (
+                p.name,
+                when(p.created),
+                ", ".join(held.get(p.name, [])),
+                format_size(p.used_bytes),
+                "none" if p.quota_bytes is None else format_size(p.quota_bytes),
+                p.description,
+            )
+            for p in found
+        ],
     )
+
+
+@app.command("quota")
+def quota(
+    project: str = typer.Argument(...),
+    size: str = typer.Argument(
+        ..., help="Bytes its uploads may hold: 10GiB, 500MB, a number of bytes, or none."
+    ),
+    tracking_uri: str = TrackingUri,
+) -> None:
+    """Set a project's storage quota: uploads of run artifacts and dataset objects through
+    the server past it are refused (413). `none` lifts it."""
+    with open_target(tracking_uri) as access:
+        found = access.set_quota(project, size)
+    limit = "none" if found.quota_bytes is None else format_size(found.quota_bytes)
+    typer.echo(f"project {found.name!r}: quota {limit}, {format_size(found.used_bytes)} in use")
 
 
 GroupFlag = typer.Option(False, "--group", help="NAME is a group (keel groups), not a user.")

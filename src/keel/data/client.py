@@ -134,12 +134,19 @@ class DataClient:
         verify: bool = False,
     ) -> Transfer:
         """Upload the objects of these versions that the remote lacks; with ``verify``
-        also those it holds whose bytes no longer match (each read back and hashed)."""
+        also those it holds whose bytes no longer match (each read back and hashed). A
+        server charges new objects to the dataset's project when all are of one dataset
+        (else to the default project's storage quota)."""
         from keel.data.remote import push
 
         self.cache.packs.refresh()  # objects another process packed since we looked
-        objects = self.objects_of(refs)
-        return push(self.cache, self.remote, objects, progress=progress, verify=verify)
+        versions = [self.resolve(ref) for ref in ([refs] if isinstance(refs, str) else refs)]
+        names = {v.name for v in versions}
+        objects = self.objects_of(versions)
+        dataset = names.pop() if len(names) == 1 else None
+        return push(
+            self.cache, self.remote, objects, progress=progress, verify=verify, dataset=dataset
+        )
 
     @_sharing_cache
     def pull(
@@ -182,9 +189,12 @@ class DataClient:
         description: str = "",
         progress: Progress | None = None,
         source: str | None = None,
+        project: str | None = None,
     ) -> AddResult:
         """Version a file, a folder or a table file (Parquet, CSV) under ``name``; the
-        version records ``source`` as where it came from (by default the path).
+        version records ``source`` as where it came from (by default the path). A new
+        dataset is made in ``project`` when one is named (through a server, that needs
+        ``dataset:write`` there); an existing one stays in its own.
 
         Files whose size, modification time, change time and inode are as last seen are
         not hashed again. A file that changes while it is being added fails the add
@@ -229,7 +239,7 @@ class DataClient:
             from keel.data.remote import push
 
             wanted = [(f.digest, f.size) for f in manifest.files.values()]
-            push(self.cache, self.remote, wanted, progress=progress)
+            push(self.cache, self.remote, wanted, progress=progress, dataset=name, project=project)
         version, created = self.store.create_dataset_version(
             name,
             digest=digest,
@@ -240,6 +250,7 @@ class DataClient:
             source=root if source is None else source,
             actor=self.actor,
             description=description,
+            project=project,
             **table,
         )
         self._used(version)
@@ -607,7 +618,9 @@ def dataset_objects(backend: Backend) -> ObjectRemote | None:
     if backend.remote:
         from keel.store.rest.datasets import ServerObjects
 
-        return ServerObjects(backend.target.uri)
+        # The backend's own session: it carries the caller's token, as every other
+        # request to that server does.
+        return ServerObjects(backend.http)
     from keel.artifacts.store import ArtifactStore
     from keel.data.remote import StoreObjects
 

@@ -43,9 +43,18 @@ class ObjectRemote(Protocol):
         match their digest (each read whole and hashed), so a push replaces them."""
         ...
 
-    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+    def upload(
+        self,
+        digest: str,
+        chunks: Iterable[bytes],
+        *,
+        dataset: str | None = None,
+        project: str | None = None,
+    ) -> None:
         """Store the object; refused whole (nothing under its name) if the bytes do not
-        hash to ``digest``."""
+        hash to ``digest``. A server charges a new object's bytes to the project of
+        ``dataset`` (or to ``project``, where a new dataset will be made) and refuses it
+        past that project's storage quota (413)."""
         ...
 
     def download(self, digest: str) -> Iterator[bytes]:
@@ -91,7 +100,15 @@ class StoreObjects:
             held = list(pool.map(self.has, wanted, chunksize=64))
         return {d for d, here in zip(wanted, held, strict=True) if not here}
 
-    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+    def upload(
+        self,
+        digest: str,
+        chunks: Iterable[bytes],
+        *,
+        dataset: str | None = None,
+        project: str | None = None,
+    ) -> None:
+        # Straight to storage, no server between: nothing to charge a quota to.
         self.store.write_stream(object_key(digest), chunks, expected_digest=digest)
 
     def download(self, digest: str) -> Iterator[bytes]:
@@ -128,10 +145,13 @@ def push(
     *,
     progress: Progress | None = None,
     verify: bool = False,
+    dataset: str | None = None,
+    project: str | None = None,
 ) -> Transfer:
     """Upload the ``(digest, size)`` objects the remote lacks (with ``verify``, also those
     it holds damaged); each is checked against its digest as it streams and renamed into
-    place only when it matches."""
+    place only when it matches. ``dataset`` (and ``project``, for a new one) tell a
+    server whose storage quota the new objects count against."""
     unique = dict(wanted)
     lacking = remote.missing(unique, verify=verify)
     todo = [(d, s) for d, s in unique.items() if d in lacking]
@@ -145,7 +165,9 @@ def push(
 
     def send(item: tuple[str, int]) -> int:
         digest, size = item
-        remote.upload(digest, _counted(cache.chunks(digest), progress))
+        remote.upload(
+            digest, _counted(cache.chunks(digest), progress), dataset=dataset, project=project
+        )
         if progress is not None:
             progress.file_done()
         return size

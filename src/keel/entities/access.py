@@ -124,6 +124,10 @@ class Project:
     name: str
     description: str
     created: int
+    quota_bytes: int | None = None
+    """Bytes its uploads (run artifacts, dataset objects) may hold; ``None``: no limit."""
+    used_bytes: int = 0
+    """Bytes they hold, counted as each upload is recorded."""
 
 
 @dataclass(frozen=True, slots=True)

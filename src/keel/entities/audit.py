@@ -1,9 +1,12 @@
 """The audit log: one append-only record per change to anything users share
 (experiments, runs' lifecycle, registered models and their versions, aliases, policies,
-checks, promotion decisions, datasets), written in the transaction of the change.
+checks, promotion decisions, datasets, and who may do what: users, tokens, projects,
+grants, groups), written in the transaction of the change.
 
 A record names its resource by type and name (``model``/``fraud``,
-``experiment``/``12``, ``run``/``<run id>``, ``dataset``/``customers``), who acted, when,
+``experiment``/``12``, ``run``/``<run id>``, ``dataset``/``customers``, ``user``/``bob``,
+``token``/``<token id>``, ``project``/``fraud``, ``grant``/``<project>``,
+``group``/``data-team``), who acted, when,
 the request it came with (a server's ``X-Request-ID``) and the resource's fields before
 and after. The database refuses to update or delete a record (a trigger on SQLite and
 PostgreSQL), so no code path, Keel's or anyone's with the database's password, rewrites it.
@@ -31,10 +34,30 @@ class ResourceType(StrEnum):
     EXPERIMENT = "experiment"
     RUN = "run"
     DATASET = "dataset"
+    USER = "user"
+    """A user or a service account, by name."""
+    TOKEN = "token"
+    """An API token, by id (never its secret)."""
+    PROJECT = "project"
+    GRANT = "grant"
+    """A role on a project, by the project's name; the grantee is in ``after``/``before``."""
+    GROUP = "group"
 
     @classmethod
     def parse(cls, value: object) -> ResourceType:
         return check_choice(cls, value, "resource_type")
+
+
+ACCESS_RESOURCE_TYPES = frozenset(
+    {
+        ResourceType.USER,
+        ResourceType.TOKEN,
+        ResourceType.PROJECT,
+        ResourceType.GRANT,
+        ResourceType.GROUP,
+    }
+)
+"""Who may do what: belongs to no project, so only admins read these records."""
 
 
 class AuditAction(StrEnum):
@@ -67,6 +90,22 @@ class AuditAction(StrEnum):
     RUN_DELETE = "run.delete"
     RUN_RESTORE = "run.restore"
     DATASET_VERSION_CREATE = "dataset.version.create"
+    USER_CREATE = "user.create"
+    USER_DISABLE = "user.disable"
+    USER_ENABLE = "user.enable"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    TOKEN_ROTATE = "token.rotate"
+    PROJECT_CREATE = "project.create"
+    PROJECT_DELETE = "project.delete"
+    PROJECT_MOVE = "project.move"
+    PROJECT_QUOTA = "project.quota"
+    GRANT_SET = "grant.set"
+    GRANT_REVOKE = "grant.revoke"
+    GROUP_CREATE = "group.create"
+    GROUP_DELETE = "group.delete"
+    GROUP_MEMBER_ADD = "group.member.add"
+    GROUP_MEMBER_REMOVE = "group.member.remove"
 
     @classmethod
     def parse(cls, value: object) -> AuditAction:

@@ -57,9 +57,7 @@ def verify(folder: Path, files: Mapping[str, FileEntry]) -> None:
         raise CorruptData(f"model package: listed files are missing: {missing[:10]}")
     unlisted = sorted(on_disk - set(files))
     if unlisted:
-        raise CorruptData(
-            f"model package: files not in its manifest were added: {unlisted[:10]}"
-        )
+        raise CorruptData(f"model package: files not in its manifest were added: {unlisted[:10]}")
     for relative, entry in sorted(files.items()):
         path = (root / relative).resolve()
         if not path.is_relative_to(root):

@@ -63,11 +63,13 @@ class RegistryClient:
         description: str = "",
         tags: Mapping[str, str] | None = None,
         parent_version: int | None = None,
+        project: str | None = None,
     ) -> ModelVersion:
         """Register the model package at ``source`` (``runs:/<run_id>/<path>``) as the next
-        version of ``name`` (created if new). The version records the run, the digest of
-        the package's manifest and its signature (both derived by the store from the
-        manifest as stored), and starts PENDING_REVIEW."""
+        version of ``name`` (created if new, in ``project`` when one is named). The
+        version records the run, the digest of the package's manifest and its signature
+        (both derived by the store from the manifest as stored), and starts
+        PENDING_REVIEW. An existing model named with another project is a ``Conflict``."""
         where = parse_run_artifact_uri(source)
         self._before_register()
         return self.store.create_model_version(
@@ -79,13 +81,21 @@ class RegistryClient:
             tags=dict(tags or {}),
             create_model=True,  # one step, whether or not the model exists yet
             actor=self.actor,
+            project=project,
         )
 
     def create_registered_model(
-        self, name: str, *, description: str = "", tags: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        project: str | None = None,
     ) -> RegisteredModel:
+        """A new, empty model, in ``project`` (a project's name; by default ``default``).
+        Through a server it needs ``model:write`` on that project."""
         return self.store.create_registered_model(
-            name, description=description, tags=dict(tags or {}), actor=self.actor
+            name, description=description, tags=dict(tags or {}), actor=self.actor, project=project
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:

@@ -85,7 +85,10 @@ def create_app(settings: Settings) -> FastAPI:
         backend = open_backend(uri, settings)
         store = await run_in_threadpool(lambda: backend.tracking)  # migrates if behind
         app.state.store = store
-        app.state.artifacts = backend.artifacts
+        # Uploads through the server are checked against their project's quota as
+        # they stream (the record's transaction charges them, for every writer).
+        app.state.quotas = backend.quotas
+        app.state.artifacts = backend.quota_checked_artifacts()
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from keel.access.authenticator import Authenticator, Identity
 from keel.access.permissions import Permission, permission
-from keel.entities.access import DEFAULT_PROJECT_ID
+from keel.entities.access import DEFAULT_PROJECT_ID, canonical_name
 from keel.entities.rules import check_actor
 from keel.errors import Forbidden, Unauthenticated
 
@@ -112,6 +112,19 @@ class Caller:
     def check_default(self, name: str) -> None:
         """Check ``name`` on the default project: for what belongs to no one resource."""
         self.check(permission(name), DEFAULT_PROJECT_ID)
+
+    def check_in_project(self, name: str, project: str | None) -> None:
+        """Check ``name`` on the project a body names for what it creates (the default
+        project when it names none); ``NotFound`` for a project that does not exist.
+        Blocking: call from a plain ``def`` route."""
+        if project is None:
+            self.check_default(name)
+            return
+        if self.identity is None:
+            return  # open: the store still refuses a project that does not exist
+        assert self.auth is not None
+        found = self.auth.store.get_project(canonical_name(project, "project"))
+        self.check(permission(name), found.id)
 
     def check_resources(self, name: str, kind: str, keys: Iterable[str]) -> None:
         """Check ``name`` on the project of each resource (``run`` ids, ``experiment``

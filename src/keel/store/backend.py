@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 from keel.uri import StoreKind, TrackingTarget, resolve_tracking_uri
 
 if TYPE_CHECKING:
-    from keel.artifacts.repository import ArtifactRepository
+    from keel.artifacts.repository import ArtifactRepository, RunArtifacts
     from keel.config import Settings
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.sql.access import SqlAccessStore
+    from keel.store.sql.quotas import SqlQuotas
     from keel.store.sql.store import SqlTrackingStore
 
 
@@ -66,6 +67,14 @@ class Backend:
 
             token = self._settings.tracking_token or saved_token(self._settings, self.target.uri)
             return Http(self.target.uri, timeout=self._settings.http_timeout, token=token)
+
+    @property
+    def http(self) -> Any:
+        """The one HTTP session to a ``keel server`` (with the caller's token), for the
+        parts built beside the stores (dataset objects)."""
+        if not self.remote:
+            raise AssertionError("http is a server's; a database has no HTTP session")
+        return self._http
 
     @property
     def artifact_root(self) -> str | None:
@@ -141,7 +150,16 @@ class Backend:
                 )
             from keel.store.sql.access import SqlAccessStore
 
-            return SqlAccessStore(self._engine)
+            return SqlAccessStore(self._engine, actor=self._local_user())
+
+    @cached_property
+    def quotas(self) -> SqlQuotas:
+        """Each project's storage use and quota (a database's; a server enforces its own)."""
+        if self.remote:
+            raise AssertionError("quotas are a database's; a server enforces its own")
+        from keel.store.sql.quotas import SqlQuotas
+
+        return SqlQuotas(self._engine)
 
     @cached_property
     def access_api(self) -> RestAccess:
@@ -164,6 +182,14 @@ class Backend:
 
         self.tracking  # noqa: B018  (builds the SQL store once, under the lock)
         return RunArtifacts(self._sql_tracking)
+
+    def quota_checked_artifacts(self) -> RunArtifacts:
+        """Run artifacts whose uploads are cut off as they stream past their project's
+        quota (a server's: its uploads may be large; every writer's record is charged)."""
+        from keel.artifacts.repository import RunArtifacts
+
+        self.tracking  # noqa: B018
+        return RunArtifacts(self._sql_tracking, usage=self.quotas.usage_of_run)
 
     def close(self) -> None:
         """Close the engine or the HTTP session (every store built here shares it)."""

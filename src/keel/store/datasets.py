@@ -32,9 +32,12 @@ class DatasetStore(Protocol):
         row_count: int | None = None,
         column_count: int | None = None,
         profile: dict[str, Any] | None = None,
+        project: str | None = None,
     ) -> tuple[DatasetVersion, bool]:
         """The new version (True), or the latest one when it has this digest (False).
-        ``manifest`` is the manifest's canonical bytes; ``digest`` must be their BLAKE3."""
+        ``manifest`` is the manifest's canonical bytes; ``digest`` must be their BLAKE3.
+        A new dataset is made in ``project`` when one is named (else ``default``); an
+        existing one named with another project is a ``Conflict``."""
         ...
 
     def get_manifest(self, digest: str) -> bytes:

@@ -43,7 +43,11 @@ class RegistryStore(Protocol):
         description: str = "",
         tags: dict[str, str] | None = None,
         actor: str,
-    ) -> RegisteredModel: ...
+        project: str | None = None,
+    ) -> RegisteredModel:
+        """A new model, in ``project`` (a project's name; by default ``default``)."""
+        ...
+
     def get_registered_model(self, name: str) -> RegisteredModel: ...
     def search_registered_models(
         self,
@@ -77,12 +81,15 @@ class RegistryStore(Protocol):
         tags: dict[str, str] | None = None,
         create_model: bool = False,
         actor: str,
+        project: str | None = None,
     ) -> ModelVersion:
         """Register the model at ``source`` (``runs:/<run_id>/<path>``, where the run has
         ``<path>/keel-model.json``) as the model's next version, PENDING_REVIEW. The
         version's ``content_hash`` and signature are derived from the manifest as stored,
         by the store itself (on a ``keel server``, by the server). With ``create_model``
-        a model of that name is created first if there is none, in the same step."""
+        a model of that name is created first if there is none, in the same step, in
+        ``project`` when one is named (an existing model named with another project is
+        a ``Conflict``)."""
         ...
 
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...

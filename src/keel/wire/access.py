@@ -82,6 +82,14 @@ class ProjectPublic(BaseModel):
     name: str
     description: str
     created: int
+    quota_bytes: int | None = Field(default=None, description="null: no storage limit")
+    used_bytes: int = Field(default=0, description="Bytes of its artifacts and dataset objects")
+
+
+class ProjectQuota(Strict):
+    quota_bytes: int | None = Field(
+        description="Bytes its uploads may hold (0 to 2**62); null: no limit"
+    )
 
 
 class ProjectList(BaseModel):
@@ -163,7 +171,13 @@ def principal_to_dict(principal: Principal) -> dict[str, Any]:
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
-    return {"name": project.name, "description": project.description, "created": project.created}
+    return {
+        "name": project.name,
+        "description": project.description,
+        "created": project.created,
+        "quota_bytes": project.quota_bytes,
+        "used_bytes": project.used_bytes,
+    }
 
 
 def grant_to_dict(grant: Grant) -> dict[str, Any]:
@@ -202,7 +216,14 @@ def principal_from_dict(raw: dict[str, Any]) -> Principal:
 
 
 def project_from_dict(raw: dict[str, Any]) -> Project:
-    return Project(id=0, name=raw["name"], description=raw["description"], created=raw["created"])
+    return Project(
+        id=0,
+        name=raw["name"],
+        description=raw["description"],
+        created=raw["created"],
+        quota_bytes=raw.get("quota_bytes"),
+        used_bytes=raw.get("used_bytes", 0),
+    )
 
 
 def grant_from_dict(raw: dict[str, Any]) -> Grant:

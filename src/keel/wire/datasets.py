@@ -22,6 +22,11 @@ class DatasetVersionCreate(BaseModel):
     row_count: int | None = None
     column_count: int | None = None
     profile: dict[str, Any] | None = None
+    project: str | None = Field(
+        default=None,
+        description="The project a new dataset is made in (needs dataset:write there); "
+        "an existing dataset in another project is 409.",
+    )
 
 
 class RunInputCreate(BaseModel):

@@ -179,7 +179,9 @@ class AuditRecordPublic(BaseModel):
     alias: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    resource_type: Literal["model", "experiment", "run", "dataset"]
+    resource_type: Literal[
+        "model", "experiment", "run", "dataset", "user", "token", "project", "grant", "group"
+    ]
     request_id: str | None
 
 

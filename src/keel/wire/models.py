@@ -24,6 +24,10 @@ class RegisteredModelCreate(Strict):
     name: str
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
+    project: str | None = Field(
+        default=None,
+        description="The project to make it in (needs model:write there); default: default.",
+    )
 
 
 class RegisteredModelUpdate(Strict):
@@ -62,6 +66,11 @@ class ModelVersionCreate(Strict):
         default=False,
         description="Create the registered model first if there is none, in the same "
         "transaction; otherwise an unknown model is 404.",
+    )
+    project: str | None = Field(
+        default=None,
+        description="With create_model: the project a new model is made in (needs "
+        "model:write there). An existing model in another project is 409.",
     )
 
 

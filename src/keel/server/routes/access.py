@@ -29,6 +29,7 @@ from keel.wire.access import (
     ProjectCreate,
     ProjectList,
     ProjectPublic,
+    ProjectQuota,
     ResourceMove,
     TokenCreate,
     TokenIssued,
@@ -205,6 +206,12 @@ def add_member(request: Request, group: str, principal: str, caller: Admin) -> N
 @router.delete("/groups/{group}/members/{principal}", status_code=204)
 def remove_member(request: Request, group: str, principal: str, caller: Admin) -> None:
     _access(request).remove_member(group, principal)
+
+
+@router.put("/projects/{project}/quota", response_model=ProjectPublic)
+def set_project_quota(request: Request, project: str, body: ProjectQuota, caller: Admin) -> JSON:
+    """Set the project's storage quota (``null``: none); uploads past it answer 413."""
+    return JSON(project_to_dict(_access(request).set_quota(project, body.quota_bytes)))
 
 
 @router.post("/projects/{project}/resources", response_model=ProjectPublic)

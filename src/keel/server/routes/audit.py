@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 
-from keel.entities.audit import AuditPage, AuditRecord
+from keel.entities.audit import ACCESS_RESOURCE_TYPES, AuditPage, AuditRecord
 from keel.errors import Forbidden
 from keel.server.auth import Caller, requires
 from keel.server.deps import RegistryDep
@@ -22,7 +22,10 @@ def list_audit(
     registry: RegistryDep,
     caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
-    resource_type: Literal["model", "experiment", "run", "dataset"] | None = None,
+    resource_type: Literal[
+        "model", "experiment", "run", "dataset", "user", "token", "project", "grant", "group"
+    ]
+    | None = None,
     action: str | None = None,
     actor: str | None = None,
     since: int | None = None,
@@ -33,8 +36,10 @@ def list_audit(
     """Audit records, oldest first. ``name``: the resource's name or id (a model's unless
     ``resource_type`` says otherwise); ``since`` (inclusive) and ``until`` (exclusive) in
     epoch milliseconds. Only records of resources on whose project the caller holds
-    ``audit:read``."""
-    if name is not None:
+    ``audit:read``; records of users, tokens, projects, grants and groups only for admins."""
+    if resource_type in ACCESS_RESOURCE_TYPES:
+        caller.check_default("admin")  # who may do what belongs to no project
+    elif name is not None:
         caller.check_resources("audit:read", resource_type or "model", [name])
     page = registry.list_audit(
         name,
@@ -53,7 +58,8 @@ def list_audit(
 
 def _visible(caller: Caller, records: list[AuditRecord]) -> list[AuditRecord]:
     """The records of resources whose project the caller may audit: one query per kind of
-    named resource, and one (cached) per run."""
+    named resource, and one (cached) per run. Records of access changes (users, tokens,
+    projects, grants, groups) are an admin's only, so they are never kept here."""
     if caller.identity is None or caller.identity.principal.is_admin:
         return records
     kept: set[int] = set()

@@ -7,14 +7,18 @@ unless its bytes hash to its name), then creating the version with its manifest.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
+from keel.access.permissions import permission
 from keel.data.remote import StoreObjects
-from keel.entities.dataset import DatasetKind, check_digest
+from keel.entities.dataset import DatasetKind, check_dataset_name, check_digest
 from keel.entities.dataset_manifest import DataManifest
+from keel.entities.quota import ProjectUsage
 from keel.entities.rules import check_choice
 from keel.errors import InvalidArgument, NotFound
 from keel.server.auth import Caller, requires
@@ -22,6 +26,7 @@ from keel.server.deps import ActorDep
 from keel.server.responses import JSON, download_headers
 from keel.server.streams import consume_body
 from keel.store.datasets import DatasetStore
+from keel.store.sql.quotas import SqlQuotas
 from keel.wire.datasets import (
     DatasetList,
     DatasetPublic,
@@ -75,15 +80,21 @@ def get_dataset(name: str, request: Request) -> JSON:
 
 @router.post(
     "/datasets/{name}/versions",
-    dependencies=[requires("dataset:write")],
     response_model=DatasetVersionCreated,
     status_code=201,
     responses={200: {"model": DatasetVersionCreated, "description": "The latest, unchanged"}},
 )
 def create_version(
-    name: str, body: DatasetVersionCreate, request: Request, actor: ActorDep
+    name: str,
+    body: DatasetVersionCreate,
+    request: Request,
+    actor: ActorDep,
+    caller: Annotated[Caller, requires("dataset:write", from_body=True)],
 ) -> JSON:
-    """A new version (``created``: true), or the latest when it has this digest."""
+    """A new version (``created``: true), or the latest when it has this digest. Needs
+    ``dataset:write`` on the dataset's project; for a new dataset, on ``project`` (else
+    default). An existing dataset named with another project is 409."""
+    _check_write(caller, name, body.project)
     try:
         manifest = base64.b64decode(body.manifest, validate=True)
     except ValueError:
@@ -102,9 +113,21 @@ def create_version(
         row_count=body.row_count,
         column_count=body.column_count,
         profile=body.profile,
+        project=body.project,
     )
     payload = {"version": dataset_version_to_dict(version, profile=True), "created": created}
     return JSON(payload, status_code=201 if created else 200)
+
+
+def _check_write(caller: Caller, name: str, project: str | None) -> None:
+    """``dataset:write`` on the dataset's project, or for a new one on ``project``."""
+    if caller.open:
+        return
+    assert caller.auth is not None
+    if project is not None and caller.auth.store.project_of("dataset", name) is None:
+        caller.check_in_project("dataset:write", project)  # a dataset it would make
+    else:  # the store refuses another project (409); the dataset's own is judged here
+        caller.check_resources("dataset:write", "dataset", [name])
 
 
 def _refuse_unfetchable(name: str, digest: str, manifest: bytes, request: Request) -> None:
@@ -150,16 +173,67 @@ def missing_objects(body: DigestList, request: Request) -> JSON:
 
 @router.put(
     "/dataset-objects/{digest}",
-    dependencies=[requires("dataset:write", anywhere=True)],
     response_model=ObjectStored,
     status_code=201,
 )
-async def upload_object(digest: str, request: Request) -> JSON:
-    """Stream an object in; refused whole (nothing kept) unless it hashes to ``digest``."""
+async def upload_object(
+    digest: str,
+    request: Request,
+    caller: Annotated[Caller, requires("dataset:write", anywhere=True)],
+    dataset: str | None = None,
+    project: str | None = None,
+) -> JSON:
+    """Stream an object in; refused whole (nothing kept) unless it hashes to ``digest``.
+    A new object's bytes count against the storage quota of ``dataset``'s project (for
+    a dataset not made yet, ``project``'s; naming neither, the default project's): past
+    it, 413 and nothing kept. Naming a project needs ``dataset:write`` there."""
     check_digest(digest)
     objects = _objects(request)
-    await consume_body(request, lambda chunks: objects.upload(digest, chunks))
+    project_id = await run_in_threadpool(_charged_project, caller, request, dataset, project)
+    if await run_in_threadpool(objects.has, digest):  # held already: nothing new to charge
+        await consume_body(request, lambda chunks: objects.upload(digest, chunks))
+        return JSON({"digest": digest}, status_code=201)
+    quotas: SqlQuotas = request.app.state.quotas
+    usage = await run_in_threadpool(quotas.usage, project_id)
+    counted = _Counted(usage)
+    await consume_body(request, lambda chunks: objects.upload(digest, counted.feed(chunks)))
+    # One conditional UPDATE: two uploads at once cannot both pass the quota. (Refused
+    # here, the object stays unreferenced until `keel data gc` on the server's store.)
+    await run_in_threadpool(quotas.charge, project_id, counted.total)
     return JSON({"digest": digest}, status_code=201)
+
+
+def _charged_project(
+    caller: Caller, request: Request, dataset: str | None, project: str | None
+) -> int:
+    """The project an object upload counts against, checked for ``dataset:write`` when
+    the query names one (blocking: a query or two)."""
+    if dataset is not None:
+        check_dataset_name(dataset)
+    project_id = None
+    if project is not None:
+        project_id = request.app.state.access.get_project(project).id
+    charged = request.app.state.quotas.project_for_dataset(dataset, project_id)
+    if dataset is not None or project is not None:
+        caller.check(permission("dataset:write"), charged)
+    return int(charged)
+
+
+class _Counted:
+    """The bytes of an upload as they stream, cut off with the 413 past the room its
+    project has left."""
+
+    def __init__(self, usage: ProjectUsage) -> None:
+        self.usage = usage
+        self.total = 0
+
+    def feed(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        room = self.usage.room
+        for chunk in chunks:
+            self.total += len(chunk)
+            if room is not None and self.total > room:
+                raise self.usage.refusal(self.total)
+            yield chunk
 
 
 @router.get(

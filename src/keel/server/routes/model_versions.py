@@ -34,9 +34,17 @@ def create_model_version(
     """Register the model at ``source`` as the next version, PENDING_REVIEW. The source
     must be ``runs:/<run_id>/<path>`` where the run has ``<path>/keel-model.json``; the
     version's digest and signature are derived from that file as stored. Needs
-    ``model:write`` on the model's project and ``run:read`` on the source run's: a
-    version must not make another project's files readable."""
-    caller.check_resources("model:write", "model", [name])
+    ``model:write`` on the model's project (for a model it creates, on ``project``) and
+    ``run:read`` on the source run's: a version must not make another project's files
+    readable."""
+    if body.create_model and body.project is not None and not caller.open:
+        assert caller.auth is not None
+        if caller.auth.store.project_of("model", name) is None:  # a model it would create
+            caller.check_in_project("model:write", body.project)
+        else:  # the store refuses another project (409); the model's own is judged here
+            caller.check_resources("model:write", "model", [name])
+    else:
+        caller.check_resources("model:write", "model", [name])
     if not caller.open:
         from keel.errors import InvalidArgument
         from keel.uri import parse_run_artifact_uri
@@ -56,6 +64,7 @@ def create_model_version(
         tags=body.tags,
         create_model=body.create_model,
         actor=actor,
+        project=body.project,
     )
     return JSON(version_to_dict(found), status_code=201)
 

@@ -37,15 +37,19 @@ router = APIRouter(prefix="/registered-models", tags=["registered models"])
 
 @router.post(
     "",
-    dependencies=[requires("model:write")],
     response_model=RegisteredModelPublic,
     status_code=201,
 )
 def create_registered_model(
-    body: RegisteredModelCreate, registry: RegistryDep, actor: ActorDep
+    body: RegisteredModelCreate,
+    registry: RegistryDep,
+    actor: ActorDep,
+    caller: Annotated[Caller, requires("model:write", from_body=True)],
 ) -> JSON:
+    """Needs ``model:write`` on the project it is made in (``project``, else default)."""
+    caller.check_in_project("model:write", body.project)
     found = registry.create_registered_model(
-        body.name, description=body.description, tags=body.tags, actor=actor
+        body.name, description=body.description, tags=body.tags, actor=actor, project=body.project
     )
     return JSON(model_to_dict(found), status_code=201)
 

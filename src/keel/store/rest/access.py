@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from keel.entities.access import ApiToken, Grant, Group, IssuedToken, Principal, Project
+from keel.entities.quota import parse_size
 from keel.store.rest.http import Http
 from keel.wire import routes
 from keel.wire.access import (
@@ -64,6 +65,13 @@ class RestAccess:
     def create_project(self, name: str, *, description: str = "") -> Project:
         body = {"name": name, "description": description}
         return project_from_dict(self.http.request(*routes.CREATE_PROJECT.at(), json=body))
+
+    def set_quota(self, project: str, quota: int | str | None) -> Project:
+        if isinstance(quota, str) and quota.strip().lower() in ("none", "unlimited"):
+            quota = None
+        body = {"quota_bytes": None if quota is None else parse_size(quota)}
+        found = self.http.request(*routes.SET_PROJECT_QUOTA.at(project=project), json=body)
+        return project_from_dict(found)
 
     def list_projects(self) -> list[Project]:
         found = self.http.request(*routes.LIST_PROJECTS.at())

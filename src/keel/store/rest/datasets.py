@@ -56,8 +56,9 @@ class RestDatasetStore:
         row_count: int | None = None,
         column_count: int | None = None,
         profile: dict[str, Any] | None = None,
+        project: str | None = None,
     ) -> tuple[DatasetVersion, bool]:
-        body = {
+        body: dict[str, Any] = {
             "digest": digest,
             "manifest": base64.b64encode(manifest).decode("ascii"),
             "kind": str(kind),
@@ -69,6 +70,8 @@ class RestDatasetStore:
             "column_count": column_count,
             "profile": profile,
         }
+        if project is not None:  # left out otherwise: the body an older server knows
+            body["project"] = project
         found = self.http.request(
             *routes.CREATE_DATASET_VERSION.at(name=_name(name)),
             json=body,
@@ -139,11 +142,19 @@ class ServerObjects:
             lacking.update(found["missing"])
         return lacking
 
-    def upload(self, digest: str, chunks: Iterable[bytes]) -> None:
+    def upload(
+        self,
+        digest: str,
+        chunks: Iterable[bytes],
+        *,
+        dataset: str | None = None,
+        project: str | None = None,
+    ) -> None:
+        params = {"dataset": dataset, "project": project}
         self.http.upload(
             routes.UPLOAD_OBJECT.path(digest=check_digest(digest)),
             chunks,
-            params={},
+            params={k: v for k, v in params.items() if v is not None},
             headers={"Content-Type": "application/octet-stream"},
         )
 

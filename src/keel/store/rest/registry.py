@@ -64,8 +64,11 @@ class RestRegistryStore:
         description: str = "",
         tags: dict[str, str] | None = None,
         actor: str,
+        project: str | None = None,
     ) -> RegisteredModel:
-        body = {"name": name, "description": description, "tags": tags or {}}
+        body: dict[str, Any] = {"name": name, "description": description, "tags": tags or {}}
+        if project is not None:  # left out otherwise: older servers refuse unknown fields
+            body["project"] = project
         found = self.http.request(
             *routes.CREATE_REGISTERED_MODEL.at(), json=body, headers=_as(actor)
         )
@@ -125,8 +128,9 @@ class RestRegistryStore:
         tags: dict[str, str] | None = None,
         create_model: bool = False,
         actor: str,
+        project: str | None = None,
     ) -> ModelVersion:
-        body = {
+        body: dict[str, Any] = {
             "source": source,
             "run_id": run_id,
             "description": description,
@@ -134,6 +138,8 @@ class RestRegistryStore:
             "tags": tags or {},
             "create_model": create_model,
         }
+        if project is not None:
+            body["project"] = project
         found = self.http.request(
             *routes.CREATE_MODEL_VERSION.at(name=_name(name)), json=body, headers=_as(actor)
         )

@@ -2,13 +2,18 @@
 
 Names arrive canonical (``keel.entities.access.canonical_name``) and tokens arrive hashed:
 this module stores what it is given and never sees a token's secret.
+
+Every change appends its audit record in its own transaction (``keel.store.sql.audit``):
+the actor bound for the request (``keel.store.acting``), else the store's local user. A
+token's record names its id, name, owner and expiry, never its hash.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keel.entities.access import (
@@ -21,10 +26,14 @@ from keel.entities.access import (
     Project,
     Role,
 )
+from keel.entities.audit import AuditAction, ResourceType
 from keel.errors import AlreadyExists, Conflict, NotFound
+from keel.store.acting import current_actor
+from keel.store.sql import audit
 from keel.store.sql.engine import read_transaction, write_transaction
 from keel.store.sql.tables import (
     api_tokens,
+    artifacts,
     datasets,
     experiments,
     grants,
@@ -71,7 +80,14 @@ def _token(row: Any) -> ApiToken:
 
 
 def _project(row: Any) -> Project:
-    return Project(id=row.id, name=row.name, description=row.description, created=row.created)
+    return Project(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        created=row.created,
+        quota_bytes=row.quota_bytes,
+        used_bytes=int(row.used_bytes),
+    )
 
 
 _TOKENS = select(
@@ -86,9 +102,39 @@ _TOKENS = select(
 ).join(principals, principals.c.id == api_tokens.c.principal_id)
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _token_fields(
+    token_id: str, principal: str, name: str, expires_at: int | None
+) -> dict[str, Any]:
+    return {"token_id": token_id, "principal": principal, "name": name, "expires_at": expires_at}
+
+
 class SqlAccessStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, actor: str = "anonymous") -> None:
         self.engine = engine
+        self.actor = actor
+        """Who the audit log names when no actor is bound (the CLI's local user)."""
+
+    def _audit(
+        self,
+        conn: Connection,
+        action: AuditAction,
+        kind: ResourceType,
+        resource: str,
+        now: int,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        audit.append(
+            conn,
+            audit.Entry(
+                action, kind, resource, current_actor(self.actor), now, before=before, after=after
+            ),
+        )
 
     # principals ----------------------------------------------------------------------
 
@@ -102,6 +148,14 @@ class SqlAccessStore:
                         name=name, kind=kind.value, is_admin=is_admin, created=now, disabled=False
                     )
                 ).inserted_primary_key
+                self._audit(
+                    conn,
+                    AuditAction.USER_CREATE,
+                    ResourceType.USER,
+                    name,
+                    now,
+                    after={"kind": kind.value, "is_admin": is_admin},
+                )
         except IntegrityError:
             raise AlreadyExists(f"principal {name!r}: the name is taken") from None
         assert new_id is not None
@@ -119,13 +173,26 @@ class SqlAccessStore:
             rows = conn.execute(select(principals).order_by(principals.c.name)).all()
         return [_principal(row) for row in rows]
 
-    def set_disabled(self, name: str, disabled: bool) -> Principal:
+    def set_disabled(self, name: str, disabled: bool, *, now: int | None = None) -> Principal:
         with write_transaction(self.engine) as conn:
-            changed = conn.execute(
+            was = conn.execute(
+                select(principals.c.disabled).where(principals.c.name == name)
+            ).first()
+            if was is None:
+                raise NotFound(f"principal {name!r}: no such user or service account")
+            conn.execute(
                 update(principals).where(principals.c.name == name).values(disabled=disabled)
-            ).rowcount
-        if not changed:
-            raise NotFound(f"principal {name!r}: no such user or service account")
+            )
+            if bool(was.disabled) != disabled:  # disabling twice changes nothing: no record
+                self._audit(
+                    conn,
+                    AuditAction.USER_DISABLE if disabled else AuditAction.USER_ENABLE,
+                    ResourceType.USER,
+                    name,
+                    _now_ms() if now is None else now,
+                    before={"disabled": bool(was.disabled)},
+                    after={"disabled": disabled},
+                )
         return self.get_principal(name)
 
     def has_principals(self) -> bool:
@@ -150,11 +217,25 @@ class SqlAccessStore:
         with write_transaction(self.engine) as conn:
             if replaces is not None:
                 old_id, until = replaces
+                old = conn.execute(_TOKENS.where(api_tokens.c.token_id == old_id)).one()
                 conn.execute(
                     update(api_tokens)
                     .where(api_tokens.c.token_id == old_id)
                     .where((api_tokens.c.expires_at.is_(None)) | (api_tokens.c.expires_at > until))
                     .values(expires_at=until)
+                )
+                ends = until if old.expires_at is None else min(old.expires_at, until)
+                self._audit(
+                    conn,
+                    AuditAction.TOKEN_ROTATE,
+                    ResourceType.TOKEN,
+                    old_id,
+                    now,
+                    before=_token_fields(old_id, old.principal, old.name, old.expires_at),
+                    after={
+                        **_token_fields(old_id, old.principal, old.name, ends),
+                        "replaced_by": token_id,
+                    },
                 )
             conn.execute(
                 api_tokens.insert().values(
@@ -167,6 +248,12 @@ class SqlAccessStore:
                 )
             )
             row = conn.execute(_TOKENS.where(api_tokens.c.token_id == token_id)).one()
+            created = _token_fields(token_id, row.principal, name, expires_at)
+            if replaces is not None:
+                created["replaces"] = replaces[0]
+            self._audit(
+                conn, AuditAction.TOKEN_CREATE, ResourceType.TOKEN, token_id, now, after=created
+            )
         return _token(row)
 
     def token_by_hash(self, token_hash: str) -> tuple[ApiToken, Principal] | None:
@@ -216,12 +303,26 @@ class SqlAccessStore:
 
     def revoke_token(self, token_id: str, *, now: int) -> ApiToken:
         with write_transaction(self.engine) as conn:
-            conn.execute(
+            revoked = conn.execute(
                 update(api_tokens)
                 .where(api_tokens.c.token_id == token_id)
                 .where(api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
-            )
+            ).rowcount
+            if revoked:  # revoking again changes nothing: no second record
+                row = conn.execute(_TOKENS.where(api_tokens.c.token_id == token_id)).one()
+                self._audit(
+                    conn,
+                    AuditAction.TOKEN_REVOKE,
+                    ResourceType.TOKEN,
+                    token_id,
+                    now,
+                    before={"revoked_at": None},
+                    after={
+                        **_token_fields(token_id, row.principal, row.name, row.expires_at),
+                        "revoked_at": now,
+                    },
+                )
         return self.get_token(token_id)
 
     def touch_token(self, token_id: str, *, now: int) -> None:
@@ -238,6 +339,14 @@ class SqlAccessStore:
                 new_id = conn.execute(
                     projects.insert().values(name=name, description=description, created=now)
                 ).inserted_primary_key
+                self._audit(
+                    conn,
+                    AuditAction.PROJECT_CREATE,
+                    ResourceType.PROJECT,
+                    name,
+                    now,
+                    after={"description": description},
+                )
         except IntegrityError:
             raise AlreadyExists(f"project {name!r}: the name is taken") from None
         assert new_id is not None
@@ -250,6 +359,29 @@ class SqlAccessStore:
             raise NotFound(f"project {name!r}: no such project")
         return _project(row)
 
+    def set_quota(self, name: str, quota_bytes: int | None, *, now: int) -> Project:
+        """Set the project's storage quota (``None``: no limit). Lowering it below what
+        the project holds refuses further uploads; nothing stored is removed."""
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(select(projects).where(projects.c.name == name)).first()
+            if row is None:
+                raise NotFound(f"project {name!r}: no such project")
+            conn.execute(
+                update(projects).where(projects.c.id == row.id).values(quota_bytes=quota_bytes)
+            )
+            if row.quota_bytes != quota_bytes:
+                self._audit(
+                    conn,
+                    AuditAction.PROJECT_QUOTA,
+                    ResourceType.PROJECT,
+                    name,
+                    now,
+                    before={"quota_bytes": row.quota_bytes},
+                    after={"quota_bytes": quota_bytes, "used_bytes": int(row.used_bytes)},
+                )
+            found = conn.execute(select(projects).where(projects.c.id == row.id)).one()
+        return _project(found)
+
     def list_projects(self) -> list[Project]:
         with read_transaction(self.engine) as conn:
             return [_project(r) for r in conn.execute(select(projects).order_by(projects.c.name))]
@@ -257,28 +389,65 @@ class SqlAccessStore:
     def set_grant(self, project: str, principal: str, role: Role, *, now: int) -> Grant:
         with write_transaction(self.engine) as conn:
             project_id, principal_id = self._ids(conn, project, principal)
-            conn.execute(
+            held = conn.execute(
                 delete(grants)
                 .where(grants.c.project_id == project_id)
                 .where(grants.c.principal_id == principal_id)
-            )
+                .returning(grants.c.role)
+            ).scalar()
             conn.execute(
                 grants.insert().values(
                     project_id=project_id, principal_id=principal_id, role=role.value, created=now
                 )
             )
+            self._audit_grant(
+                conn, AuditAction.GRANT_SET, project, principal, held, role.value, now
+            )
         return Grant(project, principal, role, now)
 
-    def delete_grant(self, project: str, principal: str) -> None:
+    def _audit_grant(
+        self,
+        conn: Connection,
+        action: AuditAction,
+        project: str,
+        grantee: str,
+        before: str | None,
+        after: str | None,
+        now: int,
+        *,
+        group: bool = False,
+    ) -> None:
+        key = "group" if group else "principal"
+        self._audit(
+            conn,
+            action,
+            ResourceType.GRANT,
+            project,
+            now,
+            before=None if before is None else {key: grantee, "role": before},
+            after=None if after is None else {key: grantee, "role": after},
+        )
+
+    def delete_grant(self, project: str, principal: str, *, now: int | None = None) -> None:
         with write_transaction(self.engine) as conn:
             project_id, principal_id = self._ids(conn, project, principal)
-            gone = conn.execute(
+            held = conn.execute(
                 delete(grants)
                 .where(grants.c.project_id == project_id)
                 .where(grants.c.principal_id == principal_id)
-            ).rowcount
-        if not gone:
-            raise NotFound(f"grant: {principal!r} holds no role on project {project!r}")
+                .returning(grants.c.role)
+            ).scalar()
+            if held is None:
+                raise NotFound(f"grant: {principal!r} holds no role on project {project!r}")
+            self._audit_grant(
+                conn,
+                AuditAction.GRANT_REVOKE,
+                project,
+                principal,
+                held,
+                None,
+                _now_ms() if now is None else now,
+            )
 
     def list_grants(self, project: str | None = None) -> list[Grant]:
         """Grants to principals, then to groups, by project and name."""
@@ -338,6 +507,7 @@ class SqlAccessStore:
         try:
             with write_transaction(self.engine) as conn:
                 conn.execute(principal_groups.insert().values(name=name, created=now))
+                self._audit(conn, AuditAction.GROUP_CREATE, ResourceType.GROUP, name, now)
         except IntegrityError:
             raise AlreadyExists(f"group {name!r}: the name is taken") from None
         return Group(name, now, ())
@@ -355,15 +525,24 @@ class SqlAccessStore:
             by_group.setdefault(group_id, []).append(member)
         return [Group(r.name, r.created, tuple(by_group.get(r.id, ()))) for r in rows]
 
-    def delete_group(self, name: str) -> None:
+    def delete_group(self, name: str, *, now: int | None = None) -> None:
         with write_transaction(self.engine) as conn:
             gone = conn.execute(
                 delete(principal_groups).where(principal_groups.c.name == name)
             ).rowcount
-        if not gone:
-            raise NotFound(f"group {name!r}: no such group")
+            if not gone:
+                raise NotFound(f"group {name!r}: no such group")
+            self._audit(
+                conn,
+                AuditAction.GROUP_DELETE,
+                ResourceType.GROUP,
+                name,
+                _now_ms() if now is None else now,
+            )
 
-    def set_member(self, group: str, principal: str, *, member: bool) -> None:
+    def set_member(
+        self, group: str, principal: str, *, member: bool, now: int | None = None
+    ) -> None:
         """Add ``principal`` to ``group`` (again is fine), or remove it."""
         with write_transaction(self.engine) as conn:
             group_id = self._group_id(conn, group)
@@ -372,43 +551,68 @@ class SqlAccessStore:
             ).scalar()
             if principal_id is None:
                 raise NotFound(f"principal {principal!r}: no such user or service account")
-            conn.execute(
+            was = conn.execute(
                 delete(group_members)
                 .where(group_members.c.group_id == group_id)
                 .where(group_members.c.principal_id == principal_id)
-            )
+            ).rowcount
             if member:
                 conn.execute(
                     group_members.insert().values(group_id=group_id, principal_id=principal_id)
+                )
+            if bool(was) != member:  # adding a member again changes nothing: no record
+                self._audit(
+                    conn,
+                    AuditAction.GROUP_MEMBER_ADD if member else AuditAction.GROUP_MEMBER_REMOVE,
+                    ResourceType.GROUP,
+                    group,
+                    _now_ms() if now is None else now,
+                    before=None if member else {"member": principal},
+                    after={"member": principal} if member else None,
                 )
 
     def set_group_grant(self, project: str, group: str, role: Role, *, now: int) -> Grant:
         with write_transaction(self.engine) as conn:
             project_id = self._project_id(conn, project)
             group_id = self._group_id(conn, group)
-            conn.execute(
+            held = conn.execute(
                 delete(group_grants)
                 .where(group_grants.c.project_id == project_id)
                 .where(group_grants.c.group_id == group_id)
-            )
+                .returning(group_grants.c.role)
+            ).scalar()
             conn.execute(
                 group_grants.insert().values(
                     project_id=project_id, group_id=group_id, role=role.value, created=now
                 )
             )
+            self._audit_grant(
+                conn, AuditAction.GRANT_SET, project, group, held, role.value, now, group=True
+            )
         return Grant(project, group, role, now, to_group=True)
 
-    def delete_group_grant(self, project: str, group: str) -> None:
+    def delete_group_grant(self, project: str, group: str, *, now: int | None = None) -> None:
         with write_transaction(self.engine) as conn:
             project_id = self._project_id(conn, project)
             group_id = self._group_id(conn, group)
-            gone = conn.execute(
+            held = conn.execute(
                 delete(group_grants)
                 .where(group_grants.c.project_id == project_id)
                 .where(group_grants.c.group_id == group_id)
-            ).rowcount
-        if not gone:
-            raise NotFound(f"grant: group {group!r} holds no role on project {project!r}")
+                .returning(group_grants.c.role)
+            ).scalar()
+            if held is None:
+                raise NotFound(f"grant: group {group!r} holds no role on project {project!r}")
+            self._audit_grant(
+                conn,
+                AuditAction.GRANT_REVOKE,
+                project,
+                group,
+                held,
+                None,
+                _now_ms() if now is None else now,
+                group=True,
+            )
 
     def _group_id(self, conn: Any, group: str) -> int:
         found = conn.execute(
@@ -471,7 +675,7 @@ class SqlAccessStore:
                 select(promotion_requests.c.name).where(promotion_requests.c.id == request_id)
             ).scalar()
 
-    def move(self, kind: str, key: str | int, project: str) -> Project:
+    def move(self, kind: str, key: str | int, project: str, *, now: int | None = None) -> Project:
         """Place a resource in ``project`` (all its runs, versions follow it)."""
         table, column = RESOURCE_TABLES[kind]
         if kind == "experiment":
@@ -483,14 +687,60 @@ class SqlAccessStore:
             target = conn.execute(select(projects).where(projects.c.name == project)).first()
             if target is None:
                 raise NotFound(f"project {project!r}: no such project")
+            source = conn.execute(
+                select(projects.c.name)
+                .join(table, table.c.project_id == projects.c.id)
+                .where(column == key)
+            ).scalar()
             changed = conn.execute(
                 update(table).where(column == key).values(project_id=target.id)
             ).rowcount
-        if not changed:
-            raise NotFound(f"{kind} {key!r}: no such {kind}")
+            if not changed:
+                raise NotFound(f"{kind} {key!r}: no such {kind}")
+            if source != project:  # moving where it already is changes nothing
+                moved: dict[str, object] = {"kind": kind, "key": str(key), "project": project}
+                if kind == "experiment":  # its runs' artifacts now count against the target
+                    moved["bytes"] = self._move_usage(conn, int(key), source, target.id)
+                self._audit(
+                    conn,
+                    AuditAction.PROJECT_MOVE,
+                    ResourceType.PROJECT,
+                    project,
+                    _now_ms() if now is None else now,
+                    before={"kind": kind, "key": str(key), "project": source},
+                    after=moved,
+                )
         return _project(target)
 
-    def delete_project(self, name: str) -> None:
+    @staticmethod
+    def _move_usage(conn: Connection, experiment_id: int, source: str | None, target: int) -> int:
+        """Move the stored bytes of an experiment's runs from ``source``'s use to
+        ``target``'s (one sum, at a move: rare, and an admin's). An admin's move is not
+        refused by the target's quota; the target's next uploads are."""
+        held = int(
+            conn.execute(
+                select(func.coalesce(func.sum(artifacts.c.size), 0))
+                .join(runs, runs.c.run_uuid == artifacts.c.run_uuid)
+                .where(runs.c.experiment_id == experiment_id)
+            ).scalar_one()
+        )
+        if held:
+            # Never below 0 (bytes stored before counting began, say): SQLite's two-
+            # argument max() is PostgreSQL's greatest().
+            floor = func.max if conn.dialect.name == "sqlite" else func.greatest
+            conn.execute(
+                update(projects)
+                .where(projects.c.name == source)
+                .values(used_bytes=floor(projects.c.used_bytes - held, 0))
+            )
+            conn.execute(
+                update(projects)
+                .where(projects.c.id == target)
+                .values(used_bytes=projects.c.used_bytes + held)
+            )
+        return held
+
+    def delete_project(self, name: str, *, now: int | None = None) -> None:
         """Delete an empty project (and its grants); the default one stays."""
         if name == DEFAULT_PROJECT:
             raise Conflict(f"project {name!r}: the default project cannot be deleted")
@@ -507,3 +757,10 @@ class SqlAccessStore:
                         f"project {name!r}: still holds {held} {kind}(s); move them first"
                     )
             conn.execute(delete(projects).where(projects.c.id == project_id))
+            self._audit(
+                conn,
+                AuditAction.PROJECT_DELETE,
+                ResourceType.PROJECT,
+                name,
+                _now_ms() if now is None else now,
+            )

@@ -30,6 +30,7 @@ from keel.entities.rules import (
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.sql import audit
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
+from keel.store.sql.project_placement import project_id_named, require_placed
 from keel.store.sql.tables import dataset_manifests, dataset_versions, datasets, run_inputs, runs
 
 _SUMMARY = [column for column in dataset_versions.c if column.name != "profile"]
@@ -60,6 +61,7 @@ class SqlDatasetStore:
         row_count: int | None = None,
         column_count: int | None = None,
         profile: dict[str, Any] | None = None,
+        project: str | None = None,
     ) -> tuple[DatasetVersion, bool]:
         d.check_dataset_name(name)
         d.check_digest(digest)
@@ -84,7 +86,7 @@ class SqlDatasetStore:
             _check_figures(manifest, kind, file_count, total_bytes)
         now = now_ms()
         with write_transaction(self.engine) as conn:
-            last = _lock_dataset(conn, name, now)
+            last = _lock_dataset(conn, name, now, project_id_named(conn, project))
             if last:
                 latest = _version_row(conn, name, last, with_profile=True)
                 if latest.digest == digest:
@@ -243,36 +245,40 @@ def _store_manifest(conn: Connection, digest: str, manifest: bytes) -> None:
         conn.execute(dataset_manifests.insert().values(digest=digest, body=manifest))
 
 
-def _lock_dataset(conn: Connection, name: str, now: int) -> int:
-    """The dataset's last version number (0 for a new dataset), its row locked."""
+def _lock_dataset(conn: Connection, name: str, now: int, project_id: int | None = None) -> int:
+    """The dataset's last version number (0 for a new dataset, made in ``project_id``
+    when given), its row locked; an existing one in another project is a ``Conflict``."""
     c = datasets.c
-    query = select(c.last_version).where(c.name == name).with_for_update()
-    last = conn.execute(query).scalar()
-    if last is not None:
-        return int(last)
-    key = name_key(name)
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                datasets.insert().values(
-                    name=name,
-                    name_key=key,
-                    description="",
-                    created=now,
-                    updated=now,
-                    last_version=0,
+    query = select(c.last_version, c.project_id).where(c.name == name).with_for_update()
+    found = conn.execute(query).first()
+    if found is None:
+        key = name_key(name)
+        # The default project is the column's default: left out unless another is named.
+        placed = {} if project_id is None else {"project_id": project_id}
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    datasets.insert().values(
+                        name=name,
+                        name_key=key,
+                        description="",
+                        created=now,
+                        updated=now,
+                        last_version=0,
+                        **placed,
+                    )
                 )
+        except SqlIntegrityError:  # created by a concurrent writer: lock theirs
+            pass
+        found = conn.execute(query).first()
+        if found is None:  # the key is another dataset's
+            other = conn.execute(select(c.name).where(c.name_key == key)).scalar()
+            raise AlreadyExists(
+                f"dataset {name!r}: dataset {other!r} exists, and names that differ only by "
+                "case or Unicode form are one name; use that one"
             )
-    except SqlIntegrityError:  # created by a concurrent writer: lock theirs
-        pass
-    last = conn.execute(query).scalar()
-    if last is None:  # the key is another dataset's
-        other = conn.execute(select(c.name).where(c.name_key == key)).scalar()
-        raise AlreadyExists(
-            f"dataset {name!r}: dataset {other!r} exists, and names that differ only by case "
-            "or Unicode form are one name; use that one"
-        )
-    return int(last)
+    require_placed(conn, "dataset", name, found.project_id, project_id)
+    return int(found.last_version)
 
 
 def _version_row(conn: Connection, name: str, version: int, *, with_profile: bool) -> Row[Any]:

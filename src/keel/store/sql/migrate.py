@@ -21,7 +21,16 @@ from keel.errors import StoreUnavailable
 from keel.store.sql.analyze import analyze, analyze_if_stale
 from keel.store.sql.engine import is_sqlite, write_transaction
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005_access", "0006_audit", "0007_name_keys")
+REVISIONS = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005_access",
+    "0006_audit",
+    "0007_name_keys",
+    "0008_project_quota",
+)
 """Every revision this Keel knows, oldest first."""
 HEAD_REVISION = REVISIONS[-1]
 _MIGRATIONS = Path(__file__).with_name("migrations")

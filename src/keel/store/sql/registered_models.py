@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from keel.entities.access import canonical_name
 from keel.entities.registry import AuditAction, RegisteredModel
 from keel.entities.rules import name_key
 from keel.errors import AlreadyExists, Conflict
 from keel.store.sql.aliases import aliases_of
 from keel.store.sql.audit import Change
+from keel.store.sql.project_placement import project_id_named
 from keel.store.sql.tables import (
     alias_policy_checks,
     check_results,
@@ -42,9 +44,18 @@ _KEY_TAKEN = select(registered_models.c.name).where(
 
 
 def insert_model(
-    conn: Connection, name: str, description: str, tags: dict[str, str], *, actor: str, now: int
+    conn: Connection,
+    name: str,
+    description: str,
+    tags: dict[str, str],
+    *,
+    actor: str,
+    now: int,
+    project: str | None = None,
 ) -> RegisteredModel:
-    """Create the model; returns it as stored."""
+    """Create the model, in ``project`` when one is named (else the default project);
+    returns it as stored."""
+    project_id = project_id_named(conn, project)
     if conn.execute(_TAKEN, {"name": name}).first():
         raise AlreadyExists(f"model {name!r}: already exists")
     key = name_key(name)
@@ -54,6 +65,8 @@ def insert_model(
             f"model {name!r}: model {other!r} exists, and names that differ only by case "
             "or Unicode form are one name; use that one"
         )
+    # The default project is the column's default: left out unless another is named.
+    placed = {} if project_id is None else {"project_id": project_id}
     conn.execute(
         _INSERT_MODEL,
         {
@@ -63,6 +76,7 @@ def insert_model(
             "created": now,
             "updated": now,
             "last_version": 0,
+            **placed,
         },
     )
     if tags:
@@ -70,9 +84,10 @@ def insert_model(
             registered_model_tags.insert(),
             [{"name": name, "key": k, "value": v} for k, v in tags.items()],
         )
-    Change(conn, name, actor, now).record(
-        AuditAction.MODEL_CREATE, after={"description": description, "tags": tags}, touch=False
-    )
+    created: dict[str, object] = {"description": description, "tags": tags}
+    if project is not None:
+        created["project"] = canonical_name(project, "project")
+    Change(conn, name, actor, now).record(AuditAction.MODEL_CREATE, after=created, touch=False)
     return RegisteredModel(name, description, dict(tags), created=now, updated=now)
 
 

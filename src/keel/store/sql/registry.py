@@ -98,14 +98,18 @@ class SqlRegistryStore:
         description: str = "",
         tags: dict[str, str] | None = None,
         actor: str,
+        project: str | None = None,
     ) -> RegisteredModel:
+        """A new model, in ``project`` (a project's name; by default ``default``)."""
         check_model_name(name)
         check_text("description", description)
         checked = dict(v.check_tag(k, val) for k, val in (tags or {}).items())
         check_actor(actor)
         try:
             with write_transaction(self.engine) as conn:
-                return insert_model(conn, name, description, checked, actor=actor, now=now_ms())
+                return insert_model(
+                    conn, name, description, checked, actor=actor, now=now_ms(), project=project
+                )
         except SqlIntegrityError:  # created by another writer since the check
             raise AlreadyExists(f"model {name!r}: already exists") from None
 
@@ -178,6 +182,7 @@ class SqlRegistryStore:
         tags: dict[str, str] | None = None,
         create_model: bool = False,
         actor: str,
+        project: str | None = None,
     ) -> ModelVersion:
         check_model_name(name)
         parsed = parse_model_source(source, run_id)
@@ -202,6 +207,7 @@ class SqlRegistryStore:
                             parent_version=parent_version,
                             tags=checked,
                             create_model=create_model,
+                            project=project,
                         )
             except (SqlIntegrityError, AlreadyExists):
                 if not create_model:

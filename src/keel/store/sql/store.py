@@ -35,6 +35,7 @@ from keel.store.sql.analyze import AnalyzeSchedule, searched_rows
 from keel.store.sql.artifact_locks import check_artifact_writable
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
 from keel.store.sql.history import CHUNK_POINTS, metric_history, metric_history_chunks
+from keel.store.sql.quotas import charge_artifacts
 from keel.store.sql.search import search_runs as search_run_ids
 from keel.store.sql.tables import artifacts, experiment_tags, experiments, projects, runs, tags
 from keel.store.sql.writes import apply_batch, dialect_insert
@@ -488,6 +489,9 @@ class SqlTrackingStore:
         with write_transaction(self.engine) as conn:
             for row in rows:  # the run may have ended while the bytes were written
                 check_artifact_writable(conn, run_id, str(row["path"]))
+            # The run's project's stored bytes, in this transaction; past its quota: 413.
+            if not charge_artifacts(conn, run_id, {f.path: f.file_size or 0 for f in files}):
+                raise NotFound(f"run {run_id}: no such run")
             stmt = dialect_insert(conn, artifacts)
             conn.execute(
                 stmt.on_conflict_do_update(

@@ -499,6 +499,10 @@ projects = Table(
     Column("name", PRINCIPAL_NAME, nullable=False, unique=True),
     Column("description", Text, nullable=False),
     Column("created", BigInteger, nullable=False),
+    # Bytes its uploads may hold (NULL: no limit), and the bytes they hold: run artifacts
+    # and dataset objects, counted in the transaction that records each upload.
+    Column("quota_bytes", BigInteger),
+    Column("used_bytes", BigInteger, nullable=False, server_default="0"),
 )
 # The default project exists in every schema, as the migration makes it.
 event.listen(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 
 from keel.entities.registry import (
     OWNER_TRANSITIONS,
@@ -17,6 +17,7 @@ from keel.errors import Conflict, InvalidArgument, NotFound
 from keel.store.sql.aliases import aliases_of, require_version
 from keel.store.sql.audit import Change
 from keel.store.sql.model_sources import ModelPackage
+from keel.store.sql.project_placement import project_id_named, require_placed
 from keel.store.sql.registered_models import insert_model
 from keel.store.sql.tables import model_version_tags, model_versions, registered_models
 from keel.uri import RunArtifactUri
@@ -42,6 +43,7 @@ def insert_version(
     parent_version: int | None,
     tags: dict[str, str],
     create_model: bool = False,
+    project: str | None = None,
 ) -> ModelVersion:
     """Create the model's next version, PENDING_REVIEW, recording what ``package`` (read
     from the source's stored manifest) says of it; returns the version as stored.
@@ -49,14 +51,21 @@ def insert_version(
     The first statement locks the model's row (as ``lock_model`` would), takes the next
     number and marks the model updated: no other writer can take the same number, and
     the audit record need not touch the row again. Without the model: NotFound, or with
-    ``create_model`` the model is created first (and audited) in the same transaction."""
+    ``create_model`` the model is created first (and audited) in the same transaction,
+    in ``project`` when one is named; an existing model named with another project is a
+    ``Conflict``."""
     conn, name = change.conn, change.name
     number = conn.execute(_NEXT_NUMBER, {"model": name, "now": change.now}).scalar()
     if number is None:
         if not create_model:
             raise NotFound(f"model {name!r}: no such model")
-        insert_model(conn, name, "", {}, actor=change.actor, now=change.now)
+        insert_model(conn, name, "", {}, actor=change.actor, now=change.now, project=project)
         number = conn.execute(_NEXT_NUMBER, {"model": name, "now": change.now}).scalar_one()
+    elif project is not None:
+        held = conn.execute(
+            select(registered_models.c.project_id).where(registered_models.c.name == name)
+        ).scalar_one()
+        require_placed(conn, "model", name, held, project_id_named(conn, project))
     if parent_version is not None:
         require_version(conn, name, parent_version)
     fields = {
