@@ -187,6 +187,30 @@ def test_each_route_documents_its_response_model(app: FastAPI) -> None:
     assert documented_models > 40
 
 
+def test_every_api_route_documents_keels_error_shape(app: FastAPI) -> None:
+    """Each API operation declares the errors any route may answer, in the one shape the
+    server sends, ``{"error": {"code", "message"}}``; FastAPI's own 422 body (``detail``),
+    which the server never sends, is nowhere in the document."""
+    document = app.openapi()
+    for path, operations in document["paths"].items():
+        if not path.startswith(f"{API}/"):
+            continue
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for status in ("400", "401", "403", "404", "409", "413", "422", "429"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema["required"] == ["error"], (method, path, status)
+                error = schema["properties"]["error"]
+                assert set(error["required"]) == {"code", "message"}, (method, path, status)
+    assert "HTTPValidationError" not in json.dumps(document)
+
+
+def test_a_streams_errors_are_documented_as_json(app: FastAPI) -> None:
+    """A refused history request answers JSON, not JSON lines: the document says so."""
+    operation = app.openapi()["paths"]["/api/v1/runs/{run_id}/metrics/history"]["get"]
+    assert list(operation["responses"]["404"]["content"]) == ["application/json"]
+
+
 def test_every_documented_route_answers(api: httpx.Client) -> None:
     """No documented route is a 5xx or an unrouted 404/405 for an empty request."""
     document = api.get("/openapi.json").json()
