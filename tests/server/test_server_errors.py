@@ -251,6 +251,24 @@ def test_wrong_types_are_422(
 
 
 @pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/runs/reap", {"silent_for_ms": 2**63}, "silent_for_ms"),
+        ("/runs/reap", {"silent_for_ms": 2**64}, "silent_for_ms"),
+        ("/runs/search", {"experiment_ids": ["1"], "max_results": 2**63}, "max_results"),
+        ("/runs/search", {"experiment_ids": ["1"], "max_results": 0}, "max_results"),
+        ("/runs", {"experiment_id": "1", "start_time": 2**64}, "start_time"),
+        ("/runs", {"experiment_id": "1", "start_time": -1}, "start_time"),
+    ],
+)
+def test_numbers_past_64_bits_are_422_naming_the_field(
+    api: httpx.Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    """Found by the API fuzzer: ``silent_for_ms`` of 2**64 was an OverflowError (500)."""
+    assert_error(api.post(API + path, json=body), 422, field)
+
+
+@pytest.mark.parametrize(
     ("fields", "field"),
     [
         ({"params": {"p": 5}}, "params.p"),
