@@ -250,6 +250,18 @@ def test_wrong_types_are_422(
     assert experiment_count(api) == before
 
 
+@pytest.mark.parametrize("experiment_id", [str(2**63), str(2**64), str(-(2**63) - 1), "7_0", "٣"])
+def test_an_experiment_id_no_column_holds_is_404_not_500(
+    api: httpx.Client, experiment_id: str
+) -> None:
+    """Found by the API fuzzer: ids past 2**63 overflowed in the SQLite driver (500)."""
+    assert_error(api.get(f"{API}/experiments/{experiment_id}"), 404, "no such experiment")
+    r = api.post(f"{API}/runs/search", json={"experiment_ids": [experiment_id]})
+    assert_error(r, 400, "experiment_ids")
+    r = api.post(f"{API}/runs", json={"experiment_id": experiment_id})
+    assert_error(r, 404, "no such experiment")
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [

@@ -21,6 +21,7 @@ from keel.entities.access import (
     Project,
     Role,
 )
+from keel.entities.rules import int_id
 from keel.errors import AlreadyExists, Conflict, NotFound
 from keel.store.sql.engine import read_transaction, write_transaction
 from keel.store.sql.tables import (
@@ -442,10 +443,10 @@ class SqlAccessStore:
         name); ``None`` when there is no such resource."""
         table, column = RESOURCE_TABLES[kind]
         if kind == "experiment":
-            try:
-                key = int(key)
-            except (TypeError, ValueError):
+            found = int_id(key)
+            if found is None:
                 return None
+            key = found
         with self.engine.connect() as conn:
             return conn.execute(select(table.c.project_id).where(column == key)).scalar()
 
@@ -475,10 +476,10 @@ class SqlAccessStore:
         """Place a resource in ``project`` (all its runs, versions follow it)."""
         table, column = RESOURCE_TABLES[kind]
         if kind == "experiment":
-            try:
-                key = int(key)
-            except (TypeError, ValueError):
-                raise NotFound(f"experiment {key!r}: no such experiment") from None
+            found = int_id(key)
+            if found is None:
+                raise NotFound(f"experiment {key!r}: no such experiment")
+            key = found
         with write_transaction(self.engine) as conn:
             target = conn.execute(select(projects).where(projects.c.name == project)).first()
             if target is None:

@@ -536,10 +536,7 @@ REAPER = "keel-server"
 
 
 def _int_id(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return v.int_id(value)
 
 
 def default_run_name(run_id: str) -> str:
