@@ -1,0 +1,205 @@
+"""The API fuzzed from its own OpenAPI document (schemathesis) against a real
+``keel server``: no request, however odd, may answer 5xx, and every answer must match
+the status codes, content type and body schema the document declares for it.
+
+Two servers are fuzzed: an open one (loopback, no users) and one with an admin user whose
+bearer token every request carries, so the authenticated paths run too. Each is seeded
+first (an experiment, a run with a param, a metric and an artifact, a registered model
+with a version, an alias and a promotion request) and a third of the cases use those ids
+in their paths, so routes get past "no such run" to the code behind it.
+
+Bounded and deterministic for CI: ``derandomize`` fixes the examples, ``KEEL_FUZZ_EXAMPLES``
+(default 8) the number per operation and mode; raise it locally to dig deeper. Every
+failing operation is reported at once, with the request that broke it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.core.failures import FailureGroup  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from access.conftest import AuthServer, create_user  # noqa: E402
+from conftest import ServerProcess, unique  # noqa: E402
+from registry.support import MANIFEST  # noqa: E402
+from server.support import API, log_problems, new_id  # noqa: E402
+
+EXAMPLES = int(os.environ.get("KEEL_FUZZ_EXAMPLES", "8"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+ALIAS = "staging"
+
+
+@dataclass
+class Target:
+    """A seeded server to fuzz: its URL, the headers every request carries and the real
+    value of each path parameter the seed made."""
+
+    server: ServerProcess
+    headers: dict[str, str]
+    ids: dict[str, Any]
+
+
+def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Real resources for the fuzzer's paths; returns ``{path parameter: value}``."""
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as api:
+
+        def ok(r: httpx.Response) -> dict[str, Any]:
+            assert r.is_success, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
+            return r.json() if r.content else {}
+
+        exp = ok(api.post(f"{API}/experiments", json={"name": unique("fuzz")}))["experiment_id"]
+        run = ok(api.post(f"{API}/runs", json={"experiment_id": exp, "run_name": "r"}))
+        run_id = run["info"]["run_id"]
+        batch = {
+            "batch_id": new_id(),
+            "runs": [
+                {
+                    "run_id": run_id,
+                    "params": {"lr": "0.1"},
+                    "metrics": {"keys": ["loss"], "values": [0.5], "timestamps": [1], "steps": [0]},
+                }
+            ],
+        }
+        ok(api.post(f"{API}/writes", json=batch))
+        ok(
+            api.put(
+                f"{API}/runs/{run_id}/artifacts/content",
+                params={"path": "model/keel-model.json"},
+                content=MANIFEST,
+            )
+        )
+        models = f"{API}/registered-models"
+        model = ok(api.post(models, json={"name": unique("fuzz-model")}))["name"]
+        source = f"runs:/{run_id}/model"
+        version = ok(api.post(f"{models}/{model}/versions", json={"source": source}))["version"]
+        ok(api.put(f"{models}/{model}/aliases/{ALIAS}", json={"version": version}))
+        request = ok(
+            api.post(
+                f"{models}/{model}/promotion-requests", json={"version": version, "alias": "prod"}
+            )
+        )
+        for path in (  # each id names a resource: the seeded strategy relies on it
+            f"{API}/experiments/{exp}",
+            f"{API}/runs/{run_id}",
+            f"{models}/{model}/versions/{version}",
+            f"{models}/{model}/aliases/{ALIAS}",
+            f"{API}/promotion-requests/{request['id']}",
+        ):
+            ok(api.get(path))
+    return {
+        "experiment_id": exp,
+        "run_id": run_id,
+        "name": model,
+        "version": version,
+        "alias": ALIAS,
+        "request_id": request["id"],
+    }
+
+
+@pytest.fixture(scope="module")
+def open_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    root = tmp_path_factory.mktemp("fuzz-open")
+    server = ServerProcess(f"sqlite:///{root / 'keel.db'}", root / "artifacts", root / "log")
+    server.start()
+    try:
+        yield Target(server, {}, seed(server.url, {}))
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def auth_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    root = tmp_path_factory.mktemp("fuzz-auth")
+    # No rate limit: the fuzzer is one client sending as fast as it can.
+    server = AuthServer(root, env={"KEEL_RATE_LIMIT": "none"})
+    token = create_user(server.backend, "fuzz-admin", "--admin")
+    server.start()
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        yield Target(server, headers, seed(server.url, headers))
+    finally:
+        server.stop()
+
+
+def fuzz(target: Target) -> list[str]:
+    """Fuzz every operation of the target's document; one line per failing operation."""
+    raw = httpx.get(f"{target.server.url}/openapi.json", timeout=30).json()
+    schema = schemathesis.openapi.from_dict(raw)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # Deletions last, so the seeded resources are there for every other route.
+    operations.sort(key=lambda op: op.method.upper() == "DELETE")
+    failures: list[str] = []
+    for operation in operations:
+        problem = fuzz_operation(operation, target)
+        if problem:
+            failures.append(f"{operation.method.upper()} {operation.path}: {problem}")
+    return failures
+
+
+def fuzz_operation(operation: Any, target: Target) -> str | None:
+    """The first failure of ``operation`` (a schemathesis ``APIOperation``), or ``None``."""
+    strategies = [
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    ]
+    names = [p.name for p in operation.path_parameters]
+    if names and all(name in target.ids for name in names):
+        seeded = {name: target.ids[name] for name in names}
+        strategies.append(operation.as_strategy(path_parameters=seeded))
+    found: list[str] = []
+
+    @settings(
+        max_examples=EXAMPLES * len(strategies),
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=st.one_of(strategies))
+    def run(case: Any) -> None:
+        if found:
+            return
+        try:
+            case.call_and_validate(
+                base_url=target.server.url, headers=target.headers, checks=CHECKS, timeout=30
+            )
+        except (AssertionError, FailureGroup) as exc:
+            found.append(f"{type(exc).__name__}: {str(exc).strip()[:1500]}")
+
+    run()
+    return found[0] if found else None
+
+
+def test_fuzz_open_server(open_target: Target) -> None:
+    failures = fuzz(open_target)
+    assert not failures, "\n\n".join(failures)
+    assert log_problems(open_target.server.log) == []
+
+
+def test_fuzz_authenticated_server(auth_target: Target) -> None:
+    failures = fuzz(auth_target)
+    assert not failures, "\n\n".join(failures)
+    assert log_problems(auth_target.server.log) == []
