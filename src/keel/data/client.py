@@ -605,9 +605,9 @@ def dataset_objects(backend: Backend) -> ObjectRemote | None:
     """Where a store keeps dataset objects: ``<artifact root>/datasets`` of a SQL store,
     reached directly, or of a ``keel server``, through it."""
     if backend.remote:
-        from keel.store.rest.datasets import ServerObjects
-
-        return ServerObjects(backend.target.uri)
+        # The backend's own session: a session of our own here sent no API token, and an
+        # authenticated server refused every push and pull (401).
+        return backend.server_objects
     from keel.artifacts.store import ArtifactStore
     from keel.data.remote import StoreObjects
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from keel.store.datasets import DatasetStore
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
+    from keel.store.rest.datasets import ServerObjects
     from keel.store.sql.access import SqlAccessStore
 
 
@@ -110,6 +111,16 @@ class Backend:
             from keel.store.sql.registry import SqlRegistryStore
 
             return SqlRegistryStore(self._engine)
+
+    @cached_property
+    def server_objects(self) -> ServerObjects:
+        """A ``keel server``'s dataset objects, through the one HTTP session of this
+        backend (and so with its API token)."""
+        from keel.store.rest.datasets import ServerObjects
+
+        if not self.remote:
+            raise TypeError(f"{self.uri!r} is not a keel server: its objects need no server")
+        return ServerObjects(self._http)
 
     @cached_property
     def datasets(self) -> DatasetStore:
