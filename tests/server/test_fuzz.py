@@ -5,8 +5,8 @@ the status codes, content type and body schema the document declares for it.
 Two servers are fuzzed: an open one (loopback, no users) and one with an admin user whose
 bearer token every request carries, so the authenticated paths run too. Each is seeded
 first (an experiment, a run with a param, a metric and an artifact, a registered model
-with a version, an alias and a promotion request) and a third of the cases use those ids
-in their paths, so routes get past "no such run" to the code behind it.
+with a version, an alias, a promotion request and a dataset of two files) and a third of
+the cases use those ids in their paths, so routes get past "no such run" to the code behind it.
 
 Bounded and deterministic for CI: ``derandomize`` fixes the examples, ``KEEL_FUZZ_EXAMPLES``
 (default 8) the number per operation and mode; raise it locally to dig deeper. Every
@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,6 +60,28 @@ class Target:
     server: ServerProcess
     headers: dict[str, str]
     ids: dict[str, Any]
+    dataset_ids: dict[str, Any]
+    """For the dataset routes, where ``name``, ``version`` and ``digest`` are a dataset's."""
+
+    def seeded(self, path: str) -> dict[str, Any]:
+        """The real value of each path parameter of the operation at ``path``."""
+        if "/dataset" in path:
+            return {**self.ids, **self.dataset_ids}
+        return self.ids
+
+
+def seed_dataset(url: str, token: str | None, root: Path) -> dict[str, Any]:
+    """A dataset of two files, added through the server by the client, as users do."""
+    from keel.client import Client
+    from keel.config import Settings
+
+    files = root / "dataset"
+    files.mkdir()
+    (files / "a.csv").write_text("x,y\n1,2\n")
+    (files / "b.txt").write_text("hello")
+    with Client(url, token=token, settings=Settings(home=root / "home")) as client:
+        added = client.data.add(files, name=unique("fuzz-data")).version
+    return {"name": added.name, "version": str(added.version), "digest": added.digest}
 
 
 def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -124,7 +147,7 @@ def open_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     server = ServerProcess(f"sqlite:///{root / 'keel.db'}", root / "artifacts", root / "log")
     server.start()
     try:
-        yield Target(server, {}, seed(server.url, {}))
+        yield Target(server, {}, seed(server.url, {}), seed_dataset(server.url, None, root))
     finally:
         server.stop()
 
@@ -138,7 +161,8 @@ def auth_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     server.start()
     headers = {"Authorization": f"Bearer {token}"}
     try:
-        yield Target(server, headers, seed(server.url, headers))
+        dataset = seed_dataset(server.url, token, root)
+        yield Target(server, headers, seed(server.url, headers), dataset)
     finally:
         server.stop()
 
@@ -165,8 +189,9 @@ def fuzz_operation(operation: Any, target: Target) -> str | None:
         operation.as_strategy(GenerationMode.NEGATIVE),
     ]
     names = [p.name for p in operation.path_parameters]
-    if names and all(name in target.ids for name in names):
-        seeded = {name: target.ids[name] for name in names}
+    known = target.seeded(operation.path)
+    if names and all(name in known for name in names):
+        seeded = {name: known[name] for name in names}
         strategies.append(operation.as_strategy(path_parameters=seeded))
     found: list[str] = []
 
