@@ -280,6 +280,16 @@ def test_numbers_past_64_bits_are_422_naming_the_field(
     assert_error(api.post(API + path, json=body), 422, field)
 
 
+@pytest.mark.parametrize("verify", [0, 1, "true", "yes", None])
+def test_verify_of_missing_objects_is_a_json_boolean(api: httpx.Client, verify: object) -> None:
+    """Found by the API fuzzer (negative_data_rejection): ``verify: 0`` was coerced to
+    false and answered 200, though the document says a boolean."""
+    r = api.post(f"{API}/dataset-objects/missing", json={"digests": [], "verify": verify})
+    assert_error(r, 422, "verify")
+    r = api.post(f"{API}/dataset-objects/missing", json={"digests": [], "verify": True})
+    assert r.status_code == 200 and r.json()["verified"] is True, r.text
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -32,8 +32,11 @@ class RunInputCreate(BaseModel):
 
 class DigestList(BaseModel):
     digests: list[str] = Field(max_length=100_000)
+    # strict: a 0 or "yes" is a wrong type, not a quiet False or True
     verify: bool = Field(
-        False, description="Also list held objects whose bytes no longer match (read whole)"
+        False,
+        strict=True,
+        description="Also list held objects whose bytes no longer match (read whole)",
     )
 
 
