@@ -342,6 +342,25 @@ def test_unknown_route_and_method_are_json_errors(api: httpx.Client) -> None:
     assert_error(api.put(f"{API}/experiments"), 405)
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/experiments", "GET, POST"),
+        ("/experiments/1", "DELETE, GET"),
+        ("/runs/" + "0" * 32, "DELETE, GET, PATCH"),
+        ("/registered-models/m/aliases/a", "DELETE, GET, PUT"),
+    ],
+)
+def test_a_405_allows_every_method_of_the_resource(
+    api: httpx.Client, path: str, allowed: str
+) -> None:
+    """Found by the API fuzzer: ``Allow`` named the methods of the first route whose path
+    matched (``OPTIONS /experiments/1`` said ``GET`` only, though DELETE is served)."""
+    r = api.options(API + path)
+    assert_error(r, 405)
+    assert r.headers["allow"] == allowed
+
+
 # non-finite metrics -------------------------------------------------------------------------
 
 EXACT = ["NaN", "Infinity", "-Infinity", 0.1, -0.0, 1.7976931348623157e308, 5e-324, -2.5, "NaN"]
