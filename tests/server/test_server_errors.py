@@ -349,6 +349,9 @@ def test_unknown_route_and_method_are_json_errors(api: httpx.Client) -> None:
         ("/experiments/1", "DELETE, GET"),
         ("/runs/" + "0" * 32, "DELETE, GET, PATCH"),
         ("/registered-models/m/aliases/a", "DELETE, GET, PUT"),
+        ("/runs/reap", "POST"),  # a concrete path is not /runs/{run_id}
+        ("/experiments/by-name", "GET"),
+        ("/dataset-objects/missing", "POST"),
     ],
 )
 def test_a_405_allows_every_method_of_the_resource(

@@ -71,14 +71,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
-    """Every method some route serves at ``path``, sorted (for a 405's ``Allow``)."""
-    found: set[str] = set()
+    """The methods of the resource at ``path``, sorted (for a 405's ``Allow``): those of
+    every route whose template matches it, the most concrete templates only, as OpenAPI
+    matches paths (``/runs/reap`` is that route's, not ``/runs/{run_id}``'s)."""
+    found: dict[int, set[str]] = {}
     for route in routes:
         methods = getattr(route, "methods", None)
         template = getattr(route, "path", None)
         if methods and isinstance(template, str) and _path_regex(template).match(path):
-            found.update(methods)
-    return sorted(found)
+            found.setdefault(template.count("{"), set()).update(methods)
+    return sorted(found[min(found)]) if found else []
 
 
 @functools.lru_cache(maxsize=512)
