@@ -271,12 +271,18 @@ def test_an_experiment_id_no_column_holds_is_404_not_500(
         ("/runs/search", {"experiment_ids": ["1"], "max_results": 0}, "max_results"),
         ("/runs", {"experiment_id": "1", "start_time": 2**64}, "start_time"),
         ("/runs", {"experiment_id": "1", "start_time": -1}, "start_time"),
+        ("/runs/reap", {"silent_for_ms": True}, "silent_for_ms"),  # would reap every run
+        ("/runs/reap", {"silent_for_ms": "5"}, "silent_for_ms"),
+        ("/runs", {"experiment_id": "1", "start_time": True}, "start_time"),
+        ("/runs/search", {"experiment_ids": ["1"], "max_results": True}, "max_results"),
+        ("/runs/" + "0" * 32 + "/inputs", {"name": "d", "version": True}, "version"),
     ],
 )
-def test_numbers_past_64_bits_are_422_naming_the_field(
+def test_numbers_out_of_range_or_not_json_integers_are_422(
     api: httpx.Client, path: str, body: dict[str, Any], field: str
 ) -> None:
-    """Found by the API fuzzer: ``silent_for_ms`` of 2**64 was an OverflowError (500)."""
+    """Found by the API fuzzer: ``silent_for_ms`` of 2**64 was an OverflowError (500), and
+    ``true`` was read as 1 (every running run silent for a millisecond was reaped)."""
     assert_error(api.post(API + path, json=body), 422, field)
 
 

@@ -15,9 +15,10 @@ class Strict(BaseModel):
 
 
 # The largest integer a database column (BIGINT) holds: a larger one in a request is a
-# 422 naming its field, not an overflow deep in the store.
-Millis = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# 422 naming its field, not an overflow deep in the store. Strict: a JSON true is no
+# number (pydantic would read it as 1: {"silent_for_ms": true} reaped every running run).
+Millis = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)]
 """A time in epoch milliseconds, or a duration in milliseconds."""
 
-Count = Annotated[int, Field(ge=1, le=INT64_MAX)]
+Count = Annotated[int, Field(strict=True, ge=1, le=INT64_MAX)]
 """A positive count: ``max_results``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 
@@ -26,7 +26,7 @@ class DatasetVersionCreate(BaseModel):
 
 class RunInputCreate(BaseModel):
     name: str
-    version: int
+    version: StrictInt  # a JSON true is no version (pydantic would read it as 1)
     context: str = "training"
 
 
