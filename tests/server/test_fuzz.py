@@ -1,6 +1,7 @@
 """The API fuzzed from its own OpenAPI document (schemathesis) against a real
-``keel server``: no request, however odd, may answer 5xx, and every answer must match
-the status codes, content type and body schema the document declares for it.
+``keel server``: no request, however odd, may answer 5xx, every answer must match the
+status codes, content type and body schema the document declares for it, and a request
+the document calls invalid must be refused.
 
 Two servers are fuzzed: an open one (loopback, no users) and one with an admin user whose
 bearer token every request carries, so the authenticated paths run too. Each is seeded
@@ -33,6 +34,7 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.core.failures import FailureGroup  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -48,6 +50,7 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    negative_data_rejection,  # what the document says is invalid is refused (4xx)
 ]
 ALIAS = "staging"
 
