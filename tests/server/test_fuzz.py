@@ -10,8 +10,9 @@ with a version, an alias, a promotion request and a dataset of two files) and a 
 the cases use those ids in their paths, so routes get past "no such run" to the code behind it.
 
 Bounded and deterministic for CI: ``derandomize`` fixes the examples, ``KEEL_FUZZ_EXAMPLES``
-(default 8) the number per operation and mode; raise it locally to dig deeper. Every
-failing operation is reported at once, with the request that broke it.
+(default 8) the number per operation and mode; raise it, or set ``KEEL_FUZZ_SEED`` for
+other cases, to dig deeper locally. Every failing operation is reported at once, with
+the request that broke it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
+import hypothesis  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
@@ -45,6 +47,8 @@ from registry.support import MANIFEST  # noqa: E402
 from server.support import API, log_problems, new_id  # noqa: E402
 
 EXAMPLES = int(os.environ.get("KEEL_FUZZ_EXAMPLES", "8"))
+SEED = os.environ.get("KEEL_FUZZ_SEED")
+"""Unset (CI): the same cases every run. Set: other cases, the same for the same seed."""
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -200,7 +204,7 @@ def fuzz_operation(operation: Any, target: Target) -> str | None:
 
     @settings(
         max_examples=EXAMPLES * len(strategies),
-        derandomize=True,
+        derandomize=SEED is None,
         database=None,
         deadline=None,
         phases=[Phase.explicit, Phase.generate],
@@ -217,7 +221,7 @@ def fuzz_operation(operation: Any, target: Target) -> str | None:
         except (AssertionError, FailureGroup) as exc:
             found.append(f"{type(exc).__name__}: {str(exc).strip()[:1500]}")
 
-    run()
+    (run if SEED is None else hypothesis.seed(int(SEED))(run))()
     return found[0] if found else None
 
 
