@@ -93,3 +93,22 @@ def test_an_open_server_has_no_sign_up(server: ServerProcess) -> None:
         assert r.status_code == 403, r.text
         assert "keel users create" in r.json()["error"]["message"]
         assert api.get("/api/v1/experiments").status_code == 200
+
+
+def test_dataset_objects_travel_with_the_token(team: Team, tmp_path: Path) -> None:
+    """``data.add`` through an authenticated server pushes the files it lacks, and another
+    machine's ``data.get`` pulls them: both with the client's token. (Found seeding the
+    API fuzzer: the dataset objects went through an HTTP session of their own, without
+    the token, and every push was refused with 401.)"""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.csv").write_text("x,y\n1,2\n")
+    (src / "b.txt").write_text("hello")
+    name = f"with-token-{os.getpid()}"
+    with Client(team.server.url, token=team.tokens["eddie"], settings=settings(tmp_path)) as c:
+        added = c.data.add(src, name=name)
+        c.data.push([f"{name}@{added.version.version}"])
+    other = tmp_path / "other"
+    with Client(team.server.url, token=team.tokens["carol"], settings=settings(other)) as reader:
+        reader.data.get(f"{name}@{added.version.version}", tmp_path / "out")
+    assert (tmp_path / "out" / "b.txt").read_text() == "hello"

@@ -350,3 +350,14 @@ def test_dataset_objects_need_a_role_on_some_project(team: Team) -> None:
         # a dataset's versions belong to its project: erin cannot add one to default's
         r = erin.post(f"{API}/datasets/{unique('ds')}/versions", json=_VERSION)
         assert_error(r, 403, "default")
+
+
+@pytest.mark.parametrize("number", [2**63, 2**64, -(2**63) - 1])
+def test_ids_past_64_bits_in_paths_are_404_for_a_signed_in_caller(team: Team, number: int) -> None:
+    """Found by the API fuzzer: the permission guard looked up the project of experiment
+    or promotion request ``number`` in the database, which overflowed (500)."""
+    with team.client("root") as api:
+        assert_error(api.get(f"{API}/experiments/{number}"), 404, "experiment")
+        assert_error(api.get(f"{API}/promotion-requests/{number}"), 400, "request id")
+    with team.client("carol") as api:
+        assert_error(api.get(f"{API}/experiments/{number}"), 404, "experiment")

@@ -250,6 +250,52 @@ def test_wrong_types_are_422(
     assert experiment_count(api) == before
 
 
+@pytest.mark.parametrize("experiment_id", [str(2**63), str(2**64), str(-(2**63) - 1), "7_0", "٣"])
+def test_an_experiment_id_no_column_holds_is_404_not_500(
+    api: httpx.Client, experiment_id: str
+) -> None:
+    """Found by the API fuzzer: ids past 2**63 overflowed in the SQLite driver (500)."""
+    assert_error(api.get(f"{API}/experiments/{experiment_id}"), 404, "no such experiment")
+    r = api.post(f"{API}/runs/search", json={"experiment_ids": [experiment_id]})
+    assert_error(r, 400, "experiment_ids")
+    r = api.post(f"{API}/runs", json={"experiment_id": experiment_id})
+    assert_error(r, 404, "no such experiment")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/runs/reap", {"silent_for_ms": 2**63}, "silent_for_ms"),
+        ("/runs/reap", {"silent_for_ms": 2**64}, "silent_for_ms"),
+        ("/runs/search", {"experiment_ids": ["1"], "max_results": 2**63}, "max_results"),
+        ("/runs/search", {"experiment_ids": ["1"], "max_results": 0}, "max_results"),
+        ("/runs", {"experiment_id": "1", "start_time": 2**64}, "start_time"),
+        ("/runs", {"experiment_id": "1", "start_time": -1}, "start_time"),
+        ("/runs/reap", {"silent_for_ms": True}, "silent_for_ms"),  # would reap every run
+        ("/runs/reap", {"silent_for_ms": "5"}, "silent_for_ms"),
+        ("/runs", {"experiment_id": "1", "start_time": True}, "start_time"),
+        ("/runs/search", {"experiment_ids": ["1"], "max_results": True}, "max_results"),
+        ("/runs/" + "0" * 32 + "/inputs", {"name": "d", "version": True}, "version"),
+    ],
+)
+def test_numbers_out_of_range_or_not_json_integers_are_422(
+    api: httpx.Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    """Found by the API fuzzer: ``silent_for_ms`` of 2**64 was an OverflowError (500), and
+    ``true`` was read as 1 (every running run silent for a millisecond was reaped)."""
+    assert_error(api.post(API + path, json=body), 422, field)
+
+
+@pytest.mark.parametrize("verify", [0, 1, "true", "yes", None])
+def test_verify_of_missing_objects_is_a_json_boolean(api: httpx.Client, verify: object) -> None:
+    """Found by the API fuzzer (negative_data_rejection): ``verify: 0`` was coerced to
+    false and answered 200, though the document says a boolean."""
+    r = api.post(f"{API}/dataset-objects/missing", json={"digests": [], "verify": verify})
+    assert_error(r, 422, "verify")
+    r = api.post(f"{API}/dataset-objects/missing", json={"digests": [], "verify": True})
+    assert r.status_code == 200 and r.json()["verified"] is True, r.text
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
@@ -300,6 +346,28 @@ def test_wrong_query_types_are_422(api: httpx.Client, run_id: str) -> None:
 def test_unknown_route_and_method_are_json_errors(api: httpx.Client) -> None:
     assert_error(api.get(f"{API}/nope"), 404)
     assert_error(api.put(f"{API}/experiments"), 405)
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/experiments", "GET, POST"),
+        ("/experiments/1", "DELETE, GET"),
+        ("/runs/" + "0" * 32, "DELETE, GET, PATCH"),
+        ("/registered-models/m/aliases/a", "DELETE, GET, PUT"),
+        ("/runs/reap", "POST"),  # a concrete path is not /runs/{run_id}
+        ("/experiments/by-name", "GET"),
+        ("/dataset-objects/missing", "POST"),
+    ],
+)
+def test_a_405_allows_every_method_of_the_resource(
+    api: httpx.Client, path: str, allowed: str
+) -> None:
+    """Found by the API fuzzer: ``Allow`` named the methods of the first route whose path
+    matched (``OPTIONS /experiments/1`` said ``GET`` only, though DELETE is served)."""
+    r = api.options(API + path)
+    assert_error(r, 405)
+    assert r.headers["allow"] == allowed
 
 
 # non-finite metrics -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from keel.access.tokens import hash_token
 from keel.entities.access import DEFAULT_PROJECT_ID, Principal, Role
+from keel.entities.rules import int_id
 from keel.errors import Unauthenticated
 
 if TYPE_CHECKING:
@@ -163,10 +164,8 @@ class Authenticator:
             if kind == "run":
                 project_id = self.store.project_of_run(key)
             elif kind == "request":
-                try:
-                    model = self.store.model_of_request(int(key))
-                except ValueError:
-                    model = None
+                request_id = int_id(key)
+                model = None if request_id is None else self.store.model_of_request(request_id)
                 project_id = None if model is None else self.store.project_of("model", model)
             else:
                 project_id = self.store.project_of(kind, key)

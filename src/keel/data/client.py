@@ -616,11 +616,9 @@ def dataset_objects(backend: Backend) -> ObjectRemote | None:
     """Where a store keeps dataset objects: ``<artifact root>/datasets`` of a SQL store,
     reached directly, or of a ``keel server``, through it."""
     if backend.remote:
-        from keel.store.rest.datasets import ServerObjects
-
         # The backend's own session: it carries the caller's token, as every other
         # request to that server does.
-        return ServerObjects(backend.http)
+        return backend.server_objects
     from keel.artifacts.store import ArtifactStore
     from keel.data.remote import StoreObjects
 

@@ -40,6 +40,7 @@ INT64_MAX = 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _KEY = re.compile(r"[A-Za-z0-9_\-. /:]+")
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 def check_name(field: str, value: object) -> str:
@@ -221,6 +222,22 @@ def check_int(field: str, value: object, *, minimum: int = 0) -> int:
     if not minimum <= value <= INT64_MAX:
         raise InvalidArgument(f"{field}: must be between {minimum} and {INT64_MAX}")
     return value
+
+
+def int_id(value: object, maximum: int = INT64_MAX) -> int | None:
+    """The integer id ``value`` (an experiment id, a request id from a path) names, or
+    ``None`` when it can name none: decimal ASCII digits, 0 to ``maximum``. ``int()``
+    alone takes ``" 7"``, ``"7_0"`` and other scripts' digits, and numbers no database
+    column holds, which then fail deep in the driver as a 500."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    else:
+        return None
+    return number if 0 <= number <= maximum else None
 
 
 def check_run_id(value: object) -> str:

@@ -23,6 +23,7 @@ from keel.server.deps import bind_audit_actor
 from keel.server.errors import install_error_handlers
 from keel.server.hosts import HostCheck, allowed_hosts
 from keel.server.limits import RequestLimits
+from keel.server.openapi import ERROR_RESPONSES
 from keel.server.request_id import RequestId
 from keel.server.responses import JSON
 from keel.server.routes import (
@@ -133,7 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 def api_router() -> APIRouter:
     """Every router, each mounted once, under ``/api/v1`` and behind ``API_DEPENDENCIES``."""
-    api = APIRouter(prefix=API, dependencies=list(API_DEPENDENCIES))
+    api = APIRouter(prefix=API, dependencies=list(API_DEPENDENCIES), responses=ERROR_RESPONSES)
     for router in ROUTERS:
         api.include_router(router)
     return api

@@ -3,11 +3,16 @@ and one body shape, ``{"error": {"code": ..., "message": ...}}``."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+from collections.abc import Iterable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from keel.errors import KeelError, Unauthenticated
 from keel.server.responses import JSON
@@ -39,7 +44,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_argument", "; ".join(problems))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSON:
+    async def http_error(request: Request, exc: HTTPException) -> JSON:
         code = {
             401: "unauthenticated",
             403: "forbidden",
@@ -51,9 +56,43 @@ def install_error_handlers(app: FastAPI) -> None:
         }.get(exc.status_code, "http_error")
         response = error_response(exc.status_code, code, str(exc.detail))
         response.headers.update(exc.headers or {})  # a 401's WWW-Authenticate, a 429's Retry-After
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route whose path matched; RFC 9110
+            # wants every method the resource has (found by the API fuzzer).
+            allowed = allowed_methods(_routes(request.app), request.scope["path"])
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSON:
         log.exception("unexpected error")
         return error_response(500, "internal_error", f"internal error: {type(exc).__name__}")
+
+
+def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
+    """The methods of the resource at ``path``, sorted (for a 405's ``Allow``): those of
+    every route whose template matches it, the most concrete templates only, as OpenAPI
+    matches paths (``/runs/reap`` is that route's, not ``/runs/{run_id}``'s)."""
+    found: dict[int, set[str]] = {}
+    for route in routes:
+        methods = getattr(route, "methods", None)
+        template = getattr(route, "path", None)
+        if methods and isinstance(template, str) and _path_regex(template).match(path):
+            found.setdefault(template.count("{"), set()).update(methods)
+    return sorted(found[min(found)]) if found else []
+
+
+@functools.lru_cache(maxsize=512)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
+
+
+def _routes(app: FastAPI) -> Iterable[Any]:
+    """The app's routes with their full paths: FastAPI 0.16x keeps an included router as
+    one entry of ``app.routes`` (``iter_route_contexts`` lists its routes)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies the routes into app.routes
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))

@@ -6,10 +6,14 @@ from typing import Any, get_args
 from urllib.parse import quote
 
 import orjson
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 
-class JSON(Response):
+class JSON(JSONResponse):
+    """A JSON response. A ``JSONResponse`` so that FastAPI documents each route's
+    ``response_model`` as its body's schema: for any other response class it writes
+    ``{"type": "string"}``, a document no client or fuzzer can check answers against."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from keel.store.datasets import DatasetStore
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
+    from keel.store.rest.datasets import ServerObjects
     from keel.store.sql.access import SqlAccessStore
     from keel.store.sql.quotas import SqlQuotas
     from keel.store.sql.store import SqlTrackingStore
@@ -67,14 +68,6 @@ class Backend:
 
             token = self._settings.tracking_token or saved_token(self._settings, self.target.uri)
             return Http(self.target.uri, timeout=self._settings.http_timeout, token=token)
-
-    @property
-    def http(self) -> Any:
-        """The one HTTP session to a ``keel server`` (with the caller's token), for the
-        parts built beside the stores (dataset objects)."""
-        if not self.remote:
-            raise AssertionError("http is a server's; a database has no HTTP session")
-        return self._http
 
     @property
     def artifact_root(self) -> str | None:
@@ -124,6 +117,16 @@ class Backend:
             from keel.store.sql.registry import SqlRegistryStore
 
             return SqlRegistryStore(self._engine)
+
+    @cached_property
+    def server_objects(self) -> ServerObjects:
+        """A ``keel server``'s dataset objects, through the one HTTP session of this
+        backend (and so with its API token)."""
+        from keel.store.rest.datasets import ServerObjects
+
+        if not self.remote:
+            raise TypeError(f"{self.uri!r} is not a keel server: its objects need no server")
+        return ServerObjects(self._http)
 
     @cached_property
     def datasets(self) -> DatasetStore:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from keel.entities.dataset import Dataset, DatasetInput, DatasetKind, DatasetVersion
 
@@ -31,14 +31,17 @@ class DatasetVersionCreate(BaseModel):
 
 class RunInputCreate(BaseModel):
     name: str
-    version: int
+    version: StrictInt  # a JSON true is no version (pydantic would read it as 1)
     context: str = "training"
 
 
 class DigestList(BaseModel):
     digests: list[str] = Field(max_length=100_000)
+    # strict: a 0 or "yes" is a wrong type, not a quiet False or True
     verify: bool = Field(
-        False, description="Also list held objects whose bytes no longer match (read whole)"
+        False,
+        strict=True,
+        description="Also list held objects whose bytes no longer match (read whole)",
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from keel.entities.experiment import LifecycleStage
 from keel.entities.run import Run, RunData, RunInfo, RunPage, RunStatus
-from keel.wire.base import Strict
+from keel.wire.base import Count, Millis, Strict
 from keel.wire.numbers import Number, decode_float, encode_float
 
 
@@ -17,7 +17,7 @@ class RunCreateBody(Strict):
     experiment_id: str
     run_id: str | None = None
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Millis | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     parent_run_id: str | None = None
     user_id: str | None = None
@@ -25,7 +25,7 @@ class RunCreateBody(Strict):
 
 class RunUpdate(Strict):
     status: Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] | None = None
-    end_time: int | None = None
+    end_time: Millis | None = None
     run_name: str | None = None
 
 
@@ -58,7 +58,7 @@ class RunSearch(Strict):
     experiment_ids: list[str] = Field(min_length=1)
     filter: str | None = None
     view: Literal["active", "deleted", "all"] = "active"
-    max_results: int = 1000
+    max_results: Count = 1000
     order_by: list[str] | None = None
     page_token: str | None = None
 
@@ -69,7 +69,7 @@ class RunPagePublic(BaseModel):
 
 
 class Reap(Strict):
-    silent_for_ms: int = Field(gt=0)
+    silent_for_ms: Millis = Field(gt=0)
 
 
 class ReapedRuns(BaseModel):

@@ -27,6 +27,7 @@ from keel.entities.access import (
     Role,
 )
 from keel.entities.audit import AuditAction, ResourceType
+from keel.entities.rules import int_id
 from keel.errors import AlreadyExists, Conflict, NotFound
 from keel.store.acting import current_actor
 from keel.store.sql import audit
@@ -646,10 +647,10 @@ class SqlAccessStore:
         name); ``None`` when there is no such resource."""
         table, column = RESOURCE_TABLES[kind]
         if kind == "experiment":
-            try:
-                key = int(key)
-            except (TypeError, ValueError):
+            found = int_id(key)
+            if found is None:
                 return None
+            key = found
         with self.engine.connect() as conn:
             return conn.execute(select(table.c.project_id).where(column == key)).scalar()
 
@@ -679,10 +680,10 @@ class SqlAccessStore:
         """Place a resource in ``project`` (all its runs, versions follow it)."""
         table, column = RESOURCE_TABLES[kind]
         if kind == "experiment":
-            try:
-                key = int(key)
-            except (TypeError, ValueError):
-                raise NotFound(f"experiment {key!r}: no such experiment") from None
+            found = int_id(key)
+            if found is None:
+                raise NotFound(f"experiment {key!r}: no such experiment")
+            key = found
         with write_transaction(self.engine) as conn:
             target = conn.execute(select(projects).where(projects.c.name == project)).first()
             if target is None:

@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import FromClause
 
 from keel.entities import ViewType
-from keel.entities.ids import integer_id
+from keel.entities.rules import int_id
 from keel.entities.search import And, Comparison, Node, Or, OrderBy, parse_filter, parse_order_by
 from keel.errors import InvalidArgument
 from keel.store.sql.search_token import Kind, decode_page_token, encode_page_token
@@ -330,10 +330,10 @@ class _Compiler:
 def _experiment_ids(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(_experiment_ids(v) for v in value)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"filter: experiment_id {value!r} is not a number") from None
+    found = int_id(value)
+    if found is None:
+        raise InvalidArgument(f"filter: experiment_id {value!r} is not an experiment id")
+    return found
 
 
 def _one_or_many(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -365,10 +365,10 @@ class RunSearch:
     ) -> None:
         ids = []
         for exp_id in experiment_ids:
-            number = integer_id(exp_id)
-            if number is None:
+            found = int_id(exp_id)
+            if found is None:
                 raise InvalidArgument(f"experiment_ids: {exp_id!r} is not an experiment id")
-            ids.append(number)
+            ids.append(found)
         compiler = _Compiler(conn)
         node = parse_filter(filter_string)
         where = compiler.top(node) if node is not None else []

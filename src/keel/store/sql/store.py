@@ -25,7 +25,7 @@ from keel.entities import (
 from keel.entities import rules as v
 from keel.entities.access import canonical_name
 from keel.entities.audit import AuditAction, ResourceType
-from keel.entities.ids import integer_id, new_id
+from keel.entities.ids import new_id
 from keel.entities.run import TAG_LOST
 from keel.errors import AlreadyExists, InvalidArgument, NotFound
 from keel.store.acting import current_actor
@@ -554,7 +554,7 @@ REAPER = "keel-server"
 
 
 def _int_id(value: str) -> int | None:
-    return integer_id(value)
+    return v.int_id(value)
 
 
 def default_run_name(run_id: str) -> str:

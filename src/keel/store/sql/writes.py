@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from keel.entities import LifecycleStage, RunStatus, RunWrite, WriteBatch
 from keel.entities.audit import AuditAction, ResourceType
-from keel.entities.ids import integer_id
+from keel.entities.rules import int_id
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.sql import audit
 from keel.store.sql import write_statements as prebuilt
@@ -152,10 +152,10 @@ def _create_runs(
 
 
 def _experiment_id(value: str) -> int:
-    number = integer_id(value)
-    if number is None:
+    found = int_id(value)
+    if found is None:
         raise NotFound(f"experiment {value!r}: no such experiment")
-    return number
+    return found
 
 
 def _check_runs_writable(conn: Connection, writes: Sequence[RunWrite]) -> None:
