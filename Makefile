@@ -31,6 +31,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/tracking.py
+	$(BIN)/python bench/auth_http.py
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/data.py
 
