@@ -20,5 +20,3 @@ if hasattr(os, "register_at_fork"):
 
 def new_id() -> str:
     return f"{_random.getrandbits(128):032x}"
-
-

@@ -20,6 +20,7 @@ from typing import Any
 from keel.errors import InvalidArgument
 from keel.models import inputs
 from keel.models.dtypes import NUMPY_NAMES, WIDENS_TO, describe_series, from_numpy, from_series
+from keel.models.extras import require_pandas
 from keel.models.signature import ColumnSpec, Signature, TensorSpec
 
 INT32_RANGE = (-(2**31), 2**31 - 1)
@@ -39,7 +40,7 @@ def _fail(problems: Sequence[str]) -> InvalidArgument:
 
 
 def _enforce_columns(specs: Sequence[ColumnSpec], frame: Any, *, typed: bool) -> Any:
-    import pandas as pd
+    pd = require_pandas("Checking a table against a model's signature")
 
     present = list(frame.columns)
     problems: list[str] = []

@@ -10,6 +10,7 @@ from typing import Any
 from keel.errors import InvalidArgument
 from keel.models import inputs
 from keel.models.dtypes import NUMPY_NAMES, from_series
+from keel.models.extras import require_pandas
 
 TABLE_FILE = "input_example.json"
 ARRAY_FILE = "input_example.npy"
@@ -62,7 +63,7 @@ def read_example(path: Path) -> Any:
         import numpy as np
 
         return np.load(path, allow_pickle=False)
-    import pandas as pd
+    pd = require_pandas("Reading a model's table example")
 
     document = json.loads(path.read_text())
     frame = pd.DataFrame(document["data"], columns=document["columns"])

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.models.extras import require_pandas
 
 ACCEPTED = "a pandas DataFrame, a polars DataFrame, a numpy array, a list of dicts or a dict"
 
@@ -57,7 +58,7 @@ def is_typed(data: Any) -> bool:
 def to_frame(data: Any, columns: Sequence[str] | None = None) -> Any:
     """``data`` as a pandas DataFrame. A 2-D numpy array takes ``columns`` as its names,
     in order, when it has that many columns."""
-    import pandas as pd
+    pd = require_pandas("Reading a model's table input")
 
     kind = kind_of(data)
     if kind == "pandas":

@@ -20,6 +20,7 @@ from typing import Any
 from keel.errors import InvalidArgument
 from keel.models import inputs
 from keel.models.dtypes import DTYPES, TENSOR_DTYPES, from_numpy, from_polars, from_series
+from keel.models.extras import require_pandas
 
 MAX_COLUMNS = 10_000
 MAX_NAME_LENGTH = 250
@@ -211,15 +212,13 @@ def infer_signature(model_input: Any, model_output: Any = None) -> Signature:
 def infer_output(output: Any) -> Spec:
     """The output spec of what a model's ``predict`` answered."""
     if isinstance(output, list | tuple) and output and all(isinstance(v, str) for v in output):
-        import pandas as pd
-
-        output = pd.Series(list(output), name="prediction")
+        pandas = require_pandas("Recording a model's text output")
+        output = pandas.Series(list(output), name="prediction")
     elif inputs.kind_of(output, field="output", allow_series=True, allow_list=True) == "numpy":
         array = output
         if array.ndim == 1 and from_numpy(array.dtype) not in TENSOR_DTYPES:
-            import pandas as pd
-
-            output = pd.Series(array, name="prediction")
+            pandas = require_pandas("Recording a model's text output")
+            output = pandas.Series(array, name="prediction")
     return _infer(output, "output")
 
 

@@ -75,6 +75,8 @@ def refuse_open_exposure(host: str, *, has_users: bool, insecure_no_auth: bool) 
         "do anything. Create an admin first (keel users create NAME --admin -t <store URI>) "
         "or bind to 127.0.0.1; --insecure-no-auth serves it open anyway"
     )
+
+
 def host_allow_list(given: str | None, bound: str) -> list[str]:
     """The names the server answers to: the loopback names, the address it is bound to
     (unless that is every address) and ``given`` (comma-separated; ``*`` for any).
