@@ -390,12 +390,7 @@ class SqlAccessStore:
     def set_grant(self, project: str, principal: str, role: Role, *, now: int) -> Grant:
         with write_transaction(self.engine) as conn:
             project_id, principal_id = self._ids(conn, project, principal)
-            held = conn.execute(
-                delete(grants)
-                .where(grants.c.project_id == project_id)
-                .where(grants.c.principal_id == principal_id)
-                .returning(grants.c.role)
-            ).scalar()
+            held = _take_role(conn, grants.c.principal_id, project_id, principal_id)
             conn.execute(
                 grants.insert().values(
                     project_id=project_id, principal_id=principal_id, role=role.value, created=now
@@ -432,12 +427,7 @@ class SqlAccessStore:
     def delete_grant(self, project: str, principal: str, *, now: int | None = None) -> None:
         with write_transaction(self.engine) as conn:
             project_id, principal_id = self._ids(conn, project, principal)
-            held = conn.execute(
-                delete(grants)
-                .where(grants.c.project_id == project_id)
-                .where(grants.c.principal_id == principal_id)
-                .returning(grants.c.role)
-            ).scalar()
+            held = _take_role(conn, grants.c.principal_id, project_id, principal_id)
             if held is None:
                 raise NotFound(f"grant: {principal!r} holds no role on project {project!r}")
             self._audit_grant(
@@ -576,12 +566,7 @@ class SqlAccessStore:
         with write_transaction(self.engine) as conn:
             project_id = self._project_id(conn, project)
             group_id = self._group_id(conn, group)
-            held = conn.execute(
-                delete(group_grants)
-                .where(group_grants.c.project_id == project_id)
-                .where(group_grants.c.group_id == group_id)
-                .returning(group_grants.c.role)
-            ).scalar()
+            held = _take_role(conn, group_grants.c.group_id, project_id, group_id)
             conn.execute(
                 group_grants.insert().values(
                     project_id=project_id, group_id=group_id, role=role.value, created=now
@@ -596,12 +581,7 @@ class SqlAccessStore:
         with write_transaction(self.engine) as conn:
             project_id = self._project_id(conn, project)
             group_id = self._group_id(conn, group)
-            held = conn.execute(
-                delete(group_grants)
-                .where(group_grants.c.project_id == project_id)
-                .where(group_grants.c.group_id == group_id)
-                .returning(group_grants.c.role)
-            ).scalar()
+            held = _take_role(conn, group_grants.c.group_id, project_id, group_id)
             if held is None:
                 raise NotFound(f"grant: group {group!r} holds no role on project {project!r}")
             self._audit_grant(
@@ -765,3 +745,15 @@ class SqlAccessStore:
                 name,
                 _now_ms() if now is None else now,
             )
+
+
+def _take_role(conn: Connection, holder: Any, project_id: int, holder_id: int) -> str | None:
+    """Remove the role that ``holder_id`` (a principal's or a group's id, in the grants
+    table of the column ``holder``) holds on the project; the role it held, if any."""
+    table = holder.table
+    return conn.execute(
+        delete(table)
+        .where(table.c.project_id == project_id)
+        .where(holder == holder_id)
+        .returning(table.c.role)
+    ).scalar()
