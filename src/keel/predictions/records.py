@@ -1,0 +1,42 @@
+"""What a model server or a batch job hands the prediction log: one batch of rows that one
+model version answered, columns as numpy arrays (no pandas, no per-row Python objects)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionBatch:
+    deployment: str
+    """The deployment's name; a bare ``keel serve models:/...`` logs under the model's
+    name with the prefix ``model-`` (``model-fraud``)."""
+    model_name: str
+    model_version: int
+    ids: Sequence[str]
+    """One prediction id per row (:mod:`keel.predictions.ids`)."""
+    inputs: Mapping[str, Any]
+    """Input column name -> 1-D numpy array (rows first); a tensor model's input under
+    ``"input"`` (N-D)."""
+    predictions: Any
+    """numpy array, one value (or row) per input row."""
+    time_ms: int
+    """When the request arrived, milliseconds since the epoch."""
+    latency_ms: Any
+    """float or a numpy array per row: time from arrival to answer."""
+    scores: Any = None
+    """2-D numpy array of class probabilities, or None."""
+    score_labels: Sequence[str] | None = None
+    """The class of each ``scores`` column."""
+    shadow: bool = False
+    """Answered by a shadow target: logged, never returned to the caller."""
+
+
+class PredictionSink(Protocol):
+    """Where serving puts predictions: ``record`` never blocks and never raises into a
+    request (a full queue drops the batch and counts it)."""
+
+    def record(self, batch: PredictionBatch) -> None: ...
+    def close(self, timeout: float = 10.0) -> None: ...
