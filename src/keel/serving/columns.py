@@ -234,13 +234,17 @@ def _array_column(spec: ColumnSpec, values: list[Any]) -> tuple[np.ndarray | Non
     return _objects(out), []
 
 
-def from_array(spec: ColumnSpec, array: np.ndarray) -> tuple[np.ndarray | None, list[str]]:
+def from_array(
+    spec: ColumnSpec, array: np.ndarray, *, typed: bool = True
+) -> tuple[np.ndarray | None, list[str]]:
     """A column of ``spec`` from a typed array (Arrow, a V2 tensor), or its problems.
-    Typed values are only widened losslessly: int64 to an int32 column is refused."""
+    ``typed``: only lossless widening (int64 to an int32 column is refused); else the
+    by-value rules of untyped input apply too (it is taken when every value fits)."""
     if array.dtype.kind == "O" or spec.shape is not None:
         return from_values(spec, array.tolist())
     actual = from_numpy(array.dtype)
-    if actual is None or not converts(actual, spec.dtype, typed=True):
+    fits = actual != "int64" or spec.dtype != "int32" or fits_int32(array)
+    if actual is None or not converts(actual, spec.dtype, typed=typed) or not fits:
         return None, [
             f"column {spec.name!r}: " + why_not(actual, spec.dtype, got=str(actual or array.dtype))
         ]

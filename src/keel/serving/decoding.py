@@ -99,7 +99,9 @@ def from_columns(
     rows: int,
     typed: bool = False,
 ) -> Table:
-    """A table from one list (or, ``typed``, one numpy array) of values per column."""
+    """A table from one list of plain values or one numpy array per column. ``typed``:
+    the arrays' types were declared by the sender (Arrow), so only lossless widening
+    applies to them; else (V2's JSON tensors) the by-value rules of untyped input too."""
     if rows == 0 or not data:
         raise BadRequest(f"{where}: no rows to predict on")
     problems: list[str] = []
@@ -107,7 +109,8 @@ def from_columns(
     signature = schema.signature
     if signature is None:
         converted = {
-            name: values if typed else col.infer_values(values) for name, values in data.items()
+            name: values if isinstance(values, np.ndarray) else col.infer_values(values)
+            for name, values in data.items()
         }
         return _table(converted, rows, checked_params, problems)
     if isinstance(signature.inputs, TensorSpec):
@@ -131,7 +134,10 @@ def from_columns(
         values = data.get(spec.name)
         if values is None:
             continue
-        array, found = (col.from_array if typed else col.from_values)(spec, values)
+        if isinstance(values, np.ndarray):
+            array, found = col.from_array(spec, values, typed=typed)
+        else:
+            array, found = col.from_values(spec, values)
         problems.extend(found)
         if array is not None:
             converted[spec.name] = array
