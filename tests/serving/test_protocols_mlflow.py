@@ -78,6 +78,15 @@ def test_params_go_with_the_table() -> None:
     assert decode(body, ABC).params == {"max_answer_len": 10}
 
 
+def test_nan_written_by_python_json_encoders_is_read() -> None:
+    schema = RequestSchema(Signature([ColumnSpec("x", "float64"), ColumnSpec("y", "float64")]))
+    body = b'{"dataframe_records": [{"x": NaN, "y": -Infinity}]}'
+    table = decode(body, schema)
+    assert np.isnan(table.columns["x"][0]) and table.columns["y"][0] == -np.inf
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        decode(b'{"dataframe_records": [{"x": NaN}', schema)
+
+
 def test_the_documented_csv_example() -> None:
     table = decode(b"a,b,c\n1,2,3\n4,5,6\n", ABC, "text/csv")
     assert values(table) == {"a": [1, 4], "b": [2, 5], "c": [3, 6]}
