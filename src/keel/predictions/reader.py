@@ -67,7 +67,7 @@ def latest_labels(feedback: pl.LazyFrame) -> pl.LazyFrame:
     import polars as pl
 
     return (
-        feedback.sort("time", "prediction_id")
+        feedback.sort("time", maintain_order=True)
         .group_by("prediction_id", maintain_order=True)
         .agg(pl.col("label").last(), pl.col("time").last().alias("feedback_time"))
     )
