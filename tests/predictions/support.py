@@ -4,6 +4,7 @@ shut (the real artifact-store files behind a gate), for the prediction log's tes
 from __future__ import annotations
 
 import threading
+
 import numpy as np
 import polars as pl
 

@@ -116,9 +116,7 @@ class TrafficPolicy:
         total = sum(t.weight for t in live)
         if total != 100:
             shares = ", ".join(f"{t.model_uri}={t.weight}" for t in live)
-            raise InvalidArgument(
-                f"traffic: live weights must add up to 100, got {total} ({shares})"
-            )
+            raise InvalidArgument(f"traffic: live weights must add up to 100, got {total} ({shares})")
         if self.sticky_key is not None and not _HEADER.fullmatch(self.sticky_key):
             raise InvalidArgument(
                 f"traffic sticky_key {self.sticky_key!r}: must be a header name "
@@ -129,9 +127,7 @@ class TrafficPolicy:
             or not isinstance(self.sampling, int | float)
             or not 0.0 <= self.sampling <= 1.0
         ):
-            raise InvalidArgument(
-                f"traffic sampling: must be between 0 and 1, got {self.sampling!r}"
-            )
+            raise InvalidArgument(f"traffic sampling: must be between 0 and 1, got {self.sampling!r}")
 
     @property
     def live(self) -> tuple[Target, ...]:
