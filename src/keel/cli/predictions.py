@@ -63,7 +63,7 @@ def list_predictions(
             parse_moment(since, "--since"),
             parse_moment(until, "--until"),
         )
-        rows = json_rows(frame.sort("time", "prediction_id", descending=True).head(limit).collect())
+        rows = json_rows(frame.tail(limit).reverse().collect())  # read in time order
     if json:
         print_json(rows)
         return

@@ -76,7 +76,9 @@ def latest_labels(feedback: pl.LazyFrame) -> pl.LazyFrame:
 def with_feedback(predictions: pl.LazyFrame, feedback: pl.LazyFrame) -> pl.LazyFrame:
     """``predictions`` with ``label`` and ``feedback_time`` (null where none arrived yet):
     a left join by prediction id, the latest label winning."""
-    return predictions.join(latest_labels(feedback), on="prediction_id", how="left")
+    return predictions.join(
+        latest_labels(feedback), on="prediction_id", how="left", maintain_order="left"
+    )
 
 
 def find_prediction(
