@@ -10,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from conftest import ServerProcess
 from keel.cli.main import build_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +165,27 @@ def test_lineage_of_an_unknown_or_malformed_id_says_so(
         result = runner.invoke(build_app("lineage"), ["lineage", given], env=env)
         assert result.exit_code != 0
         assert message in str(result.exception)
+
+
+def test_the_same_through_a_keel_server(trained: tuple[Path, dict[str, str], dict]) -> None:
+    repo, _, made = trained
+    home = repo / ".keel"
+    server = ServerProcess(f"sqlite:///{home / 'keel.db'}", home / "artifacts", repo / "srv.log")
+    server.start()
+    try:
+        env = {"KEEL_HOME": str(repo / "elsewhere"), "KEEL_TRACKING_URI": server.url}
+        pid = made["ids"][4]
+        found = json.loads(cli("lineage", pid, "--json", env=env))
+        assert found["run"]["run_id"] == made["run_id"]
+        assert found["code"]["commit"] == made["commit"]
+        assert found["datasets"][0]["uri"] == "datasets:/transactions@1"
+        route = httpx.get(f"{server.url}/api/v1/predictions/{pid}/lineage")
+        assert route.status_code == 200
+        assert route.json() == found
+        rows = json.loads(cli("predictions", "list", "-d", "fraud-api", "--json", env=env))
+        assert [r["prediction_id"] for r in rows] == made["ids"][::-1]
+        missing = httpx.get(f"{server.url}/api/v1/predictions/{'0' * 32}/lineage")
+        assert missing.status_code == 404
+        assert httpx.get(f"{server.url}/api/v1/predictions/xyz/lineage").status_code == 400
+    finally:
+        server.stop()
