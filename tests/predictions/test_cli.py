@@ -189,3 +189,16 @@ def test_the_same_through_a_keel_server(trained: tuple[Path, dict[str, str], dic
         assert httpx.get(f"{server.url}/api/v1/predictions/xyz/lineage").status_code == 400
     finally:
         server.stop()
+
+
+def test_a_bad_time_names_the_option_and_the_forms_it_takes(
+    trained: tuple[Path, dict[str, str], dict],
+) -> None:
+    _, env, _ = trained
+    result = runner.invoke(
+        build_app("predictions"),
+        ["predictions", "list", "-d", "fraud-api", "--since", "yesterday"],
+        env=env,
+    )
+    assert result.exit_code != 0
+    assert "--since 'yesterday': must be a duration back from now" in str(result.exception)

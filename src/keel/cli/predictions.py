@@ -40,8 +40,15 @@ def parse_moment(value: str | None, option: str, *, now_ms: int | None = None) -
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         return now - int(found[1]) * _UNIT_MS[found[2]]
     from keel.cli.audit import parse_time
+    from keel.errors import InvalidArgument
 
-    return parse_time(value, option)
+    try:
+        return parse_time(value, option)
+    except InvalidArgument:
+        raise InvalidArgument(
+            f"{option} {value!r}: must be a duration back from now (30m, 1h, 7d, 2w), "
+            "an ISO time (2026-05-01T12:00, UTC without a zone) or epoch milliseconds"
+        ) from None
 
 
 @app.command("list")
