@@ -36,6 +36,7 @@ class RestPredictionFiles:
             [data],
             params={},
             headers={"Content-Type": PARQUET},
+            bounded=True,  # a hung server must not hold the log's thread forever
         )
 
     def scan(self, query: LogQuery) -> pl.LazyFrame:
