@@ -34,6 +34,7 @@ from keel.server.routes import (
     experiments,
     model_versions,
     models,
+    predictions,
     promotions,
     runs,
 )
@@ -58,6 +59,7 @@ ROUTERS = (
     audit.router,
     datasets.router,
     access.router,
+    predictions.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
@@ -92,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = backend.quota_checked_artifacts()
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
+        app.state.prediction_files = backend.prediction_files
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
