@@ -230,7 +230,7 @@ def ks_statistic(ref: NumericReference, win: NumericWindow) -> float:
 
     if ref.values is None:
         return float(np.abs(_cdf_gaps(ref, win)).max(initial=0.0))
-    points, ref_at = np.unique(ref.values, return_counts=True)
+    _, ref_at = np.unique(ref.values, return_counts=True)
     ref_upto = np.cumsum(ref_at) / ref.count
     cur_upto = np.cumsum(win.before_reference[:-1] + win.at_reference)
     cur_before = (cur_upto - win.at_reference) / win.count

@@ -116,7 +116,7 @@ class NumericWindow:
             return
         if not matched.all():
             values, counts = np.unique(x[~matched], return_counts=True)
-            if len(self.distinct) + values.size > FEW_VALUES:
+            if len(self.distinct.keys() | set(values.tolist())) > FEW_VALUES:
                 self.distinct = None
                 return
             for value, n in zip(values.tolist(), counts.tolist(), strict=True):
@@ -126,7 +126,8 @@ class NumericWindow:
         """Every value's count, when the window has at most FEW_VALUES distinct values."""
         if self.distinct is None:
             return None
-        counts = {v: n for v, n in zip(self._known.tolist(), self.at_known.tolist()) if n}
+        known = self._known.tolist()
+        counts = {v: n for v, n in zip(known, self.at_known.tolist(), strict=True) if n}
         return counts | self.distinct
 
     @property
