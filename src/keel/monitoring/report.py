@@ -147,7 +147,4 @@ def _svg(r: Any, c: Any, names: list[str] | None, labels: list[str]) -> str:
             f"<text x='{width}' y='{height + 12}' font-size='10' text-anchor='end'>"
             f"{escape(labels[1])}</text>"
         )
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 16}' "
-        f"role='img'>{''.join(bars)}{text}</svg>"
-    )
+    return f"<svg width='{width}' height='{height + 16}' role='img'>{''.join(bars)}{text}</svg>"
