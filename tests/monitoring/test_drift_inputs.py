@@ -157,3 +157,29 @@ def test_unreadable_inputs_are_refused() -> None:
         monitoring.drift("/nonexistent/ref.parquet", make_table(10))
     with pytest.raises(InvalidArgument, match="expected a pandas, polars or Arrow table"):
         monitoring.drift([1, 2, 3], make_table(10))
+
+
+def test_signature_violations_of_served_inputs() -> None:
+    from keel.models.signature import ColumnSpec, Signature
+
+    signature = Signature(
+        inputs=(
+            ColumnSpec("age", "float64"),
+            ColumnSpec("colour", "int64"),
+            ColumnSpec("tenure", "float64"),
+            ColumnSpec("note", "string", optional=True),
+        )
+    )
+    ref = make_table(500, seed=1)
+    cur = make_table(500, seed=2)
+    cur.loc[:9, "age"] = np.nan
+    result = monitoring.drift(ref, cur, signature=signature)
+    assert result.violations == [
+        "column 'age': 10 null values where the signature requires one",
+        "column 'colour': the signature says int64, got categorical",
+        "column 'tenure': required by the signature, missing",
+    ]
+    assert result.to_dict()["violations"] == result.violations
+    assert "required by the signature" in result.to_html()
+    with pytest.raises(InvalidArgument, match="signature: must be"):
+        monitoring.drift(ref, cur, signature={"inputs": []})

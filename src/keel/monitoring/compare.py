@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
-from keel.monitoring.quality import column_quality
+from keel.monitoring.quality import column_quality, signature_violations
 from keel.monitoring.reference import ColumnReference, ReferenceProfile
 from keel.monitoring.result import ColumnDrift, DatasetDrift, DriftResult
 from keel.monitoring.sources import Source, open_source
@@ -33,6 +33,7 @@ def drift(
     columns: Sequence[str] | None = None,
     tests: Mapping[str, str] | None = None,
     thresholds: Mapping[str, float] | None = None,
+    signature: Any = None,
 ) -> DriftResult:
     """Whether ``current`` drifted from ``reference``, per column and for the dataset.
 
@@ -42,7 +43,9 @@ def drift(
     columns to compare (default: all, and then both sides must have the same).
     ``tests``: a test per column by name (ks, chisquare, z, psi, wasserstein,
     jensenshannon) in place of the automatic choice; ``thresholds``: a threshold per
-    column in place of the test's default.
+    column in place of the test's default. ``signature``: a model's input signature
+    (``keel.models.Signature``) the window's rows are checked against; what breaks it is
+    in ``result.violations``.
     """
     profile = _profile(reference, columns)
     source = open_source(current, role="current")
@@ -58,8 +61,10 @@ def drift(
         _column(name, profile.columns[name], windows[name], chosen.get(name), thresholds)
         for name in names
     ]
+    violations = [] if signature is None else signature_violations(signature, source.kinds, windows)
     return DriftResult(
         columns=results,
+        violations=violations,
         dataset=_dataset(results, profile.rows, source.rows),
         _sketches={name: (profile.columns[name], windows[name]) for name in names},
     )
@@ -126,7 +131,8 @@ def _column(
     quality = column_quality(ref, win)
     if not ref.count or not win.count:
         status = "no data" if not win.count else "no data in reference"
-        return ColumnDrift(name, ref.kind, test and test.name, None, None, False, status, quality)
+        named = None if test is None else test.name
+        return ColumnDrift(name, ref.kind, named, None, None, False, status, quality)
     test = test or default_test(ref, win)
     threshold = float((thresholds or {}).get(name, test.threshold))
     score = test.compute(ref, win)

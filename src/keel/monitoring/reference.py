@@ -124,7 +124,9 @@ class NumericReference:
     def from_json(cls, data: dict[str, Any]) -> NumericReference:
         import numpy as np
 
-        base = {k: int(data[k]) for k in ("rows", "nulls", "posinf", "neginf", "count")}
+        base: dict[str, Any] = {
+            k: int(data[k]) for k in ("rows", "nulls", "posinf", "neginf", "count")
+        }
         if not base["count"]:
             return cls(**base)
         hist = np.zeros(int(data["hist"]["bins"]), dtype=np.int64)

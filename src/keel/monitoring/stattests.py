@@ -64,11 +64,13 @@ def count_table(ref: ColumnReference, win: Window) -> tuple[list[Any], Any, Any]
     values past a cap, or unknown when the reference lumped some, share ``OTHER``."""
     import numpy as np
 
+    ref_counts: dict[Any, int]
+    cur_counts: dict[Any, int]
     if isinstance(ref, NumericReference):
         assert isinstance(win, NumericWindow)
         ref_counts = dict(ref.distinct or {})
-        cur_counts = win.value_counts()
-        if cur_counts is None:  # many values: the reference's exactly, the rest together
+        cur_counts = dict(win.value_counts() or {})
+        if win.distinct is None:  # many values: the reference's exactly, the rest together
             cur_counts = dict(zip(win._known.tolist(), win.at_known.tolist(), strict=True))
             cur_counts[OTHER] = win.count - int(win.at_known.sum())
         ref_other = 0
