@@ -32,7 +32,8 @@ class Source:
         import pyarrow.parquet as pq
 
         categorical = [c for c in columns if self.kinds[c] == "categorical"]
-        with pq.ParquetFile(self._path, read_dictionary=categorical) as parquet:
+        # pre_buffer=False: reading ahead whole row groups held several batches at once
+        with pq.ParquetFile(self._path, read_dictionary=categorical, pre_buffer=False) as parquet:
             for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
                 yield {name: batch.column(name) for name in columns}
 

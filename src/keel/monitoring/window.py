@@ -4,9 +4,10 @@ how many rows the window has."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from keel.monitoring.binning import FEW_VALUES, bin_indices
+from keel.monitoring.binning import FEW_VALUES
 from keel.monitoring.columns import category_counts, numeric_values
 from keel.monitoring.reference import CategoricalReference, NumericReference
 
@@ -24,8 +25,8 @@ class NumericWindow:
 
         self.reference = reference
         self.rows = self.nulls = self.posinf = self.neginf = self.count = 0
-        self.min, self.max = float("inf"), float("-inf")
-        self.mean = self.m2 = 0.0
+        self._low, self._high = float("inf"), float("-inf")  # relative to the reference's min
+        self._shifted_mean = self.m2 = 0.0
         self.below = self.above = 0
         self.below_distance = self.above_distance = 0.0
         bins = 0 if reference.hist is None else reference.hist.size
@@ -49,46 +50,77 @@ class NumericWindow:
 
         x = numeric_values(column)
         self.rows += x.size
-        with np.errstate(invalid="ignore"):
-            finite = np.isfinite(x)
-        if not finite.all():
+        ref = self.reference
+        # shifted by the reference's min: the grid's offset, and a stable origin for moments
+        shifted = x - ref.min
+        total = float(shifted.sum())
+        if not math.isfinite(total):  # NaN or infinities: count them, keep the rest
+            finite = np.isfinite(shifted)
             self.nulls += int(np.isnan(x).sum())
             self.posinf += int(np.isposinf(x).sum())
             self.neginf += int(np.isneginf(x).sum())
-            x = x[finite]
+            x, shifted = x[finite], shifted[finite]
+            total = float(shifted.sum())
         if x.size == 0:
             return
-        self._moments(x)
-        ref = self.reference
+        low, high = self._moments(shifted, total)
         if ref.count:
-            low, high = ref.min, ref.max
-            below, above = x < low, x > high
+            self._bin(shifted, outside=low < 0 or high > ref.max - ref.min)
+        if self.at_reference is not None:
+            self._against_points(x)
+        if ref.distinct is not None:
+            self._count_values(x)
+
+    def _moments(self, shifted: Any, total: float) -> tuple[float, float]:
+        """Chan's parallel update of count, mean and sum of squared deviations (kept
+        relative to the reference's min, added back when read)."""
+        n = shifted.size
+        mean = total / n
+        m2 = max(float(shifted @ shifted) - n * mean * mean, 0.0)
+        combined = self.count + n
+        delta = mean - self._shifted_mean
+        self.m2 += m2 + delta * delta * self.count * n / combined
+        self._shifted_mean += delta * n / combined
+        self.count = combined
+        low, high = float(shifted.min()), float(shifted.max())
+        self._low, self._high = min(self._low, low), max(self._high, high)
+        return low, high
+
+    def _bin(self, shifted: Any, *, outside: bool) -> None:
+        """Fine-grid counts; the count and distance of values beyond either end."""
+        import numpy as np
+
+        ref = self.reference
+        span = ref.max - ref.min
+        bins = self.hist.size
+        if outside:
+            below, above = shifted < 0, shifted > span
             n_below, n_above = int(below.sum()), int(above.sum())
-            inside = x
             if n_below or n_above:
                 self.below += n_below
                 self.above += n_above
-                self.below_distance += float((low - x[below]).sum())
-                self.above_distance += float((x[above] - high).sum())
-                inside = x[~(below | above)]
-            index = bin_indices(inside, low, high, self.hist.size)
-            self.hist += np.bincount(index, minlength=self.hist.size)
-        if self.at_reference is not None:
-            self._against_points(x)
-        if self.reference.distinct is not None:
-            self._count_values(x)
+                self.below_distance += float(-shifted[below].sum())
+                self.above_distance += float(shifted[above].sum() - n_above * span)
+                shifted = shifted[~(below | above)]
+        if span <= 0:
+            self.hist[0] += shifted.size
+            return
+        shifted *= bins / span
+        index = shifted.astype(np.intp)
+        np.minimum(index, bins - 1, out=index)
+        self.hist += np.bincount(index, minlength=bins)
 
-    def _moments(self, x: Any) -> None:
-        """Chan's parallel update of count, mean and sum of squared deviations."""
-        n, mean = x.size, float(x.mean())
-        m2 = float(((x - mean) ** 2).sum())
-        total = self.count + n
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.count * n / total
-        self.mean += delta * n / total
-        self.count = total
-        self.min = min(self.min, float(x.min()))
-        self.max = max(self.max, float(x.max()))
+    @property
+    def mean(self) -> float:
+        return self._shifted_mean + self.reference.min if self.count else 0.0
+
+    @property
+    def min(self) -> float:
+        return self._low + self.reference.min if self.count else 0.0
+
+    @property
+    def max(self) -> float:
+        return self._high + self.reference.min if self.count else 0.0
 
     def _against_points(self, x: Any) -> None:
         import numpy as np
