@@ -74,9 +74,12 @@ class NumericWindow:
     def _moments(self, shifted: Any, total: float) -> tuple[float, float]:
         """Chan's parallel update of count, mean and sum of squared deviations (kept
         relative to the reference's min, added back when read)."""
+        import numpy as np
+
         n = shifted.size
         mean = total / n
-        m2 = max(float(shifted @ shifted) - n * mean * mean, 0.0)
+        # einsum, not BLAS: a BLAS dot wakes its threads, slow on a busy machine
+        m2 = max(float(np.einsum("i,i->", shifted, shifted)) - n * mean * mean, 0.0)
         combined = self.count + n
         delta = mean - self._shifted_mean
         self.m2 += m2 + delta * delta * self.count * n / combined
