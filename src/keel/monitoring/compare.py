@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.monitoring.parallel import each
 from keel.monitoring.quality import column_quality, signature_violations
 from keel.monitoring.reference import ColumnReference, ReferenceProfile
 from keel.monitoring.result import ColumnDrift, DatasetDrift, DriftResult
@@ -55,8 +56,7 @@ def drift(
     windows = {name: window_for(profile.columns[name]) for name in names}
     if source.rows:
         for batch in source.batches(names):
-            for name in names:
-                windows[name].add(batch[name])
+            each(lambda name: windows[name].add(batch[name]), names)  # noqa: B023
     results = [
         _column(name, profile.columns[name], windows[name], chosen.get(name), thresholds)
         for name in names

@@ -19,6 +19,7 @@ from typing import Any
 from keel.errors import InvalidArgument
 from keel.monitoring.binning import FEW_VALUES, FINE_BINS, histogram
 from keel.monitoring.columns import Kind, category_counts, numeric_values
+from keel.monitoring.parallel import each
 from keel.monitoring.sources import open_source
 
 FORMAT = "keel.monitoring.reference/1"
@@ -232,14 +233,14 @@ class ReferenceProfile:
         missing = [name for name in names if name not in source.kinds]
         if missing:
             raise InvalidArgument(f"reference: no column {', '.join(map(repr, missing))}")
-        profiles: dict[str, ColumnReference] = {}
-        for name in names:
+
+        def profile(name: str) -> ColumnReference:
             column = source.column(name)
             if source.kinds[name] == "numeric":
-                profiles[name] = NumericReference.of(column)
-            else:
-                profiles[name] = CategoricalReference.of(column)
-        return cls(columns=profiles)
+                return NumericReference.of(column)
+            return CategoricalReference.of(column)
+
+        return cls(columns=dict(zip(names, each(profile, names), strict=True)))
 
     def select(self, names: Sequence[str]) -> ReferenceProfile:
         missing = [name for name in names if name not in self.columns]
