@@ -34,7 +34,8 @@ class Source:
         categorical = [c for c in columns if self.kinds[c] == "categorical"]
         # pre_buffer=False: reading ahead whole row groups held several batches at once
         with pq.ParquetFile(self._path, read_dictionary=categorical, pre_buffer=False) as parquet:
-            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+            batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns))
+            for batch in _read_ahead(batches):
                 yield {name: batch.column(name) for name in columns}
 
     def column(self, name: str) -> Any:
@@ -44,6 +45,18 @@ class Source:
         import pyarrow.parquet as pq
 
         return pq.read_table(self._path, columns=[name]).column(name)
+
+
+def _read_ahead(batches: Iterator[Any]) -> Iterator[Any]:
+    """The batches, the next one decoded on a thread while the caller works on this one
+    (at most two in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keel-parquet") as reader:
+        pending = reader.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = reader.submit(next, batches, None)
+            yield batch
 
 
 def open_source(data: Any, *, role: str) -> Source:
