@@ -41,6 +41,21 @@ def column_kind(dtype: Any) -> Kind:
     return "numeric" if pd.api.types.is_numeric_dtype(dtype) else "categorical"
 
 
+def is_integer(column: Any) -> bool:
+    """Whether a numeric column holds integers by type (Evidently types an integer column
+    with at most 5 values as categorical)."""
+    module = _module_of(column)
+    if module == "pandas":
+        import pandas as pd
+
+        return bool(pd.api.types.is_integer_dtype(column.dtype))
+    if module == "polars":
+        return bool(column.dtype.is_integer())
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(column.type))
+
+
 def numeric_values(column: Any) -> np.ndarray:
     """The column as a float64 array; nulls become NaN. No copy where the column is
     already a float64 array without nulls."""

@@ -2,7 +2,8 @@
 automatic choice among them.
 
 The choice and thresholds are Evidently's documented defaults, so users get the verdicts
-they know: a numeric column with more than 5 distinct values (reference and window
+they know: a numeric column (an integer column with at most 5 values in the reference
+counts as categorical, as Evidently types it) with more than 5 distinct values (reference and window
 together) gets Kolmogorov-Smirnov when the reference has at most 1,000 values and the
 Wasserstein distance normed by the reference's std (0.1) above; a categorical or
 low-cardinality column gets chi-squared (the z-test for two proportions when there are
@@ -288,11 +289,22 @@ def lookup(name: str, column: str, kind: str) -> StatTest:
     return test
 
 
+def _integer_categories(ref: ColumnReference) -> bool:
+    """An integer column with at most 5 values in the reference: Evidently types it as
+    categorical, whatever the window holds."""
+    return (
+        isinstance(ref, NumericReference)
+        and ref.integer
+        and ref.distinct is not None
+        and len(ref.distinct) <= FEW_VALUES
+    )
+
+
 def default_test(ref: ColumnReference, win: Window) -> StatTest:
     """Evidently's automatic choice (see the module docstring)."""
     values = distinct_values(ref, win)
     small = ref.count <= EXACT_ROWS
-    if ref.kind == "numeric" and values > FEW_VALUES:
+    if ref.kind == "numeric" and values > FEW_VALUES and not _integer_categories(ref):
         return TESTS["ks" if small else "wasserstein"]
     if small:
         return TESTS["chisquare" if values > 2 else "z"]
