@@ -152,6 +152,31 @@ def test_every_table_kind_gives_the_same_result(kind: str, tmp_path) -> None:  #
     assert sum(c["drifted"] for c in got["columns"]) >= 3
 
 
+def test_bad_column_lists_are_refused() -> None:
+    frame = make_table(50)
+    with pytest.raises(InvalidArgument, match="name at least one column"):
+        monitoring.drift(frame, frame, columns=[])
+    with pytest.raises(InvalidArgument, match="repeated 'age'"):
+        monitoring.drift(frame, frame, columns=["age", "age"])
+    with pytest.raises(InvalidArgument, match="must be a list of column names"):
+        monitoring.drift(frame, frame, columns="age")
+    with pytest.raises(InvalidArgument, match="reference: no column 'nope'"):
+        monitoring.drift(frame, frame, columns=["nope"])
+
+
+def test_importing_the_package_loads_no_table_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, keel.monitoring, keel.monitoring.compare; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'polars', 'pyarrow', 'scipy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_unreadable_inputs_are_refused() -> None:
     with pytest.raises(InvalidArgument, match="no such Parquet file"):
         monitoring.drift("/nonexistent/ref.parquet", make_table(10))

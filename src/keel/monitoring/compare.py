@@ -48,6 +48,8 @@ def drift(
     (``keel.models.Signature``) the window's rows are checked against; what breaks it is
     in ``result.violations``.
     """
+    if columns is not None:
+        columns = _column_list(columns)
     profile = _profile(reference, columns)
     source = open_source(current, role="current")
     names = list(profile.columns) if columns is None else list(columns)
@@ -68,6 +70,20 @@ def drift(
         dataset=_dataset(results, profile.rows, source.rows),
         _sketches={name: (profile.columns[name], windows[name]) for name in names},
     )
+
+
+def _column_list(columns: Sequence[str]) -> list[str]:
+    if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+        raise InvalidArgument("columns: must be a list of column names")
+    names = list(columns)
+    if not names:
+        raise InvalidArgument("columns: name at least one column, or pass None for all")
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise InvalidArgument(
+            f"columns: each column once; repeated {', '.join(map(repr, repeated))}"
+        )
+    return names
 
 
 def _profile(reference: Any, columns: Sequence[str] | None) -> ReferenceProfile:
