@@ -86,7 +86,7 @@ def test_streaming_a_large_parquet_window_in_batches(
         {
             "x": rng.normal(0.3, 1, rows),
             "y": rng.exponential(1, rows),
-            "c": rng.choice(["a", "b", "c"], rows),
+            "c": pa.array(rng.choice(["a", "b", "c"], rows)).to_pylist()[:-1000] + [None] * 1000,
         }
     )
     path = tmp_path / "window.parquet"
@@ -98,6 +98,7 @@ def test_streaming_a_large_parquet_window_in_batches(
     assert streamed.to_dict() == in_memory.to_dict()
     assert streamed.dataset.current_rows == rows
     assert streamed.drifted_columns == ["x"]
+    assert streamed["c"].quality is not None and streamed["c"].quality.nulls == 1000
     x = current.column("x").to_numpy()
     expected = stats.wasserstein_distance(ref["x"], x) / ref["x"].std(ddof=0)
     assert streamed["x"].score == pytest.approx(expected, abs=2e-3)

@@ -94,9 +94,16 @@ def category_counts(column: Any) -> tuple[list[Any], np.ndarray, int]:
         values = [_plain(v) for v in frame.get_column(frame.columns[0]).to_list()]
         counts_array = frame.get_column(frame.columns[1]).to_numpy().astype(np.int64)
         return values, counts_array, int(column.null_count())
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     nulls = column.null_count
+    if isinstance(column, pa.DictionaryArray):  # a Parquet batch: count the codes
+        codes = pc.drop_null(column.indices).to_numpy()
+        counts = np.bincount(codes, minlength=len(column.dictionary))
+        present = np.flatnonzero(counts)
+        labels = column.dictionary.take(pa.array(present)).to_pylist()
+        return [_plain(v) for v in labels], counts[present].astype(np.int64), int(nulls)
     counted = pc.value_counts(pc.drop_null(column))
     values = [_plain(v) for v in counted.field("values").to_pylist()]
     return values, counted.field("counts").to_numpy().astype(np.int64), int(nulls)
