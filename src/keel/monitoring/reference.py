@@ -240,9 +240,10 @@ class ReferenceProfile:
         missing = [name for name in names if name not in source.kinds]
         if missing:
             raise InvalidArgument(f"reference: no column {', '.join(map(repr, missing))}")
+        readers = source.column_readers(names)
 
         def profile(name: str) -> ColumnReference:
-            column = source.column(name)
+            column = readers[name]()
             if source.kinds[name] == "numeric":
                 return NumericReference.of(column)
             return CategoricalReference.of(column)

@@ -3,8 +3,9 @@ file read in record batches so that memory stays bounded however many rows it ho
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,24 @@ class Source:
             for batch in _read_ahead(batches):
                 yield {name: batch.column(name) for name in columns}
 
-    def column(self, name: str) -> Any:
-        """One whole column (a Parquet file reads only that column)."""
+    def column_readers(self, names: Sequence[str]) -> dict[str, Callable[[], Any]]:
+        """A function per column that returns it whole, safe to call from threads: a
+        table's columns are taken out here, on the calling thread (pandas caches them);
+        a Parquet file's are read when called, one column at a time."""
         if self._path is None:
-            return _columns_of(self._table, [name])[name]
-        import pyarrow.parquet as pq
+            taken = _columns_of(self._table, names)
+            return {name: partial(_given, taken[name]) for name in names}
+        return {name: partial(_read_column, self._path, name) for name in names}
 
-        return pq.read_table(self._path, columns=[name]).column(name)
+
+def _given(column: Any) -> Any:
+    return column
+
+
+def _read_column(path: Path, name: str) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=[name]).column(name)
 
 
 def _read_ahead(batches: Iterator[Any]) -> Iterator[Any]:
