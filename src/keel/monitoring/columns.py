@@ -16,7 +16,7 @@ Kind = Literal["numeric", "categorical"]
 """How a column is compared: numeric columns by their distribution, the rest by counts."""
 
 
-def _module_of(obj: Any) -> str:
+def module_of(obj: Any) -> str:
     return type(obj).__module__.split(".")[0]
 
 
@@ -24,7 +24,7 @@ def column_kind(dtype: Any) -> Kind:
     """``numeric`` for integer, unsigned, float and decimal types; ``categorical`` for the
     rest (strings, booleans, categories, dates). Booleans are categories: two values,
     compared by their shares."""
-    module = _module_of(dtype)
+    module = module_of(dtype)
     if module == "polars":
         return "numeric" if dtype.is_numeric() else "categorical"
     if module == "pyarrow":
@@ -44,7 +44,7 @@ def column_kind(dtype: Any) -> Kind:
 def is_integer(column: Any) -> bool:
     """Whether a numeric column holds integers by type (Evidently types an integer column
     with at most 5 values as categorical)."""
-    module = _module_of(column)
+    module = module_of(column)
     if module == "pandas":
         import pandas as pd
 
@@ -61,7 +61,7 @@ def numeric_values(column: Any) -> np.ndarray:
     already a float64 array without nulls."""
     import numpy as np
 
-    module = _module_of(column)
+    module = module_of(column)
     if module == "pandas":
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     if module == "polars":
@@ -84,7 +84,7 @@ def category_counts(column: Any) -> tuple[list[Any], np.ndarray, int]:
     their text."""
     import numpy as np
 
-    module = _module_of(column)
+    module = module_of(column)
     if module == "pandas":
         counts = column.value_counts(dropna=True, sort=False)
         values = [_plain(v) for v in counts.index.tolist()]

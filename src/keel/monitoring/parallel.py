@@ -16,8 +16,16 @@ MAX_THREADS = 8
 
 def each(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """``[function(item) for item in items]``, on up to MAX_THREADS threads."""
-    workers = min(len(items), os.cpu_count() or 1, MAX_THREADS)
+    workers = min(len(items), _cores(), MAX_THREADS)
     if workers <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keel-drift") as pool:
         return list(pool.map(function, items))
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

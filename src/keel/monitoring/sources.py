@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
-from keel.monitoring.columns import Kind, _module_of, column_kind
+from keel.monitoring.columns import Kind, column_kind, module_of
 
 BATCH_ROWS = 1 << 19
 """Rows read from a Parquet file at a time (about 4 MiB per numeric column)."""
@@ -76,7 +76,7 @@ def open_source(data: Any, *, role: str) -> Source:
     Source; ``role`` ("reference" or "current") names it in errors."""
     if isinstance(data, (str, Path)):
         return _parquet(Path(data), role)
-    module = _module_of(data)
+    module = module_of(data)
     if module == "polars" and type(data).__name__ == "LazyFrame":
         data = data.collect()
     if module == "pandas" and type(data).__name__ == "DataFrame":
@@ -114,7 +114,7 @@ def _parquet(path: Path, role: str) -> Source:
 
 
 def _columns_of(table: Any, names: Sequence[str]) -> dict[str, Any]:
-    module = _module_of(table)
+    module = module_of(table)
     if module == "pandas":
         by_name = {str(c): c for c in table.columns}
         return {name: table[by_name[name]] for name in names}
