@@ -15,7 +15,7 @@ import keel.monitoring as monitoring
 from keel.errors import InvalidArgument
 from keel.monitoring.reference import CATEGORY_CAP
 from keel.monitoring.window import NEW_CATEGORY_CAP
-from monitoring.support import make_table
+from monitoring.support import assert_same, make_table
 
 
 def test_different_schemas_raise_one_error_listing_every_difference() -> None:
@@ -88,6 +88,10 @@ def test_nan_and_infinities_are_counted_and_left_out_of_the_test() -> None:
     quality = result["x"].quality
     assert quality is not None
     assert (quality.nulls, quality.posinf, quality.neginf) == (100, 10, 5)
+    finite = cur[115:]
+    assert quality.mean == pytest.approx(finite.mean(), rel=1e-9, abs=1e-12)
+    assert quality.std == pytest.approx(finite.std(), rel=1e-9)
+    assert (quality.min, quality.max) == (finite.min(), finite.max())
     assert quality.null_share == pytest.approx(100 / 3000)
     assert result["x"].status == "ok" and not result["x"].drifted
     assert result.to_json()  # finite numbers only: strict JSON
@@ -148,7 +152,7 @@ def test_every_table_kind_gives_the_same_result(kind: str, tmp_path) -> None:  #
         return path
 
     got = monitoring.drift(convert(ref, "ref"), convert(cur, "cur")).to_dict()
-    assert got == expected
+    assert_same(got, expected)
     assert sum(c["drifted"] for c in got["columns"]) >= 3
 
 

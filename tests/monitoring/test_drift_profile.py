@@ -19,7 +19,7 @@ import keel.monitoring as monitoring
 from keel.errors import InvalidArgument
 from keel.monitoring import sources
 from keel.monitoring.reference import FORMAT
-from monitoring.support import make_table
+from monitoring.support import assert_same, make_table
 
 
 @pytest.mark.parametrize("rows", [800, 20_000])
@@ -95,7 +95,7 @@ def test_streaming_a_large_parquet_window_in_batches(
     monkeypatch.setattr(sources, "BATCH_ROWS", 300_000)  # several uneven batches
     streamed = monitoring.drift(profile, path)
     in_memory = monitoring.drift(profile, current)
-    assert streamed.to_dict() == in_memory.to_dict()
+    assert_same(streamed.to_dict(), in_memory.to_dict())
     assert streamed.dataset.current_rows == rows
     assert streamed.drifted_columns == ["x"]
     assert streamed["c"].quality is not None and streamed["c"].quality.nulls == 1000

@@ -21,7 +21,8 @@ class ColumnQuality:
     ``posinf``/``neginf``; for numeric columns ``below_min``/``above_max`` (finite values
     outside the reference's range); for categorical ones ``new_categories`` (distinct
     values the reference never had, at least), the ``new_category_rows`` holding them and
-    a few ``new_examples``."""
+    a few ``new_examples``; the window's ``mean``, ``std``, ``min`` and ``max`` of a
+    numeric column's finite values (None without any)."""
 
     rows: int
     nulls: int
@@ -34,6 +35,10 @@ class ColumnQuality:
     new_category_rows: int = 0
     new_examples: list[Any] = field(default_factory=list)
     reference_null_share: float = 0.0
+    mean: float | None = None
+    std: float | None = None
+    min: float | None = None
+    max: float | None = None
 
 
 def column_quality(ref: ColumnReference, win: Window) -> ColumnQuality:
@@ -50,6 +55,10 @@ def column_quality(ref: ColumnReference, win: Window) -> ColumnQuality:
             below_min=win.below if ref.count else 0,
             above_max=win.above if ref.count else 0,
             reference_null_share=reference_null_share,
+            mean=win.mean if win.count else None,
+            std=win.std if win.count else None,
+            min=win.min if win.count else None,
+            max=win.max if win.count else None,
         )
     assert isinstance(win, CategoricalWindow)
     new = win.new_categories()

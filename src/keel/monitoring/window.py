@@ -25,7 +25,7 @@ class NumericWindow:
 
         self.reference = reference
         self.rows = self.nulls = self.posinf = self.neginf = self.count = 0
-        self._low, self._high = float("inf"), float("-inf")  # relative to the reference's min
+        self.min, self.max = float("inf"), float("-inf")
         self._shifted_mean = self.m2 = 0.0
         self.below = self.above = 0
         self.below_distance = self.above_distance = 0.0
@@ -63,15 +63,17 @@ class NumericWindow:
             total = float(shifted.sum())
         if x.size == 0:
             return
-        low, high = self._moments(shifted, total)
+        low, high = float(x.min()), float(x.max())
+        self.min, self.max = min(self.min, low), max(self.max, high)
+        self._moments(shifted, total)
         if ref.count:
-            self._bin(shifted, outside=low < 0 or high > ref.max - ref.min)
+            self._bin(x, shifted, outside=low < ref.min or high > ref.max)
         if self.at_reference is not None:
             self._against_points(x)
         if ref.distinct is not None:
             self._count_values(x)
 
-    def _moments(self, shifted: Any, total: float) -> tuple[float, float]:
+    def _moments(self, shifted: Any, total: float) -> None:
         """Chan's parallel update of count, mean and sum of squared deviations (kept
         relative to the reference's min, added back when read)."""
         import numpy as np
@@ -85,11 +87,8 @@ class NumericWindow:
         self.m2 += m2 + delta * delta * self.count * n / combined
         self._shifted_mean += delta * n / combined
         self.count = combined
-        low, high = float(shifted.min()), float(shifted.max())
-        self._low, self._high = min(self._low, low), max(self._high, high)
-        return low, high
 
-    def _bin(self, shifted: Any, *, outside: bool) -> None:
+    def _bin(self, x: Any, shifted: Any, *, outside: bool) -> None:
         """Fine-grid counts; the count and distance of values beyond either end."""
         import numpy as np
 
@@ -97,14 +96,12 @@ class NumericWindow:
         span = ref.max - ref.min
         bins = self.hist.size
         if outside:
-            below, above = shifted < 0, shifted > span
-            n_below, n_above = int(below.sum()), int(above.sum())
-            if n_below or n_above:
-                self.below += n_below
-                self.above += n_above
-                self.below_distance += float(-shifted[below].sum())
-                self.above_distance += float(shifted[above].sum() - n_above * span)
-                shifted = shifted[~(below | above)]
+            below, above = x < ref.min, x > ref.max
+            self.below += int(below.sum())
+            self.above += int(above.sum())
+            self.below_distance += float((ref.min - x[below]).sum())
+            self.above_distance += float((x[above] - ref.max).sum())
+            shifted = shifted[~(below | above)]
         if span <= 0:
             self.hist[0] += shifted.size
             return
@@ -116,14 +113,6 @@ class NumericWindow:
     @property
     def mean(self) -> float:
         return self._shifted_mean + self.reference.min if self.count else 0.0
-
-    @property
-    def min(self) -> float:
-        return self._low + self.reference.min if self.count else 0.0
-
-    @property
-    def max(self) -> float:
-        return self._high + self.reference.min if self.count else 0.0
 
     def _against_points(self, x: Any) -> None:
         import numpy as np
