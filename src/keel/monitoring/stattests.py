@@ -36,8 +36,16 @@ FEW_VALUES = 5
 KS_EXACT_MAX = 10_000
 """scipy's ks_2samp computes the exact p-value up to this many values per sample."""
 
-OTHER = "(other)"
-"""The key of one bucket for categories beyond a cap, or unseen in the reference."""
+
+class _Other:
+    """The key of one bucket for categories beyond a cap, or unseen in the reference:
+    an object of its own, so that no category's name can collide with it."""
+
+    def __repr__(self) -> str:
+        return "(other)"
+
+
+OTHER: Any = _Other()
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,8 @@ def count_table(ref: ColumnReference, win: Window) -> tuple[list[Any], Any, Any]
         ref_counts = dict(ref.distinct or {})
         cur_counts = dict(win.value_counts() or {})
         if win.distinct is None:  # many values: the reference's exactly, the rest together
-            cur_counts = dict(zip(win._known.tolist(), win.at_known.tolist(), strict=True))
-            cur_counts[OTHER] = win.count - int(win.at_known.sum())
+            cur_counts = win.reference_value_counts()
+            cur_counts[OTHER] = win.count - sum(cur_counts.values())
         ref_other = 0
     else:
         assert isinstance(win, CategoricalWindow)
@@ -95,14 +103,14 @@ def count_table(ref: ColumnReference, win: Window) -> tuple[list[Any], Any, Any]
 
 
 def _order(value: Any) -> tuple[int, Any]:
-    if value == OTHER and isinstance(value, str):
+    if value is OTHER:
         return (2, "")
     return (0, value) if isinstance(value, (int, float)) else (1, str(value))
 
 
 def distinct_values(ref: ColumnReference, win: Window) -> int:
-    """Distinct values in the reference and window together (FEW_VALUES + 1 standing for
-    "more than a few" where a column has too many to count)."""
+    """Distinct values in the reference and window together (2**30 standing for "many"
+    where a numeric column has too many to count)."""
     if isinstance(ref, NumericReference):
         assert isinstance(win, NumericWindow)
         current = win.value_counts()

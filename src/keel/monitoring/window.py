@@ -146,12 +146,16 @@ class NumericWindow:
             for value, n in zip(values.tolist(), counts.tolist(), strict=True):
                 self.distinct[value] = self.distinct.get(value, 0) + n
 
+    def reference_value_counts(self) -> dict[float, int]:
+        """How often each of the reference's few values occurs in the window (exact
+        however many other values the window holds)."""
+        return dict(zip(self._known.tolist(), self.at_known.tolist(), strict=True))
+
     def value_counts(self) -> dict[float, int] | None:
         """Every value's count, when the window has at most FEW_VALUES distinct values."""
         if self.distinct is None:
             return None
-        known = self._known.tolist()
-        counts = {v: n for v, n in zip(known, self.at_known.tolist(), strict=True) if n}
+        counts = {v: n for v, n in self.reference_value_counts().items() if n}
         return counts | self.distinct
 
     @property
