@@ -23,7 +23,10 @@ def bin_indices(values: np.ndarray, low: float, high: float, bins: int) -> np.nd
 
     if high <= low:
         return np.zeros(values.size, dtype=np.intp)
-    index = ((values - low) * (bins / (high - low))).astype(np.intp)
+    scaled = values - low
+    scaled *= bins / (high - low)  # in place: one temporary, not two
+    index = scaled.astype(np.intp)
+    del scaled
     np.minimum(index, bins - 1, out=index)
     np.maximum(index, 0, out=index)
     return index

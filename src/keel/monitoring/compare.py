@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.monitoring import sources
 from keel.monitoring.parallel import each
 from keel.monitoring.quality import column_quality, signature_violations
 from keel.monitoring.reference import ColumnReference, ReferenceProfile
@@ -57,8 +58,9 @@ def drift(
     chosen = _overrides(profile, names, tests, thresholds)
     windows = {name: window_for(profile.columns[name]) for name in names}
     if source.rows:
+        rows = min(source.rows, sources.BATCH_ROWS) if source.streamed else source.rows
         for batch in source.batches(names):
-            each(lambda name: windows[name].add(batch[name]), names)  # noqa: B023
+            each(lambda name: windows[name].add(batch[name]), names, rows=rows)  # noqa: B023
     results = [
         _column(name, profile.columns[name], windows[name], chosen.get(name), thresholds)
         for name in names

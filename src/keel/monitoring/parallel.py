@@ -13,10 +13,18 @@ R = TypeVar("R")
 
 MAX_THREADS = 8
 
+MEMORY_BUDGET = 512 << 20
+"""Bytes the threads' temporaries may take together: a column being folded holds about
+four float64 copies of itself, so long columns run on fewer threads."""
 
-def each(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[function(item) for item in items]``, on up to MAX_THREADS threads."""
-    workers = min(len(items), _cores(), MAX_THREADS)
+BYTES_PER_ROW = 4 * 8
+
+
+def each(function: Callable[[T], R], items: Sequence[T], *, rows: int) -> list[R]:
+    """``[function(item) for item in items]``, on up to MAX_THREADS threads, fewer when
+    columns of ``rows`` rows would take more than MEMORY_BUDGET at once."""
+    by_memory = MEMORY_BUDGET // max(rows * BYTES_PER_ROW, 1)
+    workers = min(len(items), _cores(), MAX_THREADS, max(by_memory, 1))
     if workers <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keel-drift") as pool:

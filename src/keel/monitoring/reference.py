@@ -248,7 +248,8 @@ class ReferenceProfile:
                 return NumericReference.of(column)
             return CategoricalReference.of(column)
 
-        return cls(columns=dict(zip(names, each(profile, names), strict=True)))
+        profiles = each(profile, names, rows=source.rows)
+        return cls(columns=dict(zip(names, profiles, strict=True)))
 
     def select(self, names: Sequence[str]) -> ReferenceProfile:
         missing = [name for name in names if name not in self.columns]

@@ -25,6 +25,11 @@ class Source:
     _table: Any = None
     _path: Path | None = None
 
+    @property
+    def streamed(self) -> bool:
+        """Whether it is read in batches of BATCH_ROWS rows (a Parquet file)."""
+        return self._path is not None
+
     def batches(self, columns: Sequence[str]) -> Iterator[Mapping[str, Any]]:
         """Each batch as column name -> column (a pandas/polars Series or Arrow array)."""
         if self._path is None:
