@@ -27,6 +27,7 @@ GROUPS: dict[str, str] = {
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
     "predictions": "keel.cli.predictions",
+    "monitoring": "keel.cli.monitoring",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 
