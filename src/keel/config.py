@@ -79,6 +79,8 @@ class Settings:
     alert_allowed_networks: tuple[str, ...] = ()
     """``KEEL_ALERT_ALLOWED_NETWORKS``: comma-separated networks (``10.1.2.0/24``) an alert
     host may resolve to although they are private; otherwise only public addresses."""
+    monitor_tick_seconds: float = 30.0
+    """``KEEL_MONITOR_TICK_SECONDS``: how often ``keel server`` looks for monitors due."""
     smtp_url: str | None = None
     """``KEEL_SMTP_URL``: where alert e-mails go,
     ``smtp://user:password@host:587?starttls=true&from=keel@example.com``."""
@@ -134,6 +136,7 @@ class Settings:
             alert_allowed_hosts=_list(env, "KEEL_ALERT_ALLOWED_HOSTS"),
             alert_allowed_networks=_list(env, "KEEL_ALERT_ALLOWED_NETWORKS"),
             smtp_url=env.get("KEEL_SMTP_URL") or None,
+            monitor_tick_seconds=_number(env, "KEEL_MONITOR_TICK_SECONDS", 30.0),
             prediction_log_queue=int(_number(env, "KEEL_PREDICTION_LOG_QUEUE", 100_000)),
             prediction_log_flush_seconds=_number(env, "KEEL_PREDICTION_LOG_FLUSH_SECONDS", 5.0),
             max_upload_bytes=int(_number(env, "KEEL_MAX_UPLOAD_BYTES", 5 * 1024**3)),

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
     ("audit:read", Role.MAINTAINER),
+    # Monitors watch deployments and send alerts out: changing them is a maintainer's.
+    ("monitor:read", Role.READER),
+    ("monitor:write", Role.MAINTAINER),
     # Only an authenticated principal: its own tokens, who it is.
     ("self", Role.READER),
     # Users, tokens of others, projects, groups, grants: never on a server without users.

@@ -248,3 +248,91 @@ class RunRecord:
     changes: Sequence[AlertChange]
     next_run_at: int
     actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorRun:
+    """What one run of a monitor found and sent."""
+
+    monitor: str
+    window_start: int
+    window_end: int
+    result: dict[str, Any]
+    """As :meth:`keel.monitoring.drift`'s ``to_dict()``; ``no_data`` when the window was
+    empty."""
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    delivery_errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+            "result": self.result,
+            "notifications": list(self.notifications),
+            "delivery_errors": list(self.delivery_errors),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> MonitorRun:
+        return cls(
+            raw["monitor"],
+            raw["window_start"],
+            raw["window_end"],
+            raw["result"],
+            list(raw.get("notifications") or []),
+            list(raw.get("delivery_errors") or []),
+        )
+
+
+def monitor_from_dict(raw: dict[str, Any]) -> Monitor:
+    """A monitor as the API answers it (channel secrets shown as ``***``)."""
+    columns = raw.get("columns")
+    spec = MonitorSpec(
+        name=raw["name"],
+        deployment=raw["deployment"],
+        reference=raw["reference"],
+        every_seconds=raw["every_seconds"],
+        window_seconds=raw.get("window_seconds"),
+        columns=tuple(columns) if columns is not None else None,
+        tests=dict(raw.get("tests") or {}),
+        rules=tuple(raw.get("rules") or ()),
+        channels=tuple(raw.get("channels") or ()),
+    )
+    return Monitor(
+        id=raw["id"],
+        spec=spec,
+        created_at=raw["created_at"],
+        created_by=raw["created_by"],
+        next_run_at=raw["next_run_at"],
+        last_window_end=raw.get("last_window_end"),
+        alert_states=dict(raw.get("alert_states") or {}),
+    )
+
+
+def result_row_to_dict(row: ResultRow) -> dict[str, Any]:
+    return {
+        "window_start": row.window_start,
+        "window_end": row.window_end,
+        "column": row.column,
+        "test": row.test,
+        "score": row.score,
+        "threshold": row.threshold,
+        "drifted": row.drifted,
+        "rows": row.rows,
+        "no_data": row.no_data,
+    }
+
+
+def result_row_from_dict(raw: dict[str, Any]) -> ResultRow:
+    return ResultRow(
+        raw["window_start"],
+        raw["window_end"],
+        raw.get("column"),
+        raw.get("test"),
+        raw.get("score"),
+        raw.get("threshold"),
+        bool(raw["drifted"]),
+        int(raw.get("rows", 0)),
+        bool(raw.get("no_data", False)),
+    )

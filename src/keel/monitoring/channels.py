@@ -35,7 +35,8 @@ MIN_SECRET_BYTES = 16
 
 
 class Channel(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     def send(self, notification: Notification) -> None:
         """Deliver, or raise :class:`DeliveryFailed`."""

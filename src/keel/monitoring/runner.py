@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from keel.entities.monitor import AlertChange, Monitor, ResultRow, RunRecord
+from keel.entities.monitor import AlertChange, Monitor, MonitorRun, ResultRow, RunRecord
 from keel.monitoring.alert_state import AlertRule, AlertState, Notification
 from keel.monitoring.channels import Channel
 from keel.monitoring.outbound import DeliveryFailed
@@ -37,31 +37,12 @@ class Sources:
     read_window: Callable[[str, int, int], Any]
     """(deployment, start_ms, end_ms) -> the prediction log rows of that window (a polars
     DataFrame with ``input.<column>`` and ``prediction`` columns)."""
-    load_reference: Callable[[str], Any]
-    """A reference (``datasets:/...``, ``window:...``, ``file:...``) -> a table or a
-    :class:`keel.monitoring.reference.ReferenceProfile`."""
+    load_reference: Callable[[str, str], Any]
+    """(reference, deployment) -> a table or a
+    :class:`keel.monitoring.reference.ReferenceProfile`; the reference is
+    ``datasets:/...``, ``file:...`` or ``window:...`` (a past window of the deployment's log)."""
     channel: Callable[[Mapping[str, Any]], Channel]
     """A stored channel description -> a channel that can send."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    monitor: str
-    window_start: int
-    window_end: int
-    result: dict[str, Any]
-    notifications: list[Notification] = field(default_factory=list)
-    delivery_errors: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "monitor": self.monitor,
-            "window_start": self.window_start,
-            "window_end": self.window_end,
-            "result": self.result,
-            "notifications": [n.to_dict() for n in self.notifications],
-            "delivery_errors": list(self.delivery_errors),
-        }
 
 
 def window_of(monitor: Monitor, now_ms: int) -> tuple[int, int]:
@@ -87,7 +68,7 @@ def run_monitor(
     *,
     now_ms: int,
     actor: str,
-) -> RunOutcome:
+) -> MonitorRun:
     """Run ``monitor`` (which the caller has claimed) for the window ending at ``now_ms``;
     record everything in one transaction; the claim is released whatever happens."""
     try:
@@ -99,7 +80,7 @@ def run_monitor(
 
 def _run(
     store: SqlMonitorStore, monitor: Monitor, sources: Sources, *, now_ms: int, actor: str
-) -> RunOutcome:
+) -> MonitorRun:
     from keel.monitoring.drift import drift
 
     start, end = window_of(monitor, now_ms)
@@ -134,7 +115,7 @@ def _run(
             actor=actor,
         ),
     )
-    return RunOutcome(spec.name, start, end, result, notifications, errors)
+    return MonitorRun(spec.name, start, end, result, [n.to_dict() for n in notifications], errors)
 
 
 def _reference(store: SqlMonitorStore, monitor: Monitor, sources: Sources) -> Any:
@@ -143,7 +124,7 @@ def _reference(store: SqlMonitorStore, monitor: Monitor, sources: Sources) -> An
     stored = store.reference_profile(monitor.id)
     if stored is not None:
         return ReferenceProfile.from_json(orjson.loads(stored))
-    loaded = sources.load_reference(monitor.spec.reference)
+    loaded = sources.load_reference(monitor.spec.reference, monitor.spec.deployment)
     if isinstance(loaded, ReferenceProfile):
         profile = loaded if monitor.spec.columns is None else loaded.select(monitor.spec.columns)
     else:

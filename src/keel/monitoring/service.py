@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keel.config import Settings
 from keel.entities.monitor import (
     AlertRecord,
     Event,
     Monitor,
+    MonitorRun,
     MonitorSpec,
     ResultRow,
     parse_duration,
@@ -30,7 +31,11 @@ from keel.entities.monitor import (
 from keel.errors import Conflict, InvalidArgument
 from keel.monitoring.alert_state import AlertRule
 from keel.monitoring.channel_specs import build_channel
-from keel.monitoring.runner import LEASE_MS, RunOutcome, Sources, run_monitor
+from keel.monitoring.runner import LEASE_MS, Sources, run_monitor
+
+if TYPE_CHECKING:
+    from keel.store.backend import Backend
+    from keel.store.sql.monitors import SqlMonitorStore
 
 
 def now_ms() -> int:
@@ -52,14 +57,18 @@ class MonitorsApi(Protocol):
         channels: Sequence[Mapping[str, Any]] = (),
     ) -> Monitor: ...
     def get(self, name: str) -> Monitor: ...
-    def list(self) -> list[Monitor]: ...
+    def list_monitors(self) -> list[Monitor]: ...
     def delete(self, name: str) -> None: ...
-    def run(self, name: str) -> RunOutcome: ...
+    def run(self, name: str) -> MonitorRun: ...
     def results(
         self, name: str, *, since: int | None = None, column: str | None = None, limit: int = 1000
     ) -> list[ResultRow]: ...
-    def alerts(self, monitor: str | None = None, status: str | None = None) -> list[AlertRecord]: ...
-    def events(self, *, after_id: int = 0, kind: str | None = None, limit: int = 100) -> list[Event]: ...
+    def alerts(
+        self, monitor: str | None = None, status: str | None = None
+    ) -> list[AlertRecord]: ...
+    def events(
+        self, *, after_id: int = 0, kind: str | None = None, limit: int = 100
+    ) -> list[Event]: ...
 
 
 def check_spec(
@@ -76,7 +85,7 @@ def check_spec(
     settings: Settings,
 ) -> MonitorSpec:
     """Everything a monitor is made of, checked: what the server stores is only this."""
-    checked_rules = []
+    checked_rules: list[dict[str, Any]] = []
     for raw in rules:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
             raise InvalidArgument("monitor rule: must be an object with a name and a condition")
@@ -95,7 +104,7 @@ def check_spec(
                 "severity": rule.severity,
             }
         )
-    names = [r["name"] for r in checked_rules]
+    names: list[str] = [r["name"] for r in checked_rules]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InvalidArgument(f"monitor rules: each name once, {', '.join(repeated)} repeated")
@@ -119,7 +128,9 @@ def check_spec(
 
 
 class LocalMonitors:
-    def __init__(self, store: Any, sources: Sources, settings: Settings, *, actor: str) -> None:
+    def __init__(
+        self, store: SqlMonitorStore, sources: Sources, settings: Settings, *, actor: str
+    ) -> None:
         self.store = store
         self.sources = sources
         self.settings = settings
@@ -150,18 +161,18 @@ class LocalMonitors:
             channels=channels,
             settings=self.settings,
         )
-        return self.store.create(spec, actor=self.actor, now=now_ms())  # type: ignore[no-any-return]
+        return self.store.create(spec, actor=self.actor, now=now_ms())
 
     def get(self, name: str) -> Monitor:
-        return self.store.get(name)  # type: ignore[no-any-return]
+        return self.store.get(name)
 
-    def list(self) -> list[Monitor]:
-        return self.store.list_monitors()  # type: ignore[no-any-return]
+    def list_monitors(self) -> list[Monitor]:
+        return self.store.list_monitors()
 
     def delete(self, name: str) -> None:
         self.store.delete(name, actor=self.actor, now=now_ms())
 
-    def run(self, name: str, *, at_ms: int | None = None) -> RunOutcome:
+    def run(self, name: str, *, at_ms: int | None = None) -> MonitorRun:
         """Run ``name`` now (whatever its schedule); Conflict while another run holds it."""
         at = now_ms() if at_ms is None else at_ms
         monitor = self.store.claim(name, at, LEASE_MS)
@@ -169,23 +180,43 @@ class LocalMonitors:
             raise Conflict(f"monitor {name!r}: a run is already in progress")
         return run_monitor(self.store, monitor, self.sources, now_ms=at, actor=self.actor)
 
-    def run_due(self, *, at_ms: int | None = None) -> list[RunOutcome]:
+    def due(self, at_ms: int) -> list[Monitor]:
+        """The monitors whose time has come, each now claimed by this caller (another
+        replica's claims are left alone): run each with :meth:`run_claimed`."""
+        return self.store.claim_due(at_ms, LEASE_MS)
+
+    def run_claimed(self, monitor: Monitor, *, at_ms: int | None = None) -> MonitorRun:
+        at = now_ms() if at_ms is None else at_ms
+        return run_monitor(self.store, monitor, self.sources, now_ms=at, actor=self.actor)
+
+    def run_due(self, *, at_ms: int | None = None) -> list[MonitorRun]:
         """Run every monitor whose time has come and that no other replica holds."""
         at = now_ms() if at_ms is None else at_ms
-        return [
-            run_monitor(self.store, m, self.sources, now_ms=at, actor=self.actor)
-            for m in self.store.claim_due(at, LEASE_MS)
-        ]
+        return [self.run_claimed(m, at_ms=at) for m in self.due(at)]
 
     def results(
         self, name: str, *, since: int | None = None, column: str | None = None, limit: int = 1000
     ) -> list[ResultRow]:
-        return self.store.results(name, since=since, column=column, limit=limit)  # type: ignore[no-any-return]
+        return self.store.results(name, since=since, column=column, limit=limit)
 
     def alerts(self, monitor: str | None = None, status: str | None = None) -> list[AlertRecord]:
         if status is not None and status not in ("firing", "resolved"):
             raise InvalidArgument(f"alert status {status!r}: firing or resolved")
-        return self.store.alerts(monitor, status)  # type: ignore[no-any-return]
+        return self.store.alerts(monitor, status)
 
-    def events(self, *, after_id: int = 0, kind: str | None = None, limit: int = 100) -> list[Event]:
-        return self.store.events(after_id=after_id, kind=kind, limit=limit)  # type: ignore[no-any-return]
+    def events(
+        self, *, after_id: int = 0, kind: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        return self.store.events(after_id=after_id, kind=kind, limit=limit)
+
+
+def open_monitors(backend: Backend, settings: Settings, *, actor: str) -> LocalMonitors:
+    """Monitors on ``backend``'s database, reading its prediction log and datasets."""
+    from keel.data.client import dataset_objects, open_data_client
+    from keel.monitoring.backend_sources import backend_sources
+
+    data = open_data_client(
+        settings, lambda: backend.datasets, actor=actor, remote=lambda: dataset_objects(backend)
+    )
+    sources = backend_sources(backend, settings, load_dataset=data.load)
+    return LocalMonitors(backend.monitors, sources, settings, actor=actor)

@@ -591,9 +591,7 @@ monitor_results = Table(
     "monitor_results",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "monitor_id", Integer, ForeignKey("monitors.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("monitor_id", Integer, ForeignKey("monitors.id", ondelete="CASCADE"), nullable=False),
     Column("window_start", BigInteger, nullable=False),
     Column("window_end", BigInteger, nullable=False),
     # NULL: the dataset's row (share of drifted columns in ``score``).
@@ -611,9 +609,7 @@ alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "monitor_id", Integer, ForeignKey("monitors.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("monitor_id", Integer, ForeignKey("monitors.id", ondelete="CASCADE"), nullable=False),
     Column("rule", String(100), nullable=False),
     Column("status", String(16), nullable=False),
     Column("severity", String(16), nullable=False),

@@ -1,0 +1,73 @@
+"""What a monitor reads, from the stores a tracking URI opens: the deployment's prediction
+log, the reference (a dataset version, a past window of the log, or a file on this host),
+and channels built under this process's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keel.config import Settings
+from keel.entities.monitor import parse_time_ms
+from keel.errors import InvalidArgument, NotFound
+from keel.monitoring.channel_specs import build_channel
+from keel.monitoring.channels import Channel
+from keel.monitoring.runner import Sources, current_frame
+
+if TYPE_CHECKING:
+    from keel.store.backend import Backend
+
+
+def backend_sources(
+    backend: Backend, settings: Settings, *, load_dataset: Callable[[str], Any]
+) -> Sources:
+    """``load_dataset`` reads ``datasets:/name@version`` as a table (the data client's
+    ``load``)."""
+
+    def read_window(deployment: str, start_ms: int, end_ms: int) -> Any:
+        from keel.predictions.reader import read_predictions
+
+        return read_predictions(backend.prediction_files, deployment, start_ms, end_ms).collect()
+
+    def load_reference(reference: str, deployment: str) -> Any:
+        if reference.startswith("window:"):
+            start, end = window_reference(reference)
+            frame = current_frame(read_window(deployment, start, end))
+            if frame.height == 0:
+                raise InvalidArgument(
+                    f"monitor reference {reference!r}: the prediction log of {deployment!r} "
+                    "holds no rows in that window"
+                )
+            return frame
+        if reference.startswith("datasets:/"):
+            return load_dataset(reference)
+        return _file_reference(reference)
+
+    def channel(raw: Mapping[str, Any]) -> Channel:
+        return build_channel(raw, settings)
+
+    return Sources(read_window=read_window, load_reference=load_reference, channel=channel)
+
+
+def _file_reference(reference: str) -> Any:
+    path = Path(reference[len("file:") :]).expanduser()
+    if not path.is_file():
+        raise NotFound(f"monitor reference {reference!r}: no such file on this host")
+    if path.suffix == ".json":
+        from keel.monitoring.reference import ReferenceProfile
+
+        return ReferenceProfile.load(path)
+    if path.suffix != ".parquet":
+        raise InvalidArgument(
+            f"monitor reference {reference!r}: a file reference is a .parquet table or a "
+            ".json reference profile"
+        )
+    return path
+
+
+def window_reference(reference: str) -> tuple[int, int]:
+    start, _, end = reference[len("window:") :].partition("/")
+    return parse_time_ms(start, "reference window start"), parse_time_ms(
+        end, "reference window end"
+    )
