@@ -81,7 +81,7 @@ def run_monitor(
 def _run(
     store: SqlMonitorStore, monitor: Monitor, sources: Sources, *, now_ms: int, actor: str
 ) -> MonitorRun:
-    from keel.monitoring.drift import drift
+    from keel.monitoring.compare import drift
 
     start, end = window_of(monitor, now_ms)
     spec = monitor.spec
