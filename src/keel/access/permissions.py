@@ -45,6 +45,10 @@ PERMISSIONS: dict[str, Permission] = _table(
     # Monitors watch deployments and send alerts out: changing them is a maintainer's.
     ("monitor:read", Role.READER),
     ("monitor:write", Role.MAINTAINER),
+    # A model server's predict and feedback routes, once its store has users.
+    ("deployment:predict", Role.READER),
+    # Reading a deployment and its prediction log.
+    ("deployment:read", Role.READER),
     # Only an authenticated principal: its own tokens, who it is.
     ("self", Role.READER),
     # Users, tokens of others, projects, groups, grants: never on a server without users.

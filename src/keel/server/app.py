@@ -37,6 +37,7 @@ from keel.server.routes import (
     model_versions,
     models,
     monitors,
+    predictions,
     promotions,
     runs,
 )
@@ -62,6 +63,7 @@ ROUTERS = (
     datasets.router,
     access.router,
     monitors.router,
+    predictions.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
@@ -96,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = backend.quota_checked_artifacts()
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
+        app.state.prediction_files = backend.prediction_files
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
