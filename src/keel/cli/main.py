@@ -27,6 +27,7 @@ GROUPS: dict[str, str] = {
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
     "monitoring": "keel.cli.monitoring",
+    "monitors": "keel.cli.monitors",
     "predictions": "keel.cli.predictions",
 }
 """Command group -> the module whose ``app`` holds its commands."""
