@@ -87,6 +87,10 @@ def _run(
     spec = monitor.spec
     profile = _reference(store, monitor, sources)
     current = current_frame(sources.read_window(spec.deployment, start, end))
+    # The log holds what the reference may not (the prediction, when the reference is the
+    # training data): only the reference's columns are compared. One the reference has
+    # and the window lacks is a schema difference drift() reports.
+    current = current.select([c for c in current.columns if c in profile.kinds])
     if current.height == 0:
         result: dict[str, Any] = {
             "no_data": True,
