@@ -243,3 +243,35 @@ def test_through_a_server_the_scheduler_runs_due_monitors(
     finally:
         remote.close()
         server.stop()
+
+
+def test_a_model_versions_training_data_is_a_reference(
+    local: Client, receiver: Receiver, tmp_path: Path
+) -> None:
+    import polars as pl
+    from sklearn.linear_model import LogisticRegression
+
+    train = pl.DataFrame(_rows(300, 0.0, seed=3))
+    run = local.create_run(local.create_experiment("fraud"))
+    local.log_dataset(run.run_id, train, name="fraud-train", context="training")
+    numeric = train.select("amount", "age").to_numpy()
+    model = LogisticRegression().fit(numeric, numeric[:, 0] > 100)
+    logged = local.log_model(run.run_id, model)
+    local.end_run(run.run_id)
+    local.registry.register_model(logged.model_uri, "fraud")
+
+    _create(local, receiver, "models:/fraud/1")
+    _write_predictions(local, "fraud-api", T0 + 60_000, shift=40.0)
+    outcome = local.monitors.run("fraud-drift", at_ms=T0 + 120_000)
+    assert {c["column"] for c in outcome.result["columns"]} == {"amount", "age", "country"}
+    assert outcome.result["dataset"]["drifted"] is True
+
+    bare = local.create_run(local.create_experiment("no-inputs"))
+    logged = local.log_model(bare.run_id, model)
+    local.end_run(bare.run_id)
+    local.registry.register_model(logged.model_uri, "bare")
+    _create(local, receiver, "models:/bare/1", name="bare-drift")
+    with pytest.raises(NotFound, match="has no single training dataset"):
+        local.monitors.run("bare-drift", at_ms=T0 + 120_000)
+    # The failed run let go of its claim: the next one may run it.
+    assert local.backend.monitors.claim("bare-drift", T0 + 130_000, 1000) is not None

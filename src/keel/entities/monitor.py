@@ -7,6 +7,8 @@ A reference is one of:
 - ``datasets:/<name>@<version>``: a dataset version's table;
 - ``window:<start>/<end>``: a past window of the same deployment's prediction log, in
   milliseconds since the epoch or ISO 8601 times (``window:2026-11-01T00:00/2026-11-08T00:00``);
+- ``models:/<name>/<version>`` (or ``@<alias>``): the dataset version the model version's
+  run recorded as its training input (``keel.log_input``), resolved at the first run;
 - ``file:<path>``: a Parquet file, or a saved reference profile (``.json``), on the
   server's disk (for a single-host install).
 """
@@ -82,9 +84,14 @@ def check_reference(value: object) -> str:
         return value
     if value.startswith("file:") and len(value) > len("file:"):
         return value
+    if value.startswith("models:/"):
+        from keel.uri import parse_model_uri
+
+        parse_model_uri(value)
+        return value
     raise InvalidArgument(
         f"monitor reference {value!r}: must be datasets:/<name>@<version>, "
-        "window:<start>/<end> or file:<path>"
+        "models:/<name>/<version>, window:<start>/<end> or file:<path>"
     )
 
 

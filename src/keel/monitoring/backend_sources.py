@@ -42,6 +42,8 @@ def backend_sources(
             return frame
         if reference.startswith("datasets:/"):
             return load_dataset(reference)
+        if reference.startswith("models:/"):
+            return load_dataset(training_data_of(backend, reference))
         return _file_reference(reference)
 
     def channel(raw: Mapping[str, Any]) -> Channel:
@@ -71,3 +73,25 @@ def window_reference(reference: str) -> tuple[int, int]:
     return parse_time_ms(start, "reference window start"), parse_time_ms(
         end, "reference window end"
     )
+
+
+def training_data_of(backend: Backend, model_uri: str) -> str:
+    """The ``datasets:/`` address of the data a model version was trained on: the input
+    its run recorded with the context ``training`` (or its only input)."""
+    from keel.registry.loading import resolve_model_uri
+    from keel.uri import parse_model_uri, parse_run_artifact_uri
+
+    version = resolve_model_uri(backend.registry, parse_model_uri(model_uri))
+    run_id = parse_run_artifact_uri(version.source).run_id
+    inputs = backend.datasets.run_inputs(run_id)
+    training = [i for i in inputs if i.context == "training"] or (
+        inputs if len(inputs) == 1 else []
+    )
+    if len(training) != 1:
+        found = ", ".join(f"{i.name}@{i.version} ({i.context})" for i in inputs) or "none"
+        raise NotFound(
+            f"monitor reference {model_uri!r}: version {version.version} of {version.name!r} "
+            f"has no single training dataset (its run {run_id} recorded: {found}); log it with "
+            "keel.log_input(..., context='training') or give datasets:/<name>@<version>"
+        )
+    return f"datasets:/{training[0].name}@{training[0].version}"
