@@ -18,7 +18,8 @@ START = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 def _times(rng: np.random.Generator, n: int, hours: list[int]) -> list[datetime]:
     picked = rng.choice(hours, size=n)
     minutes = rng.integers(0, 60, size=n)
-    return [START + timedelta(hours=int(h), minutes=int(m)) for h, m in zip(picked, minutes)]
+    pairs = zip(picked, minutes, strict=True)
+    return [START + timedelta(hours=int(h), minutes=int(m)) for h, m in pairs]
 
 
 def _binary_frame(n: int = 3000, seed: int = 0) -> pl.DataFrame:
@@ -46,7 +47,8 @@ def test_binary_metrics_match_scikit_learn_in_every_window() -> None:
             assert window.metrics == {}
             continue
         part = frame.filter((pl.col("time") >= window.start) & (pl.col("time") < window.end))
-        y, p, s = part["label"].to_numpy(), part["prediction"].to_numpy(), part["score.1"].to_numpy()
+        y, p = part["label"].to_numpy(), part["prediction"].to_numpy()
+        s = part["score.1"].to_numpy()
         m = window.metrics
         assert window.rows == len(part)
         assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, p))
@@ -99,9 +101,7 @@ def test_regression_metrics_match_scikit_learn_and_skip_nan() -> None:
     predicted = truth + rng.normal(0, 1, size=n)
     truth[::50] = np.nan  # unlabelled rows
     predicted[7::97] = np.inf
-    frame = pl.DataFrame(
-        {"time": _times(rng, n, [0, 1]), "prediction": predicted, "label": truth}
-    )
+    frame = pl.DataFrame({"time": _times(rng, n, [0, 1]), "prediction": predicted, "label": truth})
     result = realised_performance(frame, model_type="regressor", window="30m")
     assert result.windows
     for window in result.windows:

@@ -85,7 +85,6 @@ def log_loss(group: Any, truth: Any, probabilities: Any, groups: int) -> Any:
 def roc_auc(truth_positive: Any, score: Any) -> float:
     """ROC AUC of one binary problem by the rank statistic (ties share their mean rank);
     NaN when either class is absent."""
-    import numpy as np
     from scipy.stats import rankdata
 
     positives = int(truth_positive.sum())
@@ -93,7 +92,8 @@ def roc_auc(truth_positive: Any, score: Any) -> float:
     if positives == 0 or negatives == 0:
         return float("nan")
     ranks = rankdata(score)
-    return float((ranks[truth_positive].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    statistic = ranks[truth_positive].sum() - positives * (positives + 1) / 2
+    return float(statistic / (positives * negatives))
 
 
 def roc_auc_ovr(truth: Any, probabilities: Any, *, positive: int | None) -> float:

@@ -62,8 +62,7 @@ def utc_times(frame: pl.DataFrame, column: str) -> pl.Series:
     if series.dtype == pl.Date:
         return series.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC")
     raise InvalidArgument(
-        f"{column}: the time column must hold datetimes or epoch milliseconds, "
-        f"got {series.dtype}"
+        f"{column}: the time column must hold datetimes or epoch milliseconds, got {series.dtype}"
     )
 
 
