@@ -196,8 +196,9 @@ def window_index(frame: pl.DataFrame, time: str, window: str) -> tuple[list[date
         raise InvalidArgument(
             f"window: {window!r} is not a duration such as '15m', '1h' or '1d' ({exc})"
         ) from None
-    first, last = truncated.min(), truncated.max()
-    starts = pl.datetime_range(first, last, window, eager=True, time_zone="UTC")
+    first: Any = truncated.min()
+    last: Any = truncated.max()
+    starts: pl.Series = pl.datetime_range(first, last, window, eager=True, time_zone="UTC")
     group = starts.search_sorted(truncated).to_numpy().astype(np.int64)
     return starts.to_list(), group
 
@@ -288,22 +289,24 @@ def _windows(
 ) -> list[WindowPerformance]:
     out = []
     for index, start in enumerate(starts):
-        end = starts[index + 1] if index + 1 < len(starts) else _next_start(start, window)
+        end = starts[index + 1] if index + 1 < len(starts) else next_start(start, window)
         count, known = int(rows[index]), int(labelled[index])
         status: Status = "no data" if count == 0 else "no labels" if known == 0 else "ok"
         metrics: dict[str, float | None] = {}
         if status == "ok":
-            metrics = {name: _number(v[index]) for name, v in values.items()}
+            metrics = {name: optional_number(v[index]) for name, v in values.items()}
         out.append(WindowPerformance(start, end, count, known, status, metrics))
     return out
 
 
-def _next_start(start: datetime, window: str) -> datetime:
+def next_start(start: datetime, window: str) -> datetime:
+    """The start of the window after the one starting at ``start``."""
     import polars as pl
 
-    return pl.Series([start]).dt.offset_by(window)[0]  # type: ignore[no-any-return]
+    return pl.Series([start]).dt.offset_by(window)[0]
 
 
-def _number(value: Any) -> float | None:
+def optional_number(value: Any) -> float | None:
+    """A float, or None for NaN (a metric that could not be computed)."""
     number = float(value)
     return None if math.isnan(number) else number
