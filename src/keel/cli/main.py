@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "tokens": "keel.cli.tokens",
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
+    "monitoring": "keel.cli.monitoring",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 

@@ -1,0 +1,50 @@
+"""``keel monitoring drift`` through the real command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from keel.cli.main import build_app
+from monitoring.support import make_table
+
+runner = CliRunner()
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path]:
+    ref, cur = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    make_table(3000, seed=1).to_parquet(ref, index=False)
+    make_table(3000, shift=0.5, seed=2).to_parquet(cur, index=False)
+    return ref, cur
+
+
+def test_drift_prints_a_table_and_writes_the_report_and_profile(tmp_path: Path) -> None:
+    ref, cur = _files(tmp_path)
+    html, profile = tmp_path / "report.html", tmp_path / "profile.json"
+    app = build_app("monitoring")
+    args = ["monitoring", "drift", str(ref), str(cur), "--html", str(html)]
+    result = runner.invoke(app, [*args, "--save-reference", str(profile)])
+    assert result.exit_code == 0, result.output
+    assert "wasserstein" in result.output and "jensenshannon" in result.output
+    assert "Dataset: no drift (3 of 7 columns" in result.output
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    assert json.loads(profile.read_text())["format"].startswith("keel.monitoring.reference/")
+
+    again = runner.invoke(
+        app, ["monitoring", "drift", str(profile), str(cur), "--columns", "age,size", "--json"]
+    )
+    assert again.exit_code == 0, again.output
+    data = json.loads(again.output)
+    assert [c["column"] for c in data["columns"]] == ["age", "size"]
+    assert data["dataset"] == {**data["dataset"], "share": 1.0, "drifted": True}
+
+
+def test_drift_names_a_missing_file(tmp_path: Path) -> None:
+    ref, _ = _files(tmp_path)
+    result = runner.invoke(
+        build_app("monitoring"), ["monitoring", "drift", str(ref), str(tmp_path / "no.parquet")]
+    )
+    assert result.exit_code != 0
+    assert "no such Parquet file" in str(result.exception)
