@@ -33,25 +33,31 @@ def _rows(n: int, shift: float, seed: int) -> dict[str, np.ndarray]:
     }
 
 
-def _write_predictions(client: Client, deployment: str, time_ms: int, shift: float) -> None:
+def _write_predictions(
+    client: Client, deployment: str, time_ms: int, shift: float
+) -> tuple[list[str], np.ndarray]:
+    """600 predictions made at ``time_ms``: their ids and predicted classes."""
     from keel.predictions.writer import open_prediction_log
 
     log = open_prediction_log(client.backend, client.settings, flush_seconds=0.05)
     inputs = _rows(600, shift, seed=int(shift) + 7)
+    ids = new_prediction_ids(600, now_ms=time_ms)
+    predicted = (inputs["amount"] > 100 + shift).astype(np.int64)
     log.record(
         PredictionBatch(
             deployment=deployment,
             model_name="fraud",
             model_version=1,
-            ids=new_prediction_ids(600, now_ms=time_ms),
+            ids=ids,
             inputs=inputs,
-            predictions=(inputs["amount"] > 100 + shift).astype(np.int64),
+            predictions=predicted,
             time_ms=time_ms,
             latency_ms=1.0,
         )
     )
     log.close()
     assert log.dropped_rows == 0
+    return ids, predicted
 
 
 def _reference(folder: Path) -> str:
@@ -275,3 +281,33 @@ def test_a_model_versions_training_data_is_a_reference(
         local.monitors.run("bare-drift", at_ms=T0 + 120_000)
     # The failed run let go of its claim: the next one may run it.
     assert local.backend.monitors.claim("bare-drift", T0 + 130_000, 1000) is not None
+
+
+def test_performance_from_labels_that_arrive_later(
+    local: Client, receiver: Receiver, tmp_path: Path
+) -> None:
+    from keel.predictions.feedback import open_feedback_log
+
+    local.monitors.create(
+        "fraud-quality",
+        deployment="fraud-api",
+        reference=_reference(tmp_path),
+        performance="classifier",
+        rules=[{"name": "accuracy", "condition": "metric:accuracy < 0.9"}],
+    )
+    ids, predicted = _write_predictions(local, "fraud-api", T0 + 60_000, shift=0.0)
+    unlabelled = local.monitors.run("fraud-quality", at_ms=T0 + 120_000)
+    assert unlabelled.result["metrics"] == {} and unlabelled.notifications == []
+
+    truth = predicted.copy()
+    truth[:120] = 1 - truth[:120]  # 80% right, on the first 500 labelled rows
+    feedback = open_feedback_log(local.backend, local.settings, flush_seconds=0.05)
+    feedback.log_feedback("fraud-api", ids[:500], [int(t) for t in truth[:500]])
+    feedback.close()
+
+    later = local.monitors.run("fraud-quality", at_ms=T0 + 180_000)
+    assert later.result["labelled"] == 500
+    assert later.result["metrics"]["accuracy"] == pytest.approx(380 / 500)
+    assert [n["status"] for n in later.notifications] == ["firing"]
+    (series,) = local.monitors.results("fraud-quality", column="metric:accuracy")[-1:]
+    assert series.score == pytest.approx(0.76)

@@ -76,6 +76,12 @@ def create(
     channels: list[str] = typer.Option(
         [], "--channel", help="webhook=URL,secret=SECRET | slack=URL | email=ADDRESS[,ADDRESS]."
     ),
+    performance: str | None = typer.Option(
+        None,
+        "--performance",
+        help="classifier or regressor: also score each window against its labels "
+        "(keel predictions feedback), as metric:<name> results and rules.",
+    ),
     json: bool = Json,
     tracking_uri: str = TrackingUri,
 ) -> None:
@@ -93,6 +99,7 @@ def create(
             tests=dict(parse_test(t) for t in tests),
             rules=[parse_rule(r) for r in rules],
             channels=[parse_channel_option(ch) for ch in channels],
+            performance=performance,
         )
     if json:
         print_json(monitor.to_dict())

@@ -110,8 +110,15 @@ class MonitorSpec:
     tests: dict[str, str] = field(default_factory=dict)
     rules: tuple[dict[str, Any], ...] = ()
     channels: tuple[dict[str, Any], ...] = ()
+    performance: str | None = None
+    """``classifier`` or ``regressor``: also score each window's predictions against the
+    labels logged for them so far (``metric:<name>`` in results and rules)."""
 
     def __post_init__(self) -> None:
+        if self.performance not in (None, "classifier", "regressor"):
+            raise InvalidArgument(
+                f"monitor performance {self.performance!r}: classifier, regressor or none"
+            )
         check_deployment_name(self.name, "monitor name")
         check_deployment_name(self.deployment, "monitor deployment")
         check_reference(self.reference)
@@ -161,6 +168,7 @@ class Monitor:
             "tests": dict(s.tests),
             "rules": [dict(r) for r in s.rules],
             "channels": [c if secrets else _redacted(c) for c in s.channels],
+            "performance": s.performance,
             "created_at": self.created_at,
             "created_by": self.created_by,
             "next_run_at": self.next_run_at,
@@ -305,6 +313,7 @@ def monitor_from_dict(raw: dict[str, Any]) -> Monitor:
         tests=dict(raw.get("tests") or {}),
         rules=tuple(raw.get("rules") or ()),
         channels=tuple(raw.get("channels") or ()),
+        performance=raw.get("performance"),
     )
     return Monitor(
         id=raw["id"],

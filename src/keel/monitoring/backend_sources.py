@@ -49,7 +49,17 @@ def backend_sources(
     def channel(raw: Mapping[str, Any]) -> Channel:
         return build_channel(raw, settings)
 
-    return Sources(read_window=read_window, load_reference=load_reference, channel=channel)
+    def read_feedback(deployment: str, since_ms: int) -> Any:
+        from keel.predictions.reader import read_feedback as read
+
+        return read(backend.prediction_files, deployment, since_ms, None).collect()
+
+    return Sources(
+        read_window=read_window,
+        load_reference=load_reference,
+        channel=channel,
+        read_feedback=read_feedback,
+    )
 
 
 def _file_reference(reference: str) -> Any:

@@ -43,6 +43,9 @@ class Sources:
     ``datasets:/...``, ``file:...`` or ``window:...`` (a past window of the deployment's log)."""
     channel: Callable[[Mapping[str, Any]], Channel]
     """A stored channel description -> a channel that can send."""
+    read_feedback: Callable[[str, int], Any] | None = None
+    """(deployment, since_ms) -> the labels logged for it since then (``prediction_id``,
+    ``time``, ``label``), for monitors that score performance."""
 
 
 def window_of(monitor: Monitor, now_ms: int) -> tuple[int, int]:
@@ -86,7 +89,8 @@ def _run(
     start, end = window_of(monitor, now_ms)
     spec = monitor.spec
     profile = _reference(store, monitor, sources)
-    current = current_frame(sources.read_window(spec.deployment, start, end))
+    log_rows = sources.read_window(spec.deployment, start, end)
+    current = current_frame(log_rows)
     # The log holds what the reference may not (the prediction, when the reference is the
     # training data): only the reference's columns are compared. One the reference has
     # and the window lacks is a schema difference drift() reports.
@@ -102,6 +106,13 @@ def _run(
         found = drift(profile, current, columns=spec.columns, tests=spec.tests or None)
         result = found.to_dict()
         rows = _rows(result, start, end, current.height)
+        if spec.performance is not None:
+            result["metrics"], labelled = _performance(spec.performance, log_rows, sources, start)
+            result["labelled"] = labelled
+            rows.extend(
+                ResultRow(start, end, f"metric:{name}", name, _number(value), None, False, labelled)
+                for name, value in result["metrics"].items()
+            )
     notifications, changes, errors = _alerts(monitor, result, sources, now_ms)
     states = {**monitor.alert_states}
     for rule_spec in spec.rules:
@@ -135,6 +146,28 @@ def _reference(store: SqlMonitorStore, monitor: Monitor, sources: Sources) -> An
         profile = ReferenceProfile.of(loaded, monitor.spec.columns)
     store.save_reference_profile(monitor.id, orjson.dumps(profile.to_json()).decode())
     return profile
+
+
+def _performance(
+    model_type: str, log_rows: Any, sources: Sources, start: int
+) -> tuple[dict[str, float | None], int]:
+    """The window's metrics against the labels logged so far, however late they came
+    (none yet: an empty mapping, so a ``metric:`` rule neither fires nor resolves)."""
+    import polars as pl
+
+    from keel.monitoring.performance import join_feedback, realised_performance
+
+    if sources.read_feedback is None:
+        return {}, 0
+    labels = sources.read_feedback(log_rows["deployment"][0], start)
+    if labels.height == 0:
+        return {}, 0
+    joined = join_feedback(log_rows, labels)
+    # One window: every row stamped with the window's start, whatever its own time.
+    joined = joined.with_columns(time=pl.lit(joined["time"].min()))
+    scored = realised_performance(joined, model_type=model_type, window="3650d")  # type: ignore[arg-type]
+    window = scored.windows[0]
+    return (dict(window.metrics) if window.status == "ok" else {}), window.labelled
 
 
 def _rows(result: Mapping[str, Any], start: int, end: int, count: int) -> list[ResultRow]:

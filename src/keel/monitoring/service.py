@@ -55,6 +55,7 @@ class MonitorsApi(Protocol):
         tests: Mapping[str, str] | None = None,
         rules: Sequence[Mapping[str, Any]] = (),
         channels: Sequence[Mapping[str, Any]] = (),
+        performance: str | None = None,
     ) -> Monitor: ...
     def get(self, name: str) -> Monitor: ...
     def list_monitors(self) -> list[Monitor]: ...
@@ -83,6 +84,7 @@ def check_spec(
     rules: Sequence[Mapping[str, Any]],
     channels: Sequence[Mapping[str, Any]],
     settings: Settings,
+    performance: str | None = None,
 ) -> MonitorSpec:
     """Everything a monitor is made of, checked: what the server stores is only this."""
     checked_rules: list[dict[str, Any]] = []
@@ -124,6 +126,7 @@ def check_spec(
         tests=dict(tests or {}),
         rules=tuple(checked_rules),
         channels=tuple(dict(c) for c in channels),
+        performance=performance,
     )
 
 
@@ -148,6 +151,7 @@ class LocalMonitors:
         tests: Mapping[str, str] | None = None,
         rules: Sequence[Mapping[str, Any]] = (),
         channels: Sequence[Mapping[str, Any]] = (),
+        performance: str | None = None,
     ) -> Monitor:
         spec = check_spec(
             name,
@@ -160,6 +164,7 @@ class LocalMonitors:
             rules=rules,
             channels=channels,
             settings=self.settings,
+            performance=performance,
         )
         return self.store.create(spec, actor=self.actor, now=now_ms())
 

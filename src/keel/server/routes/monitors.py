@@ -36,6 +36,7 @@ class MonitorIn(BaseModel):
     tests: dict[str, str] = Field(default_factory=dict)
     rules: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
     channels: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    performance: Literal["classifier", "regressor"] | None = None
 
 
 def _monitors(request: Request, caller: Caller) -> LocalMonitors:
@@ -61,6 +62,7 @@ async def create_monitor(
             tests=body.tests,
             rules=body.rules,
             channels=body.channels,
+            performance=body.performance,
         )
     )
     return JSON(created.to_dict(), status_code=201)

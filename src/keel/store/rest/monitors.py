@@ -36,6 +36,7 @@ class RestMonitors:
         tests: Mapping[str, str] | None = None,
         rules: Sequence[Mapping[str, Any]] = (),
         channels: Sequence[Mapping[str, Any]] = (),
+        performance: str | None = None,
     ) -> Monitor:
         body = {
             "name": name,
@@ -47,6 +48,7 @@ class RestMonitors:
             "tests": dict(tests or {}),
             "rules": [dict(r) for r in rules],
             "channels": [dict(c) for c in channels],
+            "performance": performance,
         }
         return monitor_from_dict(self.http.request(*routes.CREATE_MONITOR.at(), json=body))
 

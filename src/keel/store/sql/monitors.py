@@ -49,6 +49,7 @@ class SqlMonitorStore:
             "tests": to_json(spec.tests),
             "rules": to_json(list(spec.rules)),
             "channels": to_json(list(spec.channels)),
+            "performance": spec.performance,
             "alert_states": "{}",
             "created_at": now,
             "created_by": actor,
@@ -345,6 +346,7 @@ def _monitor(row: Any) -> Monitor:
         tests=from_json(row["tests"]) or {},
         rules=tuple(from_json(row["rules"]) or ()),
         channels=tuple(from_json(row["channels"]) or ()),
+        performance=row["performance"],
     )
     return Monitor(
         id=row["id"],

@@ -577,6 +577,8 @@ monitors = Table(
     Column("channels", Text, nullable=False),
     # The reference's statistics, computed once at the first run (JSON).
     Column("reference_profile", Text),
+    # classifier or regressor: each window is also scored against its labels.
+    Column("performance", String(16)),
     Column("alert_states", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("created_by", String(250), nullable=False),

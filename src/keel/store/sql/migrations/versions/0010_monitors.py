@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("rules", sa.Text, nullable=False),
         sa.Column("channels", sa.Text, nullable=False),
         sa.Column("reference_profile", sa.Text),
+        sa.Column("performance", sa.String(16)),
         sa.Column("alert_states", sa.Text, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("created_by", sa.String(250), nullable=False),
