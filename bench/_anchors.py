@@ -38,6 +38,8 @@ class Venv:
     requirement: str
     # FastTrackML's wheel is a Go binary; its Python dependency (an old MLflow) is unused.
     no_deps: bool = False
+    # Further pins installed with it (Evidently 0.7 fails to import under pandas 3).
+    pins: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -51,7 +53,7 @@ class Venv:
         """The requirement, and for Keel's own editable install its pyproject's digest
         (a changed extra must reinstall)."""
         if "--editable" not in self.requirement:
-            return self.requirement
+            return " ".join((self.requirement, *self.pins))
         digest = hashlib.sha256((REPO_DIR / "pyproject.toml").read_bytes()).hexdigest()[:16]
         return f"{self.requirement} pyproject:{digest}"
 
@@ -69,7 +71,7 @@ class Venv:
         pip = [str(self.bin("python")), "-m", "pip", "install", "--quiet"]
         if self.no_deps:
             pip.append("--no-deps")
-        subprocess.run([*pip, self.requirement], check=True)
+        subprocess.run([*pip, self.requirement, *self.pins], check=True)
         (self.path / MARKER).write_text(self.stamp + "\n")
 
 

@@ -46,6 +46,7 @@ PUBLIC = [
     "enable_system_metrics_logging",
     "end_run",
     "errors",
+    "evaluate",
     "flush",
     "get_artifact_uri",
     "get_experiment",

@@ -75,6 +75,8 @@ _EXPORTS: dict[str, str] = {
     "search_runs": _FLUENT,
     "set_experiment_tag": _FLUENT,
     "errors": "keel.errors",
+    # MLflow's mlflow.evaluate: the metrics production monitoring uses, before deployment.
+    "evaluate": "keel.monitoring.evaluate",
     "autolog": "keel.autologging",
     "enable_system_metrics_logging": "keel.autologging.system_metrics",
     "disable_system_metrics_logging": "keel.autologging.system_metrics",
@@ -106,6 +108,7 @@ __all__ = [
     "enable_system_metrics_logging",
     "end_run",
     "errors",
+    "evaluate",
     "flush",
     "get_artifact_uri",
     "get_experiment",
@@ -217,3 +220,4 @@ if TYPE_CHECKING:
         start_run,
     )
     from keel.models import infer_signature
+    from keel.monitoring.evaluate import evaluate

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from keel.models import LoadedModel
     from keel.models.log_options import LogOptions
     from keel.models.logged import LoggedModel
+    from keel.monitoring.service import MonitorsApi
     from keel.registry import RegistryClient
 
 
@@ -45,6 +46,7 @@ class Client(TrackingClient, MlflowRegistryMethods):
 
     _registry: RegistryClient | None = None
     _data: DataClient | None = None
+    _monitors: MonitorsApi | None = None
 
     def close(self) -> None:
         if self._data is not None:
@@ -81,6 +83,23 @@ class Client(TrackingClient, MlflowRegistryMethods):
                 store_key=self._store_key,
             )
         return self._data
+
+    @property
+    def monitors(self) -> MonitorsApi:
+        """Monitors of the same store: kept and run by a ``keel server`` when the tracking
+        URI is one, else on this store's database."""
+        if self._monitors is None:
+            if self.backend.remote:
+                self._monitors = self.backend.monitors_api
+            else:
+                from keel.monitoring.service import open_monitors
+
+                self._monitors = open_monitors(
+                    self.backend,
+                    self.settings.with_tracking_uri(self.tracking_uri),
+                    actor=self.user or "anonymous",
+                )
+        return self._monitors
 
     def log_dataset(
         self,

@@ -72,6 +72,18 @@ class Settings:
     rate_limit: str = "6000/minute"
     """``KEEL_RATE_LIMIT``: requests each API token may make (``limits`` syntax, e.g.
     ``100/second``; ``none`` turns it off); over it, 429 with ``Retry-After``."""
+    alert_allowed_hosts: tuple[str, ...] = ()
+    """``KEEL_ALERT_ALLOWED_HOSTS``: comma-separated hosts alerts may be sent to (webhooks,
+    Slack): exact names, ``*.example.com`` for its sub-domains, ``*`` for any public host.
+    Empty: no outbound alerts but e-mail."""
+    alert_allowed_networks: tuple[str, ...] = ()
+    """``KEEL_ALERT_ALLOWED_NETWORKS``: comma-separated networks (``10.1.2.0/24``) an alert
+    host may resolve to although they are private; otherwise only public addresses."""
+    monitor_tick_seconds: float = 30.0
+    """``KEEL_MONITOR_TICK_SECONDS``: how often ``keel server`` looks for monitors due."""
+    smtp_url: str | None = None
+    """``KEEL_SMTP_URL``: where alert e-mails go,
+    ``smtp://user:password@host:587?starttls=true&from=keel@example.com``."""
     auth_cache_seconds: float = 30.0
     """``KEEL_AUTH_CACHE_SECONDS``: how long the server trusts what it read about a token
     and its principal's roles; revoking through this server takes effect at once, in
@@ -121,6 +133,10 @@ class Settings:
             config_dir=config_dir,
             rate_limit=env.get("KEEL_RATE_LIMIT") or "6000/minute",
             auth_cache_seconds=_number(env, "KEEL_AUTH_CACHE_SECONDS", 30.0),
+            alert_allowed_hosts=_list(env, "KEEL_ALERT_ALLOWED_HOSTS"),
+            alert_allowed_networks=_list(env, "KEEL_ALERT_ALLOWED_NETWORKS"),
+            smtp_url=env.get("KEEL_SMTP_URL") or None,
+            monitor_tick_seconds=_number(env, "KEEL_MONITOR_TICK_SECONDS", 30.0),
             prediction_log_queue=int(_number(env, "KEEL_PREDICTION_LOG_QUEUE", 100_000)),
             prediction_log_flush_seconds=_number(env, "KEEL_PREDICTION_LOG_FLUSH_SECONDS", 5.0),
             max_upload_bytes=int(_number(env, "KEEL_MAX_UPLOAD_BYTES", 5 * 1024**3)),
@@ -178,6 +194,10 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise InvalidArgument(f"{name}: must be greater than 0, got {raw!r}")
     return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

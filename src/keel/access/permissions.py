@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
     ("audit:read", Role.MAINTAINER),
+    # Monitors watch deployments and send alerts out: changing them is a maintainer's.
+    ("monitor:read", Role.READER),
+    ("monitor:write", Role.MAINTAINER),
     # A model server's predict and feedback routes, once its store has users.
     ("deployment:predict", Role.READER),
     # Reading a deployment and its prediction log.

@@ -26,8 +26,9 @@ GROUPS: dict[str, str] = {
     "tokens": "keel.cli.tokens",
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
-    "predictions": "keel.cli.predictions",
     "monitoring": "keel.cli.monitoring",
+    "monitors": "keel.cli.monitors",
+    "predictions": "keel.cli.predictions",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 

@@ -42,6 +42,7 @@ class ResourceType(StrEnum):
     GRANT = "grant"
     """A role on a project, by the project's name; the grantee is in ``after``/``before``."""
     GROUP = "group"
+    MONITOR = "monitor"
 
     @classmethod
     def parse(cls, value: object) -> ResourceType:
@@ -101,6 +102,10 @@ class AuditAction(StrEnum):
     PROJECT_MOVE = "project.move"
     PROJECT_QUOTA = "project.quota"
     GRANT_SET = "grant.set"
+    MONITOR_CREATE = "monitor.create"
+    MONITOR_DELETE = "monitor.delete"
+    ALERT_FIRE = "alert.fire"
+    ALERT_RESOLVE = "alert.resolve"
     GRANT_REVOKE = "grant.revoke"
     GROUP_CREATE = "group.create"
     GROUP_DELETE = "group.delete"

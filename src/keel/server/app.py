@@ -18,6 +18,8 @@ from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
 from keel.errors import InvalidArgument
+from keel.monitoring.service import LocalMonitors, open_monitors
+from keel.monitoring.service import now_ms as monitors_now
 from keel.server.auth import authenticate, rate_limit
 from keel.server.deps import bind_audit_actor
 from keel.server.errors import install_error_handlers
@@ -34,6 +36,7 @@ from keel.server.routes import (
     experiments,
     model_versions,
     models,
+    monitors,
     predictions,
     promotions,
     runs,
@@ -59,6 +62,7 @@ ROUTERS = (
     audit.router,
     datasets.router,
     access.router,
+    monitors.router,
     predictions.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
@@ -100,12 +104,18 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
         assert backend.artifact_root is not None  # a server's store is a database
         app.state.dataset_objects = StoreObjects(ArtifactStore(f"{backend.artifact_root}/datasets"))
+        app.state.settings = settings
+        monitors_ = await run_in_threadpool(open_monitors, backend, settings, actor="keel-server")
+        app.state.monitor_store = monitors_.store
+        app.state.monitor_sources = monitors_.sources
+        scheduler = asyncio.create_task(_run_monitors_forever(monitors_, settings))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
         sweeper = asyncio.create_task(_sweep_partial_writes(backend.artifact_root))
         try:
             yield
         finally:
             reaper.cancel()
+            scheduler.cancel()
             sweeper.cancel()
             backend.close()
 
@@ -141,6 +151,18 @@ def api_router() -> APIRouter:
     for router in ROUTERS:
         api.include_router(router)
     return api
+
+
+async def _run_monitors_forever(monitors: LocalMonitors, settings: Settings) -> None:
+    """Run the monitors whose time has come, one claim each across replicas; a failing
+    monitor is logged and retried at its next tick, never stopping the others."""
+    while True:
+        await asyncio.sleep(settings.monitor_tick_seconds)
+        for monitor in await run_in_threadpool(monitors.due, monitors_now()):
+            try:
+                await run_in_threadpool(monitors.run_claimed, monitor)
+            except Exception:
+                log.exception("monitor %s failed", monitor.name)
 
 
 async def _reap_forever(store: Any, run_timeout: float) -> None:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.rest.datasets import ServerObjects
+    from keel.store.rest.monitors import RestMonitors
     from keel.store.sql.access import SqlAccessStore
+    from keel.store.sql.monitors import SqlMonitorStore
     from keel.store.sql.quotas import SqlQuotas
     from keel.store.sql.store import SqlTrackingStore
 
@@ -198,6 +200,25 @@ class Backend:
 
         assert self.artifact_root is not None
         return StoredPredictionFiles.at(self.artifact_root)
+
+    @cached_property
+    def monitors(self) -> SqlMonitorStore:
+        """Monitors, their results, alerts and events: a database's (a server runs its
+        own monitors; clients reach them through its routes)."""
+        if self.remote:
+            raise AssertionError("monitors are a database's; a server's are behind its routes")
+        from keel.store.sql.monitors import SqlMonitorStore
+
+        return SqlMonitorStore(self._engine)
+
+    @cached_property
+    def monitors_api(self) -> RestMonitors:
+        """Monitors through a ``keel server`` (it keeps and runs them)."""
+        from keel.store.rest.monitors import RestMonitors
+
+        if not self.remote:
+            raise AssertionError("monitors_api is a server's; use monitors for a database")
+        return RestMonitors(self._http)
 
     def quota_checked_artifacts(self) -> RunArtifacts:
         """Run artifacts whose uploads are cut off as they stream past their project's

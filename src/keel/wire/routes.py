@@ -157,3 +157,14 @@ GET_PREDICTION_LINEAGE = Route("GET", "/api/v1/predictions/{prediction_id}/linea
 
 ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
 """Every route above, in the order listed."""
+
+# monitors (keel.monitoring) -------------------------------------------------------------
+
+CREATE_MONITOR = Route("POST", "/api/v1/monitors")
+LIST_MONITORS = Route("GET", "/api/v1/monitors")
+GET_MONITOR = Route("GET", "/api/v1/monitors/{name}")
+DELETE_MONITOR = Route("DELETE", "/api/v1/monitors/{name}")
+RUN_MONITOR = Route("POST", "/api/v1/monitors/{name}/run")
+MONITOR_RESULTS = Route("GET", "/api/v1/monitors/{name}/results")
+LIST_ALERTS = Route("GET", "/api/v1/alerts")
+LIST_EVENTS = Route("GET", "/api/v1/events")

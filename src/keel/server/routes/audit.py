@@ -23,7 +23,16 @@ def list_audit(
     caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
     resource_type: Literal[
-        "model", "experiment", "run", "dataset", "user", "token", "project", "grant", "group"
+        "model",
+        "experiment",
+        "run",
+        "dataset",
+        "user",
+        "token",
+        "project",
+        "grant",
+        "group",
+        "monitor",
     ]
     | None = None,
     action: str | None = None,

@@ -1,0 +1,144 @@
+"""``/api/v1/monitors``, ``/api/v1/alerts``, ``/api/v1/events``: monitors the server keeps
+and runs on their schedule, their results as time series, the alerts they raised and the
+events (alerts firing and resolving) a pipeline can follow by id.
+
+Everything a body says is checked by the same service the Python API uses on a local
+store (``keel.monitoring.service``); channel secrets are never answered back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from keel.entities.monitor import result_row_to_dict
+from keel.monitoring.service import LocalMonitors
+from keel.server.auth import Caller, requires
+from keel.server.responses import JSON
+
+router = APIRouter(tags=["monitors"])
+
+
+class MonitorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    deployment: str
+    reference: str = Field(
+        description="datasets:/<name>@<version>, window:<start>/<end> or file:<path>"
+    )
+    every: str | int = Field("1h", description="15m, 1h, 7d or seconds")
+    window: str | int | None = None
+    columns: list[str] | None = None
+    tests: dict[str, str] = Field(default_factory=dict)
+    rules: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    channels: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    performance: Literal["classifier", "regressor"] | None = None
+
+
+def _monitors(request: Request, caller: Caller) -> LocalMonitors:
+    state = request.app.state
+    return LocalMonitors(
+        state.monitor_store, state.monitor_sources, state.settings, actor=caller.name
+    )
+
+
+@router.post("/monitors", status_code=201)
+async def create_monitor(
+    body: MonitorIn, request: Request, caller: Annotated[Caller, requires("monitor:write")]
+) -> JSON:
+    monitors = _monitors(request, caller)
+    created = await run_in_threadpool(
+        lambda: monitors.create(
+            body.name,
+            deployment=body.deployment,
+            reference=body.reference,
+            every=body.every,
+            window=body.window,
+            columns=body.columns,
+            tests=body.tests,
+            rules=body.rules,
+            channels=body.channels,
+            performance=body.performance,
+        )
+    )
+    return JSON(created.to_dict(), status_code=201)
+
+
+@router.get("/monitors")
+async def list_monitors(
+    request: Request, caller: Annotated[Caller, requires("monitor:read")]
+) -> JSON:
+    found = await run_in_threadpool(_monitors(request, caller).list_monitors)
+    return JSON({"monitors": [m.to_dict() for m in found]})
+
+
+@router.get("/monitors/{name}")
+async def get_monitor(
+    name: str, request: Request, caller: Annotated[Caller, requires("monitor:read")]
+) -> JSON:
+    found = await run_in_threadpool(_monitors(request, caller).get, name)
+    return JSON(found.to_dict())
+
+
+@router.delete("/monitors/{name}")
+async def delete_monitor(
+    name: str, request: Request, caller: Annotated[Caller, requires("monitor:write")]
+) -> JSON:
+    await run_in_threadpool(_monitors(request, caller).delete, name)
+    return JSON({})
+
+
+@router.post("/monitors/{name}/run")
+async def run_monitor(
+    name: str, request: Request, caller: Annotated[Caller, requires("monitor:write")]
+) -> JSON:
+    """Run now, whatever the schedule (409 while another run holds it)."""
+    outcome = await run_in_threadpool(_monitors(request, caller).run, name)
+    return JSON(outcome.to_dict())
+
+
+@router.get("/monitors/{name}/results")
+async def monitor_results(
+    name: str,
+    request: Request,
+    caller: Annotated[Caller, requires("monitor:read")],
+    since: int | None = None,
+    column: str | None = None,
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 1000,
+) -> JSON:
+    """Result rows oldest first: one per window and column, and the dataset's (``column``
+    null; ``column=""`` asks for those alone)."""
+    rows = await run_in_threadpool(
+        lambda: _monitors(request, caller).results(name, since=since, column=column, limit=limit)
+    )
+    return JSON({"results": [result_row_to_dict(r) for r in rows]})
+
+
+@router.get("/alerts")
+async def list_alerts(
+    request: Request,
+    caller: Annotated[Caller, requires("monitor:read")],
+    monitor: str | None = None,
+    status: Literal["firing", "resolved"] | None = None,
+) -> JSON:
+    found = await run_in_threadpool(_monitors(request, caller).alerts, monitor, status)
+    return JSON({"alerts": [a.to_dict() for a in found]})
+
+
+@router.get("/events")
+async def list_events(
+    request: Request,
+    caller: Annotated[Caller, requires("monitor:read")],
+    after: Annotated[int, Field(ge=0)] = 0,
+    kind: Literal["alert.firing", "alert.resolved"] | None = None,
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+) -> JSON:
+    """Events after the id ``after``, oldest first: a follower keeps the last id it saw."""
+    found = await run_in_threadpool(
+        lambda: _monitors(request, caller).events(after_id=after, kind=kind, limit=limit)
+    )
+    return JSON({"events": [e.to_dict() for e in found]})
