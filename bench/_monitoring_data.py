@@ -18,6 +18,9 @@ NUMERIC = [f"num_{i}" for i in range(15)]
 CATEGORICAL = [f"cat_{i}" for i in range(5)]
 SHIFTED = NUMERIC[:5] + CATEGORICAL[:3]
 SLICE_ROWS = 1_000_000
+ROW_GROUP_ROWS = 262_144
+"""Rows per Parquet row group: a reader decodes one at a time (pyarrow's default, 1Mi
+rows, would make every batch a 20-column million-row slab)."""
 
 
 def _numeric(rng: Any, index: int, rows: int, shifted: bool) -> Any:
@@ -64,7 +67,7 @@ def table(rows: int, seed: int, *, current: bool) -> Any:
 
 
 def write(path: Path, rows: int, seed: int, *, current: bool) -> Path:
-    """Write ``rows`` rows to ``path`` in slices of SLICE_ROWS (one row group each)."""
+    """Write ``rows`` rows to ``path``, generated in slices of SLICE_ROWS."""
     import pyarrow.parquet as pq
 
     writer = None
@@ -75,7 +78,7 @@ def write(path: Path, rows: int, seed: int, *, current: bool) -> Path:
             piece = table(size, seed * 1000 + part, current=current)
             if writer is None:
                 writer = pq.ParquetWriter(path, piece.schema)
-            writer.write_table(piece)
+            writer.write_table(piece, row_group_size=ROW_GROUP_ROWS)
             done, part = done + size, part + 1
     finally:
         if writer is not None:

@@ -1,13 +1,14 @@
 """One drift measurement in a process of its own, run by ``bench/monitoring.py``.
 
-Runs in Evidently's venv (``--tool evidently``) or Keel's (``--tool keel``, ``keel-stream``):
-reads the reference and current Parquet files into pandas (both tools get the same
-in-memory frames; the read is not timed), times the drift computation alone, and prints
-one JSON line: seconds, resident memory before the computation, and each column's test,
-score and verdict. The parent reads the process's peak resident memory from ``wait4``.
+Runs in Evidently's venv (``--tool evidently``) or Keel's (``--tool keel``,
+``keel-parquet``, ``keel-stream``): reads the reference and current Parquet files into
+pandas (both tools get the same in-memory frames; the read is not timed), times the drift
+computation alone, and prints one JSON line: seconds, resident memory before the
+computation, and each column's test, score and verdict. The parent reads the process's peak resident memory from ``wait4``.
 
-``keel-stream`` times what a monitor does: a stored reference profile (JSON) against a
-Parquet file read batch by batch, the read included.
+``keel-parquet`` gives Keel the two Parquet paths instead (its own way in: the read is
+timed, nothing is held in pandas). ``keel-stream`` times what a monitor does: a stored
+reference profile (JSON) against a Parquet file read batch by batch, the read included.
 """
 
 from __future__ import annotations
@@ -69,6 +70,17 @@ def keel(reference: str, current: str) -> dict:
     return {"seconds": seconds, "rss_before_mib": before, "columns": _keel_columns(result)}
 
 
+def keel_parquet(reference: str, current: str) -> dict:
+    """Keel on its own input: both Parquet paths, read column by column and in batches."""
+    from keel.monitoring import drift
+
+    before = _rss_mib()
+    start = time.perf_counter()
+    result = drift(reference, current)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_before_mib": before, "columns": _keel_columns(result)}
+
+
 def keel_stream(profile: str, current: str) -> dict:
     from keel.monitoring import drift
 
@@ -98,7 +110,8 @@ def _keel_columns(result: Any) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tool", choices=["evidently", "keel", "keel-stream"], required=True)
+    tools = ["evidently", "keel", "keel-parquet", "keel-stream"]
+    parser.add_argument("--tool", choices=tools, required=True)
     parser.add_argument("--reference", required=True, help="Parquet (or a profile's JSON)")
     parser.add_argument("--current", required=True)
     parser.add_argument("--numeric", default="")
@@ -110,6 +123,8 @@ def main() -> None:
         )
     elif args.tool == "keel":
         out = keel(args.reference, args.current)
+    elif args.tool == "keel-parquet":
+        out = keel_parquet(args.reference, args.current)
     else:
         out = keel_stream(args.reference, args.current)
     sys.stdout.write(json.dumps(out) + "\n")
