@@ -7,6 +7,12 @@ hold 4-12 string categories with skewed frequencies. In the current window ``num
 enough that a 0.1 normed Wasserstein or Jensen-Shannon threshold is crossed, as Evidently's
 defaults test at these sizes. Written to Parquet in slices, so 10,000,000 rows never sit
 in memory at once.
+
+The harness runs this file as a process of its own (``python _monitoring_data.py write
+PATH ROWS SEED reference|current``, ``... profile PARQUET JSON``) so that it never loads
+numpy or the tables itself: on Linux a child's ``ru_maxrss`` starts from its parent's
+peak (the parent's pages are counted until ``exec``), so a fat parent would inflate every
+peak it measures.
 """
 
 from __future__ import annotations
@@ -84,3 +90,23 @@ def write(path: Path, rows: int, seed: int, *, current: bool) -> Path:
         if writer is not None:
             writer.close()
     return path
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["write"] and len(argv) == 5:
+        write(Path(argv[1]), int(argv[2]), int(argv[3]), current=argv[4] == "current")
+    elif argv[:1] == ["profile"] and len(argv) == 3:
+        from keel.monitoring import ReferenceProfile
+
+        ReferenceProfile.of(Path(argv[1])).save(Path(argv[2]))
+    else:
+        raise SystemExit(
+            "usage: _monitoring_data.py write PATH ROWS SEED reference|current\n"
+            "       _monitoring_data.py profile PARQUET JSON"
+        )
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

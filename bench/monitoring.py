@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _monitoring_data as data
 from _anchors import REPO_DIR, Venv
+from _monitoring_data import CATEGORICAL, NUMERIC
 from _report import format_number, machine_summary
 
 EVIDENTLY_VERSION = ">=0.7,<0.8"
@@ -48,18 +48,38 @@ TARGETS = {"speedup": 50.0, "memory_share": 1 / 3, "agreement": 0.95}
 STREAM_TARGETS = {"seconds": 10.0, "rss_mib": 1024.0}
 
 
+KEEL_ENV = {**os.environ, "PYTHONPATH": str(REPO_DIR / "src")}  # this checkout's Keel
+DATA_SCRIPT = Path(__file__).resolve().parent / "_monitoring_data.py"
+
+
+def helper(*argv: str) -> None:
+    """Generate data or a profile in a process of its own: this one stays small (see
+    ``_monitoring_data``'s docstring on why a child's peak starts from its parent's)."""
+    done = subprocess.run(
+        [sys.executable, str(DATA_SCRIPT), *argv], env=KEEL_ENV, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"_monitoring_data.py {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
+
+
+def write(path: Path, rows: int, seed: int, *, current: bool) -> Path:
+    helper("write", str(path), str(rows), str(seed), "current" if current else "reference")
+    return path
+
+
 def measure(tool: str, reference: Path, current: Path) -> dict[str, Any]:
-    """Run one measurement in a fresh process; its figures and its peak RSS (MiB)."""
+    """Run one measurement in a fresh process; its figures and its peak RSS (MiB): the
+    child's rusage from ``wait4``, and the peak it read from /proc (``VmHWM``) to check."""
     if tool == "evidently":
         python = str(EVIDENTLY_VENV.bin("python"))
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     else:
         python = sys.executable
-        env = {**os.environ, "PYTHONPATH": str(REPO_DIR / "src")}
+        env = KEEL_ENV
     argv = [
         python, str(WORKLOAD), "--tool", tool,
         "--reference", str(reference), "--current", str(current),
-        "--numeric", ",".join(data.NUMERIC), "--categorical", ",".join(data.CATEGORICAL),
+        "--numeric", ",".join(NUMERIC), "--categorical", ",".join(CATEGORICAL),
     ]  # fmt: skip
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO_DIR)
@@ -76,8 +96,8 @@ def measure(tool: str, reference: Path, current: Path) -> dict[str, Any]:
 
 
 def pair(folder: Path, rows: int, seed: int) -> tuple[Path, Path]:
-    reference = data.write(folder / f"reference-{rows}-{seed}.parquet", rows, seed, current=False)
-    current = data.write(folder / f"current-{rows}-{seed}.parquet", rows, seed, current=True)
+    reference = write(folder / f"reference-{rows}-{seed}.parquet", rows, seed, current=False)
+    current = write(folder / f"current-{rows}-{seed}.parquet", rows, seed, current=True)
     return reference, current
 
 
@@ -130,14 +150,12 @@ def run(config: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 def stream_run(folder: Path, reference_rows: int, rows: int) -> dict[str, Any]:
     """A profile stored once from a reference, then ``rows`` rows streamed from Parquet."""
-    sys.path.insert(0, str(REPO_DIR / "src"))  # this checkout's Keel, as the workloads use
-    from keel.monitoring import ReferenceProfile
-
-    reference = data.write(folder / "stream-reference.parquet", reference_rows, 99, current=False)
-    profile = ReferenceProfile.of(reference).save(folder / "profile.json")
+    reference = write(folder / "stream-reference.parquet", reference_rows, 99, current=False)
+    profile = folder / "profile.json"
+    helper("profile", str(reference), str(profile))
     print(f"[stream] writing {rows:,} rows ...", file=sys.stderr)
     start = time.perf_counter()
-    current = data.write(folder / "stream-current.parquet", rows, 99, current=True)
+    current = write(folder / "stream-current.parquet", rows, 99, current=True)
     print(f"[stream] written in {time.perf_counter() - start:.0f} s; measuring", file=sys.stderr)
     figures = measure("keel-stream", profile, current)
     figures["parquet_mib"] = current.stat().st_size / 2**20

@@ -4,7 +4,8 @@ Runs in Evidently's venv (``--tool evidently``) or Keel's (``--tool keel``,
 ``keel-parquet``, ``keel-stream``): reads the reference and current Parquet files into
 pandas (both tools get the same in-memory frames; the read is not timed), times the drift
 computation alone, and prints one JSON line: seconds, resident memory before the
-computation, and each column's test, score and verdict. The parent reads the process's peak resident memory from ``wait4``.
+computation, its own peak (``VmHWM``), and each column's test, score and verdict. The
+parent reads the process's peak resident memory from ``wait4``.
 
 ``keel-parquet`` gives Keel the two Parquet paths instead (its own way in: the read is
 timed, nothing is held in pandas). ``keel-stream`` times what a monitor does: a stored
@@ -23,6 +24,18 @@ from typing import Any
 
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _vm_hwm_mib() -> float | None:
+    """This process's own peak resident set since exec (Linux), whatever its parent's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def evidently(reference: str, current: str, numeric: list[str], categorical: list[str]) -> dict:
@@ -127,6 +140,7 @@ def main() -> None:
         out = keel_parquet(args.reference, args.current)
     else:
         out = keel_stream(args.reference, args.current)
+    out["vm_hwm_mib"] = _vm_hwm_mib()
     sys.stdout.write(json.dumps(out) + "\n")
 
 
