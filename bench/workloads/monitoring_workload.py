@@ -115,7 +115,7 @@ def _reader_imported() -> None:
     """Import the Parquet reader before the clock starts: pyarrow's dataset module, which
     its first read loads, brings pandas (about a second), paid once per process, as
     Evidently's imports are paid before its clock."""
-    import pyarrow.dataset  # noqa: F401
+    import pyarrow.dataset
     import pyarrow.parquet  # noqa: F401
 
 
