@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -23,3 +25,23 @@ def make_table(rows: int, *, shift: float = 0.0, seed: int = 0) -> pd.DataFrame:
             "size": rng.choice(["S", "M", "L"], rows, p=size_p),
         }
     )
+
+
+def assert_same(got: object, expected: object, path: str = "result") -> None:
+    """Equal, floats within 1e-9 relative (a window folded in batches sums its moments in
+    another order)."""
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and got.keys() == expected.keys(), path
+        for key in expected:
+            assert_same(got[key], expected[key], f"{path}[{key!r}]")
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected), path
+        for index, (a, b) in enumerate(zip(got, expected, strict=True)):
+            assert_same(a, b, f"{path}[{index}]")
+    elif isinstance(expected, float) and not isinstance(got, bool):
+        assert isinstance(got, (int, float)), path
+        assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12), (
+            f"{path}: {got} != {expected}"
+        )
+    else:
+        assert got == expected, f"{path}: {got!r} != {expected!r}"

@@ -15,7 +15,7 @@ import keel.monitoring as monitoring
 from keel.errors import InvalidArgument
 from keel.monitoring.reference import CATEGORY_CAP
 from keel.monitoring.window import NEW_CATEGORY_CAP
-from monitoring.support import make_table
+from monitoring.support import assert_same, make_table
 
 
 def test_different_schemas_raise_one_error_listing_every_difference() -> None:
@@ -88,6 +88,10 @@ def test_nan_and_infinities_are_counted_and_left_out_of_the_test() -> None:
     quality = result["x"].quality
     assert quality is not None
     assert (quality.nulls, quality.posinf, quality.neginf) == (100, 10, 5)
+    finite = cur[115:]
+    assert quality.mean == pytest.approx(finite.mean(), rel=1e-9, abs=1e-12)
+    assert quality.std == pytest.approx(finite.std(), rel=1e-9)
+    assert (quality.min, quality.max) == (finite.min(), finite.max())
     assert quality.null_share == pytest.approx(100 / 3000)
     assert result["x"].status == "ok" and not result["x"].drifted
     assert result.to_json()  # finite numbers only: strict JSON
@@ -148,8 +152,33 @@ def test_every_table_kind_gives_the_same_result(kind: str, tmp_path) -> None:  #
         return path
 
     got = monitoring.drift(convert(ref, "ref"), convert(cur, "cur")).to_dict()
-    assert got == expected
+    assert_same(got, expected)
     assert sum(c["drifted"] for c in got["columns"]) >= 3
+
+
+def test_bad_column_lists_are_refused() -> None:
+    frame = make_table(50)
+    with pytest.raises(InvalidArgument, match="name at least one column"):
+        monitoring.drift(frame, frame, columns=[])
+    with pytest.raises(InvalidArgument, match="repeated 'age'"):
+        monitoring.drift(frame, frame, columns=["age", "age"])
+    with pytest.raises(InvalidArgument, match="must be a list of column names"):
+        monitoring.drift(frame, frame, columns="age")
+    with pytest.raises(InvalidArgument, match="reference: no column 'nope'"):
+        monitoring.drift(frame, frame, columns=["nope"])
+
+
+def test_importing_the_package_loads_no_table_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, keel.monitoring, keel.monitoring.compare; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'polars', 'pyarrow', 'scipy') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_unreadable_inputs_are_refused() -> None:
@@ -157,3 +186,29 @@ def test_unreadable_inputs_are_refused() -> None:
         monitoring.drift("/nonexistent/ref.parquet", make_table(10))
     with pytest.raises(InvalidArgument, match="expected a pandas, polars or Arrow table"):
         monitoring.drift([1, 2, 3], make_table(10))
+
+
+def test_signature_violations_of_served_inputs() -> None:
+    from keel.models.signature import ColumnSpec, Signature
+
+    signature = Signature(
+        inputs=(
+            ColumnSpec("age", "float64"),
+            ColumnSpec("colour", "int64"),
+            ColumnSpec("tenure", "float64"),
+            ColumnSpec("note", "string", optional=True),
+        )
+    )
+    ref = make_table(500, seed=1)
+    cur = make_table(500, seed=2)
+    cur.loc[:9, "age"] = np.nan
+    result = monitoring.drift(ref, cur, signature=signature)
+    assert result.violations == [
+        "column 'age': 10 null values where the signature requires one",
+        "column 'colour': the signature says int64, got categorical",
+        "column 'tenure': required by the signature, missing",
+    ]
+    assert result.to_dict()["violations"] == result.violations
+    assert "required by the signature" in result.to_html()
+    with pytest.raises(InvalidArgument, match="signature: must be"):
+        monitoring.drift(ref, cur, signature={"inputs": []})

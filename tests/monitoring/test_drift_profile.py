@@ -19,7 +19,7 @@ import keel.monitoring as monitoring
 from keel.errors import InvalidArgument
 from keel.monitoring import sources
 from keel.monitoring.reference import FORMAT
-from monitoring.support import make_table
+from monitoring.support import assert_same, make_table
 
 
 @pytest.mark.parametrize("rows", [800, 20_000])
@@ -86,7 +86,7 @@ def test_streaming_a_large_parquet_window_in_batches(
         {
             "x": rng.normal(0.3, 1, rows),
             "y": rng.exponential(1, rows),
-            "c": rng.choice(["a", "b", "c"], rows),
+            "c": pa.array(rng.choice(["a", "b", "c"], rows)).to_pylist()[:-1000] + [None] * 1000,
         }
     )
     path = tmp_path / "window.parquet"
@@ -95,9 +95,10 @@ def test_streaming_a_large_parquet_window_in_batches(
     monkeypatch.setattr(sources, "BATCH_ROWS", 300_000)  # several uneven batches
     streamed = monitoring.drift(profile, path)
     in_memory = monitoring.drift(profile, current)
-    assert streamed.to_dict() == in_memory.to_dict()
+    assert_same(streamed.to_dict(), in_memory.to_dict())
     assert streamed.dataset.current_rows == rows
     assert streamed.drifted_columns == ["x"]
+    assert streamed["c"].quality is not None and streamed["c"].quality.nulls == 1000
     x = current.column("x").to_numpy()
     expected = stats.wasserstein_distance(ref["x"], x) / ref["x"].std(ddof=0)
     assert streamed["x"].score == pytest.approx(expected, abs=2e-3)
@@ -124,7 +125,7 @@ def test_html_report_is_self_contained_and_escaped() -> None:
 def test_to_dict_has_the_documented_shape() -> None:
     result = monitoring.drift(make_table(1500, seed=1), make_table(1500, shift=1.0, seed=2))
     data = result.to_dict()
-    assert set(data) == {"dataset", "columns"}
+    assert {"dataset", "columns"} <= set(data)
     assert {"share", "drifted"} <= set(data["dataset"])
     for entry in data["columns"]:
         assert {"column", "test", "score", "threshold", "drifted"} <= set(entry)

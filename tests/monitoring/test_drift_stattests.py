@@ -186,3 +186,28 @@ def test_unknown_test_and_bad_threshold_are_refused() -> None:
         monitoring.drift(frame, frame, thresholds={"age": -1})
     with pytest.raises(InvalidArgument, match="'nope'"):
         monitoring.drift(frame, frame, tests={"nope": "ks"})
+
+
+def test_an_integer_column_with_few_values_is_categorical_as_in_evidently() -> None:
+    # 4 integer values in the reference, 3 new ones in the window: 7 values together,
+    # but Evidently types the column categorical from its dtype and reference values
+    ref = (np.arange(400) % 4).astype(np.int64)
+    cur = (np.arange(400) % 4 + 3).astype(np.int64)
+    result = monitoring.drift(_frame(x=ref), _frame(x=cur))
+    assert result["x"].test == "chisquare" and result["x"].drifted
+    big = monitoring.drift(_frame(x=np.tile(ref, 5)), _frame(x=np.tile(cur, 5)))
+    assert big["x"].test == "jensenshannon" and big["x"].drifted
+
+
+def test_jensen_shannon_on_few_reference_values_and_a_many_valued_window() -> None:
+    # Evidently's keys are every value of both sides; a window with more than 64 values
+    # lumps those the reference never had, which leaves the distance unchanged
+    rng = np.random.default_rng(9)
+    ref = rng.integers(0, 4, 3000).astype(float)
+    cur = np.r_[rng.integers(0, 4, 2500).astype(float), rng.normal(10, 1, 500)]
+    result = monitoring.drift(_frame(x=ref), _frame(x=cur), tests={"x": "jensenshannon"})
+    keys = np.union1d(ref, cur)
+    p = np.array([(ref == k).mean() for k in keys])
+    q = np.array([(cur == k).mean() for k in keys])
+    assert result["x"].score == pytest.approx(jensenshannon(p, q), rel=1e-9)
+    assert result["x"].drifted

@@ -16,7 +16,7 @@ Kind = Literal["numeric", "categorical"]
 """How a column is compared: numeric columns by their distribution, the rest by counts."""
 
 
-def _module_of(obj: Any) -> str:
+def module_of(obj: Any) -> str:
     return type(obj).__module__.split(".")[0]
 
 
@@ -24,7 +24,7 @@ def column_kind(dtype: Any) -> Kind:
     """``numeric`` for integer, unsigned, float and decimal types; ``categorical`` for the
     rest (strings, booleans, categories, dates). Booleans are categories: two values,
     compared by their shares."""
-    module = _module_of(dtype)
+    module = module_of(dtype)
     if module == "polars":
         return "numeric" if dtype.is_numeric() else "categorical"
     if module == "pyarrow":
@@ -41,12 +41,27 @@ def column_kind(dtype: Any) -> Kind:
     return "numeric" if pd.api.types.is_numeric_dtype(dtype) else "categorical"
 
 
+def is_integer(column: Any) -> bool:
+    """Whether a numeric column holds integers by type (Evidently types an integer column
+    with at most 5 values as categorical)."""
+    module = module_of(column)
+    if module == "pandas":
+        import pandas as pd
+
+        return bool(pd.api.types.is_integer_dtype(column.dtype))
+    if module == "polars":
+        return bool(column.dtype.is_integer())
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(column.type))
+
+
 def numeric_values(column: Any) -> np.ndarray:
     """The column as a float64 array; nulls become NaN. No copy where the column is
     already a float64 array without nulls."""
     import numpy as np
 
-    module = _module_of(column)
+    module = module_of(column)
     if module == "pandas":
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     if module == "polars":
@@ -69,7 +84,7 @@ def category_counts(column: Any) -> tuple[list[Any], np.ndarray, int]:
     their text."""
     import numpy as np
 
-    module = _module_of(column)
+    module = module_of(column)
     if module == "pandas":
         counts = column.value_counts(dropna=True, sort=False)
         values = [_plain(v) for v in counts.index.tolist()]
@@ -79,9 +94,16 @@ def category_counts(column: Any) -> tuple[list[Any], np.ndarray, int]:
         values = [_plain(v) for v in frame.get_column(frame.columns[0]).to_list()]
         counts_array = frame.get_column(frame.columns[1]).to_numpy().astype(np.int64)
         return values, counts_array, int(column.null_count())
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     nulls = column.null_count
+    if isinstance(column, pa.DictionaryArray):  # a Parquet batch: count the codes
+        codes = pc.drop_null(column.indices).to_numpy()
+        counts = np.bincount(codes, minlength=len(column.dictionary))
+        present = np.flatnonzero(counts)
+        labels = column.dictionary.take(pa.array(present)).to_pylist()
+        return [_plain(v) for v in labels], counts[present].astype(np.int64), int(nulls)
     counted = pc.value_counts(pc.drop_null(column))
     values = [_plain(v) for v in counted.field("values").to_pylist()]
     return values, counted.field("counts").to_numpy().astype(np.int64), int(nulls)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
-from keel.monitoring.quality import column_quality
+from keel.monitoring.parallel import each
+from keel.monitoring.quality import column_quality, signature_violations
 from keel.monitoring.reference import ColumnReference, ReferenceProfile
 from keel.monitoring.result import ColumnDrift, DatasetDrift, DriftResult
 from keel.monitoring.sources import Source, open_source
@@ -33,6 +34,7 @@ def drift(
     columns: Sequence[str] | None = None,
     tests: Mapping[str, str] | None = None,
     thresholds: Mapping[str, float] | None = None,
+    signature: Any = None,
 ) -> DriftResult:
     """Whether ``current`` drifted from ``reference``, per column and for the dataset.
 
@@ -42,8 +44,12 @@ def drift(
     columns to compare (default: all, and then both sides must have the same).
     ``tests``: a test per column by name (ks, chisquare, z, psi, wasserstein,
     jensenshannon) in place of the automatic choice; ``thresholds``: a threshold per
-    column in place of the test's default.
+    column in place of the test's default. ``signature``: a model's input signature
+    (``keel.models.Signature``) the window's rows are checked against; what breaks it is
+    in ``result.violations``.
     """
+    if columns is not None:
+        columns = _column_list(columns)
     profile = _profile(reference, columns)
     source = open_source(current, role="current")
     names = list(profile.columns) if columns is None else list(columns)
@@ -52,17 +58,32 @@ def drift(
     windows = {name: window_for(profile.columns[name]) for name in names}
     if source.rows:
         for batch in source.batches(names):
-            for name in names:
-                windows[name].add(batch[name])
+            each(lambda name: windows[name].add(batch[name]), names)  # noqa: B023
     results = [
         _column(name, profile.columns[name], windows[name], chosen.get(name), thresholds)
         for name in names
     ]
+    violations = [] if signature is None else signature_violations(signature, source.kinds, windows)
     return DriftResult(
         columns=results,
+        violations=violations,
         dataset=_dataset(results, profile.rows, source.rows),
         _sketches={name: (profile.columns[name], windows[name]) for name in names},
     )
+
+
+def _column_list(columns: Sequence[str]) -> list[str]:
+    if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+        raise InvalidArgument("columns: must be a list of column names")
+    names = list(columns)
+    if not names:
+        raise InvalidArgument("columns: name at least one column, or pass None for all")
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise InvalidArgument(
+            f"columns: each column once; repeated {', '.join(map(repr, repeated))}"
+        )
+    return names
 
 
 def _profile(reference: Any, columns: Sequence[str] | None) -> ReferenceProfile:
@@ -126,7 +147,8 @@ def _column(
     quality = column_quality(ref, win)
     if not ref.count or not win.count:
         status = "no data" if not win.count else "no data in reference"
-        return ColumnDrift(name, ref.kind, test and test.name, None, None, False, status, quality)
+        named = None if test is None else test.name
+        return ColumnDrift(name, ref.kind, named, None, None, False, status, quality)
     test = test or default_test(ref, win)
     threshold = float((thresholds or {}).get(name, test.threshold))
     score = test.compute(ref, win)

@@ -18,7 +18,8 @@ from typing import Any
 
 from keel.errors import InvalidArgument
 from keel.monitoring.binning import FEW_VALUES, FINE_BINS, histogram
-from keel.monitoring.columns import Kind, category_counts, numeric_values
+from keel.monitoring.columns import Kind, category_counts, is_integer, numeric_values
+from keel.monitoring.parallel import each
 from keel.monitoring.sources import open_source
 
 FORMAT = "keel.monitoring.reference/1"
@@ -50,6 +51,7 @@ class NumericReference:
     hist: Any = None  # np.ndarray of FINE_BINS counts
     values: Any = None  # sorted np.ndarray when count <= EXACT_ROWS
     distinct: dict[float, int] | None = None
+    integer: bool = False  # an integer type
     kind: Kind = "numeric"
 
     @classmethod
@@ -57,6 +59,7 @@ class NumericReference:
         import numpy as np
 
         x = numeric_values(column)
+        integer = is_integer(column)
         with np.errstate(invalid="ignore"):
             finite = np.isfinite(x)
         all_finite = bool(finite.all())
@@ -65,7 +68,9 @@ class NumericReference:
         posinf = 0 if all_finite else int(np.isposinf(x).sum())
         neginf = 0 if all_finite else int(np.isneginf(x).sum())
         if f.size == 0:
-            return cls(rows=x.size, nulls=nan, posinf=posinf, neginf=neginf, count=0)
+            return cls(
+                rows=x.size, nulls=nan, posinf=posinf, neginf=neginf, count=0, integer=integer
+            )
         low, high = float(f.min()), float(f.max())
         hist = histogram(f, low, high, FINE_BINS)
         distinct = None
@@ -87,6 +92,7 @@ class NumericReference:
             hist=hist,
             values=np.sort(f) if f.size <= EXACT_ROWS else None,
             distinct=distinct,
+            integer=integer,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +105,7 @@ class NumericReference:
             "posinf": self.posinf,
             "neginf": self.neginf,
             "count": self.count,
+            "integer": self.integer,
         }
         if self.count:
             nonzero = np.flatnonzero(self.hist)
@@ -124,7 +131,10 @@ class NumericReference:
     def from_json(cls, data: dict[str, Any]) -> NumericReference:
         import numpy as np
 
-        base = {k: int(data[k]) for k in ("rows", "nulls", "posinf", "neginf", "count")}
+        base: dict[str, Any] = {
+            k: int(data[k]) for k in ("rows", "nulls", "posinf", "neginf", "count")
+        }
+        base["integer"] = bool(data.get("integer", False))
         if not base["count"]:
             return cls(**base)
         hist = np.zeros(int(data["hist"]["bins"]), dtype=np.int64)
@@ -230,14 +240,15 @@ class ReferenceProfile:
         missing = [name for name in names if name not in source.kinds]
         if missing:
             raise InvalidArgument(f"reference: no column {', '.join(map(repr, missing))}")
-        profiles: dict[str, ColumnReference] = {}
-        for name in names:
-            column = source.column(name)
+        readers = source.column_readers(names)
+
+        def profile(name: str) -> ColumnReference:
+            column = readers[name]()
             if source.kinds[name] == "numeric":
-                profiles[name] = NumericReference.of(column)
-            else:
-                profiles[name] = CategoricalReference.of(column)
-        return cls(columns=profiles)
+                return NumericReference.of(column)
+            return CategoricalReference.of(column)
+
+        return cls(columns=dict(zip(names, each(profile, names), strict=True)))
 
     def select(self, names: Sequence[str]) -> ReferenceProfile:
         missing = [name for name in names if name not in self.columns]

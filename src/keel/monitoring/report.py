@@ -43,12 +43,20 @@ def render(result: DriftResult) -> str:
         f"<p>{dataset.drifted_columns} of {dataset.columns} columns drifted "
         f"(share {dataset.share:.2f}; the dataset drifts at {dataset.threshold:.2f}). "
         f"Reference {dataset.reference_rows:,} rows, current {dataset.current_rows:,} rows.</p>"
+        f"{_violations(result.violations)}"
         "<p class='legend'><span style='background:#4c78a8'></span>reference"
         "<span style='background:#f58518'></span>current</p>"
         "<table><tr><th>column</th><th>kind</th><th>test</th><th>score</th>"
         "<th>threshold</th><th>verdict</th><th>quality</th><th>distribution</th></tr>"
         f"{rows}</table></body></html>"
     )
+
+
+def _violations(violations: list[str]) -> str:
+    if not violations:
+        return ""
+    items = "".join(f"<li>{escape(v)}</li>" for v in violations)
+    return f"<p class='drift'>The window breaks the model's signature:</p><ul>{items}</ul>"
 
 
 def _row(entry: ColumnDrift, result: DriftResult) -> str:

@@ -29,7 +29,7 @@ class ColumnDrift:
     quality: ColumnQuality | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "column": self.column,
             "kind": self.kind,
             "test": self.test,
@@ -61,10 +61,12 @@ class DatasetDrift:
 
 @dataclass(frozen=True)
 class DriftResult:
-    """Per-column verdicts (``columns``) and the dataset's (``dataset``)."""
+    """Per-column verdicts (``columns``), the dataset's (``dataset``), and what in the
+    window breaks the model's signature when one was given (``violations``)."""
 
     columns: list[ColumnDrift]
     dataset: DatasetDrift
+    violations: list[str] = field(default_factory=list)
     _sketches: dict[str, tuple[ColumnReference, Window]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -85,6 +87,7 @@ class DriftResult:
         return {
             "dataset": asdict(self.dataset),
             "columns": [c.to_dict() for c in self.columns],
+            "violations": self.violations,
         }
 
     def to_json(self, indent: int | None = None) -> str:

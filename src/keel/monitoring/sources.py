@@ -3,13 +3,14 @@ file read in record batches so that memory stays bounded however many rows it ho
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from keel.errors import InvalidArgument
-from keel.monitoring.columns import Kind, _module_of, column_kind
+from keel.monitoring.columns import Kind, column_kind, module_of
 
 BATCH_ROWS = 1 << 19
 """Rows read from a Parquet file at a time (about 4 MiB per numeric column)."""
@@ -32,17 +33,42 @@ class Source:
         import pyarrow.parquet as pq
 
         categorical = [c for c in columns if self.kinds[c] == "categorical"]
-        with pq.ParquetFile(self._path, read_dictionary=categorical) as parquet:
-            for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+        # pre_buffer=False: reading ahead whole row groups held several batches at once
+        with pq.ParquetFile(self._path, read_dictionary=categorical, pre_buffer=False) as parquet:
+            batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=list(columns))
+            for batch in _read_ahead(batches):
                 yield {name: batch.column(name) for name in columns}
 
-    def column(self, name: str) -> Any:
-        """One whole column (a Parquet file reads only that column)."""
+    def column_readers(self, names: Sequence[str]) -> dict[str, Callable[[], Any]]:
+        """A function per column that returns it whole, safe to call from threads: a
+        table's columns are taken out here, on the calling thread (pandas caches them);
+        a Parquet file's are read when called, one column at a time."""
         if self._path is None:
-            return _columns_of(self._table, [name])[name]
-        import pyarrow.parquet as pq
+            taken = _columns_of(self._table, names)
+            return {name: partial(_given, taken[name]) for name in names}
+        return {name: partial(_read_column, self._path, name) for name in names}
 
-        return pq.read_table(self._path, columns=[name]).column(name)
+
+def _given(column: Any) -> Any:
+    return column
+
+
+def _read_column(path: Path, name: str) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=[name]).column(name)
+
+
+def _read_ahead(batches: Iterator[Any]) -> Iterator[Any]:
+    """The batches, the next one decoded on a thread while the caller works on this one
+    (at most two in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keel-parquet") as reader:
+        pending = reader.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = reader.submit(next, batches, None)
+            yield batch
 
 
 def open_source(data: Any, *, role: str) -> Source:
@@ -50,7 +76,7 @@ def open_source(data: Any, *, role: str) -> Source:
     Source; ``role`` ("reference" or "current") names it in errors."""
     if isinstance(data, (str, Path)):
         return _parquet(Path(data), role)
-    module = _module_of(data)
+    module = module_of(data)
     if module == "polars" and type(data).__name__ == "LazyFrame":
         data = data.collect()
     if module == "pandas" and type(data).__name__ == "DataFrame":
@@ -88,7 +114,7 @@ def _parquet(path: Path, role: str) -> Source:
 
 
 def _columns_of(table: Any, names: Sequence[str]) -> dict[str, Any]:
-    module = _module_of(table)
+    module = module_of(table)
     if module == "pandas":
         by_name = {str(c): c for c in table.columns}
         return {name: table[by_name[name]] for name in names}

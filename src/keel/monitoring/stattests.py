@@ -2,7 +2,8 @@
 automatic choice among them.
 
 The choice and thresholds are Evidently's documented defaults, so users get the verdicts
-they know: a numeric column with more than 5 distinct values (reference and window
+they know: a numeric column (an integer column with at most 5 values in the reference
+counts as categorical, as Evidently types it) with more than 5 distinct values (reference and window
 together) gets Kolmogorov-Smirnov when the reference has at most 1,000 values and the
 Wasserstein distance normed by the reference's std (0.1) above; a categorical or
 low-cardinality column gets chi-squared (the z-test for two proportions when there are
@@ -35,8 +36,16 @@ FEW_VALUES = 5
 KS_EXACT_MAX = 10_000
 """scipy's ks_2samp computes the exact p-value up to this many values per sample."""
 
-OTHER = "(other)"
-"""The key of one bucket for categories beyond a cap, or unseen in the reference."""
+
+class _Other:
+    """The key of one bucket for categories beyond a cap, or unseen in the reference:
+    an object of its own, so that no category's name can collide with it."""
+
+    def __repr__(self) -> str:
+        return "(other)"
+
+
+OTHER: Any = _Other()
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,15 @@ def count_table(ref: ColumnReference, win: Window) -> tuple[list[Any], Any, Any]
     values past a cap, or unknown when the reference lumped some, share ``OTHER``."""
     import numpy as np
 
+    ref_counts: dict[Any, int]
+    cur_counts: dict[Any, int]
     if isinstance(ref, NumericReference):
         assert isinstance(win, NumericWindow)
         ref_counts = dict(ref.distinct or {})
-        cur_counts = win.value_counts()
-        if cur_counts is None:  # many values: the reference's exactly, the rest together
-            cur_counts = dict(zip(win._known.tolist(), win.at_known.tolist(), strict=True))
-            cur_counts[OTHER] = win.count - int(win.at_known.sum())
+        cur_counts = dict(win.value_counts() or {})
+        if win.distinct is None:  # many values: the reference's exactly, the rest together
+            cur_counts = win.reference_value_counts()
+            cur_counts[OTHER] = win.count - sum(cur_counts.values())
         ref_other = 0
     else:
         assert isinstance(win, CategoricalWindow)
@@ -92,14 +103,14 @@ def count_table(ref: ColumnReference, win: Window) -> tuple[list[Any], Any, Any]
 
 
 def _order(value: Any) -> tuple[int, Any]:
-    if value == OTHER and isinstance(value, str):
+    if value is OTHER:
         return (2, "")
     return (0, value) if isinstance(value, (int, float)) else (1, str(value))
 
 
 def distinct_values(ref: ColumnReference, win: Window) -> int:
-    """Distinct values in the reference and window together (FEW_VALUES + 1 standing for
-    "more than a few" where a column has too many to count)."""
+    """Distinct values in the reference and window together (2**30 standing for "many"
+    where a numeric column has too many to count)."""
     if isinstance(ref, NumericReference):
         assert isinstance(win, NumericWindow)
         current = win.value_counts()
@@ -286,11 +297,22 @@ def lookup(name: str, column: str, kind: str) -> StatTest:
     return test
 
 
+def _integer_categories(ref: ColumnReference) -> bool:
+    """An integer column with at most 5 values in the reference: Evidently types it as
+    categorical, whatever the window holds."""
+    return (
+        isinstance(ref, NumericReference)
+        and ref.integer
+        and ref.distinct is not None
+        and len(ref.distinct) <= FEW_VALUES
+    )
+
+
 def default_test(ref: ColumnReference, win: Window) -> StatTest:
     """Evidently's automatic choice (see the module docstring)."""
     values = distinct_values(ref, win)
     small = ref.count <= EXACT_ROWS
-    if ref.kind == "numeric" and values > FEW_VALUES:
+    if ref.kind == "numeric" and values > FEW_VALUES and not _integer_categories(ref):
         return TESTS["ks" if small else "wasserstein"]
     if small:
         return TESTS["chisquare" if values > 2 else "z"]

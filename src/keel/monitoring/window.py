@@ -4,9 +4,10 @@ how many rows the window has."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from keel.monitoring.binning import FEW_VALUES, bin_indices
+from keel.monitoring.binning import FEW_VALUES
 from keel.monitoring.columns import category_counts, numeric_values
 from keel.monitoring.reference import CategoricalReference, NumericReference
 
@@ -25,7 +26,7 @@ class NumericWindow:
         self.reference = reference
         self.rows = self.nulls = self.posinf = self.neginf = self.count = 0
         self.min, self.max = float("inf"), float("-inf")
-        self.mean = self.m2 = 0.0
+        self._shifted_mean = self.m2 = 0.0
         self.below = self.above = 0
         self.below_distance = self.above_distance = 0.0
         bins = 0 if reference.hist is None else reference.hist.size
@@ -49,46 +50,69 @@ class NumericWindow:
 
         x = numeric_values(column)
         self.rows += x.size
-        with np.errstate(invalid="ignore"):
-            finite = np.isfinite(x)
-        if not finite.all():
+        ref = self.reference
+        # shifted by the reference's min: the grid's offset, and a stable origin for moments
+        shifted = x - ref.min
+        total = float(shifted.sum())
+        if not math.isfinite(total):  # NaN or infinities: count them, keep the rest
+            finite = np.isfinite(shifted)
             self.nulls += int(np.isnan(x).sum())
             self.posinf += int(np.isposinf(x).sum())
             self.neginf += int(np.isneginf(x).sum())
-            x = x[finite]
+            x, shifted = x[finite], shifted[finite]
+            total = float(shifted.sum())
         if x.size == 0:
             return
-        self._moments(x)
-        ref = self.reference
+        low, high = float(x.min()), float(x.max())
+        self.min, self.max = min(self.min, low), max(self.max, high)
+        self._moments(shifted, total)
         if ref.count:
-            low, high = ref.min, ref.max
-            below, above = x < low, x > high
-            n_below, n_above = int(below.sum()), int(above.sum())
-            inside = x
-            if n_below or n_above:
-                self.below += n_below
-                self.above += n_above
-                self.below_distance += float((low - x[below]).sum())
-                self.above_distance += float((x[above] - high).sum())
-                inside = x[~(below | above)]
-            index = bin_indices(inside, low, high, self.hist.size)
-            self.hist += np.bincount(index, minlength=self.hist.size)
+            self._bin(x, shifted, outside=low < ref.min or high > ref.max)
         if self.at_reference is not None:
             self._against_points(x)
-        if self.reference.distinct is not None:
+        if ref.distinct is not None:
             self._count_values(x)
 
-    def _moments(self, x: Any) -> None:
-        """Chan's parallel update of count, mean and sum of squared deviations."""
-        n, mean = x.size, float(x.mean())
-        m2 = float(((x - mean) ** 2).sum())
-        total = self.count + n
-        delta = mean - self.mean
-        self.m2 += m2 + delta * delta * self.count * n / total
-        self.mean += delta * n / total
-        self.count = total
-        self.min = min(self.min, float(x.min()))
-        self.max = max(self.max, float(x.max()))
+    def _moments(self, shifted: Any, total: float) -> None:
+        """Chan's parallel update of count, mean and sum of squared deviations (kept
+        relative to the reference's min, added back when read)."""
+        import numpy as np
+
+        n = shifted.size
+        mean = total / n
+        # einsum, not BLAS: a BLAS dot wakes its threads, slow on a busy machine
+        m2 = max(float(np.einsum("i,i->", shifted, shifted)) - n * mean * mean, 0.0)
+        combined = self.count + n
+        delta = mean - self._shifted_mean
+        self.m2 += m2 + delta * delta * self.count * n / combined
+        self._shifted_mean += delta * n / combined
+        self.count = combined
+
+    def _bin(self, x: Any, shifted: Any, *, outside: bool) -> None:
+        """Fine-grid counts; the count and distance of values beyond either end."""
+        import numpy as np
+
+        ref = self.reference
+        span = ref.max - ref.min
+        bins = self.hist.size
+        if outside:
+            below, above = x < ref.min, x > ref.max
+            self.below += int(below.sum())
+            self.above += int(above.sum())
+            self.below_distance += float((ref.min - x[below]).sum())
+            self.above_distance += float((x[above] - ref.max).sum())
+            shifted = shifted[~(below | above)]
+        if span <= 0:
+            self.hist[0] += shifted.size
+            return
+        shifted *= bins / span
+        index = shifted.astype(np.intp)
+        np.minimum(index, bins - 1, out=index)
+        self.hist += np.bincount(index, minlength=bins)
+
+    @property
+    def mean(self) -> float:
+        return self._shifted_mean + self.reference.min if self.count else 0.0
 
     def _against_points(self, x: Any) -> None:
         import numpy as np
@@ -122,12 +146,16 @@ class NumericWindow:
             for value, n in zip(values.tolist(), counts.tolist(), strict=True):
                 self.distinct[value] = self.distinct.get(value, 0) + n
 
+    def reference_value_counts(self) -> dict[float, int]:
+        """How often each of the reference's few values occurs in the window (exact
+        however many other values the window holds)."""
+        return dict(zip(self._known.tolist(), self.at_known.tolist(), strict=True))
+
     def value_counts(self) -> dict[float, int] | None:
         """Every value's count, when the window has at most FEW_VALUES distinct values."""
         if self.distinct is None:
             return None
-        known = self._known.tolist()
-        counts = {v: n for v, n in zip(known, self.at_known.tolist(), strict=True) if n}
+        counts = {v: n for v, n in self.reference_value_counts().items() if n}
         return counts | self.distinct
 
     @property
