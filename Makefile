@@ -34,6 +34,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/auth_http.py
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/data.py
+	$(BIN)/python bench/monitoring.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

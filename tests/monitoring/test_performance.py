@@ -164,6 +164,8 @@ def test_bad_input_names_the_field() -> None:
         realised_performance(frame.drop("label"))
     with pytest.raises(InvalidArgument, match="window"):
         realised_performance(frame, window="soon")
+    with pytest.raises(InvalidArgument, match="windows"):
+        realised_performance(frame, window="1ms")
     with pytest.raises(InvalidArgument, match="model_type"):
         realised_performance(frame, model_type="ranker")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match="positive_label"):

@@ -3,6 +3,9 @@ and estimated performance over time, monitors run on a schedule, and the alerts 
 
 ``drift(reference, current)`` compares two tables (or a stored ``ReferenceProfile`` and a
 Parquet file read in batches) column by column and returns a ``DriftResult``.
+``realised_performance(frame, window="1h")`` scores predictions joined with their labels
+per window; ``CBPE.fit(reference).estimate(frame)`` estimates classifier performance
+before labels arrive; ``keel.evaluate`` scores a model before it is deployed.
 """
 
 from __future__ import annotations
@@ -11,17 +14,31 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from keel.monitoring.cbpe import CBPE, EstimatedPerformance
     from keel.monitoring.compare import SchemaMismatch, drift
+    from keel.monitoring.evaluate import EvaluationResult, evaluate
+    from keel.monitoring.performance import (
+        PerformanceResult,
+        join_feedback,
+        realised_performance,
+    )
     from keel.monitoring.reference import ReferenceProfile
     from keel.monitoring.result import ColumnDrift, DatasetDrift, DriftResult
 
 __all__ = [
+    "CBPE",
     "ColumnDrift",
     "DatasetDrift",
     "DriftResult",
+    "EstimatedPerformance",
+    "EvaluationResult",
+    "PerformanceResult",
     "ReferenceProfile",
     "SchemaMismatch",
     "drift",
+    "evaluate",
+    "join_feedback",
+    "realised_performance",
 ]
 
 _WHERE = {
@@ -31,6 +48,13 @@ _WHERE = {
     "ColumnDrift": "keel.monitoring.result",
     "DatasetDrift": "keel.monitoring.result",
     "DriftResult": "keel.monitoring.result",
+    "CBPE": "keel.monitoring.cbpe",
+    "EstimatedPerformance": "keel.monitoring.cbpe",
+    "evaluate": "keel.monitoring.evaluate",
+    "EvaluationResult": "keel.monitoring.evaluate",
+    "PerformanceResult": "keel.monitoring.performance",
+    "join_feedback": "keel.monitoring.performance",
+    "realised_performance": "keel.monitoring.performance",
 }
 
 

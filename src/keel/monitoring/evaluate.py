@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 from keel.monitoring import evaluation_scores
 from keel.monitoring.evaluation_artifacts import write_artifacts
 from keel.monitoring.evaluation_scores import LOWER_IS_BETTER, Scored
@@ -211,9 +212,10 @@ def _inputs(data: Any, targets: str | Sequence[Any]) -> tuple[Any, Any]:
 
 
 def _pandas(data: Any) -> Any:
+    # models take pandas frames: say which extra brings it rather than a bare ImportError
+    pd = require("pandas", extra="pandas", purpose="keel.evaluate")
+    require("polars", extra="monitoring", purpose="keel.evaluate")
     if isinstance(data, str | Path):
-        import pandas as pd
-
         path = Path(data)
         if not path.is_file():
             raise InvalidArgument(f"data: no file at {str(path)!r}")

@@ -46,6 +46,8 @@ Status = Literal["ok", "no labels", "no data"]
 MODEL_TYPES = ("classifier", "regressor")
 CLASSIFIER_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSOR_METRICS = ("rmse", "mae", "mape")
+MAX_WINDOWS = 100_000
+"""More windows than this is a window too small for the span (a second over a month)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,17 @@ def window_index(frame: pl.DataFrame, time: str, window: str) -> tuple[list[date
         ) from None
     first: Any = truncated.min()
     last: Any = truncated.max()
+    try:
+        step = pl.Series([first]).dt.offset_by(window)[0] - first
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError, ValueError):
+        step = None
+    if step is not None and step.total_seconds() > 0:
+        count = (last - first) / step + 1
+        if count > MAX_WINDOWS:
+            raise InvalidArgument(
+                f"window: {window!r} cuts {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} "
+                f"into about {count:,.0f} windows (at most {MAX_WINDOWS:,}); use a longer one"
+            )
     starts: pl.Series = pl.datetime_range(first, last, window, eager=True, time_zone="UTC")
     group = starts.search_sorted(truncated).to_numpy().astype(np.int64)
     return starts.to_list(), group

@@ -61,7 +61,7 @@ def curves(
     figure = _figure()
     axes = figure.add_subplot()
     for name, curve in named.items():
-        axes.plot(curve.x, curve.y, label=name)
+        axes.plot(curve.x, curve.y, label=f"class {name}")
     if diagonal:
         axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     axes.set_xlim(0, 1)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from keel.errors import InvalidArgument
+from keel.extras import require
 
 if TYPE_CHECKING:
     import polars as pl
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def to_polars(data: Any, *, field: str = "data") -> pl.DataFrame:
     """A polars DataFrame from pandas, polars (a LazyFrame is collected) or Arrow."""
-    import polars as pl
+    pl = require("polars", extra="monitoring", purpose="Monitoring performance")
 
     if isinstance(data, pl.LazyFrame):
         return data.collect()
