@@ -23,7 +23,16 @@ def list_audit(
     caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
     resource_type: Literal[
-        "model", "experiment", "run", "dataset", "user", "token", "project", "grant", "group"
+        "model",
+        "experiment",
+        "run",
+        "dataset",
+        "deployment",
+        "user",
+        "token",
+        "project",
+        "grant",
+        "group",
     ]
     | None = None,
     action: str | None = None,
@@ -63,7 +72,7 @@ def _visible(caller: Caller, records: list[AuditRecord]) -> list[AuditRecord]:
     if caller.identity is None or caller.identity.principal.is_admin:
         return records
     kept: set[int] = set()
-    for kind in ("model", "experiment", "dataset"):
+    for kind in ("model", "experiment", "dataset", "deployment"):
         of_kind = [r for r in records if r.resource_type == kind]
         kept.update(r.id for r in caller.visible("audit:read", kind, of_kind, lambda r: r.name))
     for record in records:
