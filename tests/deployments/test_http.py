@@ -116,3 +116,14 @@ def test_a_database_backend_opened_apart_sees_the_change(
         assert other.deployments.get_deployment(name).revision == 1
         client.deployments.set_traffic(name, {models.uri(2): 100})
         assert other.deployments.get_deployment(name).policy.live[0].model_uri == models.uri(2)
+
+
+def test_the_audit_schema_names_every_resource_type() -> None:
+    """The OpenAPI document's enum of audit resource types is the entity's (a deployment's
+    records were once answered against a schema that did not list them)."""
+    from typing import get_args
+
+    from keel.entities.audit import ResourceType
+    from keel.wire.governance import ResourceTypeName
+
+    assert set(get_args(ResourceTypeName)) == {t.value for t in ResourceType}

@@ -3,7 +3,7 @@ store method, that changes or deletes a record; the database refuses both)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter
 
@@ -12,7 +12,7 @@ from keel.errors import Forbidden
 from keel.server.auth import Caller, requires
 from keel.server.deps import RegistryDep
 from keel.server.responses import JSON
-from keel.wire.governance import AuditPagePublic, audit_page_to_dict
+from keel.wire.governance import AuditPagePublic, ResourceTypeName, audit_page_to_dict
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -22,19 +22,7 @@ def list_audit(
     registry: RegistryDep,
     caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
-    resource_type: Literal[
-        "model",
-        "experiment",
-        "run",
-        "dataset",
-        "deployment",
-        "user",
-        "token",
-        "project",
-        "grant",
-        "group",
-    ]
-    | None = None,
+    resource_type: ResourceTypeName | None = None,
     action: str | None = None,
     actor: str | None = None,
     since: int | None = None,
