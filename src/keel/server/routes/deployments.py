@@ -132,14 +132,18 @@ def rollback(name: str, body: RollbackRequest, request: Request, actor: ActorDep
     return JSON(deployment_to_dict(found))
 
 
-@router.delete(
-    "/{name}", dependencies=[requires("deployment:write")], response_model=DeploymentPublic
-)
+@router.delete("/{name}", response_model=DeploymentPublic)
 def delete_deployment(
-    name: str, request: Request, actor: ActorDep, expected_revision: int | None = None
+    name: str,
+    request: Request,
+    actor: ActorDep,
+    caller: Annotated[Caller, requires("deployment:write")],
+    expected_revision: int | None = None,
 ) -> JSON:
     """Delete it and its history (the audit log keeps every change); answers it as it was."""
     found = _service(request).delete_deployment(
         name, actor=actor, expected_revision=expected_revision
     )
+    if caller.auth is not None:  # the name may be taken again, in another project
+        caller.auth.forget("deployment", name)
     return JSON(deployment_to_dict(found))
