@@ -77,7 +77,7 @@ def test_statuses(api: httpx.Client, open_client: Client) -> None:
         api.put(traffic, json={"policy": body(models.uri(1)), "expected_revision": 0}), 400
     )
     assert_error(api.post(f"{API}/deployments/{name}/promote", json={"model_uri": "x"}), 400)
-    r = api.post(f"{API}/deployments/{name}/promote", json={})
+    r = api.post(f"{API}/deployments/{name}/promote")  # no body: the canary
     assert r.status_code == 200 and r.json()["revision"] == 3, r.text
     r = api.post(f"{API}/deployments/{name}/rollback", json={"expected_revision": 3})
     assert r.status_code == 200 and r.json()["policy"]["targets"][1]["weight"] == 40, r.text

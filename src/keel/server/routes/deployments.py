@@ -112,9 +112,12 @@ def set_traffic(
 @router.post(
     "/{name}/promote", dependencies=[requires("deployment:write")], response_model=DeploymentPublic
 )
-def promote(name: str, body: PromoteRequest, request: Request, actor: ActorDep) -> JSON:
+def promote(
+    name: str, request: Request, actor: ActorDep, body: PromoteRequest | None = None
+) -> JSON:
     """``model_uri`` (a live or shadow target; default: the canary) takes all live
-    traffic; the other live targets go, shadows stay."""
+    traffic; the other live targets go, shadows stay. The body may be left out."""
+    body = body or PromoteRequest()
     found = _service(request).promote(
         name, body.model_uri, actor=actor, expected_revision=body.expected_revision
     )
@@ -126,8 +129,12 @@ def promote(name: str, body: PromoteRequest, request: Request, actor: ActorDep) 
     dependencies=[requires("deployment:write")],
     response_model=DeploymentPublic,
 )
-def rollback(name: str, body: RollbackRequest, request: Request, actor: ActorDep) -> JSON:
-    """Back to the policy before the last change, as a new revision."""
+def rollback(
+    name: str, request: Request, actor: ActorDep, body: RollbackRequest | None = None
+) -> JSON:
+    """Back to the policy before the last change, as a new revision. The body may be
+    left out."""
+    body = body or RollbackRequest()
     found = _service(request).rollback(name, actor=actor, expected_revision=body.expected_revision)
     return JSON(deployment_to_dict(found))
 
