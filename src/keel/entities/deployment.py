@@ -271,7 +271,7 @@ def canary_of(policy: TrafficPolicy, name: str = "deployment") -> Target:
         shares = ", ".join(f"{t.model_uri}={t.weight}" for t in live)
         raise InvalidArgument(
             f"{name}: no single canary to promote among its live targets ({shares}); "
-            "name the model to promote (--model URI)"
+            "name the model to promote"
         )
     return min(live, key=lambda t: t.weight)
 
