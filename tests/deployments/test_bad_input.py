@@ -68,7 +68,7 @@ def test_bad_calls(client: Client, models: Models, name: str) -> None:
         ),
         (lambda: d.promote(name, "not-a-uri"), InvalidArgument, "model URI 'not-a-uri'"),
         (lambda: d.promote(name, models.uri(2)), InvalidArgument, "is not one of its targets"),
-        (lambda: d.promote(name), InvalidArgument, "no single canary"),
+        (lambda: d.promote(name), Conflict, "takes all live traffic already"),
         (lambda: d.rollback(name), Conflict, "no earlier policy to roll back to"),
         (lambda: d.rollback("missing-" + name), NotFound, "no such deployment"),
         (lambda: d.delete("Bad Name"), InvalidArgument, "lowercase letters"),

@@ -115,7 +115,7 @@ def test_bad_input_fails_with_one_message(
         (("set-traffic", name, models.uri(1)), "must be URI=PERCENT"),
         (("set-traffic", name, f"{models.uri(2)}=100", "--expected-revision", "7"),
          "expected revision 7, but it is at revision 1"),
-        (("promote", name), "no single canary"),
+        (("promote", name), "takes all live traffic already"),
         (("rollback", name), "no earlier policy"),
         (("history", "missing-" + name), "no such deployment"),
     ]  # fmt: skip

@@ -105,7 +105,7 @@ def test_promotes_without_a_revision_never_interleave(admins: tuple[Client, Clie
         )
         won = [r for r in results if not isinstance(r, Exception)]
         assert len(won) == 1, results
-        assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception))
+        assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
         assert alice.deployments.get(name).revision == 3
 
 

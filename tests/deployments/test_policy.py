@@ -27,9 +27,11 @@ def test_weighted_policy_keeps_the_order_given() -> None:
 def test_the_canary_is_the_smaller_of_two() -> None:
     assert canary_of(weighted_policy({A: 90, B: 10})).model_uri == B
     assert canary_of(weighted_policy({A: 5, B: 95})).model_uri == A
-    for ambiguous in ({A: 50, B: 50}, {A: 100}, {A: 50, B: 25, C: 25}):
+    for ambiguous in ({A: 50, B: 50}, {A: 50, B: 25, C: 25}):
         with pytest.raises(InvalidArgument, match="no single canary"):
             canary_of(weighted_policy(ambiguous))
+    with pytest.raises(Conflict, match=f"{A} takes all live traffic already"):
+        canary_of(weighted_policy({A: 100}))
 
 
 def test_promote_keeps_shadows_sticky_key_and_sampling() -> None:
