@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "monitoring": "keel.cli.monitoring",
     "monitors": "keel.cli.monitors",
     "predictions": "keel.cli.predictions",
+    "deployments": "keel.cli.deployments",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 

@@ -17,6 +17,7 @@ from keel.access.service import AccessService
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
+from keel.deployments.service import DeploymentService
 from keel.errors import InvalidArgument
 from keel.monitoring.service import LocalMonitors, open_monitors
 from keel.monitoring.service import now_ms as monitors_now
@@ -33,6 +34,7 @@ from keel.server.routes import (
     artifacts,
     audit,
     datasets,
+    deployments,
     experiments,
     model_versions,
     models,
@@ -61,6 +63,7 @@ ROUTERS = (
     promotions.router,
     audit.router,
     datasets.router,
+    deployments.router,
     access.router,
     monitors.router,
     predictions.router,
@@ -99,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
         app.state.prediction_files = backend.prediction_files
+        app.state.deployments = DeploymentService(backend.deployment_store, backend.registry)
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
@@ -108,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
         monitors_ = await run_in_threadpool(open_monitors, backend, settings, actor="keel-server")
         app.state.monitor_store = monitors_.store
         app.state.monitor_sources = monitors_.sources
+        app.state.monitor_deployments = monitors_.deployments
         scheduler = asyncio.create_task(_run_monitors_forever(monitors_, settings))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
         sweeper = asyncio.create_task(_sweep_partial_writes(backend.artifact_root))
