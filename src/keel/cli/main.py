@@ -54,6 +54,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.login import login
 
         app.command("login")(login)
+    if only is None or only == "predict":
+        from keel.cli.predict import predict
+
+        app.command("predict")(predict)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -97,7 +101,14 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in ("server", "audit", "login", "version", "--version")
+    light = first in GROUPS or first in (
+        "server",
+        "audit",
+        "login",
+        "predict",
+        "version",
+        "--version",
+    )
     app = build_app(first if light else None)
     try:
         app()
