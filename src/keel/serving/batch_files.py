@@ -104,15 +104,22 @@ def _open_parquet(path: Path, chunk_rows: int) -> InputFile:
     return InputFile(path, parquet.schema_arrow, parquet.metadata.num_rows, batches)
 
 
-def _open_csv(path: Path, chunk_rows: int, specs: Sequence[ColumnSpec]) -> InputFile:
+def csv_column_types(specs: Sequence[ColumnSpec]) -> dict[str, pa.DataType]:
+    """The pyarrow type each signature column of a CSV file is parsed as."""
     import pyarrow as pa
-    import pyarrow.csv as csv
 
-    types = {
+    return {
         spec.name: getattr(pa, _ARROW_TYPES[spec.dtype])()
         for spec in specs
         if spec.dtype in _ARROW_TYPES and spec.shape is None
     }
+
+
+def _open_csv(path: Path, chunk_rows: int, specs: Sequence[ColumnSpec]) -> InputFile:
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    types = csv_column_types(specs)
     try:
         reader = csv.open_csv(
             path,
