@@ -16,7 +16,10 @@ def predict(
         ..., help="models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/PATH."
     ),
     input_path: Path = typer.Option(
-        ..., "--input", "-i", help="Rows to score: a .parquet or .csv file (a folder of Parquet files with --on ray)."
+        ...,
+        "--input",
+        "-i",
+        help="Rows to score: a .parquet or .csv file (a folder of Parquet files with --on ray).",
     ),
     output: Path = typer.Option(
         ..., "--output", "-o", help="Where the predictions go: a file (a folder with --on ray)."

@@ -8,6 +8,7 @@ half an output, and a failed job leaves none.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -45,13 +46,15 @@ def file_format(path: str | os.PathLike[str], given: str | None, field: str) -> 
     """``given`` (``parquet`` or ``csv``), or the one ``path``'s suffix names."""
     if given is not None:
         if given not in FORMATS:
-            raise InvalidArgument(f"{field} format: must be one of {', '.join(FORMATS)}, got {given!r}")
+            raise InvalidArgument(
+                f"{field} format: must be one of {', '.join(FORMATS)}, got {given!r}"
+            )
         return given
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
         raise InvalidArgument(
-            f"{field} {str(path)!r}: cannot tell its format from the suffix {suffix or '(none)'!r}; "
-            "name it .parquet or .csv, or give the format"
+            f"{field} {str(path)!r}: cannot tell its format from the suffix "
+            f"{suffix or '(none)'!r}; name it .parquet or .csv, or give the format"
         )
     return _SUFFIXES[suffix]
 
@@ -98,8 +101,7 @@ def _open_parquet(path: Path, chunk_rows: int) -> InputFile:
     except (pa.ArrowException, OSError) as exc:
         raise InvalidArgument(f"input {str(path)!r}: not a readable Parquet file ({exc})") from None
     batches = (
-        pa.Table.from_batches([batch])
-        for batch in parquet.iter_batches(batch_size=chunk_rows)
+        pa.Table.from_batches([batch]) for batch in parquet.iter_batches(batch_size=chunk_rows)
     )
     return InputFile(path, parquet.schema_arrow, parquet.metadata.num_rows, batches)
 
@@ -120,6 +122,7 @@ def _open_csv(path: Path, chunk_rows: int, specs: Sequence[ColumnSpec]) -> Input
     import pyarrow.csv as csv
 
     types = csv_column_types(specs)
+    declared = {spec.name: spec.dtype for spec in specs}
     try:
         reader = csv.open_csv(
             path,
@@ -127,7 +130,7 @@ def _open_csv(path: Path, chunk_rows: int, specs: Sequence[ColumnSpec]) -> Input
             convert_options=csv.ConvertOptions(column_types=types),
         )
     except pa.ArrowInvalid as exc:
-        raise _csv_error(path, exc, None, types) from None
+        raise _csv_error(path, exc, _csv_header(path), declared) from None
     schema = reader.schema
     names = schema.names
 
@@ -135,15 +138,23 @@ def _open_csv(path: Path, chunk_rows: int, specs: Sequence[ColumnSpec]) -> Input
         try:
             yield from reader
         except pa.ArrowInvalid as exc:
-            raise _csv_error(path, exc, names, types) from None
+            raise _csv_error(path, exc, names, declared) from None
         finally:
             reader.close()
 
     return InputFile(path, schema, None, rechunk(batches(), chunk_rows))
 
 
+def _csv_header(path: Path) -> list[str] | None:
+    """The column names on a CSV file's first line (None if it has none)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as stream:
+        return next(csv.reader(stream), None)
+
+
 def _csv_error(
-    path: Path, exc: Exception, names: list[str] | None, types: Mapping[str, Any]
+    path: Path, exc: Exception, names: Sequence[str] | None, declared: Mapping[str, str]
 ) -> InvalidArgument:
     """pyarrow's ``In CSV column #2: Row #7: ...`` with the column's name and the rule."""
     text = str(exc)
@@ -152,7 +163,7 @@ def _csv_error(
         return InvalidArgument(f"input {str(path)!r}: {text}")
     index, detail = int(match.group(1)), match.group(2)
     name = names[index] if index < len(names) else f"#{index}"
-    rule = f" (the model's signature says {types[name]})" if name in types else ""
+    rule = f" (the model's signature says {declared[name]})" if name in declared else ""
     return InvalidArgument(f"input {str(path)!r}: column {name!r}{rule}: {detail}")
 
 
@@ -242,8 +253,7 @@ class OutputFile:
 
     def discard(self) -> None:
         if self._writer is not None:
-            try:
+            # Closing half a file may fail; it is deleted either way.
+            with contextlib.suppress(Exception):
                 self._writer.close()
-            except Exception:  # closing half a file may fail; it is deleted either way
-                pass
         self.partial.unlink(missing_ok=True)

@@ -20,11 +20,13 @@ a tracking URI they can reach (a ``keel server``, or a database and artifact sto
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from keel import errors
 from keel.config import Settings
 from keel.entities.ids import new_id
 from keel.errors import AlreadyExists, InvalidArgument, KeelError, NotFound
@@ -37,6 +39,9 @@ from keel.serving.batch import (
     tracking_uri_of,
 )
 from keel.serving.batch_files import csv_column_types, file_format
+
+_KEEL_RAISED = re.compile(r"keel\.errors\.([A-Za-z]+): ([^\n]*)")
+_TYPE_CLASH = re.compile(r"Field (\S+) has incompatible types: (.+?)(?:$|\n)")
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -102,7 +107,9 @@ def predict_on_ray(
     settings = settings or Settings.from_env()
     batch_rows = check_chunk_rows(batch_rows)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidArgument(f"concurrency: must be a whole number of 1 or more, got {concurrency!r}")
+        raise InvalidArgument(
+            f"concurrency: must be a whole number of 1 or more, got {concurrency!r}"
+        )
     if output_format not in (None, "parquet"):
         raise InvalidArgument(
             f"output format {output_format!r}: a Ray job writes a folder of Parquet files"
@@ -110,8 +117,10 @@ def predict_on_ray(
     source = Path(input_path)
     if not source.exists():
         raise NotFound(f"input {str(input_path)!r}: no such file or folder")
-    in_format = "parquet" if source.is_dir() and input_format is None else file_format(
-        source, input_format, "input"
+    in_format = (
+        "parquet"
+        if source.is_dir() and input_format is None
+        else file_format(source, input_format, "input")
     )
     target = Path(output_dir)
     if target.exists() and not overwrite:
@@ -127,8 +136,12 @@ def predict_on_ray(
     started = _connect(ray, ray_address)
     staging = target.parent / f".{target.name}.partial-{new_id()[:12]}"
     try:
-        dataset = _read(ray, source, in_format, scorer)
-        scorer.check_input_columns(dataset.schema().names, f"input {str(input_path)!r}")
+        try:
+            dataset = _read(ray, source, in_format, scorer)
+            names = dataset.schema().names
+        except Exception as exc:
+            raise _keel_error(exc, f"input {str(input_path)!r}") from None
+        scorer.check_input_columns(names, f"input {str(input_path)!r}")
         scored = dataset.map_batches(
             RayScorer,
             fn_constructor_kwargs={
@@ -148,7 +161,7 @@ def predict_on_ray(
         try:
             scored.write_parquet(str(staging))
         except Exception as exc:
-            raise _keel_error(exc) from None
+            raise _keel_error(exc, f"input {str(input_path)!r}") from None
         rows = _count_rows(staging)
         _move_into_place(staging, target)
     finally:
@@ -200,19 +213,40 @@ def _read(ray: Any, source: Path, fmt: str, scorer: ChunkScorer) -> Any:
     return ray.data.read_csv(str(source), convert_options=csv.ConvertOptions(column_types=types))
 
 
-def _keel_error(exc: BaseException) -> BaseException:
-    """The Keel error an actor raised (a row that breaks the signature), out of the Ray
-    errors wrapped around it; else ``exc`` itself."""
+def _keel_error(exc: BaseException, where: str) -> BaseException:
+    """The Keel error an actor raised (a row that breaks the signature), or files whose
+    column types disagree, out of the Ray errors wrapped around it; else ``exc``."""
+    import pyarrow as pa
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, KeelError):
             return type(current)(current.message)
+        if isinstance(current, pa.ArrowTypeError | pa.ArrowInvalid):
+            text = str(current)
+            clash = _TYPE_CLASH.search(text)
+            if clash is not None:
+                return InvalidArgument(
+                    f"{where}: column {clash.group(1)!r}: its files disagree on its type "
+                    f"({clash.group(2)}); every file must hold the same columns and types"
+                )
+            return InvalidArgument(f"{where}: {text}")
         cause = getattr(current, "cause", None)  # ray.exceptions.RayTaskError
-        current = cause if isinstance(cause, BaseException) else (
-            current.__cause__ or current.__context__
+        current = (
+            cause
+            if isinstance(cause, BaseException)
+            else (current.__cause__ or current.__context__)
         )
+    # An actor's exception reaches the driver as text: Ray Data wraps it in a
+    # UserCodeException whose pickled form drops the original, keeping its traceback.
+    raised = _KEEL_RAISED.findall(str(exc))
+    if raised:
+        name, message = raised[-1]
+        kind = getattr(errors, name, None)
+        if isinstance(kind, type) and issubclass(kind, KeelError):
+            return kind(message.strip())
     return exc
 
 

@@ -54,19 +54,31 @@ class ChunkScorer:
         self.keep = check_keep(keep)
         signature = model.signature
         self.columns: tuple[ColumnSpec, ...] = (
-            signature.inputs if signature is not None and isinstance(signature.inputs, tuple) else ()
+            signature.inputs
+            if signature is not None and isinstance(signature.inputs, tuple)
+            else ()
         )
         self._model_inputs = {spec.name for spec in self.columns}
         self._labels: list[str] | None = None
 
     def check_input_columns(self, names: Sequence[str], where: str) -> None:
-        """Refuse, before a row is scored, a kept column the input lacks."""
+        """Refuse, before a row is scored, a kept column the input lacks and a column
+        that is neither the model's nor kept (a typo should not be dropped silently)."""
         missing = [name for name in self.keep if name not in names]
         if missing:
             listed = ", ".join(repr(name) for name in missing)
             raise InvalidArgument(
                 f"keep: {where} has no column {listed} (its columns: "
                 f"{', '.join(map(repr, names[:20]))})"
+            )
+        if not self.columns:
+            return  # a tensor signature, or none: the model sees every column
+        extra = [name for name in names if name not in self._model_inputs | set(self.keep)]
+        if extra:
+            raise InvalidArgument(
+                f"{where}: column{'s' if len(extra) > 1 else ''} "
+                f"{', '.join(map(repr, extra[:20]))} not in the model's signature; keep "
+                "them in the output (keep=[...], --keep COLUMN) or leave them out of the input"
             )
 
     def score(self, table: pa.Table) -> pa.Table:
