@@ -278,3 +278,19 @@ def test_an_untrusted_pickle_is_refused(tmp_path: Path) -> None:
         trust=True,
     )
     assert result.rows == 5
+
+
+def test_the_model_copy_is_removed_when_the_job_ends(
+    registered: Registered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    source = tmp_path / "in.parquet"
+    table(10).to_parquet(source)
+
+    score(registered, source, tmp_path / "out.parquet", keep=["id"])
+
+    assert list(scratch.iterdir()) == []

@@ -125,16 +125,19 @@ def load_located(
     settings: Settings,
     trust: bool = False,
     flavor: str | None = None,
+    workdir: Path | None = None,
 ) -> LoadedModel:
     """Load the package ``where`` (what ``source.locate(uri)`` answered) points at: for a
     caller that also needs the version it resolved to (a batch job writes it beside every
-    prediction), without resolving an alias twice."""
+    prediction), without resolving an alias twice. ``workdir``: an empty folder to
+    download into, which the caller removes once done with the model (default: a private
+    folder that lives as long as the process)."""
     from keel.models import load_model as load_package
 
     # Trust follows review, not names: a models:/ address is trusted only for a digest a
     # reviewer approved (or pinned), never because the alias it names is listed.
     trusted = trust or where.trusted(settings)
-    folder = Path(tempfile.mkdtemp(prefix="keel-model-"))
+    folder = Path(tempfile.mkdtemp(prefix="keel-model-", dir=workdir))
     try:
         local = source.download(where.source, folder / "pkg")
         return load_package(local, trust=trusted, source=uri, settings=settings, flavor=flavor)

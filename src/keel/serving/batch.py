@@ -18,6 +18,7 @@ The output has ``prediction_id``, ``model_name``, ``model_version``, the kept co
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,11 @@ def load_scorer(
     keep: Sequence[str] = (),
     trust: bool = False,
     flavor: str | None = None,
+    workdir: Path | None = None,
 ) -> ChunkScorer:
     """The model ``model_uri`` names, loaded through a registry reader and an artifact
-    reader only (no tracking client, no writer thread), ready to score chunks."""
+    reader only (no tracking client, no writer thread), ready to score chunks; its files
+    are downloaded under ``workdir`` when given (the caller removes it after)."""
     from keel.registry.loading import ModelSource, load_located
     from keel.store import open_backend
 
@@ -73,7 +76,13 @@ def load_scorer(
         source = ModelSource(backend.registry, backend.artifacts)
         where = source.locate(model_uri)
         model = load_located(
-            model_uri, where, source, settings=settings, trust=trust, flavor=flavor
+            model_uri,
+            where,
+            source,
+            settings=settings,
+            trust=trust,
+            flavor=flavor,
+            workdir=workdir,
         )
     version = where.version
     identity = ModelIdentity(
@@ -121,14 +130,41 @@ def predict_file(
     chunk_rows = check_chunk_rows(chunk_rows)
     in_format = file_format(input_path, input_format, "input")
     out_format = file_format(output_path, output_format, "output")
-    scorer = load_scorer(
-        model_uri,
-        tracking_uri=tracking_uri_of(tracking_uri, settings),
-        settings=settings,
-        keep=keep,
-        trust=trust,
-        flavor=flavor,
-    )
+    with tempfile.TemporaryDirectory(prefix="keel-batch-") as workdir:
+        scorer = load_scorer(
+            model_uri,
+            tracking_uri=tracking_uri_of(tracking_uri, settings),
+            settings=settings,
+            keep=keep,
+            trust=trust,
+            flavor=flavor,
+            workdir=Path(workdir),
+        )
+        return _score_file(
+            scorer,
+            input_path,
+            output_path,
+            in_format,
+            out_format,
+            chunk_rows=chunk_rows,
+            overwrite=overwrite,
+            progress=progress,
+            model_uri=model_uri,
+        )
+
+
+def _score_file(
+    scorer: ChunkScorer,
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    in_format: str,
+    out_format: str,
+    *,
+    chunk_rows: int,
+    overwrite: bool,
+    progress: RowProgress | None,
+    model_uri: str,
+) -> BatchResult:
     source = open_input(input_path, in_format, chunk_rows=chunk_rows, column_specs=scorer.columns)
     scorer.check_input_columns(source.columns, f"input {str(input_path)!r}")
     output = OutputFile(output_path, out_format, overwrite=overwrite)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,9 +130,17 @@ def predict_on_ray(
         )
     store = tracking_uri_of(tracking_uri, settings)
     # Loaded here once: a bad address or an untrusted model fails before Ray starts.
-    scorer = load_scorer(
-        model_uri, tracking_uri=store, settings=settings, keep=keep, trust=trust, flavor=flavor
-    )
+    # The driver only checks the model and reads its signature: its copy goes at once.
+    with tempfile.TemporaryDirectory(prefix="keel-batch-") as workdir:
+        scorer = load_scorer(
+            model_uri,
+            tracking_uri=store,
+            settings=settings,
+            keep=keep,
+            trust=trust,
+            flavor=flavor,
+            workdir=Path(workdir),
+        )
     pinned = _pinned(model_uri, scorer)
     started = _connect(ray, ray_address)
     staging = target.parent / f".{target.name}.partial-{new_id()[:12]}"
