@@ -334,11 +334,6 @@ def test_cli_build_and_manifests(
     assert "wrote a build context for churn-api" in built.output
     assert (tmp_path / "ctx" / "Dockerfile").is_file()
 
-    by_name = runner.invoke(app, ["build", "churn-api", "-o", str(tmp_path / "ctx2")])
-    assert isinstance(by_name.exception, InvalidArgument)
-    assert "give the model instead" in by_name.exception.message
-    assert not (tmp_path / "ctx2").exists()
-
     made = runner.invoke(
         app,
         ["manifests", "churn-api", "--image", "registry.example.com/churn-api:1", "-o",
@@ -349,3 +344,26 @@ def test_cli_build_and_manifests(
     files = [Path(p) for p in json.loads(made.output)["files"]]
     for path in files:
         kubernetes_validate.validate(yaml.safe_load(path.read_text()), "1.33", strict=True)
+
+
+def test_cli_build_by_deployment_name(
+    registered: Registered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment's name builds the one model its traffic goes to; a split is refused."""
+    pytest.importorskip(
+        "keel.deployments.client", reason="keel.Client().deployments (the deployments branch)"
+    )
+    from keel.cli.deployments_build import app
+
+    monkeypatch.setenv("KEEL_HOME", str(registered.settings.home))
+    monkeypatch.setenv("KEEL_TRACKING_URI", registered.store)
+    with Client(registered.store, settings=registered.settings) as c:
+        c.deployments.create("churn-api", registered.uri)
+
+    built = runner.invoke(app, ["build", "churn-api", "-o", str(tmp_path / "ctx"), "--json"])
+
+    assert built.exit_code == 0, built.output
+    described = json.loads(built.output)
+    assert (described["name"], described["model_version"]) == ("churn-api", 1)
+    parts = check_dockerfile((tmp_path / "ctx" / "Dockerfile").read_text())
+    assert 'io.keel.deployment="churn-api"' in parts["LABEL"]

@@ -3,7 +3,7 @@ and Kubernetes manifests for a model server.
 
 The deployments group (``keel/cli/deployments.py``) adds these with one line::
 
-    app.add_typer(deployments_build.app)   # or app.command("build")(build), ...
+    deployments_build.register(app)
 
 and ``app`` here holds both, so they also run on their own.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from keel.cli.output import Json, TrackingUri, print_json
+from keel.cli.output import Json, TrackingUri, client, print_json
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -30,15 +30,18 @@ def model_uri_of(target: str, tracking_uri: str | None) -> str:
     from keel.errors import InvalidArgument
 
     check_deployment_name(target)
-    # INTEGRATION POINT (deployments branch): once keel.Client().deployments merges,
-    # resolve the name here to the model its traffic policy serves, e.g.
-    #     deployment = client(tracking_uri).deployments.get(target)
-    #     return max(deployment.policy.live, key=lambda t: t.weight).model_uri
-    # Until then a build names its model explicitly.
-    raise InvalidArgument(
-        f"deployment {target!r}: deployments are not readable from this build yet; give the "
-        f"model instead: keel deployments build models:/NAME@ALIAS --name {target} -o DIR"
-    )
+    # keel.Client().deployments comes with the deployments package (wt-deployments).
+    with client(tracking_uri) as c:
+        policy = c.deployments.get(target).policy
+    serving = [t for t in policy.live if t.weight > 0]
+    if len(serving) != 1:
+        shares = ", ".join(f"{t.model_uri} ({t.weight}%)" for t in serving)
+        raise InvalidArgument(
+            f"deployment {target!r}: splits its traffic between {shares}, and an image holds "
+            f"one model; build each: keel deployments build MODEL_URI --name {target} -o DIR"
+        )
+    model_uri: str = serving[0].model_uri
+    return model_uri
 
 
 def build(
@@ -157,5 +160,10 @@ def manifests(
         typer.echo(f"wrote {path}")
 
 
-app.command("build")(build)
-app.command("manifests")(manifests)
+def register(group: typer.Typer) -> None:
+    """Add ``build`` and ``manifests`` to ``group`` (the deployments group)."""
+    group.command("build")(build)
+    group.command("manifests")(manifests)
+
+
+register(app)
