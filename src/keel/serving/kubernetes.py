@@ -25,6 +25,7 @@ from typing import Any
 
 from keel.entities.deployment import check_deployment_name
 from keel.errors import AlreadyExists, InvalidArgument
+from keel.extras import require
 
 DEFAULT_PORT = 8080
 RUN_AS = 10001
@@ -300,8 +301,7 @@ def write_manifests(
 ) -> list[Path]:
     """Write each document as YAML into ``out_dir`` (``deployment.yaml``,
     ``service.yaml``, ``hpa.yaml``), for ``kubectl apply -f out_dir``."""
-    import yaml
-
+    yaml = require("yaml", extra="serving", purpose="Writing Kubernetes manifests")
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     by_kind = dict(zip(("Deployment", "Service", "HorizontalPodAutoscaler"), FILES, strict=True))

@@ -36,6 +36,7 @@ from keel.config import Settings
 from keel.entities.deployment import check_deployment_name
 from keel.entities.ids import new_id
 from keel.errors import AlreadyExists, InvalidArgument
+from keel.extras import require
 from keel.serving.kubernetes import (
     DEFAULT_PORT,
     RUN_AS,
@@ -92,8 +93,9 @@ def default_name(model_name: str) -> str:
 def check_requirements(lines: Sequence[str], field: str = "requirement") -> tuple[str, ...]:
     """Each line a PEP 508 requirement with no URL and no environment marker (nothing that
     points pip anywhere but the package index), in its normal form."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
+    requirements = require(
+        "packaging.requirements", extra="serving", purpose="Checking a model's requirements"
+    )
     from keel.models.manifest import REQUIREMENT
 
     checked: list[str] = []
@@ -101,8 +103,8 @@ def check_requirements(lines: Sequence[str], field: str = "requirement") -> tupl
         if not isinstance(line, str):
             raise InvalidArgument(f"{field}: must be a string, got {type(line).__name__}")
         try:
-            parsed = Requirement(line)
-        except InvalidRequirement as exc:
+            parsed = requirements.Requirement(line)
+        except requirements.InvalidRequirement as exc:
             raise InvalidArgument(f"{field} {line!r}: not a PEP 508 requirement ({exc})") from None
         if parsed.url is not None or parsed.marker is not None or not REQUIREMENT.fullmatch(line):
             raise InvalidArgument(
