@@ -294,3 +294,16 @@ def test_the_model_copy_is_removed_when_the_job_ends(
     score(registered, source, tmp_path / "out.parquet", keep=["id"])
 
     assert list(scratch.iterdir()) == []
+
+
+def test_a_list_per_row_cannot_go_to_csv(tmp_path: Path) -> None:
+    from keel.serving.batch_files import OutputFile
+    from keel.serving.scoring import prediction_columns
+
+    columns = prediction_columns(np.arange(6.0).reshape(3, 2), 3)
+    assert pa.table(columns).column("prediction").to_pylist() == [[0, 1], [2, 3], [4, 5]]
+    output = OutputFile(tmp_path / "out.csv", "csv")
+    with pytest.raises(InvalidArgument, match="'prediction' holds several values a row"):
+        output.write(pa.table(columns))
+    output.discard()
+    assert list(tmp_path.iterdir()) == []

@@ -221,8 +221,16 @@ class OutputFile:
             import pyarrow.parquet as pq
 
             return pq.ParquetWriter(self.partial, schema)
+        import pyarrow as pa
         import pyarrow.csv as csv
 
+        nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+        if nested:
+            raise InvalidArgument(
+                f"output {str(self.path)!r}: column {nested[0]!r} holds several values a row "
+                "(the model answers a list per row), which CSV cannot hold; write Parquet "
+                "(--format parquet)"
+            )
         return csv.CSVWriter(self.partial, schema)
 
     def _conform(self, table: pa.Table) -> pa.Table:
