@@ -112,3 +112,28 @@ def test_a_folder_scored_by_actors_into_a_folder(
             settings=registered.settings,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "in", "out"]
+
+
+def test_keel_predict_on_ray(
+    local_ray: Any, registered: Registered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from keel.cli.main import app
+
+    monkeypatch.setenv("KEEL_HOME", str(registered.settings.home))
+    monkeypatch.setenv("KEEL_TRACKING_URI", registered.store)
+    source = tmp_path / "in.csv"
+    table(300).to_csv(source, index=False)
+
+    result = CliRunner().invoke(
+        app,
+        ["predict", registered.uri, "--on", "ray", "-i", str(source), "-o",
+         str(tmp_path / "out"), "--keep", "id", "--concurrency", "1", "--json"],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rows"] == 300
+    assert pq.read_table(tmp_path / "out").num_rows == 300
