@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from keel.cli import deployments_build
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, when
 
 if TYPE_CHECKING:
@@ -246,6 +247,5 @@ def delete(
     typer.echo(f"deleted deployment {name}")
 
 
-# `keel deployments build` and `keel deployments manifests` live in
-# keel/cli/deployments_build.py (another branch); once it is merged, its commands join
-# this group here with one line, e.g. `deployments_build.register(app)`.
+# `keel deployments build` and `keel deployments manifests`: containers and Kubernetes.
+deployments_build.register(app)

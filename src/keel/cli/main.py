@@ -62,6 +62,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.login import login
 
         app.command("login")(login)
+    if only is None or only == "predict":
+        from keel.cli.predict import predict
+
+        app.command("predict")(predict)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -110,6 +114,7 @@ def main() -> None:
         "audit",
         "lineage",
         "login",
+        "predict",
         "version",
         "--version",
     )
