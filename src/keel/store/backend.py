@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
     from keel.store.deployments import DeploymentReader
+    from keel.store.prediction_files import PredictionFiles
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.rest.datasets import ServerObjects
@@ -217,6 +218,18 @@ class Backend:
 
         self.tracking  # noqa: B018  (builds the SQL store once, under the lock)
         return RunArtifacts(self._sql_tracking)
+
+    @cached_property
+    def prediction_files(self) -> PredictionFiles:
+        """The prediction log's files: under the artifact root, or through the server."""
+        if self.remote:
+            from keel.store.rest.prediction_files import RestPredictionFiles
+
+            return RestPredictionFiles(self._http)
+        from keel.artifacts.prediction_files import StoredPredictionFiles
+
+        assert self.artifact_root is not None
+        return StoredPredictionFiles.at(self.artifact_root)
 
     def quota_checked_artifacts(self) -> RunArtifacts:
         """Run artifacts whose uploads are cut off as they stream past their project's
