@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
 from typing import TYPE_CHECKING, Any
 
 from keel.config import Settings
 from keel.serving.options import ServeOptions
 from keel.serving.predict import PredictHandler, Receive, Scope, Send
-
-from starlette.responses import Response
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -40,14 +37,15 @@ DRAIN_SECONDS = 30.0
 
 
 class ServingApp:
-    def __init__(self, state: ServingState, api: FastAPI) -> None:
+    def __init__(self, state: ServingState) -> None:
         self.state = state
-        self.api = api
         self.predict = PredictHandler(state)
-        api.state.serving_app = self
+        self._api: FastAPI | None = None
+        self._api_lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        kind = scope["type"]
+        if kind == "http" and scope["method"] == "POST":
             path: str = scope["path"]
             route = HOT.get(path)
             if route is not None:
@@ -58,7 +56,40 @@ class ServingApp:
                 if target is not None:
                     await self.predict(scope, receive, send, "infer", target)
                     return
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
         await self.api(scope, receive, send)
+
+    @property
+    def api(self) -> FastAPI:
+        """The FastAPI app of the other routes, built on first use or by the warm-up
+        thread (FastAPI and pydantic take longer to import than the model to load: the
+        first prediction does not wait for them)."""
+        if self._api is None:
+            with self._api_lock:
+                if self._api is None:
+                    self._api = _api(self)
+        return self._api
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.state.host.start_polling()
+                threading.Thread(target=lambda: self.api, name="keel-serve-warm", daemon=True).start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.state.drain(DRAIN_SECONDS)
+                await asyncio.get_running_loop().run_in_executor(None, self.close)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        """Flush the prediction and feedback logs, close the models and the store."""
+        self.state.host.close()
+        if self.state.feedback is not None:
+            self.state.feedback.close()
 
 
 def _v2_target(path: str) -> tuple[str, int | None] | None:
@@ -107,7 +138,7 @@ def create_app(
         opts, settings, host, metrics, PredictAuth(*_authenticator(host, settings)),
         feedback=open_feedback(host.backend, settings) if sink == "default" else None,
     )  # fmt: skip
-    return ServingApp(state, _api(state))
+    return ServingApp(state)
 
 
 def _authenticator(host: Any, settings: Settings) -> tuple[Any, tuple[str, str] | None]:
@@ -122,22 +153,11 @@ def _authenticator(host: Any, settings: Settings) -> tuple[Any, tuple[str, str] 
     return Authenticator(backend.access, ttl=settings.auth_cache_seconds), project
 
 
-def _api(state: ServingState) -> FastAPI:
+def _api(app: ServingApp) -> FastAPI:
     from fastapi import FastAPI, Request
 
     from keel.errors import KeelError
     from keel.serving import routes
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.host.start_polling()
-        try:
-            yield
-        finally:
-            await state.drain(DRAIN_SECONDS)
-            await asyncio.get_running_loop().run_in_executor(None, state.host.close)
-            if state.feedback is not None:
-                state.feedback.close()
 
     api = FastAPI(
         title="Keel model server",
@@ -145,9 +165,9 @@ def _api(state: ServingState) -> FastAPI:
         description="Predictions from a Keel model or deployment: Keel's JSON, Arrow and "
         "CSV (/predict), MLflow's scoring protocol (/invocations) and the Open Inference "
         "Protocol (/v2).",
-        lifespan=lifespan,
     )
-    api.state.serving = state
+    api.state.serving = app.state
+    api.state.serving_app = app
 
     @api.exception_handler(KeelError)
     async def keel_error(request: Request, exc: KeelError) -> Any:
@@ -169,9 +189,9 @@ def _declare_prediction_routes(api: FastAPI) -> None:
     def route(name: str) -> Any:
         async def handler(request: Request) -> Response:
             app: ServingApp = request.app.state.serving_app
-            path = request.scope["path"]
+            path = request.scope["path"]  # its body is the prediction handler's to read
             target = _v2_target(path) if name == "infer" else None
-            return _Raw(app, name, target)
+            return _raw(app, name, target)
 
         return handler
 
@@ -185,15 +205,15 @@ def _declare_prediction_routes(api: FastAPI) -> None:
         api.add_api_route(path, route(name), methods=["POST"], summary=summary, openapi_extra=extra)
 
 
-class _Raw(Response):
+def _raw(app: ServingApp, route: str, target: Any) -> Any:
     """A response that answers through the prediction handler."""
+    from starlette.responses import Response
 
-    def __init__(self, app: ServingApp, route: str, target: Any) -> None:
-        super().__init__()
-        self.app, self.route, self.target = app, route, target
+    class Raw(Response):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await app.predict(scope, receive, send, route, target)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app.predict(scope, receive, send, self.route, self.target)
+    return Raw()
 
 
 def _version() -> str:

@@ -67,8 +67,8 @@ class ServedModel:
     """The private download folder, removed when the model is closed."""
     in_flight: int = 0
     batcher: Batcher[Job, Answer] = field(init=False)
-    _call: Callable[[Any, Mapping[str, Any] | None], Scored] = field(init=False)
-    labels: list[str] | None = field(init=False)
+    _call: Callable[[Table, Mapping[str, Any] | None], Scored] = field(init=False)
+    labels: list[Any] | None = field(init=False)
     schema: Any = field(init=False)
     """What the protocols' decoders check a body against (``RequestSchema``)."""
 
@@ -126,10 +126,10 @@ class ServedModel:
         return answers  # type: ignore[return-value]
 
     def _answer(self, jobs: Sequence[Job], params: Mapping[str, Any] | None) -> list[Answer]:
-        from keel.serving.table import concat, to_model_input
+        from keel.serving.table import concat
 
         table = jobs[0].table if len(jobs) == 1 else concat([job.table for job in jobs])
-        scored = self._call(to_model_input(table, self.loaded.signature), params)
+        scored = self._call(table, params)
         predictions, scores = scored.predictions, scored.scores
         labels = self.labels if scores is not None else None
         answers = []
@@ -177,7 +177,7 @@ class ServedModel:
                     time_ms=min(job.arrived_ms for job in jobs),
                     latency_ms=_rows(latency, mask),
                     scores=_rows(scores, mask),
-                    score_labels=labels,
+                    score_labels=None if labels is None else [str(label) for label in labels],
                     shadow=flag,
                 )
             )
