@@ -27,9 +27,10 @@ def serve(
         None, help="Seconds before a request gets 504 (default KEEL_SERVE_REQUEST_TIMEOUT, 30)."
     ),
     sampling: float = typer.Option(
-        None, help="Share of predictions written to the prediction log, 0 to 1 "
+        None,
+        help="Share of predictions written to the prediction log, 0 to 1 "
         "(default: the deployment's, else 1).",
-    ),  # fmt: skip
+    ),
     poll_interval: float = typer.Option(
         5.0, help="Seconds between looks at the aliases and the deployment's revision."
     ),

@@ -77,7 +77,9 @@ class ServingApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.state.host.start_polling()
-                threading.Thread(target=lambda: self.api, name="keel-serve-warm", daemon=True).start()
+                threading.Thread(
+                    target=lambda: self.api, name="keel-serve-warm", daemon=True
+                ).start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.state.drain(DRAIN_SECONDS)

@@ -8,7 +8,7 @@ light load a request goes at once (no added latency), under heavy load batches g
 alone.
 
 Like BentoML's dispatcher, the batcher learns what a batch costs: a line ``seconds ≈
-fixed + per_row × rows`` fitted by exponentially weighted least squares over the batches
+fixed + per_row * rows`` fitted by exponentially weighted least squares over the batches
 it ran (:class:`CostModel`). With it, a request's wait is estimated when it arrives (the
 rest of the running batch, then the batches ahead of it, then its own); one that would
 miss the latency budget is refused at once with :class:`Overloaded` (503) rather than
@@ -48,7 +48,7 @@ class RequestTimeout(KeelError):
 
 
 class CostModel:
-    """``seconds ≈ fixed + per_row × rows``, fitted over the batches seen, recent ones
+    """``seconds ≈ fixed + per_row * rows``, fitted over the batches seen, recent ones
     weighing more (each older batch counts ``decay`` times less).
 
     >>> cost = CostModel()

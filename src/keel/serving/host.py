@@ -212,8 +212,10 @@ class ModelHost:
         deployment, revision, policy = self._policy()
         current = self.routing
         resolved = {t.model_uri: self._resolve(t.model_uri) for t in policy.targets}
-        if revision == current.revision and resolved == self._resolved and (
-            self._sampling(policy.sampling) == current.sampling
+        if (
+            revision == current.revision
+            and resolved == self._resolved
+            and (self._sampling(policy.sampling) == current.sampling)
         ):
             return False
         before = dict(self._loaded)

@@ -75,7 +75,9 @@ class ServingMetrics:
             self._children[lkey] = histogram
         histogram.observe(seconds)
 
-    def observe_batch(self, model: str, version: str, rows: int, requests: int, seconds: float) -> None:
+    def observe_batch(
+        self, model: str, version: str, rows: int, requests: int, seconds: float
+    ) -> None:
         self.batch_rows.labels(model, version).observe(rows)
         self.batch_requests.labels(model, version).observe(requests)
         self.batch_seconds.labels(model, version).observe(seconds)

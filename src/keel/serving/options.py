@@ -47,14 +47,20 @@ class ServeOptions:
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, str) or not self.target.strip():
-            raise InvalidArgument("target: name a model (models:/name@alias), a deployment "
-                                  "(deployments:/name) or a model package folder")
+            raise InvalidArgument(
+                "target: name a model (models:/name@alias), a deployment "
+                "(deployments:/name) or a model package folder"
+            )
         for name in ("port", "workers", "batch_max_size", "max_queue_rows", "max_body_bytes"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (
-                0 if name == "port" else 1
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or value < (0 if name == "port" else 1)
             ):
-                raise InvalidArgument(f"{name}: must be a whole number of at least 1, got {value!r}")
+                raise InvalidArgument(
+                    f"{name}: must be a whole number of at least 1, got {value!r}"
+                )
         for name in ("batch_max_latency_ms", "poll_interval"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or value <= 0:

@@ -14,7 +14,6 @@ Every failure is an answer with a status and a short JSON body (Keel's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -97,7 +96,12 @@ class PredictHandler:
         self.limit = state.options.max_body_bytes
 
     async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, route: str, target: tuple[str, int | None] | None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        route: str,
+        target: tuple[str, int | None] | None,
     ) -> None:
         """``route``: ``predict``, ``invocations`` or ``infer``; ``target``: the model
         (and version) a V2 path names."""
@@ -119,7 +123,7 @@ class PredictHandler:
                     raise NotFound(_unknown_model(target, routing.models()))
             served.in_flight += 1
             try:
-                status, content, media = await self._predict(served, codec, body, head, target)
+                status, content, media = await self._predict(served, codec, body, head)
             finally:
                 served.in_flight -= 1
         except ConnectionError:
@@ -154,17 +158,19 @@ class PredictHandler:
             metrics.error(name, version, _ERROR_KINDS.get(status, "error"))
 
     async def _predict(
-        self, served: ServedModel, codec: Codec, body: bytes, head: _Head, target: Any
+        self, served: ServedModel, codec: Codec, body: bytes, head: _Head
     ) -> tuple[int, bytes, str]:
-        table = codec.decode(body, head.content_type, served.schema, target)
+        table, echo = codec.decode(body, head.content_type, served)
         arrived_ms = time.time_ns() // 1_000_000
         ids = new_prediction_ids(table.rows, now_ms=arrived_ms)
         job = Job(table, ids, arrived_ms, time.monotonic())
         for shadow in self.state.host.routing.shadows:
             if shadow is not served:
-                self.state.spawn(self._shadow(shadow, Job(table, ids, arrived_ms, job.started, True)))
+                self.state.spawn(
+                    self._shadow(shadow, Job(table, ids, arrived_ms, job.started, True))
+                )
         answer = await served.batcher.submit(job, table.rows, self.timeout)
-        content, media = codec.encode(served, answer, ids, head.accept, target)
+        content, media = codec.encode(served, answer, ids, head.accept, echo)
         return 200, content, media
 
     async def _shadow(self, shadow: ServedModel, job: Job) -> None:
@@ -175,7 +181,9 @@ class PredictHandler:
             await shadow.batcher.submit(job, job.table.rows, self.timeout)
         except Exception as exc:
             status = exc.status_code if isinstance(exc, KeelError) else 500
-            self.state.metrics.error(shadow.name, str(shadow.version), f"shadow_{_ERROR_KINDS.get(status, 'error')}")
+            self.state.metrics.error(
+                shadow.name, str(shadow.version), f"shadow_{_ERROR_KINDS.get(status, 'error')}"
+            )
         finally:
             shadow.in_flight -= 1
 

@@ -1,11 +1,11 @@
 """Each prediction route's protocol, seen from the runtime: decode a body into a checked
-``Table``, encode an answer, shape an error. The decoders and encoders themselves live in
-:mod:`keel.serving.protocols` (one module per protocol); this module only calls them with
-what the runtime knows (the version that answered, its ids)."""
+``Table`` (plus what the protocol must echo back), encode an answer, shape an error. The
+decoders and encoders themselves live in :mod:`keel.serving.protocols` (one module per
+protocol); this module only calls them with what the runtime knows (the version that
+answered, the prediction ids)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -29,15 +29,15 @@ def keel_error_body(exc: KeelError) -> dict[str, Any]:
     return body
 
 
-@dataclass(frozen=True, slots=True)
 class Codec:
-    name: str
-
-    def decode(self, body: bytes, content_type: str | None, schema: Any, target: Any) -> Table:
+    def decode(
+        self, body: bytes, content_type: str | None, served: ServedModel
+    ) -> tuple[Table, Any]:
+        """The checked table, and what the answer must carry back (a V2 request's id)."""
         raise NotImplementedError
 
     def encode(
-        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, target: Any
+        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, echo: Any
     ) -> tuple[bytes, str]:
         raise NotImplementedError
 
@@ -48,13 +48,15 @@ class Codec:
 class KeelCodec(Codec):
     """``POST /predict``: Keel's JSON, Arrow IPC and CSV."""
 
-    def decode(self, body: bytes, content_type: str | None, schema: Any, target: Any) -> Table:
+    def decode(
+        self, body: bytes, content_type: str | None, served: ServedModel
+    ) -> tuple[Table, Any]:
         from keel.serving.protocols import keel
 
-        return keel.decode(body, content_type, schema)
+        return keel.decode(body, content_type, served.schema), None
 
     def encode(
-        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, target: Any
+        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, echo: Any
     ) -> tuple[bytes, str]:
         from keel.serving.protocols import keel
 
@@ -70,68 +72,65 @@ class KeelCodec(Codec):
 
 
 class MlflowCodec(Codec):
-    """``POST /invocations``: MLflow's scoring protocol; errors as MLflow answers them."""
+    """``POST /invocations``: MLflow's scoring protocol, errors as MLflow answers them."""
 
-    def decode(self, body: bytes, content_type: str | None, schema: Any, target: Any) -> Table:
+    def decode(
+        self, body: bytes, content_type: str | None, served: ServedModel
+    ) -> tuple[Table, Any]:
         from keel.serving.protocols import mlflow
 
-        return mlflow.decode(body, content_type, schema)
+        return mlflow.decode(body, content_type, served.schema), None
 
     def encode(
-        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, target: Any
+        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, echo: Any
     ) -> tuple[bytes, str]:
         from keel.serving.protocols import mlflow
 
         return mlflow.encode(answer.predictions), JSON
 
     def error(self, exc: KeelError) -> tuple[int, bytes, str]:
-        body: dict[str, Any] = {"error_code": _MLFLOW_CODES.get(exc.status_code, "INTERNAL_ERROR"),
-                                "message": exc.message}  # fmt: skip
-        error_id = getattr(exc, "error_id", None)
-        if error_id is not None:
-            body["error_id"] = error_id
-        return exc.status_code, orjson.dumps(body), JSON
+        from keel.serving.protocols import mlflow
 
-
-_MLFLOW_CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-    404: "RESOURCE_DOES_NOT_EXIST", 413: "BAD_REQUEST", 415: "BAD_REQUEST",
-    422: "BAD_REQUEST", 503: "TEMPORARILY_UNAVAILABLE", 504: "TEMPORARILY_UNAVAILABLE",
-}  # fmt: skip
+        return mlflow.error_answer(exc)
 
 
 class V2Codec(Codec):
-    """The Open Inference Protocol's ``infer``; errors as ``{"error": "<message>"}``."""
+    """The Open Inference Protocol's ``infer``; the prediction ids go in the answer's
+    ``parameters`` (``prediction_ids``)."""
 
-    def decode(self, body: bytes, content_type: str | None, schema: Any, target: Any) -> Table:
+    def decode(
+        self, body: bytes, content_type: str | None, served: ServedModel
+    ) -> tuple[Table, Any]:
         from keel.serving.protocols import v2
 
-        return v2.decode(body, schema)
+        request = v2.decode(body, served.schema, has_scores=served.labels is not None)
+        return request.table, request
 
     def encode(
-        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, target: Any
+        self, served: ServedModel, answer: Answer, ids: Any, accept: str | None, echo: Any
     ) -> tuple[bytes, str]:
         from keel.serving.protocols import v2
 
         return v2.encode(
             answer.predictions,
-            ids=ids,
             model_name=served.name,
             model_version=served.version,
+            request_id=echo.id,
             scores=answer.scores,
             classes=answer.score_labels,
+            outputs=echo.outputs,
+            parameters={"prediction_ids": list(ids)},
         ), JSON
 
     def error(self, exc: KeelError) -> tuple[int, bytes, str]:
-        body: dict[str, Any] = {"error": exc.message}
-        error_id = getattr(exc, "error_id", None)
-        if error_id is not None:
-            body["error_id"] = error_id
-        return exc.status_code, orjson.dumps(body), JSON
+        from keel.serving.protocols import v2
+
+        status, content = v2.error_answer(exc)
+        return status, content, JSON
 
 
 CODECS: dict[str, Codec] = {
-    "predict": KeelCodec("predict"),
-    "invocations": MlflowCodec("invocations"),
-    "infer": V2Codec("infer"),
+    "predict": KeelCodec(),
+    "invocations": MlflowCodec(),
+    "infer": V2Codec(),
 }

@@ -112,7 +112,16 @@ def _v2_metadata(state: ServingState, name: str, version: int | None) -> Respons
     model = _find(state, name, version)
     from keel.serving.protocols import v2
 
-    return JSONResponse(v2.model_metadata(model.loaded, name=model.name, version=model.version))
+    versions = [m.version for m in state.host.routing.models() if m.name == model.name]
+    return JSONResponse(
+        v2.metadata(
+            model.name,
+            versions=versions if version is None else [model.version],
+            platform=f"keel-{model.loaded.flavor}",
+            signature=model.loaded.signature,
+            has_scores=model.labels is not None,
+        )
+    )
 
 
 @router.get("/v2/models/{name}", openapi_extra=OPEN)

@@ -52,9 +52,7 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
             insecure_no_auth=opts.insecure_no_auth,
         )  # fmt: skip
         os.environ["KEEL_SERVE_OPTIONS"] = opts.to_json()  # the workers read it in Settings
-        uvicorn.run(
-            "keel.serving.app:app_from_env", factory=True, workers=opts.workers, **common
-        )
+        uvicorn.run("keel.serving.app:app_from_env", factory=True, workers=opts.workers, **common)
     _exit_past_hung_models()
 
 

@@ -25,7 +25,9 @@ class Scored:
     """2-D numpy array of class probabilities, or None."""
 
 
-def scorer(loaded: LoadedModel) -> tuple[Callable[[Table, Mapping[str, Any] | None], Scored], list[Any] | None]:
+def scorer(
+    loaded: LoadedModel,
+) -> tuple[Callable[[Table, Mapping[str, Any] | None], Scored], list[Any] | None]:
     """The function that answers a batch's table (and params) for ``loaded``, and the
     class of each score column (``None`` when it gives no scores)."""
     from keel.models.flavors.onnx import ConvertedModel

@@ -137,7 +137,9 @@ class ServedModel:
         for job in jobs:
             end = start + job.table.rows
             answers.append(
-                Answer(predictions[start:end], None if scores is None else scores[start:end], labels)
+                Answer(
+                    predictions[start:end], None if scores is None else scores[start:end], labels
+                )
             )
             start = end
         self._log(jobs, table, predictions, scores, labels)
