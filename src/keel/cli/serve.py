@@ -34,6 +34,12 @@ def serve(
     poll_interval: float = typer.Option(
         5.0, help="Seconds between looks at the aliases and the deployment's revision."
     ),
+    max_queue_rows: int = typer.Option(
+        10_000, min=1, help="Rows waiting per model version at most; over it, 503."
+    ),
+    max_body_bytes: int = typer.Option(
+        32 * 1024**2, min=1, help="The largest request body in bytes; over it, 413."
+    ),
     log_level: str = typer.Option("info", help="Server log level."),
     insecure_no_auth: bool = typer.Option(
         False,
@@ -57,6 +63,8 @@ def serve(
         request_timeout=request_timeout,
         sampling=sampling,
         poll_interval=poll_interval,
+        max_queue_rows=max_queue_rows,
+        max_body_bytes=max_body_bytes,
         log_level=log_level,
         insecure_no_auth=insecure_no_auth,
     )

@@ -189,12 +189,13 @@ def _declare_prediction_routes(api: FastAPI) -> None:
     extra = {"x-keel-permission": "deployment:predict", **body}
 
     def route(name: str) -> Any:
-        async def handler(request: Request) -> Response:
+        async def handler(request):  # type: ignore[no-untyped-def]
             app: ServingApp = request.app.state.serving_app
-            path = request.scope["path"]  # its body is the prediction handler's to read
-            target = _v2_target(path) if name == "infer" else None
-            return _raw(app, name, target)
+            target = _v2_target(request.scope["path"]) if name == "infer" else None
+            return _raw(app, name, target)  # it reads the body itself
 
+        # Real classes, not the strings of postponed annotations: FastAPI resolves these.
+        handler.__annotations__ = {"request": Request, "return": Response}
         return handler
 
     for path, name, summary in (
@@ -204,7 +205,10 @@ def _declare_prediction_routes(api: FastAPI) -> None:
         ("/v2/models/{name}/versions/{version}/infer", "infer",
          "Predict with one version: the Open Inference Protocol"),
     ):  # fmt: skip
-        api.add_api_route(path, route(name), methods=["POST"], summary=summary, openapi_extra=extra)
+        api.add_api_route(
+            path, route(name), methods=["POST"], summary=summary, openapi_extra=extra,
+            response_model=None,
+        )  # fmt: skip
 
 
 def _raw(app: ServingApp, route: str, target: Any) -> Any:
