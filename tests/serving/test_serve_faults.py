@@ -11,12 +11,15 @@ from pathlib import Path
 import httpx
 
 from conftest import ServerProcess
-from serving.support import ROW, ServeProcess, metric, predict
+from serving.support import ServeProcess, metric, predict
 
 
 def _env(folder: Path) -> dict[str, str]:
     # The package is pickled: trusted through its folder, as an operator would.
-    return {"KEEL_TRUSTED_MODEL_SOURCES": str(folder.parent), "KEEL_HOME": str(folder.parent / "home")}
+    return {
+        "KEEL_TRUSTED_MODEL_SOURCES": str(folder.parent),
+        "KEEL_HOME": str(folder.parent / "home"),
+    }
 
 
 def _row(delay: float = 0.0, fail: float = 0.0) -> dict[str, float]:
@@ -47,7 +50,9 @@ def test_a_hanging_model_times_out_with_504_while_health_answers(
     faulty_package: Path, tmp_path: Path
 ) -> None:
     args = ("--request-timeout", "0.5")
-    with ServeProcess(str(faulty_package), tmp_path / "serve.log", _env(faulty_package), *args) as server:
+    with ServeProcess(
+        str(faulty_package), tmp_path / "serve.log", _env(faulty_package), *args
+    ) as server:
         started = time.monotonic()
         r = predict(server.url, [_row(delay=3.0)])
         assert r.status_code == 504 and r.json()["error"]["code"] == "timeout"
@@ -63,7 +68,9 @@ def test_requests_over_the_latency_budget_are_shed_with_503(
     faulty_package: Path, tmp_path: Path
 ) -> None:
     args = ("--batch-max-size", "1", "--batch-max-latency-ms", "300")
-    with ServeProcess(str(faulty_package), tmp_path / "serve.log", _env(faulty_package), *args) as server:
+    with ServeProcess(
+        str(faulty_package), tmp_path / "serve.log", _env(faulty_package), *args
+    ) as server:
         for _ in range(4):  # the cost model learns: 100 ms a call
             assert predict(server.url, [_row(delay=0.1)]).status_code == 200
         with concurrent.futures.ThreadPoolExecutor(20) as pool:
@@ -97,7 +104,9 @@ def test_the_store_going_away_does_not_stop_predictions(
     """Served through a keel server that is then killed: the loaded model keeps
     answering, the alias checks fail quietly in the log."""
     db = Path(model_store["KEEL_TRACKING_URI"].removeprefix("sqlite:///"))
-    store = ServerProcess(f"sqlite:///{db}", db.parent / "artifacts", tmp_path / "store.log").start()
+    store = ServerProcess(
+        f"sqlite:///{db}", db.parent / "artifacts", tmp_path / "store.log"
+    ).start()
     env = {"KEEL_TRACKING_URI": store.url, "KEEL_HOME": str(tmp_path / "home")}
     log = tmp_path / "serve.log"
     with ServeProcess("models:/iris@champion", log, env, "--poll-interval", "0.2") as server:

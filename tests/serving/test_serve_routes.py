@@ -14,7 +14,9 @@ from serving.support import ROW, ServeProcess, metric, predict
 
 
 @pytest.fixture(scope="module")
-def server(model_store: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+def server(
+    model_store: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeProcess]:
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with ServeProcess(
         "models:/iris@champion", log, model_store, "--max-body-bytes", "100000"
@@ -57,7 +59,9 @@ def test_open_inference_protocol(server: ServeProcess) -> None:
     assert httpx.get(f"{server.url}/v2/models/iris/versions/1/ready").json()["ready"]
     body = {
         "id": "r1",
-        "inputs": [{"name": k, "shape": [1], "datatype": "FP64", "data": [v]} for k, v in ROW.items()],
+        "inputs": [
+            {"name": k, "shape": [1], "datatype": "FP64", "data": [v]} for k, v in ROW.items()
+        ],
     }
     for path in ("/v2/models/iris/infer", "/v2/models/iris/versions/1/infer"):
         r = httpx.post(f"{server.url}{path}", json=body)
@@ -73,13 +77,19 @@ def test_open_inference_protocol(server: ServeProcess) -> None:
 
 
 def test_bad_bodies_get_clean_errors(server: ServeProcess) -> None:
-    r = httpx.post(f"{server.url}/predict", content=b"{not json", headers={"content-type": "application/json"})
+    r = httpx.post(
+        f"{server.url}/predict", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and r.json()["error"]["code"]
     r = predict(server.url, [{"f0": "a", "f9": 1.0}])
     assert r.status_code == 422
     problems = r.json()["error"]["problems"]
     assert any("f9" in p for p in problems) and any("f1" in p for p in problems)
-    r = httpx.post(f"{server.url}/predict", content=b"x" * 200_000, headers={"content-type": "application/json"})
+    r = httpx.post(
+        f"{server.url}/predict",
+        content=b"x" * 200_000,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
     for response in (r,):
         assert "Traceback" not in response.text

@@ -85,7 +85,9 @@ def test_canary_weights_and_sticky_keys(
 def test_shadow_versions_are_logged_not_returned(
     model_store: dict[str, str], registry: Any, tmp_path: Path
 ) -> None:
-    policy = TrafficPolicy((Target("models:/iris/1", 100), Target("models:/iris/2", 0, shadow=True)))
+    policy = TrafficPolicy(
+        (Target("models:/iris/1", 100), Target("models:/iris/2", 0, shadow=True))
+    )
     target = _deploy(registry, "iris-shadow", policy)
     server = ServeProcess(target, tmp_path / "serve.log", model_store).start()
     try:

@@ -101,7 +101,8 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in ("server", "serve", "audit", "login", "version", "--version")
+    commands = ("server", "serve", "audit", "login", "version", "--version")
+    light = first in GROUPS or first in commands
     app = build_app(first if light else None)
     try:
         app()

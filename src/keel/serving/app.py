@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from keel.serving.app_state import ServingState
+    from keel.serving.batcher import BatchStats
+    from keel.serving.served import ServedModel
 
 log = logging.getLogger("keel.serving")
 HOT = {"/predict": "predict", "/invocations": "invocations"}
@@ -127,15 +129,20 @@ def create_app(
     factory = open_sink if sink == "default" else (lambda backend, settings: sink)
     host = ModelHost(opts, settings, sink_factory=factory)
     metrics = ServingMetrics()
-    host.on_batch = lambda model, stats: metrics.observe_batch(
-        model.name, str(model.version), stats.rows, stats.requests, stats.seconds
-    )
+
+    def on_batch(model: ServedModel, stats: BatchStats) -> None:
+        metrics.observe_batch(
+            model.name, str(model.version), stats.rows, stats.requests, stats.seconds
+        )
+
+    def on_load(model: ServedModel) -> None:
+        metrics.watch_queue(model.name, str(model.version), lambda: model.batcher.queued_rows)
+
+    host.on_batch, host.on_load = on_batch, on_load
     host.start()
-    for model in host.routing.models():
-        metrics.watch_queue(model.name, str(model.version), lambda m=model: m.batcher.queued_rows)
-    dropped = getattr(host.logs.sink, "dropped_rows", None)
-    if dropped is not None:
-        metrics.watch_log_drops(lambda: host.logs.sink.dropped_rows)  # type: ignore[union-attr]
+    sink = host.logs.sink
+    if sink is not None and hasattr(sink, "dropped_rows"):  # the prediction log counts drops
+        metrics.watch_log_drops(lambda: int(sink.dropped_rows))
     state = ServingState(
         opts, settings, host, metrics, PredictAuth(*_authenticator(host, settings)),
         feedback=open_feedback(host.backend, settings) if sink == "default" else None,

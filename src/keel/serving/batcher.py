@@ -162,7 +162,7 @@ class Batcher(Generic[Job, Answer]):
         self._dispatch()
         timer = None if timeout is None else loop.call_later(timeout, _expire, future, timeout)
         try:
-            return await future  # type: ignore[no-any-return]
+            return await future
         except asyncio.CancelledError:
             future.cancel()  # the client left: not run if still queued
             raise

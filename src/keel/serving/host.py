@@ -86,6 +86,7 @@ class ModelHost:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self.on_batch: Callable[[ServedModel, BatchStats], None] | None = None
+        self.on_load: Callable[[ServedModel], None] | None = None
         self.logs = LogTarget(deployment="model")
         self.routing: Routing
         self.last_refresh_error: str | None = None
@@ -181,9 +182,12 @@ class ModelHost:
         return self._served(name, version, loaded, _download_folder(loaded.path))
 
     def _served(self, name: str, version: int, loaded: Any, folder: Path | None) -> ServedModel:
-        return ServedModel(
+        served = ServedModel(
             name, version, loaded, self.options, self.logs, on_batch=self._on_batch, folder=folder
         )
+        if self.on_load is not None:
+            self.on_load(served)
+        return served
 
     def _on_batch(self, model: ServedModel, stats: BatchStats) -> None:
         if self.on_batch is not None:

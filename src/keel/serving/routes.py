@@ -29,7 +29,8 @@ router = APIRouter()
 
 
 def _state(request: Request) -> ServingState:
-    return request.app.state.serving  # type: ignore[no-any-return]
+    state: ServingState = request.app.state.serving
+    return state
 
 
 def error_response(exc: KeelError) -> JSONResponse:
