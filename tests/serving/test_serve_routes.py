@@ -118,6 +118,7 @@ def test_concurrent_requests_are_batched(server: ServeProcess) -> None:
     assert metric(text, "keel_serving_requests_total", route="predict", status="200") >= 320
     assert "keel_serving_request_seconds_bucket" in text
     assert "keel_serving_queue_rows" in text
+    assert "keel_serving_prediction_log_dropped" in text
 
 
 def test_feedback_is_accepted(server: ServeProcess) -> None:

@@ -140,9 +140,9 @@ def create_app(
 
     host.on_batch, host.on_load = on_batch, on_load
     host.start()
-    sink = host.logs.sink
-    if sink is not None and hasattr(sink, "dropped_rows"):  # the prediction log counts drops
-        metrics.watch_log_drops(lambda: int(sink.dropped_rows))
+    log_sink = host.logs.sink
+    if log_sink is not None and hasattr(log_sink, "dropped_rows"):  # the log counts drops
+        metrics.watch_log_drops(lambda: int(log_sink.dropped_rows))
     state = ServingState(
         opts, settings, host, metrics, PredictAuth(*_authenticator(host, settings)),
         feedback=open_feedback(host.backend, settings) if sink == "default" else None,
