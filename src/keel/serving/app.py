@@ -89,6 +89,13 @@ class ServingApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
+    def _warm_up(self) -> None:
+        """Import, once the port is open, what later requests and the log writer need:
+        a first import in the middle of traffic would hold the GIL for a while."""
+        self.api  # noqa: B018 (builds it)
+        if self.state.host.logs.sink is not None:
+            import keel.predictions.tables  # noqa: F401 (pyarrow, for the log's files)
+
     def close(self) -> None:
         """Flush the prediction and feedback logs, close the models and the store."""
         self.state.host.close()

@@ -5,7 +5,10 @@ One worker thread per model version runs the batches one after another, so reque
 come in while a batch runs gather in the queue and leave together as the next one: under
 light load a request goes at once (no added latency), under heavy load batches grow to
 ``max_rows`` by themselves. A request that already holds ``max_rows`` rows or more runs
-alone.
+alone. For a model that cannot hang (an ONNX graph) whose batches the cost model says
+take microseconds, the batch runs on the event loop instead, once the requests read in
+the same turn of the loop have joined it: handing it to a thread and back would cost
+more than the call.
 
 Like BentoML's dispatcher, the batcher learns what a batch costs: a line ``seconds ≈
 fixed + per_row * rows`` fitted by exponentially weighted least squares over the batches
@@ -29,6 +32,8 @@ from typing import Any, Generic, TypeVar
 
 from keel.errors import KeelError
 
+INLINE_MAX_ROWS = 4
+"""Most rows waiting for a batch to run on the event loop (see ``Batcher.inline_max_s``)."""
 Job = TypeVar("Job")
 Answer = TypeVar("Answer")
 
@@ -127,6 +132,9 @@ class Batcher(Generic[Job, Answer]):
     max_queue_rows: int = 10_000
     on_batch: Callable[[BatchStats], None] | None = None
     name: str = "model"
+    inline_max_s: float = 0.0
+    """Batches the cost model says take at most this long run on the event loop itself
+    (only for models that cannot hang: an ONNX graph, not custom Python code)."""
     cost: CostModel = field(default_factory=CostModel)
     _queue: deque[_Pending[Job]] = field(default_factory=deque, init=False)
     _queued_rows: int = field(default=0, init=False)
@@ -193,6 +201,14 @@ class Batcher(Generic[Job, Answer]):
     def _dispatch(self) -> None:
         if self._busy or self._waiting or not self._queue:
             return
+        if self._inline_now():
+            # On the event loop, after the requests already read in this turn of the loop
+            # have joined the queue: no thread hand-off for a call of a few microseconds.
+            self._busy = True
+            self._busy_until = time.monotonic()
+            assert self._loop is not None
+            self._loop.call_soon(self._run_inline)
+            return
         if self.wait_s > 0 and self._queued_rows < self.max_rows:
             oldest = self._queue[0].arrived
             delay = oldest + self.wait_s - time.monotonic()
@@ -213,6 +229,23 @@ class Batcher(Generic[Job, Answer]):
         assert self._loop is not None
         done = self._loop.run_in_executor(self._executor, self._run_batch, batch, rows)
         done.add_done_callback(self._finished)
+
+    def _inline_now(self) -> bool:
+        """Light load on a quick model: few rows waiting (under heavy load a thread lets
+        the model run beside the event loop, on another core)."""
+        if self.inline_max_s <= 0 or self.wait_s > 0 or self._queued_rows > INLINE_MAX_ROWS:
+            return False
+        estimate = self.cost.estimate(self._queued_rows)
+        return estimate is not None and estimate <= self.inline_max_s
+
+    def _run_inline(self) -> None:
+        batch = self._take()
+        if not batch:
+            self._busy = False
+            return
+        done: asyncio.Future[Any] = self._loop.create_future()  # type: ignore[union-attr]
+        done.set_result(self._run_batch(batch, sum(p.rows for p in batch)))
+        self._finished(done)
 
     def _wake(self) -> None:
         self._waiting = False

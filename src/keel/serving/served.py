@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from keel.serving.table import Table
 
 log = logging.getLogger("keel.serving")
+INLINE_MAX_SECONDS = 0.001
+"""A batch of an ONNX graph expected to take at most this long runs on the event loop."""
+
+
+def _cannot_hang(loaded: LoadedModel) -> bool:
+    """An ONNX graph computes and returns; custom code or a library's may wait forever."""
+    from keel.models.flavors.onnx import ConvertedModel, OnnxModel
+
+    return isinstance(loaded.model, ConvertedModel | OnnxModel)
 
 
 @dataclass(slots=True)
@@ -85,6 +94,7 @@ class ServedModel:
             max_queue_rows=self.options.max_queue_rows,
             on_batch=self._report,
             name=f"{self.name}-{self.version}",
+            inline_max_s=INLINE_MAX_SECONDS if _cannot_hang(self.loaded) else 0.0,
         )
 
     @property
