@@ -6,7 +6,8 @@ the document calls invalid must be refused.
 Two servers are fuzzed: an open one (loopback, no users) and one with an admin user whose
 bearer token every request carries, so the authenticated paths run too. Each is seeded
 first (an experiment, a run with a param, a metric and an artifact, a registered model
-with a version, an alias, a promotion request and a dataset of two files) and a third of
+with a version, an alias, a promotion request, a deployment with a canary and a dataset
+of two files) and a third of
 the cases use those ids in their paths, so routes get past "no such run" to the code behind it.
 
 Bounded and deterministic for CI: ``derandomize`` fixes the examples, ``KEEL_FUZZ_EXAMPLES``
@@ -74,6 +75,8 @@ class Target:
         """The real value of each path parameter of the operation at ``path``."""
         if "/dataset" in path:
             return {**self.ids, **self.dataset_ids}
+        if "/deployments" in path:
+            return {**self.ids, "name": self.ids["deployment"]}
         return self.ids
 
 
@@ -130,12 +133,21 @@ def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
                 f"{models}/{model}/promotion-requests", json={"version": version, "alias": "prod"}
             )
         )
+        # A 90/10 canary over the version and its alias, so promote and rollback have work.
+        canary = [
+            {"model_uri": f"models:/{model}/{version}", "weight": 90},
+            {"model_uri": f"models:/{model}@{ALIAS}", "weight": 10},
+        ]
+        deployment = unique("fuzz-dep")
+        body = {"name": deployment, "policy": {"targets": canary}}
+        ok(api.post(f"{API}/deployments", json=body))
         for path in (  # each id names a resource: the seeded strategy relies on it
             f"{API}/experiments/{exp}",
             f"{API}/runs/{run_id}",
             f"{models}/{model}/versions/{version}",
             f"{models}/{model}/aliases/{ALIAS}",
             f"{API}/promotion-requests/{request['id']}",
+            f"{API}/deployments/{deployment}",
         ):
             ok(api.get(path))
     return {
@@ -145,6 +157,7 @@ def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
         "version": version,
         "alias": ALIAS,
         "request_id": request["id"],
+        "deployment": deployment,
     }
 
 

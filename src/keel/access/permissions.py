@@ -19,7 +19,7 @@ class Permission:
     name: str
     resource: str
     """What the project is found from: ``experiment``, ``run``, ``model``, ``dataset``,
-    or ``server`` (nothing in the path names one)."""
+    ``deployment``, or ``server`` (nothing in the path names one)."""
     role: Role
 
 
@@ -41,6 +41,9 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("model:review", Role.MAINTAINER),
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
+    # Deployments: changing one changes what production answers, a maintainer's call.
+    ("deployment:read", Role.READER),
+    ("deployment:write", Role.MAINTAINER),
     ("audit:read", Role.MAINTAINER),
     # A model server's predict and feedback routes, once its store has users.
     ("deployment:predict", Role.READER),

@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "tokens": "keel.cli.tokens",
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
+    "deployments": "keel.cli.deployments",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 

@@ -264,14 +264,18 @@ def weighted_policy(
 
 def canary_of(policy: TrafficPolicy, name: str = "deployment") -> Target:
     """The live target that is not the largest: the one a plain promote moves to 100%.
-    Exactly two live targets with different weights have one; otherwise the caller must
-    name the model."""
+    Exactly two live targets with different weights have one; one live target is
+    promoted already (``Conflict``); otherwise the caller must name the model."""
     live = policy.live
+    if len(live) == 1:
+        raise Conflict(
+            f"{name}: {live[0].model_uri} takes all live traffic already; nothing to promote"
+        )
     if len(live) != 2 or live[0].weight == live[1].weight:
         shares = ", ".join(f"{t.model_uri}={t.weight}" for t in live)
         raise InvalidArgument(
             f"{name}: no single canary to promote among its live targets ({shares}); "
-            "name the model to promote (--model URI)"
+            "name the model to promote"
         )
     return min(live, key=lambda t: t.weight)
 

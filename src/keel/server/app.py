@@ -17,6 +17,7 @@ from keel.access.service import AccessService
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
+from keel.deployments.service import DeploymentService
 from keel.errors import InvalidArgument
 from keel.server.auth import authenticate, rate_limit
 from keel.server.deps import bind_audit_actor
@@ -31,6 +32,7 @@ from keel.server.routes import (
     artifacts,
     audit,
     datasets,
+    deployments,
     experiments,
     model_versions,
     models,
@@ -57,6 +59,7 @@ ROUTERS = (
     promotions.router,
     audit.router,
     datasets.router,
+    deployments.router,
     access.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
@@ -92,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.artifacts = backend.quota_checked_artifacts()
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
+        app.state.deployments = DeploymentService(backend.deployment_store, backend.registry)
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)

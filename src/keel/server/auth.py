@@ -37,6 +37,7 @@ PATH_KEYS = {
     "experiment": ("experiment_id", "experiment"),
     "model": ("name", "model"),
     "dataset": ("name", "dataset"),
+    "deployment": ("name", "deployment"),
 }
 """For each resource a permission is about: the path parameter naming it, and the kind
 of resource the authenticator resolves it as."""

@@ -78,3 +78,56 @@ class DeploymentStore(DeploymentReader, Protocol):
         """Delete it and its history (the audit log keeps every change); returns it as it
         was."""
         ...
+
+
+@runtime_checkable
+class DeploymentOperations(DeploymentReader, Protocol):
+    """What users do with deployments, their rules applied: ``DeploymentService`` (over a
+    database) and ``RestDeploymentStore`` (through a ``keel server``, whose routes use the
+    service) both offer it, so the client never asks which one it has."""
+
+    def create_deployment(
+        self,
+        name: str,
+        policy: TrafficPolicy,
+        *,
+        actor: str,
+        description: str = "",
+        tags: dict[str, str] | None = None,
+        project: str | None = None,
+    ) -> Deployment:
+        """Revision 1; every target's model must exist and its alias resolve."""
+        ...
+
+    def set_traffic(
+        self,
+        name: str,
+        policy: TrafficPolicy,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """The next revision with ``policy`` (the same policy again changes nothing)."""
+        ...
+
+    def promote(
+        self,
+        name: str,
+        model_uri: str | None = None,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+    ) -> Deployment:
+        """``model_uri`` (a live or shadow target; default: the canary) takes all live
+        traffic; the other live targets go, shadows stay."""
+        ...
+
+    def rollback(
+        self, name: str, *, actor: str, expected_revision: int | None = None
+    ) -> Deployment:
+        """Back to the policy before the last change, as a new revision."""
+        ...
+
+    def delete_deployment(
+        self, name: str, *, actor: str, expected_revision: int | None = None
+    ) -> Deployment: ...

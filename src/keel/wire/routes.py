@@ -123,6 +123,16 @@ MISSING_OBJECTS = Route("POST", "/api/v1/dataset-objects/missing")
 UPLOAD_OBJECT = Route("PUT", "/api/v1/dataset-objects/{digest}")
 DOWNLOAD_OBJECT = Route("GET", "/api/v1/dataset-objects/{digest}")
 
+# deployments ----------------------------------------------------------------------------
+CREATE_DEPLOYMENT = Route("POST", "/api/v1/deployments")
+LIST_DEPLOYMENTS = Route("GET", "/api/v1/deployments")
+GET_DEPLOYMENT = Route("GET", "/api/v1/deployments/{name}")
+DELETE_DEPLOYMENT = Route("DELETE", "/api/v1/deployments/{name}")
+SET_DEPLOYMENT_TRAFFIC = Route("PUT", "/api/v1/deployments/{name}/traffic")
+PROMOTE_DEPLOYMENT = Route("POST", "/api/v1/deployments/{name}/promote")
+ROLLBACK_DEPLOYMENT = Route("POST", "/api/v1/deployments/{name}/rollback")
+DEPLOYMENT_HISTORY = Route("GET", "/api/v1/deployments/{name}/history")
+
 # identity and access ----------------------------------------------------------------------
 WHOAMI = Route("GET", "/api/v1/whoami")
 LIST_TOKENS = Route("GET", "/api/v1/tokens")

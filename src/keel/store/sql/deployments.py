@@ -25,7 +25,7 @@ from keel.entities.deployment import (
     check_deployment_name,
     check_revision,
 )
-from keel.entities.rules import check_actor, check_tag, check_text
+from keel.entities.rules import check_actor, check_choice, check_tag, check_text
 from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.acting import current_request_id
 from keel.store.sql import audit
@@ -131,10 +131,9 @@ class SqlDeploymentStore:
         check_deployment_name(name)
         _check_policy(policy)
         check_actor(actor)
-        if action not in _AUDIT_ACTIONS or action is DeploymentAction.CREATE:
-            raise InvalidArgument(
-                f"action: must be traffic, promote or rollback for a change, got {action!r}"
-            )
+        action = check_choice(DeploymentAction, action, "action")
+        if action is DeploymentAction.CREATE:
+            raise InvalidArgument("action: a change is traffic, promote or rollback, not create")
         if expected_revision is not None:
             check_revision(expected_revision)
         now = now_ms()
