@@ -70,6 +70,7 @@ PUBLIC = [
     "log_table",
     "log_text",
     "onnx",
+    "predictions",
     "pyfunc",
     "pytorch",
     "register_model",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keel.version import __version__
 
 _FLUENT = "keel.fluent"
-_MODULES = ("errors", "data", "artifacts")
+_MODULES = ("errors", "data", "artifacts", "predictions")
 # Per-library model APIs, as MLflow's mlflow.sklearn and friends: keel.sklearn.log_model.
 _FLAVOR_MODULES = ("lightgbm", "onnx", "pyfunc", "pytorch", "sklearn", "xgboost")
 _EXPORTS: dict[str, str] = {
@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "log_input": _FLUENT,
     "data": "keel.data",
     "artifacts": "keel.artifacts",
+    "predictions": "keel.predictions",
     "infer_signature": "keel.models",
     **{name: f"keel.{name}" for name in _FLAVOR_MODULES},
     "register_model": _FLUENT,
@@ -129,6 +130,7 @@ __all__ = [
     "log_table",
     "log_text",
     "onnx",
+    "predictions",
     "pyfunc",
     "pytorch",
     "register_model",

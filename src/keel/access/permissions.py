@@ -41,7 +41,8 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("model:review", Role.MAINTAINER),
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
-    # Deployments: changing one changes what production answers, a maintainer's call.
+    # Deployments: changing one changes what production answers, a maintainer's call;
+    # reading one covers its prediction log.
     ("deployment:read", Role.READER),
     ("deployment:write", Role.MAINTAINER),
     ("audit:read", Role.MAINTAINER),

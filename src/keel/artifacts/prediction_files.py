@@ -86,7 +86,8 @@ class StoredPredictionFiles:
 
 
 def select(frame: pl.LazyFrame, query: LogQuery) -> pl.LazyFrame:
-    """The rows of ``frame`` (a log's rows) that ``query`` selects, in time order."""
+    """The rows of ``frame`` (a log's rows) that ``query`` selects, in time order, rows of
+    one instant in the order they were written."""
     import polars as pl
 
     epoch = pl.col("time").dt.epoch("ms")
@@ -100,7 +101,8 @@ def select(frame: pl.LazyFrame, query: LogQuery) -> pl.LazyFrame:
         frame = frame.filter(pl.col("model_version") == query.model_version)
     if query.prediction_id is not None:
         frame = frame.filter(pl.col("prediction_id") == query.prediction_id)
-    return frame.sort("time", "prediction_id")
+    # Stable: rows of one instant keep the order they were written in (files by name).
+    return frame.sort("time", maintain_order=True)
 
 
 def empty_log(kind: LogKind) -> pl.LazyFrame:

@@ -27,6 +27,7 @@ GROUPS: dict[str, str] = {
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
     "deployments": "keel.cli.deployments",
+    "predictions": "keel.cli.predictions",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 
@@ -55,6 +56,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.audit import audit
 
         app.command("audit")(audit)
+    if only is None or only == "lineage":
+        from keel.cli.lineage import lineage
+
+        app.command("lineage")(lineage)
     if only is None or only == "login":
         from keel.cli.login import login
 
@@ -102,7 +107,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    commands = ("server", "serve", "audit", "login", "version", "--version")
+    commands = ("server", "serve", "audit", "lineage", "login", "version", "--version")
     light = first in GROUPS or first in commands
     app = build_app(first if light else None)
     try:

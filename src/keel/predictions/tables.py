@@ -75,14 +75,7 @@ def _shape_table(batches: list[PredictionBatch]) -> pa.Table:
         "model_name": pa.array(np.repeat(first.model_name, rows), type=pa.string()),
         "model_version": pa.array(np.full(rows, first.model_version, dtype=np.int32)),
         "shadow": pa.array(np.full(rows, first.shadow, dtype=bool)),
-        "latency_ms": pa.array(
-            np.concatenate(
-                [
-                    np.broadcast_to(np.asarray(b.latency_ms, dtype=np.float32), n)
-                    for b, n in zip(batches, counts, strict=True)
-                ]
-            )
-        ),
+        "latency_ms": pa.array(_latencies(batches, counts)),
     }
     for name in first.inputs:
         columns[f"input.{name}"] = arrow_column(_joined([b.inputs[name] for b in batches]))
@@ -97,8 +90,21 @@ def _shape_table(batches: list[PredictionBatch]) -> pa.Table:
     return pa.table(columns)
 
 
+def _latencies(batches: list[PredictionBatch], counts: list[int]) -> np.ndarray:
+    """One latency per row: a batch gives one for all its rows, or one per row."""
+    given = [b.latency_ms for b in batches]
+    if all(isinstance(value, int | float) for value in given):
+        return np.repeat(np.asarray(given, dtype=np.float32), counts)
+    return np.concatenate(
+        [
+            np.broadcast_to(np.asarray(value, dtype=np.float32), n)
+            for value, n in zip(given, counts, strict=True)
+        ]
+    )
+
+
 def _joined(arrays: list[Any]) -> np.ndarray:
-    return arrays[0] if len(arrays) == 1 else np.concatenate([np.asarray(a) for a in arrays])
+    return np.asarray(arrays[0]) if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def arrow_column(values: Any) -> pa.Array:

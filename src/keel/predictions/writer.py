@@ -88,7 +88,7 @@ class LogWriter(Generic[Item]):
         self.spooled_files = 0
         """Files that went to the local spool (the destination was unreachable)."""
         self.failed_rows = 0
-        """Rows lost to an error building their file (a bug: logged)."""
+        """Rows lost to an error building or spooling their file (logged)."""
 
     # the caller's side --------------------------------------------------------------
 
@@ -193,7 +193,12 @@ class LogWriter(Generic[Item]):
         for deployment, hour_ms, table in groups:
             self._seq += 1
             name = f"{self.writer_id}-{self._seq:06d}"
-            self._deliver(deployment, hour_ms, name, parquet_bytes(table))
+            try:
+                self._deliver(deployment, hour_ms, name, parquet_bytes(table))
+            except Exception:  # not even the spool took it (a full disk): counted, go on
+                log.exception("prediction log: %s (%d rows) was lost", name, table.num_rows)
+                self.failed_rows += table.num_rows
+                continue
             self.written_rows += table.num_rows
 
     def _deliver(self, deployment: str, hour_ms: int, name: str, data: bytes) -> None:
@@ -264,7 +269,8 @@ class PredictionLog(LogWriter[PredictionBatch]):
             rate = self._rates.get(batch.deployment, self._default_rate)
             if rate < 1.0:
                 kept = self._sample(batch, rate)
-                self.sampled_out_rows += rows - (0 if kept is None else len(kept.ids))
+                with self._cond:
+                    self.sampled_out_rows += rows - (0 if kept is None else len(kept.ids))
                 if kept is None:
                     return
                 batch, rows = kept, len(kept.ids)

@@ -36,6 +36,7 @@ from keel.server.routes import (
     experiments,
     model_versions,
     models,
+    predictions,
     promotions,
     runs,
 )
@@ -61,6 +62,7 @@ ROUTERS = (
     datasets.router,
     deployments.router,
     access.router,
+    predictions.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 
@@ -96,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
         app.state.deployments = DeploymentService(backend.deployment_store, backend.registry)
+        app.state.prediction_files = backend.prediction_files
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)

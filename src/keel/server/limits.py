@@ -23,8 +23,12 @@ from keel.server.errors import error_response
 MAX_JSON_BODY = 64 * 1024 * 1024
 """The most bytes a request that is not an upload may carry."""
 
-UPLOADS = re.compile(r"/api/v1/(runs/[^/]+/artifacts/content|dataset-objects/[^/]+)")
-"""Routes whose body is a file's bytes, streamed to storage."""
+UPLOADS = re.compile(
+    r"/api/v1/(runs/[^/]+/artifacts/content|dataset-objects/[^/]+"
+    r"|predictions/deployments/[^/]+/(files|feedback)/[^/]+)"
+)
+"""Routes whose body is a file's bytes, streamed to storage (a prediction log's Parquet
+file is held whole, up to its own smaller limit, then checked before it is stored)."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

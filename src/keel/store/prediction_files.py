@@ -26,5 +26,6 @@ class PredictionFiles(Protocol):
         ...
 
     def scan(self, query: LogQuery) -> pl.LazyFrame:
-        """The rows ``query`` selects, ordered by time then prediction id."""
+        """The rows ``query`` selects, in time order (rows of one instant in the order
+        they were written)."""
         ...

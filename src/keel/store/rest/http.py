@@ -78,11 +78,20 @@ class Http:
         return orjson.loads(body)
 
     def upload(
-        self, path: str, chunks: Iterable[bytes], *, params: dict[str, Any], headers: dict[str, str]
+        self,
+        path: str,
+        chunks: Iterable[bytes],
+        *,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        bounded: bool = False,
     ) -> Any:
+        """PUT a body streamed from ``chunks``. Unbounded in time unless ``bounded`` (then
+        the client's timeout applies: for small files that must not hang a writer)."""
+        timeout = httpx.USE_CLIENT_DEFAULT if bounded else None
         try:
             response = self._client.put(
-                path, content=chunks, params=params, headers=headers, timeout=None
+                path, content=chunks, params=params, headers=headers, timeout=timeout
             )
         except httpx.TransportError as exc:
             raise StoreUnavailable(f"keel server at {self.base_url}: unreachable ({exc})") from None

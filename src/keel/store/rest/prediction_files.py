@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from keel.entities.prediction_log import LogKind, LogQuery, check_log_kind
 from keel.errors import InvalidArgument
 from keel.store.rest.http import Http
+from keel.wire.predictions import NEXT_OFFSET, PARQUET
 from keel.wire.routes import (
     GET_PREDICTION,
     PUT_FEEDBACK_FILE,
@@ -19,10 +20,6 @@ from keel.wire.routes import (
 
 if TYPE_CHECKING:
     import polars as pl
-
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-NEXT_OFFSET = "X-Keel-Next-Offset"
-"""Header of a page that is not the last: the ``offset`` of the next one."""
 
 
 class RestPredictionFiles:
@@ -38,7 +35,8 @@ class RestPredictionFiles:
             route.path(deployment=deployment, name=name),
             [data],
             params={},
-            headers={"Content-Type": "application/vnd.apache.parquet"},
+            headers={"Content-Type": PARQUET},
+            bounded=True,  # a hung server must not hold the log's thread forever
         )
 
     def scan(self, query: LogQuery) -> pl.LazyFrame:
