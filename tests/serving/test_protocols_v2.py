@@ -147,6 +147,34 @@ def test_columns_of_different_lengths_and_shapes() -> None:
             "input 'a': datatype must be one of BOOL, UINT8",
         ),
         (
+            {"inputs": [{"name": "a", "shape": [1], "datatype": ["FP32"], "data": [1]}]},
+            "input 'a': datatype must be one of BOOL, UINT8",
+        ),
+        (
+            {"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": 1}]},
+            "input 'a': data must be a list, got int",
+        ),
+        (
+            {"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [1], "x": 1}]},
+            "inputs[0]: unknown keys ['x']",
+        ),
+        (
+            {"inputs": [{"name": "", "shape": [1], "datatype": "FP32", "data": [1]}]},
+            "inputs[0].name: expected a non-empty string",
+        ),
+        (
+            {
+                "inputs": [
+                    {"name": "a", "shape": [1], "datatype": "FP32", "data": [1], "parameters": 3}
+                ]
+            },
+            "input 'a'.parameters: expected an object",
+        ),
+        (
+            {"inputs": [{"name": "a", "shape": [1], "datatype": "INT8", "data": [-129]}]},
+            "input 'a': a value is out of the range of INT8",
+        ),
+        (
             {"inputs": [{"name": "a", "shape": [-1], "datatype": "INT64", "data": [1]}]},
             "input 'a': shape must be a list of sizes (integers >= 0), got [-1]",
         ),

@@ -203,7 +203,7 @@ def check_tensor(spec: TensorSpec, array: Any, *, typed: bool) -> tuple[Any, lis
             actual is not None
             and actual != "string"  # no text to datetime for tensors
             and converts(actual, expected, typed=typed)
-            and (expected != "int32" or actual == "int32" or fits_int32(array))
+            and ((actual, expected) != ("int64", "int32") or fits_int32(array))
         ):
             converted = array.astype(NUMPY_NAMES[expected])
         else:

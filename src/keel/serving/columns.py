@@ -10,8 +10,9 @@ list every problem of a request in one ``Unprocessable``.
 
 Column arrays: ``bool``, ``int32``, ``int64``, ``float32``, ``float64`` numpy arrays;
 ``string`` and ``binary`` object arrays of ``str`` / ``bytes``; ``datetime``
-``datetime64[us]``. A null in an optional float column is NaN, in an optional column of
-another type the column is an object array holding ``None``.
+``datetime64[us]``. A null in an optional float column is NaN, in a datetime column NaT;
+an optional integer or bool column holding nulls is an object array with ``None``
+(``to_model_input`` gives it to pandas as a nullable column).
 """
 
 from __future__ import annotations

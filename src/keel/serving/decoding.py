@@ -8,13 +8,14 @@ shape and unknown parameter; ``BadRequest`` for what is not the protocol's shape
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from keel.models.signature import Signature, TensorSpec
 from keel.serving import columns as col
+from keel.serving import fastpath
 from keel.serving.errors import BadRequest, Unprocessable
 from keel.serving.table import TENSOR, Table
 
@@ -27,6 +28,12 @@ class RequestSchema:
 
     signature: Signature | None
     takes_params: bool = False
+    plan: fastpath.Plan | None = field(default=None, init=False, repr=False, compare=False)
+    """How the fast path reads this schema's common requests (None: it does not)."""
+
+    def __post_init__(self) -> None:
+        if self.signature is not None:
+            object.__setattr__(self, "plan", fastpath.plan_of(self.signature))
 
     @classmethod
     def of(cls, model: Any) -> RequestSchema:
@@ -63,6 +70,11 @@ def from_records(
     """A table from a list of row objects, ``[{"f0": 1.0, ...}, ...]``."""
     if not isinstance(records, list):
         raise BadRequest(f"{where}: expected a list of row objects, got {_kind(records)}")
+    plan = schema.plan
+    if plan is not None and records and all(isinstance(row, dict) for row in records):
+        fast = fastpath.from_records(plan, records)
+        if fast is not None:
+            return _fast_table(fast, len(records), schema, params)
     names: dict[str, None] = {}
     for position, row in enumerate(records):
         if not isinstance(row, dict):
@@ -86,7 +98,24 @@ def from_column_lists(
     if len(lengths) > 1:
         shown = ", ".join(f"{name!r} has {size}" for size, name in lengths.items())
         raise BadRequest(f"{where}: columns must have equal lengths; {shown} values")
-    rows = next(iter(lengths), 0)
+    return from_lists(data, schema, where=where, params=params, rows=next(iter(lengths), 0))
+
+
+def from_lists(
+    data: Mapping[str, list[Any]],
+    schema: RequestSchema,
+    *,
+    where: str,
+    params: object = None,
+    rows: int,
+) -> Table:
+    """A table from one list of plain values per column, all ``rows`` long: through the
+    fast path where it serves, else ``from_columns``."""
+    plan = schema.plan
+    if plan is not None and rows:
+        fast = fastpath.from_lists(plan, data, rows)
+        if fast is not None:
+            return _fast_table(fast, rows, schema, params)
     return from_columns(data, schema, where=where, params=params, rows=rows)
 
 
@@ -198,6 +227,14 @@ def _rows_as_columns(data: Any, schema: RequestSchema, *, where: str, params: ob
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _fast_table(
+    columns: dict[str, np.ndarray], rows: int, schema: RequestSchema, params: object
+) -> Table:
+    problems: list[str] = []
+    checked = params_of(params, schema, problems)
+    return _table(columns, rows, checked, problems)
 
 
 def _table(

@@ -18,7 +18,7 @@ slice of the outputs with ``split``. The columns are already checked and convert
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,24 +43,18 @@ class Table:
     rows: int
     params: dict[str, Any] | None = None
     tensor: bool = False
-    _key: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def batch_key(self) -> tuple[Any, ...]:
         """Tables with equal keys can be concatenated into one predict call: the same
         params, and for a tensor the same shape past the first dimension."""
-        if self._key is None:
-            params = (
-                None
-                if not self.params
-                else orjson.dumps(
-                    self.params, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
-                )
-            )
-            shape = self.columns[TENSOR].shape[1:] if self.tensor else None
-            object.__setattr__(self, "_key", (self.tensor, shape, params))
-        assert self._key is not None
-        return self._key
+        params = (
+            orjson.dumps(self.params, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+            if self.params
+            else None
+        )
+        shape = self.columns[TENSOR].shape[1:] if self.tensor else None
+        return (self.tensor, shape, params)
 
 
 def concat(tables: Sequence[Table]) -> Table:

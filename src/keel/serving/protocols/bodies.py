@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from typing import Any
 
@@ -39,9 +40,16 @@ def accepts(accept: str | None, media: str) -> bool:
 
 
 def read_json(body: bytes, *, where: str = "body") -> Any:
+    """The JSON body. ``NaN`` and ``Infinity``, which Python's and pandas' encoders write
+    (and MLflow's scoring server reads), are read too, as floats."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if b"NaN" in body or b"Infinity" in body:
+            try:
+                return json.loads(body)
+            except (ValueError, RecursionError):
+                pass
         raise BadRequest(f"{where}: not valid JSON ({exc})") from None
 
 

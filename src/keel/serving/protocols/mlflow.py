@@ -106,8 +106,8 @@ def _split(value: object, schema: RequestSchema, params: object) -> Table:
         return from_tensor(rows, schema, where=f"{where}.data", params=params)
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise BadRequest(f"{where}.columns: expected a list of column names")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
         raise BadRequest(f"{where}.columns: repeated {', '.join(map(repr, repeated))}")
     width = len(names)
     for position, row in enumerate(rows):
@@ -115,8 +115,8 @@ def _split(value: object, schema: RequestSchema, params: object) -> Table:
             raise BadRequest(
                 f"{where}.data[{position}]: expected a list of {width} values, one per column"
             )
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
-    return from_columns(columns, schema, where=where, params=params, rows=len(rows))
+    records = [dict(zip(names, row, strict=True)) for row in rows]
+    return from_records(records, schema, where=where, params=params)
 
 
 def encode(predictions: Any) -> bytes:

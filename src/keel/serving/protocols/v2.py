@@ -37,9 +37,11 @@ import numpy as np
 import orjson
 
 from keel.errors import KeelError
+from keel.models.dtypes import from_numpy
+from keel.models.enforcement import converts
 from keel.models.signature import ColumnSpec, Signature, TensorSpec
 from keel.serving import columns as col
-from keel.serving.decoding import RequestSchema, from_columns, from_tensor
+from keel.serving.decoding import RequestSchema, from_columns, from_lists, from_tensor
 from keel.serving.errors import BadRequest, Unprocessable
 from keel.serving.protocols import bodies
 from keel.serving.protocols.outputs import as_array
@@ -86,8 +88,22 @@ KEEL_TO_V2 = {
 PROTOCOL_PARAMETERS = frozenset({"content_type", "headers"})
 """Request parameters that describe the request (MLServer's), not the model's params."""
 
+_KINDS: dict[str, str | None] = {
+    name: from_numpy(np.dtype(dtype)) if dtype != "object" else "string"
+    for name, dtype in DATATYPES.items()
+}
+"""V2 datatype → Keel type (None: none fits, UINT64)."""
+
+_BOUNDS = {
+    name: (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    for name, dtype in DATATYPES.items()
+    if "INT" in name
+}
+
 _REQUEST_KEYS = ("id", "parameters", "inputs", "outputs")
 _INPUT_KEYS = ("name", "shape", "datatype", "data", "parameters")
+_INPUT_KEY_SET = frozenset(_INPUT_KEYS)
+_REQUIRED_INPUT_KEYS = frozenset(_INPUT_KEYS[:4])
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,51 +149,90 @@ def decode(body: bytes, schema: RequestSchema, *, has_scores: bool = False) -> I
     return InferRequest(table, request_id, wanted)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per input of every request, kept cheap
 class _Input:
+    """One input tensor: its values flat in row-major order, checked against its datatype."""
+
     name: str
     shape: tuple[int, ...]
     datatype: str
-    array: np.ndarray
-    where: str
+    values: list[Any]
+
+    @property
+    def where(self) -> str:
+        return f"input {self.name!r}"
+
+    @property
+    def array(self) -> np.ndarray:
+        dtype = DATATYPES[self.datatype]
+        if dtype != "object":
+            return np.array(self.values, dtype=dtype).reshape(self.shape)
+        array = np.empty(len(self.values), dtype=object)
+        array[:] = self.values
+        return array.reshape(self.shape)
 
 
 def _read_input(position: int, raw: object) -> _Input:
-    where = f"inputs[{position}]"
-    if not isinstance(raw, dict):
-        raise BadRequest(f"{where}: expected an object with name, shape, datatype and data")
-    unknown = [key for key in raw if key not in _INPUT_KEYS]
-    if unknown:
-        raise BadRequest(f"{where}: unknown keys {unknown}; allowed: {', '.join(_INPUT_KEYS)}")
-    missing = [key for key in ("name", "shape", "datatype", "data") if key not in raw]
-    if missing:
-        raise BadRequest(f"{where}: missing {', '.join(missing)}")
-    name, shape, datatype, data = raw["name"], raw["shape"], raw["datatype"], raw["data"]
-    if not isinstance(name, str) or not name:
-        raise BadRequest(f"{where}.name: expected a non-empty string")
-    where = f"input {name!r}"
-    if not isinstance(shape, list) or not all(
-        isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in shape
+    if (
+        type(raw) is not dict
+        or not _REQUIRED_INPUT_KEYS <= raw.keys() <= _INPUT_KEY_SET
+        or type(raw["name"]) is not str
+        or not raw["name"]
+        or type(raw["shape"]) is not list
+        or type(raw["datatype"]) is not str
+        or raw["datatype"] not in DATATYPES
+        or type(raw["data"]) is not list
+        or not all(type(size) is int and size >= 0 for size in raw["shape"])
+        or (raw.get("parameters") is not None and type(raw["parameters"]) is not dict)
     ):
-        raise BadRequest(f"{where}: shape must be a list of sizes (integers >= 0), got {shape!r}")
-    if datatype not in DATATYPES:
-        raise BadRequest(
-            f"{where}: datatype must be one of {', '.join(DATATYPES)}, got {datatype!r}"
-        )
-    if raw.get("parameters") is not None and not isinstance(raw["parameters"], dict):
-        raise BadRequest(f"{where}.parameters: expected an object")
-    if not isinstance(data, list):
-        raise BadRequest(f"{where}: data must be a list, got {type(data).__name__}")
-    values = _flatten(data)
+        raise BadRequest(_input_problem(position, raw))
+    name, shape, datatype = raw["name"], raw["shape"], raw["datatype"]
+    where = f"input {name!r}"
+    values = _flatten(raw["data"])
     expected = math.prod(shape)
     if len(values) != expected:
         raise BadRequest(f"{where}: shape {shape} holds {expected} values, data has {len(values)}")
-    return _Input(name, tuple(shape), datatype, _typed(values, datatype, where), where)
+    allowed = _VALUE_TYPES[datatype]
+    if not set(map(type, values)) <= allowed:
+        position, value = next((p, v) for p, v in enumerate(values) if type(v) not in allowed)
+        raise BadRequest(
+            f"{where}: datatype {datatype} cannot hold {col.describe_value(value)} "
+            f"(data[{position}])"
+        )
+    bounds = _BOUNDS.get(datatype)
+    if bounds is not None and values and not bounds[0] <= min(values) <= max(values) <= bounds[1]:
+        raise BadRequest(f"{where}: a value is out of the range of {datatype}")
+    return _Input(name, tuple(shape), datatype, values)
+
+
+def _input_problem(position: int, raw: object) -> str:
+    """What is wrong with an input object (the slow path of ``_read_input``)."""
+    where = f"inputs[{position}]"
+    if not isinstance(raw, dict):
+        return f"{where}: expected an object with name, shape, datatype and data"
+    unknown = [key for key in raw if key not in _INPUT_KEY_SET]
+    if unknown:
+        return f"{where}: unknown keys {unknown}; allowed: {', '.join(_INPUT_KEYS)}"
+    missing = [key for key in _INPUT_KEYS[:4] if key not in raw]
+    if missing:
+        return f"{where}: missing {', '.join(missing)}"
+    name, shape, datatype = raw["name"], raw["shape"], raw["datatype"]
+    if not isinstance(name, str) or not name:
+        return f"{where}.name: expected a non-empty string"
+    where = f"input {name!r}"
+    if not isinstance(shape, list) or not all(type(size) is int and size >= 0 for size in shape):
+        return f"{where}: shape must be a list of sizes (integers >= 0), got {shape!r}"
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
+        return f"{where}: datatype must be one of {', '.join(DATATYPES)}, got {datatype!r}"
+    if not isinstance(raw["data"], list):
+        return f"{where}: data must be a list, got {type(raw['data']).__name__}"
+    return f"{where}.parameters: expected an object"
 
 
 def _flatten(data: list[Any]) -> list[Any]:
-    """Nested data (as the shape) in row-major order; flat data as it is."""
-    if not any(isinstance(value, list) for value in data):
+    """Nested data (as the shape) in row-major order; flat data as it is (a list found
+    later in flat data is refused by the datatype check)."""
+    if not data or type(data[0]) is not list:
         return data
     flat: list[Any] = []
     stack: list[Any] = [iter(data)]
@@ -190,26 +245,6 @@ def _flatten(data: list[Any]) -> list[Any]:
         else:
             stack.pop()
     return flat
-
-
-def _typed(values: list[Any], datatype: str, where: str) -> np.ndarray:
-    allowed = _VALUE_TYPES[datatype]
-    found = set(map(type, values))
-    if not found <= allowed:
-        position, value = next((p, v) for p, v in enumerate(values) if type(v) not in allowed)
-        raise BadRequest(
-            f"{where}: datatype {datatype} cannot hold {col.describe_value(value)} "
-            f"(data[{position}])"
-        )
-    dtype = DATATYPES[datatype]
-    if dtype == "object":
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-        return array
-    try:
-        return np.array(values, dtype=dtype)
-    except OverflowError:
-        raise BadRequest(f"{where}: a value is out of the range of {datatype}") from None
 
 
 def _requested(raw: object, has_scores: bool, problems: list[str]) -> tuple[str, ...] | None:
@@ -235,18 +270,19 @@ def _table(tensors: list[_Input], schema: RequestSchema, params: object) -> Tabl
     if schema.is_tensor or (signature is None and len(tensors) == 1 and len(first.shape) > 1):
         if len(tensors) != 1:
             raise Unprocessable([f"inputs: a tensor model takes one input, got {len(tensors)}"])
-        if first.array.dtype.kind == "O":
+        if first.datatype == "BYTES":
             raise Unprocessable([f"{first.where}: a tensor model takes numbers, got BYTES"])
-        array = first.array.reshape(first.shape)
-        return from_tensor(array, schema, where=first.where, params=params, typed=False)
+        return from_tensor(first.array, schema, where=first.where, params=params, typed=False)
     if signature is not None and len(tensors) == 1 and _wide(first, signature):
-        array = first.array.reshape(first.shape)
-        return from_tensor(array, schema, where=first.where, params=params)
+        rows, width = first.shape
+        lists = {spec.name: first.values[i::width] for i, spec in enumerate(signature.columns)}
+        return from_lists(lists, schema, where=first.where, params=params, rows=rows)
     return _columns(tensors, schema, params)
 
 
 def _wide(tensor: _Input, signature: Signature) -> bool:
-    """One ``[rows, columns]`` input holding a model's named columns in order."""
+    """One ``[rows, columns]`` input holding a model's named columns in order (read by
+    value, as JSON is)."""
     names = [spec.name for spec in signature.columns]
     return (
         len(tensor.shape) == 2
@@ -272,8 +308,20 @@ def _columns(tensors: list[_Input], schema: RequestSchema, params: object) -> Ta
                 + ", ".join(f"{t.name!r}: {t.shape[0]}" for t in tensors)
             ]
         )
-    values = {tensor.name: tensor.array for tensor in tensors}
-    return from_columns(values, schema, where="inputs", params=params, rows=rows.pop(), typed=False)
+    plan = schema.plan
+    if plan is not None and all(_declared_fits(t, plan.dtypes) for t in tensors):
+        lists = {tensor.name: tensor.values for tensor in tensors}
+        return from_lists(lists, schema, where="inputs", params=params, rows=rows.pop())
+    arrays = {tensor.name: tensor.array.reshape(-1) for tensor in tensors}
+    return from_columns(arrays, schema, where="inputs", params=params, rows=rows.pop(), typed=False)
+
+
+def _declared_fits(tensor: _Input, dtypes: dict[str, str]) -> bool:
+    """Whether the input's declared datatype may go to its column: then its values decide,
+    as JSON's do."""
+    kind = _KINDS[tensor.datatype]
+    expected = dtypes.get(tensor.name)
+    return kind is not None and expected is not None and converts(kind, expected, typed=False)
 
 
 def encode(
