@@ -106,3 +106,13 @@ def test_shadow_versions_are_logged_not_returned(
     assert {r["model_version"] for r in shadow} == {2}
     assert {r["prediction"] for r in shadow} == {0}  # what version 2 answered, kept
     assert {r["prediction_id"] for r in shadow} == {a["ids"][0] for a in answers}
+
+
+def test_an_unknown_deployment_or_model_refuses_to_start(model_store: dict[str, str]) -> None:
+    from access.conftest import keel_fails
+    from conftest import free_port
+
+    for target in ("deployments:/nope", "models:/iris/9", "models:/nope@champion"):
+        error = keel_fails("serve", target, "--port", str(free_port()), env=model_store)
+        assert "nope" in error or "9" in error, error
+        assert "Traceback" not in error
