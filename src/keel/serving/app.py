@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("keel.serving")
 HOT = {"/predict": "predict", "/invocations": "invocations"}
 DRAIN_SECONDS = 30.0
+WARM_UP_AFTER = 0.5
+"""Seconds after start-up before the routes other than predictions are built."""
 
 
 class ServingApp:
@@ -79,9 +81,10 @@ class ServingApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.state.host.start_polling()
-                threading.Thread(
-                    target=lambda: self.api, name="keel-serve-warm", daemon=True
-                ).start()
+                # A moment later: the first requests, often waiting at the door, go first.
+                warm = threading.Timer(WARM_UP_AFTER, self._warm_up)
+                warm.daemon = True
+                warm.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.state.drain(DRAIN_SECONDS)
