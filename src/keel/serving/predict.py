@@ -115,12 +115,14 @@ class PredictHandler:
         try:
             await state.check_access(head.authorization)
             body = await read_body(receive, self.limit, head.content_length)
-            if target is None:
-                served = routing.pick(head.sticky)
-            else:
-                served = routing.find(*target)
-                if served is None:
+            served = routing.pick(head.sticky)
+            if target is not None and (served.name, target[1]) != (target[0], None):
+                # A V2 path names the model: by the policy's draw when it names the one
+                # drawn, else the version it names.
+                found = routing.find(*target)
+                if found is None:
                     raise NotFound(_unknown_model(target, routing.models()))
+                served = found
             served.in_flight += 1
             try:
                 status, content, media = await self._predict(served, codec, body, head)
