@@ -86,9 +86,9 @@ def test_requests_over_the_latency_budget_are_shed_with_503(
 def test_sigterm_drains_requests_in_flight(faulty_package: Path, tmp_path: Path) -> None:
     server = ServeProcess(str(faulty_package), tmp_path / "serve.log", _env(faulty_package)).start()
     answers: list[httpx.Response] = []
-    slow = threading.Thread(target=lambda: answers.append(predict(server.url, [_row(delay=1.5)])))
+    slow = threading.Thread(target=lambda: answers.append(predict(server.url, [_row(delay=3.0)])))
     slow.start()
-    time.sleep(0.4)
+    time.sleep(1.0)  # the request is in the model by now
     server.terminate()
     slow.join(20)
     assert server.proc is not None

@@ -97,7 +97,11 @@ class ServingApp:
         a first import in the middle of traffic would hold the GIL for a while."""
         self.api  # noqa: B018 (builds it)
         if self.state.host.logs.sink is not None:
-            import keel.predictions.tables  # noqa: F401 (pyarrow, for the log's files)
+            # pyarrow for the log's files, and the pandas it loads on its first table.
+            import pandas  # noqa: F401
+            import pyarrow  # noqa: F401
+
+            import keel.predictions.tables  # noqa: F401
 
     def close(self) -> None:
         """Flush the prediction and feedback logs, close the models and the store."""

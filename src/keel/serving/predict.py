@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from keel.errors import KeelError, NotFound, PayloadTooLarge, Unauthenticated
+from keel.errors import KeelError, NotFound, PayloadTooLarge
 from keel.predictions.ids import new_prediction_ids
 from keel.serving.protocol_codecs import CODECS, Codec
 from keel.serving.served import Job, ServedModel
@@ -200,7 +200,3 @@ def _unknown_model(target: tuple[str, int | None], models: list[ServedModel]) ->
     served = ", ".join(f"{m.name} version {m.version}" for m in models)
     wanted = name if version is None else f"{name} version {version}"
     return f"model {wanted}: not served here; this server serves {served}"
-
-
-def unauthenticated_hint(exc: Unauthenticated) -> str:
-    return f"{exc.message}; send Authorization: Bearer <API token>"
