@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from conftest import ServerProcess
-from serving.support import ServeProcess, metric, predict
+from serving.support import ROW, ServeProcess, metric, predict
 
 
 def _env(folder: Path) -> dict[str, str]:
@@ -117,3 +117,14 @@ def test_the_store_going_away_does_not_stop_predictions(
             r = predict(server.url)
             assert r.status_code == 200 and r.json()["model"]["version"] == 1
     assert "keeping the loaded versions" in log.read_text()
+
+
+def test_a_full_prediction_log_drops_rows_and_counts_them(
+    model_store: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**model_store, "KEEL_PREDICTION_LOG_QUEUE": "1"}
+    with ServeProcess("models:/iris@champion", tmp_path / "serve.log", env) as server:
+        for _ in range(3):
+            assert predict(server.url, [ROW, ROW, ROW]).status_code == 200
+        text = httpx.get(f"{server.url}/metrics").text
+        assert metric(text, "keel_serving_prediction_log_dropped") >= 9
