@@ -16,7 +16,7 @@ from conftest import settings_for, unique
 from deployments.conftest import Models, register
 from keel.client import Client
 from keel.config import Settings
-from keel.errors import Conflict
+from keel.errors import AlreadyExists, Conflict
 
 ROUNDS = 5
 
@@ -160,3 +160,19 @@ def test_a_change_whose_audit_record_fails_is_not_made(
     finally:
         engine.dispose()
         client.close()
+
+
+def test_two_creates_of_one_name_one_wins(admins: tuple[Client, Client]) -> None:
+    alice, bob = admins
+    models = register(alice)
+    for _ in range(ROUNDS):
+        name = unique("dep")
+        results = race(
+            partial(alice.deployments.create, name, models.uri(1)),
+            partial(bob.deployments.create, name, models.uri(2)),
+        )
+        won = [r for r in results if not isinstance(r, Exception)]
+        assert len(won) == 1, results
+        assert [type(r) for r in results if isinstance(r, Exception)] == [AlreadyExists]
+        assert alice.deployments.get(name) == won[0]
+        assert len(alice.deployments.history(name)) == 1

@@ -243,6 +243,7 @@ def test_every_change_is_audited(client: Client, models: Models, name: str) -> N
         "deployment.delete",
     ]
     assert {r.actor for r in records} == {client.user}
+    assert [r.version for r in records] == [1, 2, 3, 4, 4]  # the revision each made
     traffic = records[1]
     assert traffic.before is not None and traffic.after is not None
     assert (traffic.before["revision"], traffic.after["revision"]) == (1, 2)

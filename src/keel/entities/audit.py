@@ -129,6 +129,7 @@ class AuditRecord:
     name: str
     """The resource's name or id: a model's or dataset's name, an experiment's or run's id."""
     version: int | None = None
+    """A model's or dataset's version; for a deployment, the revision the change made."""
     alias: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None

@@ -116,7 +116,7 @@ class SqlDeploymentStore:
                 after["description"] = description
             if project is not None:
                 after["project"] = canonical_name(project, "project")
-            _audit(conn, AuditAction.DEPLOYMENT_CREATE, name, actor, now, after=after)
+            _audit(conn, AuditAction.DEPLOYMENT_CREATE, name, 1, actor, now, after=after)
         return Deployment(name, policy, 1, description, now, now, actor, tags)
 
     def write_policy(
@@ -152,6 +152,7 @@ class SqlDeploymentStore:
                 conn,
                 _AUDIT_ACTIONS[action],
                 name,
+                revision,
                 actor,
                 now,
                 before={"revision": before.revision, "policy": before.policy.to_dict()},
@@ -191,6 +192,7 @@ class SqlDeploymentStore:
                 conn,
                 AuditAction.DEPLOYMENT_DELETE,
                 name,
+                before.revision,
                 actor,
                 now,
                 before={"revision": before.revision, "policy": before.policy.to_dict()},
@@ -276,16 +278,26 @@ def _audit(
     conn: Connection,
     action: AuditAction,
     name: str,
+    revision: int,
     actor: str,
     now: int,
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    audit.append(
-        conn,
-        audit.Entry(action, ResourceType.DEPLOYMENT, name, actor, now, before=before, after=after),
+    """The record of a change; its ``version`` is the revision it made (for a deletion,
+    the last one), so ``keel audit`` shows it in that column."""
+    entry = audit.Entry(
+        action,
+        ResourceType.DEPLOYMENT,
+        name,
+        actor,
+        now,
+        version=revision,
+        before=before,
+        after=after,
     )
+    audit.append(conn, entry)
 
 
 def _deployment(row: Row[Any]) -> Deployment:
