@@ -17,6 +17,11 @@ rest of the running batch, then the batches ahead of it, then its own); one that
 miss the latency budget is refused at once with :class:`Overloaded` (503) rather than
 queueing to fail later, and so is one that finds the queue full. A request whose own
 batch alone is over the budget is not shed: nothing would serve it sooner.
+
+Where it differs from BentoML's ``CorkDispatcher``: that one wakes every millisecond to
+decide, and cancels the oldest queued request once the head of the queue would miss the
+budget (after it waited); here every decision is made when something happens (a request
+arrives, a batch ends), and a request is refused before it waits at all.
 """
 
 from __future__ import annotations
