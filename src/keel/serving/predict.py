@@ -27,6 +27,7 @@ from keel.serving.served import Job, ServedModel
 
 if TYPE_CHECKING:
     from keel.serving.app_state import ServingState
+    from keel.serving.routing import Routing
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -125,7 +126,7 @@ class PredictHandler:
                 served = found
             served.in_flight += 1
             try:
-                status, content, media = await self._predict(served, codec, body, head)
+                status, content, media = await self._predict(served, routing, codec, body, head)
             finally:
                 served.in_flight -= 1
         except ConnectionError:
@@ -160,13 +161,13 @@ class PredictHandler:
             metrics.error(name, version, _ERROR_KINDS.get(status, "error"))
 
     async def _predict(
-        self, served: ServedModel, codec: Codec, body: bytes, head: _Head
+        self, served: ServedModel, routing: Routing, codec: Codec, body: bytes, head: _Head
     ) -> tuple[int, bytes, str]:
         table, echo = codec.decode(body, head.content_type, served)
         arrived_ms = time.time_ns() // 1_000_000
         ids = new_prediction_ids(table.rows, now_ms=arrived_ms)
         job = Job(table, ids, arrived_ms, time.monotonic())
-        for shadow in self.state.host.routing.shadows:
+        for shadow in routing.shadows:
             if shadow is not served:
                 self.state.spawn(
                     self._shadow(shadow, Job(table, ids, arrived_ms, job.started, True))
