@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from keel.cli.output import TrackingUri
 from keel.serving.options import DEFAULT_PORT
 
 
@@ -41,6 +42,7 @@ def serve(
         32 * 1024**2, min=1, help="The largest request body in bytes; over it, 413."
     ),
     log_level: str = typer.Option("info", help="Server log level."),
+    tracking_uri: str = TrackingUri,
     insecure_no_auth: bool = typer.Option(
         False,
         "--insecure-no-auth",
@@ -51,10 +53,12 @@ def serve(
     """Serve a model or a deployment over HTTP: POST /predict (Keel's JSON, Arrow, CSV),
     /invocations (MLflow), /v2/models/NAME/infer (Open Inference Protocol); /metrics,
     /metadata, /docs. Once the store has a user, predictions need an API token."""
+    from keel.config import Settings
     from keel.serving.run import serve as run
 
     run(
         target,
+        settings=Settings.from_env().with_tracking_uri(tracking_uri) if tracking_uri else None,
         host=host,
         port=port,
         workers=workers,

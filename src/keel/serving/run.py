@@ -56,7 +56,10 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
             opts.host, has_users=_store_has_users(opts, settings),
             insecure_no_auth=opts.insecure_no_auth,
         )  # fmt: skip
-        os.environ["KEEL_SERVE_OPTIONS"] = opts.to_json()  # the workers read it in Settings
+        # The workers read these through Settings.from_env(), the one place env is read.
+        os.environ["KEEL_SERVE_OPTIONS"] = opts.to_json()
+        if settings.tracking_uri:
+            os.environ["KEEL_TRACKING_URI"] = settings.tracking_uri
         uvicorn.run("keel.serving.app:app_from_env", factory=True, workers=opts.workers, **common)
     _exit_past_hung_models()
 
