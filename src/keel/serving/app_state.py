@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from keel.errors import KeelError, StoreUnavailable
+
 if TYPE_CHECKING:
     from keel.config import Settings
     from keel.serving.auth import PredictAuth
@@ -59,7 +61,16 @@ class ServingState:
         try:
             auth.check(authorization, blocking_ok=False)
         except LookupError:
-            await loop.run_in_executor(None, partial(auth.check, authorization, blocking_ok=True))
+            try:
+                await loop.run_in_executor(
+                    None, partial(auth.check, authorization, blocking_ok=True)
+                )
+            except KeelError:
+                raise
+            except Exception as exc:  # the store away: the token cannot be checked now
+                raise StoreUnavailable(
+                    "could not check the API token: the store does not answer; retry"
+                ) from exc
 
     async def drain(self, timeout: float) -> None:
         """Answer what is queued and running, then let shadow copies finish."""
