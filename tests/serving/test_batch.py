@@ -220,7 +220,7 @@ def test_unknown_suffix_missing_input_and_unknown_model(
 def test_chunks_bound_what_is_read_at_once(registered: Registered, tmp_path: Path) -> None:
     """A file is read a chunk at a time: the largest chunk scored is chunk_rows rows,
     however large the file (here 20,000 rows in 1,000-row chunks)."""
-    from keel.serving import scoring
+    from keel.serving import chunk_scoring as scoring
 
     frame = table(20_000)
     source = tmp_path / "in.csv"
@@ -298,7 +298,7 @@ def test_the_model_copy_is_removed_when_the_job_ends(
 
 def test_a_list_per_row_cannot_go_to_csv(tmp_path: Path) -> None:
     from keel.serving.batch_files import OutputFile
-    from keel.serving.scoring import prediction_columns
+    from keel.serving.chunk_scoring import prediction_columns
 
     columns = prediction_columns(np.arange(6.0).reshape(3, 2), 3)
     assert pa.table(columns).column("prediction").to_pylist() == [[0, 1], [2, 3], [4, 5]]

@@ -115,6 +115,7 @@ def test_the_build_context_holds_the_checked_model_and_an_exec_form_dockerfile(
     assert parts["EXPOSE"] == ["8080"]
     assert exec_form(parts["CMD"][0]) == [
         "keel", "serve", "/opt/model", "--host", "0.0.0.0", "--port", "8080",
+        "--insecure-no-auth",  # no store, no users: reached only inside the cluster
     ]  # fmt: skip
     health = exec_form(parts["HEALTHCHECK"][0].split("CMD ", 1)[1])
     assert health[:2] == ["python", "-c"] and "/v2/health/ready" in health[2]

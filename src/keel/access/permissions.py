@@ -41,7 +41,8 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("model:review", Role.MAINTAINER),
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
-    # Deployments: changing one changes what production answers, a maintainer's call.
+    # Deployments: changing one changes what production answers, a maintainer's call;
+    # reading one covers its prediction log.
     ("deployment:read", Role.READER),
     ("deployment:write", Role.MAINTAINER),
     ("audit:read", Role.MAINTAINER),
@@ -50,8 +51,6 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("monitor:write", Role.MAINTAINER),
     # A model server's predict and feedback routes, once its store has users.
     ("deployment:predict", Role.READER),
-    # Reading a deployment and its prediction log.
-    ("deployment:read", Role.READER),
     # Only an authenticated principal: its own tokens, who it is.
     ("self", Role.READER),
     # Users, tokens of others, projects, groups, grants: never on a server without users.

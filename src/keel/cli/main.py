@@ -50,6 +50,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.server import server
 
         app.command("server")(server)
+    if only is None or only == "serve":
+        from keel.cli.serve import serve
+
+        app.command("serve")(serve)
     if only is None or only == "audit":
         from keel.cli.audit import audit
 
@@ -109,8 +113,9 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in (
+    commands = (
         "server",
+        "serve",
         "audit",
         "lineage",
         "login",
@@ -118,6 +123,7 @@ def main() -> None:
         "version",
         "--version",
     )
+    light = first in GROUPS or first in commands
     app = build_app(first if light else None)
     try:
         app()

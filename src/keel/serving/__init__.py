@@ -3,7 +3,12 @@ and CSV; MLflow's ``/invocations``; the Open Inference Protocol, KServe V2), ada
 micro-batching, traffic between a deployment's versions, and batch scoring
 (``keel predict``, locally or on Ray).
 
-Names are imported on first use: ``import keel.serving`` loads no pyarrow, pandas or Ray.
+Names are imported on first use: ``import keel.serving`` loads no web framework, pyarrow,
+pandas or Ray.
+
+>>> import keel.serving
+>>> keel.serving.serve("models:/fraud@champion", port=8080)         # doctest: +SKIP
+>>> app = keel.serving.create_app("deployments:/fraud-api")         # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from importlib import import_module
 from typing import Any
 
 _LAZY = {
+    "serve": "keel.serving.run",
+    "create_app": "keel.serving.app",
+    "ServeOptions": "keel.serving.options",
     "predict_file": "keel.serving.batch",
     "predict_on_ray": "keel.serving.ray_batch",
     "BatchResult": "keel.serving.batch",
@@ -27,6 +35,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(_LAZY)
 
 
 __all__ = sorted(_LAZY)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from keel.config import Settings
 from keel.errors import InvalidArgument, KeelError
 from keel.serving.batch_files import OutputFile, file_format, open_input
-from keel.serving.scoring import ChunkScorer, ModelIdentity
+from keel.serving.chunk_scoring import ChunkScorer, ModelIdentity
 
 if TYPE_CHECKING:
     from keel.entities.progress import RowProgress

@@ -47,7 +47,7 @@ _TYPE_CLASH = re.compile(r"Field (\S+) has incompatible types: (.+?)(?:$|\n)")
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from keel.serving.scoring import ChunkScorer
+    from keel.serving.chunk_scoring import ChunkScorer
 
 
 class RayScorer:
