@@ -165,9 +165,6 @@ READ_PREDICTION_LOG = Route("GET", "/api/v1/predictions/deployments/{deployment}
 GET_PREDICTION = Route("GET", "/api/v1/predictions/{prediction_id}")
 GET_PREDICTION_LINEAGE = Route("GET", "/api/v1/predictions/{prediction_id}/lineage")
 
-ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
-"""Every route above, in the order listed."""
-
 # monitors (keel.monitoring) -------------------------------------------------------------
 
 CREATE_MONITOR = Route("POST", "/api/v1/monitors")
@@ -178,3 +175,6 @@ RUN_MONITOR = Route("POST", "/api/v1/monitors/{name}/run")
 MONITOR_RESULTS = Route("GET", "/api/v1/monitors/{name}/results")
 LIST_ALERTS = Route("GET", "/api/v1/alerts")
 LIST_EVENTS = Route("GET", "/api/v1/events")
+
+ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
+"""Every route above, in the order listed."""
