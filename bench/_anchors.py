@@ -25,6 +25,7 @@ WORKLOADS_DIR = BENCH_DIR / "workloads"
 KEEL_VENV = REPO_DIR / ".venv"
 
 MLFLOW_VERSION = "3.17.2"
+BENTOML_VERSION = "1.4.40"
 FASTTRACKML_VERSION = "0.6.0"
 VENV_PYTHON = "python3.11"
 MARKER = ".bench-requirement"
@@ -38,6 +39,8 @@ class Venv:
     requirement: str
     # FastTrackML's wheel is a Go binary; its Python dependency (an old MLflow) is unused.
     no_deps: bool = False
+    # Further packages installed beside the requirement (e.g. scikit-learn for a model).
+    extras: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -51,7 +54,7 @@ class Venv:
         """The requirement, and for Keel's own editable install its pyproject's digest
         (a changed extra must reinstall)."""
         if "--editable" not in self.requirement:
-            return self.requirement
+            return " ".join((self.requirement, *self.extras))
         digest = hashlib.sha256((REPO_DIR / "pyproject.toml").read_bytes()).hexdigest()[:16]
         return f"{self.requirement} pyproject:{digest}"
 
@@ -69,11 +72,12 @@ class Venv:
         pip = [str(self.bin("python")), "-m", "pip", "install", "--quiet"]
         if self.no_deps:
             pip.append("--no-deps")
-        subprocess.run([*pip, self.requirement], check=True)
+        subprocess.run([*pip, self.requirement, *self.extras], check=True)
         (self.path / MARKER).write_text(self.stamp + "\n")
 
 
 MLFLOW_VENV = Venv("mlflow", f"mlflow=={MLFLOW_VERSION}")
+BENTOML_VENV = Venv("bentoml", f"bentoml=={BENTOML_VERSION}", extras=("scikit-learn",))
 FASTTRACKML_VENV = Venv("fasttrackml", f"fasttrackml=={FASTTRACKML_VERSION}", no_deps=True)
 
 Seeder = Callable[[Path, str, list[SeedRun]], None]

@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -58,6 +59,20 @@ def is_healthy(url: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return False
+
+
+def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
+    """POST ``body``; (status, answer), status 0 when nothing answered (not up yet)."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type}
+    )
+    try:
+        with _NO_PROXY_OPENER.open(request, timeout=30) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return 0, b""
 
 
 @dataclass(eq=False)
@@ -108,8 +123,12 @@ def start_server(
     cwd: Path,
     timeout_s: float = 120.0,
     env: dict[str, str] | None = None,
+    ready: Callable[[ServerProcess], bool] | None = None,
+    poll_s: float = HEALTH_POLL_S,
 ) -> ServerProcess:
-    """Spawn ``argv`` and return once ``health_path`` answers 200; raise with the log tail."""
+    """Spawn ``argv`` and return once ``health_path`` answers 200 (or ``ready(server)`` is
+    true, e.g. a first prediction answered), polling every ``poll_s``; raise with the log
+    tail. ``startup_s`` is the time from spawning to that first answer."""
     log_file = log_path.open("ab")
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -126,22 +145,28 @@ def start_server(
         name, process, base_url, base_url + health_path, log_path, log_file=log_file
     )
     try:
-        server.startup_s = _wait_healthy(server, start, timeout_s)
+        server.startup_s = _wait_healthy(server, start, timeout_s, ready, poll_s)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_healthy(server: ServerProcess, start: float, timeout_s: float) -> float:
+def _wait_healthy(
+    server: ServerProcess,
+    start: float,
+    timeout_s: float,
+    ready: Callable[[ServerProcess], bool] | None,
+    poll_s: float,
+) -> float:
     deadline = start + timeout_s
     while time.perf_counter() < deadline:
-        if is_healthy(server.health_url):
+        if ready(server) if ready is not None else is_healthy(server.health_url):
             return time.perf_counter() - start
         code = server.process.poll()
         if code is not None:
             raise ServerError(f"{server.name} exited with {code}:\n{server.log_tail()}")
-        time.sleep(HEALTH_POLL_S)
+        time.sleep(poll_s)
     raise ServerError(
         f"{server.name} not healthy at {server.health_url} after {timeout_s:.0f}s:\n"
         f"{server.log_tail()}"
