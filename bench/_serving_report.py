@@ -83,7 +83,9 @@ def _log_checks(off: Figures, on: Figures) -> list[str]:
         lines.append("")
         lines.append(
             f"Rows in the prediction log after the runs: log off {logged_off:,}, "
-            f"log 100% {logged_on:,} ({dig(on, 'prediction_log.files'):,} Parquet files)."
+            f"log 100% {logged_on:,} ({dig(on, 'prediction_log.files'):,} Parquet files; "
+            f"{dig(on, 'prediction_log.spooled_rows'):,} rows left in the spool); "
+            f"rows predicted with the log on: {dig(on, 'rows_predicted'):,}."
         )
         if not logged_on:
             lines.append(

@@ -26,10 +26,10 @@ MODEL_SCRIPT = WORKLOADS_DIR / "serving_model.py"
 MODEL_FILE = "model.json"
 KEEL_MODEL_URI = "models:/bench-logreg@champion"
 
-# How the prediction log's sampling is set for a bare `keel serve models:/...`: the setting
-# that keel/config.py reads (a fraction of requests, 0 to 1). The harness checks that the
-# log-on run wrote Parquet rows and the log-off run none, so a wrong name shows up there.
-KEEL_LOG_SAMPLING_ENV = "KEEL_PREDICTION_LOG_SAMPLING"
+# The option of `keel serve` that sets the share of predictions logged (0 to 1). The harness
+# checks that the log-on run wrote Parquet rows and the log-off run none, so an option that
+# does not take effect shows in the report instead of passing as a free log.
+KEEL_SAMPLING_OPTION = "--sampling"
 
 Rows = list[list[float]]
 
@@ -95,11 +95,15 @@ def _keel_prepare(folder: Path) -> None:
     run_model_script(KEEL_PYTHON, "keel", "--model", model, env=_keel_env(folder))
 
 
-def _keel_argv(port: int, folder: Path) -> list[str]:
-    return [
-        str(KEEL_PYTHON), "-m", "keel", "serve", KEEL_MODEL_URI,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-    ]  # fmt: skip
+def _keel_argv(sampling: float) -> Callable[[int, Path], list[str]]:
+    def argv(port: int, folder: Path) -> list[str]:
+        return [
+            str(KEEL_PYTHON), "-m", "keel", "serve", KEEL_MODEL_URI,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            KEEL_SAMPLING_OPTION, str(sampling),
+        ]  # fmt: skip
+
+    return argv
 
 
 def _keel_encode(rows: Rows, columns: list[str]) -> bytes:
@@ -116,21 +120,22 @@ KEEL = ModelServer(
     route="/predict",
     encode=_keel_encode,
     decode=_predictions_field,
-    argv=_keel_argv,
-    env=lambda folder: {**_keel_env(folder), KEEL_LOG_SAMPLING_ENV: "0"},
+    argv=_keel_argv(0),
+    env=_keel_env,
     prepare=_keel_prepare,
     log_sampling=0.0,
-    notes=("`keel serve models:/bench-logreg@champion --workers 1`, Keel's JSON "
-           '(`{"records": [{"f0": ..., ...}]}`) on `POST /predict`, prediction log off',),
+    notes=("`keel serve models:/bench-logreg@champion --workers 1 --sampling 0` (the "
+           "prediction log off), Keel's JSON (`{\"records\": [{\"f0\": ..., ...}]}`) on "
+           "`POST /predict`",),
 )  # fmt: skip
 
 KEEL_LOGGED = replace(
     KEEL,
     key="keel-log",
     label="Keel, log 100%",
-    env=lambda folder: {**_keel_env(folder), KEEL_LOG_SAMPLING_ENV: "1"},
+    argv=_keel_argv(1),
     log_sampling=1.0,
-    notes=("the same, with every prediction written to the prediction log",),
+    notes=("the same with `--sampling 1`: every prediction written to the prediction log",),
 )
 
 

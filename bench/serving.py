@@ -138,8 +138,9 @@ def wrk(url: str, body: Path, connections: int, seconds: int) -> Figures:
 
 
 def load(url: str, body: Path, connections: int, settings: Settings, seconds: int) -> Figures:
-    wrk(url, body, connections, settings.warmup_s)
-    return wrk(url, body, connections, seconds)
+    """A warm-up, then the measured run; ``warmup_ok`` counts the warm-up's answers."""
+    warmup = wrk(url, body, connections, settings.warmup_s)
+    return {**wrk(url, body, connections, seconds), "warmup_ok": warmup["ok"]}
 
 
 # One server -------------------------------------------------------------------------------
@@ -217,9 +218,13 @@ def measure(server: ModelServer, settings: Settings, spec: Figures, workdir: Pat
         figures["memory"] = process.memory()
     finally:
         stop(process)
-    figures["failed_requests"] = sum(
-        phase["failed"] for phase in [*figures["concurrency"].values(), figures["batch"]]
-    )
+    phases = [*figures["concurrency"].values(), figures["batch"]]
+    figures["failed_requests"] = sum(phase["failed"] for phase in phases)
+    # What the log should hold, give or take the requests in flight when wrk stopped:
+    # every answered request (warm-ups too) and the check rows of each start and the check.
+    figures["rows_predicted"] = sum(
+        (phase["ok"] + phase["warmup_ok"]) * phase.get("rows", 1) for phase in phases
+    ) + len(spec["check_rows"]) * (settings.starts + 1)
     if server.log_sampling is not None:
         figures["prediction_log"] = logged_rows(folder, server.log_sampling)
     return figures
@@ -227,12 +232,20 @@ def measure(server: ModelServer, settings: Settings, spec: Figures, workdir: Pat
 
 def logged_rows(folder: Path, sampling: float) -> Figures:
     """What Keel's prediction log holds after the run (the server was stopped, so it
-    flushed): Parquet files and rows under the store's ``predictions/`` folder."""
+    flushed): Parquet files and rows under ``predictions/`` folders, those delivered to the
+    store and those left in the local spool (the store was unreachable) apart."""
     import pyarrow.parquet as pq
 
-    files = sorted(folder.glob("keel-home/**/predictions/**/*.parquet"))
-    rows = sum(pq.read_metadata(path).num_rows for path in files)
-    return {"sampling": sampling, "files": len(files), "rows": rows}
+    home = folder / "keel-home"
+    found: Figures = {"sampling": sampling, "files": 0, "rows": 0, "spooled_rows": 0}
+    for path in sorted(home.glob("**/predictions/**/*.parquet")):
+        rows = pq.read_metadata(path).num_rows
+        if "spool" in path.relative_to(home).parts:
+            found["spooled_rows"] += rows
+        else:
+            found["files"] += 1
+            found["rows"] += rows
+    return found
 
 
 # The run ----------------------------------------------------------------------------------
