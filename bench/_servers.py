@@ -88,8 +88,8 @@ class ServerProcess:
     log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def memory(self) -> dict[str, float]:
-        """Resident (RSS) and proportional (PSS) memory of the server's session, in MiB."""
-        processes = session_processes(self.process.pid)
+        """Resident (RSS) and proportional (PSS) memory of the server's processes, in MiB."""
+        processes = server_processes(self.process.pid)
         rss, pss = session_memory_kib(processes)
         return {"rss_mib": rss / 1024, "pss_mib": pss / 1024, "processes": len(processes)}
 
@@ -97,13 +97,18 @@ class ServerProcess:
         return tail(self.log_path, lines)
 
     def stop(self) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
+        """SIGTERM the process group, then SIGKILL whatever is left after a grace period,
+        including descendants that left the group (a server's own session)."""
+        strays = [int(proc.name) for proc in server_processes(self.process.pid)]
         _signal_group(self.process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=STOP_GRACE_S)
         _signal_group(self.process.pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.wait(timeout=STOP_GRACE_S)
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         if self.log_file is not None:
             self.log_file.close()
 
@@ -187,6 +192,28 @@ def session_processes(session_id: int) -> list[Path]:
     return found
 
 
+def server_processes(session_id: int) -> list[Path]:
+    """The session's live processes and their descendants, also those that started a
+    session of their own (BentoML's workers do)."""
+    parents: dict[int, int] = {}
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent, session = _parent_and_session(entry)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # the process ended while we looked
+        parents[int(entry.name)] = parent
+        if session == session_id:
+            found.add(int(entry.name))
+    while True:
+        children = {pid for pid, parent in parents.items() if parent in found} - found
+        if not children:
+            return [Path(f"/proc/{pid}") for pid in sorted(found)]
+        found |= children
+
+
 def session_memory_kib(processes: list[Path]) -> tuple[int, int]:
     """(RSS, PSS) summed over ``processes``.
 
@@ -203,10 +230,14 @@ def session_memory_kib(processes: list[Path]) -> tuple[int, int]:
 
 
 def _session_of(proc_dir: Path) -> int:
+    return _parent_and_session(proc_dir)[1]
+
+
+def _parent_and_session(proc_dir: Path) -> tuple[int, int]:
     stat = (proc_dir / "stat").read_text()
     # Fields after the parenthesised command: state ppid pgrp session ...
     after_comm = stat[stat.rindex(")") + 2 :].split()
-    return int(after_comm[3])
+    return int(after_comm[1]), int(after_comm[3])
 
 
 def _field_kib(path: Path, name: str) -> int:

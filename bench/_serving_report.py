@@ -21,7 +21,8 @@ NOTES = (
     "warm-up of the same shape runs before each measure.",
     "- First answer: from spawning the server's process to the first 200 answer to a "
     "prediction request (polled every 10 ms), median of the starts.",
-    "- Memory: the sum over every process of the server's session after the load.",
+    "- Memory: PSS summed over the server's processes after the load (its session and every "
+    "descendant: BentoML's worker starts a session of its own).",
 )
 
 
