@@ -55,6 +55,12 @@ class Settings:
     """``KEEL_ALLOWED_HOSTS``: comma-separated host names ``keel server`` answers to (its
     ``Host`` header) and whose pages may change data, besides the loopback names
     (``localhost``, ``127.0.0.1``, ``::1``), which are always allowed; ``*`` means any."""
+    prediction_log_queue: int = 100_000
+    """``KEEL_PREDICTION_LOG_QUEUE``: rows the prediction log holds in memory before it
+    drops batches (counted, never blocking a request)."""
+    prediction_log_flush_seconds: float = 5.0
+    """``KEEL_PREDICTION_LOG_FLUSH_SECONDS``: how often the prediction log writes a file
+    per deployment and hour (sooner when half its queue is full)."""
 
     tracking_token: str | None = None
     """``KEEL_TRACKING_TOKEN``: the API token sent to ``keel server``; wins over the one
@@ -66,6 +72,11 @@ class Settings:
     rate_limit: str = "6000/minute"
     """``KEEL_RATE_LIMIT``: requests each API token may make (``limits`` syntax, e.g.
     ``100/second``; ``none`` turns it off); over it, 429 with ``Retry-After``."""
+    serve_request_timeout: float = 30.0
+    """``KEEL_SERVE_REQUEST_TIMEOUT``: seconds a model server waits for a prediction before
+    answering 504 (``keel serve --request-timeout`` wins)."""
+    serve_options: str | None = None
+    """``KEEL_SERVE_OPTIONS``: what ``keel serve`` hands its worker processes (JSON)."""
     auth_cache_seconds: float = 30.0
     """``KEEL_AUTH_CACHE_SECONDS``: how long the server trusts what it read about a token
     and its principal's roles; revoking through this server takes effect at once, in
@@ -115,6 +126,10 @@ class Settings:
             config_dir=config_dir,
             rate_limit=env.get("KEEL_RATE_LIMIT") or "6000/minute",
             auth_cache_seconds=_number(env, "KEEL_AUTH_CACHE_SECONDS", 30.0),
+            serve_request_timeout=_number(env, "KEEL_SERVE_REQUEST_TIMEOUT", 30.0),
+            serve_options=env.get("KEEL_SERVE_OPTIONS") or None,
+            prediction_log_queue=int(_number(env, "KEEL_PREDICTION_LOG_QUEUE", 100_000)),
+            prediction_log_flush_seconds=_number(env, "KEEL_PREDICTION_LOG_FLUSH_SECONDS", 5.0),
             max_upload_bytes=int(_number(env, "KEEL_MAX_UPLOAD_BYTES", 5 * 1024**3)),
             allowed_hosts=tuple(
                 host.strip().lower()

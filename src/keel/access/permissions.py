@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
     ("audit:read", Role.MAINTAINER),
+    # A model server's predict and feedback routes, once its store has users.
+    ("deployment:predict", Role.READER),
     # Only an authenticated principal: its own tokens, who it is.
     ("self", Role.READER),
     # Users, tokens of others, projects, groups, grants: never on a server without users.

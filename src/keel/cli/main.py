@@ -46,6 +46,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.server import server
 
         app.command("server")(server)
+    if only is None or only == "serve":
+        from keel.cli.serve import serve
+
+        app.command("serve")(serve)
     if only is None or only == "audit":
         from keel.cli.audit import audit
 
@@ -97,7 +101,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in ("server", "audit", "login", "version", "--version")
+    light = first in GROUPS or first in ("server", "serve", "audit", "login", "version", "--version")
     app = build_app(first if light else None)
     try:
         app()

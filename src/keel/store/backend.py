@@ -23,10 +23,14 @@ if TYPE_CHECKING:
     from keel.config import Settings
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
+    from keel.store.deployments import DeploymentReader
+    from keel.store.prediction_files import PredictionFiles
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.rest.datasets import ServerObjects
+    from keel.store.rest.deployments import RestDeploymentStore
     from keel.store.sql.access import SqlAccessStore
+    from keel.store.sql.deployments import SqlDeploymentStore
     from keel.store.sql.quotas import SqlQuotas
     from keel.store.sql.store import SqlTrackingStore
 
@@ -140,6 +144,35 @@ class Backend:
             return SqlDatasetStore(self._engine)
 
     @cached_property
+    def deployments(self) -> DeploymentReader:
+        """Deployments and their history, read: the SQL store or the server's. A model
+        server follows a deployment through this (``get_deployment(name).revision``)."""
+        if self.remote:
+            return self.deployments_api
+        return self.deployment_store
+
+    @cached_property
+    def deployment_store(self) -> SqlDeploymentStore:
+        """A database's deployments, read and written (changes go through
+        ``keel.deployments.DeploymentService``, which holds their rules)."""
+        with self._lock:
+            if self.remote:
+                raise AssertionError("deployment_store is a database's; use deployments_api")
+            from keel.store.sql.deployments import SqlDeploymentStore
+
+            return SqlDeploymentStore(self._engine)
+
+    @cached_property
+    def deployments_api(self) -> RestDeploymentStore:
+        """Deployments through a ``keel server``: its routes apply the rules."""
+        with self._lock:
+            if not self.remote:
+                raise AssertionError("deployments_api is a server's; use deployment_store")
+            from keel.store.rest.deployments import RestDeploymentStore
+
+            return RestDeploymentStore(self._http)
+
+    @cached_property
     def access(self) -> SqlAccessStore:
         """Principals, tokens, projects and grants: kept in the database itself, so only a
         SQL store has them (a server's are managed on its machine or through its API)."""
@@ -185,6 +218,18 @@ class Backend:
 
         self.tracking  # noqa: B018  (builds the SQL store once, under the lock)
         return RunArtifacts(self._sql_tracking)
+
+    @cached_property
+    def prediction_files(self) -> PredictionFiles:
+        """The prediction log's files: under the artifact root, or through the server."""
+        if self.remote:
+            from keel.store.rest.prediction_files import RestPredictionFiles
+
+            return RestPredictionFiles(self._http)
+        from keel.artifacts.prediction_files import StoredPredictionFiles
+
+        assert self.artifact_root is not None
+        return StoredPredictionFiles.at(self.artifact_root)
 
     def quota_checked_artifacts(self) -> RunArtifacts:
         """Run artifacts whose uploads are cut off as they stream past their project's

@@ -148,5 +148,12 @@ DELETE_GROUP = Route("DELETE", "/api/v1/groups/{group}")
 ADD_MEMBER = Route("PUT", "/api/v1/groups/{group}/members/{principal}")
 REMOVE_MEMBER = Route("DELETE", "/api/v1/groups/{group}/members/{principal}")
 
+# the prediction log ---------------------------------------------------------------------
+PUT_PREDICTION_FILE = Route("PUT", "/api/v1/predictions/deployments/{deployment}/files/{name}")
+PUT_FEEDBACK_FILE = Route("PUT", "/api/v1/predictions/deployments/{deployment}/feedback/{name}")
+READ_PREDICTION_LOG = Route("GET", "/api/v1/predictions/deployments/{deployment}/rows")
+GET_PREDICTION = Route("GET", "/api/v1/predictions/{prediction_id}")
+GET_PREDICTION_LINEAGE = Route("GET", "/api/v1/predictions/{prediction_id}/lineage")
+
 ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
 """Every route above, in the order listed."""
