@@ -94,33 +94,56 @@ def _convert_column(spec: ColumnSpec, series: Any, *, typed: bool) -> tuple[Any,
     return None, _why_not(series, actual, expected)
 
 
+UNTYPED_CONVERSIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("int64", "int32"),  # when every value fits
+        ("int64", "float32"),
+        ("float64", "float32"),
+        ("string", "datetime"),  # ISO 8601 text
+    }
+)
+"""(actual, expected) conversions made by value for untyped input (JSON-like data, whose
+numbers carry no width), beside the lossless ``WIDENS_TO``."""
+
+
+def converts(actual: str, expected: str, *, typed: bool) -> bool:
+    """Whether values of Keel type ``actual`` may be given to a column of ``expected``:
+    losslessly always, and by value for untyped input (int64 to int32 still needs every
+    value to fit, see ``fits_int32``; string to datetime needs ISO 8601 text)."""
+    return expected in WIDENS_TO[actual] or (
+        not typed and (actual, expected) in UNTYPED_CONVERSIONS
+    )
+
+
 def _convert_untyped(series: Any, actual: str, expected: str) -> Any:
     """The by-value conversions allowed for untyped input, or None."""
     import pandas as pd
 
-    if actual == "int64" and expected == "int32":
-        low, high = series.min(), series.max()
-        if INT32_RANGE[0] <= low and high <= INT32_RANGE[1]:
-            return series.astype("int32")
+    if not converts(actual, expected, typed=False):
         return None
-    if actual in ("int64", "float64") and expected == "float32":
+    if expected == "int32":
+        return series.astype("int32") if fits_int32(series) else None
+    if expected == "float32":
         return series.astype("float32")
-    if actual == "string" and expected == "datetime":
-        try:
-            return pd.to_datetime(series, format="ISO8601")
-        except (TypeError, ValueError):
-            return None
-    return None
+    try:
+        return pd.to_datetime(series, format="ISO8601")
+    except (TypeError, ValueError):
+        return None
 
 
 def _why_not(series: Any, actual: str | None, expected: str) -> str:
-    got = describe_series(series)
+    has_nulls = actual is not None and bool(series.isna().any())
+    return why_not(actual, expected, got=describe_series(series), has_nulls=has_nulls)
+
+
+def why_not(actual: str | None, expected: str, *, got: str, has_nulls: bool = False) -> str:
+    """Why values of Keel type ``actual`` (described as ``got``) cannot go to a column of
+    ``expected``, as one phrase for an error message."""
     base = f"expected {expected}, got {got}"
     if actual is None:
         return base
     numeric = ("bool", "int32", "int64", "float32", "float64")
     if actual.startswith("float") and expected.startswith("int"):
-        has_nulls = bool(series.isna().any())
         return base + (
             " (it has missing values, which integer columns cannot hold)"
             if has_nulls
@@ -150,8 +173,11 @@ def _convert_array_column(spec: ColumnSpec, series: Any) -> tuple[Any, str | Non
             values.append(None)
             continue
         array = np.asarray(value)
-        if not _shape_matches(array.shape, spec.shape):
-            return None, f"row {position}: expected shape {_fmt(spec.shape)}, got {array.shape}"
+        if not shape_matches(array.shape, spec.shape):
+            return (
+                None,
+                f"row {position}: expected shape {format_shape(spec.shape)}, got {array.shape}",
+            )
         actual = from_numpy(array.dtype)
         if actual is None or spec.dtype not in WIDENS_TO[actual]:
             return None, f"row {position}: expected {spec.dtype} values, got {array.dtype}"
@@ -160,37 +186,45 @@ def _convert_array_column(spec: ColumnSpec, series: Any) -> tuple[Any, str | Non
 
 
 def _enforce_tensor(spec: TensorSpec, array: Any, *, typed: bool) -> Any:
-    problems: list[str] = []
-    actual = from_numpy(array.dtype)
-    expected = spec.dtype
-    converted = array
-    if actual != expected:
-        if actual is not None and expected in WIDENS_TO[actual]:
-            converted = array.astype(NUMPY_NAMES[expected])
-        elif not typed and actual == "float64" and expected == "float32":
-            converted = array.astype("float32")
-        elif not typed and actual == "int64" and expected == "int32" and _fits_int32(array):
-            converted = array.astype("int32")
-        else:
-            problems.append(f"expected a tensor of {expected}, got {array.dtype}")
-    if not _shape_matches(array.shape, spec.shape):
-        problems.append(f"expected shape {_fmt(spec.shape)}, got {array.shape}")
+    converted, problems = check_tensor(spec, array, typed=typed)
     if problems:
         raise _fail(problems)
     return converted
 
 
-def _fits_int32(array: Any) -> bool:
+def check_tensor(spec: TensorSpec, array: Any, *, typed: bool) -> tuple[Any, list[str]]:
+    """``array`` converted to the spec's dtype, and every problem found (none: it fits)."""
+    problems: list[str] = []
+    actual = from_numpy(array.dtype)
+    expected = spec.dtype
+    converted = array
+    if actual != expected:
+        if (
+            actual is not None
+            and actual != "string"  # no text to datetime for tensors
+            and converts(actual, expected, typed=typed)
+            and (expected != "int32" or actual == "int32" or fits_int32(array))
+        ):
+            converted = array.astype(NUMPY_NAMES[expected])
+        else:
+            problems.append(f"expected a tensor of {expected}, got {array.dtype}")
+    if not shape_matches(array.shape, spec.shape):
+        problems.append(f"expected shape {format_shape(spec.shape)}, got {array.shape}")
+    return converted, problems
+
+
+def fits_int32(values: Any) -> bool:
+    """Whether every value of a numpy array or pandas Series fits in int32."""
     return bool(
-        array.size == 0 or (array.min() >= INT32_RANGE[0] and array.max() <= INT32_RANGE[1])
+        values.size == 0 or (values.min() >= INT32_RANGE[0] and values.max() <= INT32_RANGE[1])
     )
 
 
-def _shape_matches(actual: Sequence[int], expected: Sequence[int]) -> bool:
+def shape_matches(actual: Sequence[int], expected: Sequence[int]) -> bool:
     if len(actual) != len(expected):
         return False
     return all(want in (-1, got) for got, want in zip(actual, expected, strict=True))
 
 
-def _fmt(shape: Sequence[int]) -> str:
+def format_shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join("any" if size == -1 else str(size) for size in shape) + ")"
