@@ -73,7 +73,7 @@ def log_cost_table(tools: dict[str, Figures]) -> list[str]:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:+.1f}%"
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def _log_checks(off: Figures, on: Figures) -> list[str]:
