@@ -15,7 +15,7 @@ trained model's. Figures go to ``bench/results/serving.{md,json}`` (a full run o
 server) or ``serving-partial.{md,json}``.
 
     .venv/bin/python bench/serving.py            # about 8 minutes
-    .venv/bin/python bench/serving.py --quick    # about 2 minutes: checks the harness
+    .venv/bin/python bench/serving.py --quick    # 2-3 minutes: checks the harness
     .venv/bin/python bench/serving.py --only keel,keel-log --quick
 """
 
