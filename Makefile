@@ -23,9 +23,10 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[sklearn]'
 	touch $(VENV)/.installed $@
 
-# The serving benchmark runs `keel serve` from this venv on a scikit-learn model.
+# The serving benchmarks run `keel serve` from this venv on a scikit-learn model, and a
+# monitor on it (bench/monitor_load.py); bench/monitoring.py needs the monitoring extra too.
 $(VENV)/.installed-serving: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[sklearn,serving]'
+	$(PIP) install -e '.[sklearn,serving,monitoring]'
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed-demo
@@ -41,6 +42,7 @@ bench: $(VENV)/.installed-serving
 	$(BIN)/python bench/data.py
 	$(BIN)/python bench/monitoring.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/monitor_load.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

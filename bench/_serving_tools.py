@@ -61,10 +61,13 @@ class ModelServer:
             self.venv.ensure()
 
 
-def run_model_script(python: Path | str, *args: str, env: dict[str, str] | None = None) -> Any:
-    """Run a ``serving_model.py`` phase with ``python``; its JSON answer."""
+def run_model_script(
+    python: Path | str, *args: str, env: dict[str, str] | None = None, script: Path = MODEL_SCRIPT
+) -> Any:
+    """Run a phase of ``script`` (``serving_model.py`` unless told) with ``python``; its
+    JSON answer."""
     done = subprocess.run(
-        [str(python), str(MODEL_SCRIPT), *args],
+        [str(python), str(script), *args],
         capture_output=True,
         text=True,
         env=loopback_env(env),
@@ -72,7 +75,7 @@ def run_model_script(python: Path | str, *args: str, env: dict[str, str] | None 
         timeout=600,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"serving_model.py {args[0]} failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{script.name} {args[0]} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -95,10 +98,12 @@ def _keel_prepare(folder: Path) -> None:
     run_model_script(KEEL_PYTHON, "keel", "--model", model, env=_keel_env(folder))
 
 
-def _keel_argv(sampling: float) -> Callable[[int, Path], list[str]]:
+def keel_argv(sampling: float, target: str = KEEL_MODEL_URI) -> Callable[[int, Path], list[str]]:
+    """``keel serve target`` with one worker and the prediction log at ``sampling``."""
+
     def argv(port: int, folder: Path) -> list[str]:
         return [
-            str(KEEL_PYTHON), "-m", "keel", "serve", KEEL_MODEL_URI,
+            str(KEEL_PYTHON), "-m", "keel", "serve", target,
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
             KEEL_SAMPLING_OPTION, str(sampling),
         ]  # fmt: skip
@@ -120,7 +125,7 @@ KEEL = ModelServer(
     route="/predict",
     encode=_keel_encode,
     decode=_predictions_field,
-    argv=_keel_argv(0),
+    argv=keel_argv(0),
     env=_keel_env,
     prepare=_keel_prepare,
     log_sampling=0.0,
@@ -133,7 +138,7 @@ KEEL_LOGGED = replace(
     KEEL,
     key="keel-log",
     label="Keel, log 100%",
-    argv=_keel_argv(1),
+    argv=keel_argv(1),
     log_sampling=1.0,
     notes=("the same with `--sampling 1`: every prediction written to the prediction log",),
 )

@@ -100,8 +100,11 @@ def write_bodies(server: ModelServer, spec: dict[str, Any], folder: Path) -> Bod
 # Load -------------------------------------------------------------------------------------
 
 
-def wrk(url: str, body: Path, connections: int, seconds: int) -> Figures:
-    """One wrk run (one thread) of POSTs of ``body``; figures from the Lua script's line."""
+def wrk(
+    url: str, body: Path, connections: int, seconds: int, *, bodies: Path | None = None
+) -> Figures:
+    """One wrk run (one thread) of POSTs of ``body``, or of each line of ``bodies`` in turn;
+    figures from the Lua script's line."""
     argv = [
         "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT,
         "-s", str(LOAD_SCRIPT), url,
@@ -110,7 +113,7 @@ def wrk(url: str, body: Path, connections: int, seconds: int) -> Figures:
         argv,
         capture_output=True,
         text=True,
-        env=loopback_env({"BENCH_BODY": str(body)}),
+        env=loopback_env({"BENCH_BODY": str(body), "BENCH_BODIES": str(bodies or "")}),
         timeout=seconds + 60,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -174,6 +177,12 @@ def start(server: ModelServer, folder: Path, bodies: Bodies) -> ServerProcess:
 def stop(process: ServerProcess) -> None:
     process.stop()
     _live.discard(process)
+
+
+def stop_all() -> None:
+    """Stop every server still up (a run that failed or was interrupted)."""
+    for process in list(_live):
+        stop(process)
 
 
 def check_answers(
@@ -288,7 +297,7 @@ def selected(only: str) -> list[ModelServer]:
     return [server for key, server in SERVERS.items() if key in keys]
 
 
-def _raise_on_signal(signum: int, _frame: object) -> None:
+def raise_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
@@ -298,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     servers = selected(args.only)
     if shutil.which("wrk") is None:
         raise SystemExit("the serving benchmark drives servers with wrk: apt-get install -y wrk")
-    signal.signal(signal.SIGTERM, _raise_on_signal)
-    signal.signal(signal.SIGHUP, _raise_on_signal)
+    signal.signal(signal.SIGTERM, raise_on_signal)
+    signal.signal(signal.SIGHUP, raise_on_signal)
     for server in servers:
         server.ensure_installed()
     results: Figures = {
@@ -314,8 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results.update(run(servers, settings, workdir))
     finally:
-        for process in list(_live):
-            stop(process)
+        stop_all()
         if args.keep:
             log(f"temporary files kept in {workdir}")
         else:

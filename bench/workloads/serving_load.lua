@@ -1,5 +1,6 @@
 -- wrk script for the serving benchmark: POST the JSON body in the file named by
--- BENCH_BODY on every request, and print the figures as one JSON line when done.
+-- BENCH_BODY on every request, or, when BENCH_BODIES names a file of bodies (one a line),
+-- each of those in turn; print the figures as one JSON line when done.
 --
 --   BENCH_BODY=row.json wrk -t1 -c8 -d10s --latency -s serving_load.lua http://127.0.0.1:PORT/predict
 
@@ -9,6 +10,20 @@ wrk.method = "POST"
 wrk.body = file:read("*a")
 file:close()
 wrk.headers["Content-Type"] = "application/json"
+
+local many = os.getenv("BENCH_BODIES")
+if many ~= nil and many ~= "" then
+  local requests, count, next_one = {}, 0, 0
+  for line in assert(io.lines(many), "BENCH_BODIES names no readable file: " .. many) do
+    count = count + 1
+    requests[count] = wrk.format(nil, nil, nil, line)
+  end
+  assert(count > 0, "BENCH_BODIES holds no body: " .. many)
+  request = function()
+    next_one = next_one % count + 1
+    return requests[next_one]
+  end
+end
 
 done = function(summary, latency, requests)
   local errors = summary.errors
