@@ -15,7 +15,7 @@ and p99 latency; the slowdown; the monitor's run time and rows read per run. Fig
 ``bench/results/monitor_load.{md,json}`` (``monitor_load-quick`` with ``--quick``).
 
     .venv/bin/python bench/monitor_load.py            # about 4 minutes
-    .venv/bin/python bench/monitor_load.py --quick    # about 1 minute: checks the harness
+    .venv/bin/python bench/monitor_load.py --quick    # 1-2 minutes: checks the harness
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class Settings:
     """How long each part runs (wrk takes whole seconds)."""
 
     rounds: int = 4
+    # longer than the prediction log's first flush (5 s), which imports its Parquet writer
     warmup_s: int = 10
     duration_s: int = 20
     interval_s: float = 1.0
@@ -74,7 +75,7 @@ class Settings:
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(rounds=2, warmup_s=3, duration_s=3)
+        return cls(rounds=2, warmup_s=6, duration_s=3)
 
 
 # The monitor's process --------------------------------------------------------------------
@@ -145,6 +146,7 @@ def monitor_figures(loop: Figures) -> Figures:
         "loop_s": loop["seconds"],
         "run_s_median": statistics.median(seconds) if seconds else None,
         "run_s_max": max(seconds, default=None),
+        "cpu_s": sum(run["cpu_s"] for run in runs),
         "rows_median": statistics.median(rows) if rows else None,
         "rows_min": min(rows, default=None),
         "rows_max": max(rows, default=None),
@@ -256,12 +258,20 @@ def summarize(phases: list[Figures]) -> Figures:
         "p99_change": p99_on / p99_off - 1 if p99_on is not None and p99_off else None,
         "monitor_runs": len(run_s),
         "monitor_errors": sum(len(m["errors"]) for m in monitors),
+        # the monitor's CPU time over its loops' time: the share of one core it took
+        "monitor_cpu_share": _share(
+            sum(m["cpu_s"] for m in monitors), sum(m["loop_s"] for m in monitors)
+        ),
         "monitor_run_s_median": statistics.median(run_s) if run_s else None,
         "monitor_run_s_max": max(run_s, default=None),
         "monitor_rows_median": statistics.median(rows) if rows else None,
         "monitor_rows_min": min(rows, default=None),
         "monitor_rows_max": max(rows, default=None),
     }
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
 
 
 def _percent(value: float | None) -> str:
@@ -317,6 +327,7 @@ def render(results: Figures) -> str:
         f"| monitor runs | — | {s['monitor_runs']} ({s['monitor_errors']} failed) | |",
         f"| monitor run time, median / max (s) | — | {format_number(s['monitor_run_s_median'])}"
         f" / {format_number(s['monitor_run_s_max'])} | |",
+        f"| monitor CPU while on (share of one core) | — | {_percent(s['monitor_cpu_share'])} | |",
         f"| rows read per run, median (min to max) | — | {format_number(s['monitor_rows_median'])}"
         f" ({format_number(s['monitor_rows_min'])} to {format_number(s['monitor_rows_max'])}) | |",
     ]
