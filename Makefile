@@ -23,18 +23,26 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[sklearn]'
 	touch $(VENV)/.installed $@
 
+# The serving benchmarks run `keel serve` from this venv on a scikit-learn model, and a
+# monitor on it (bench/monitor_load.py); bench/monitoring.py needs the monitoring extra too.
+$(VENV)/.installed-serving: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[sklearn,serving,monitoring]'
+	touch $(VENV)/.installed $@
+
 demo: $(VENV)/.installed-demo
 	$(BIN)/python examples/demo.py
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-serving
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/auth_http.py
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/data.py
 	$(BIN)/python bench/monitoring.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/monitor_load.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

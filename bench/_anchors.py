@@ -25,6 +25,7 @@ WORKLOADS_DIR = BENCH_DIR / "workloads"
 KEEL_VENV = REPO_DIR / ".venv"
 
 MLFLOW_VERSION = "3.17.2"
+BENTOML_VERSION = "1.4.40"
 FASTTRACKML_VERSION = "0.6.0"
 VENV_PYTHON = "python3.11"
 MARKER = ".bench-requirement"
@@ -38,8 +39,9 @@ class Venv:
     requirement: str
     # FastTrackML's wheel is a Go binary; its Python dependency (an old MLflow) is unused.
     no_deps: bool = False
-    # Further pins installed with it (Evidently 0.7 fails to import under pandas 3).
-    pins: tuple[str, ...] = ()
+    # Further packages installed beside the requirement (scikit-learn for a model; pandas<3
+    # for Evidently 0.7, which fails to import under pandas 3).
+    extras: tuple[str, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -53,7 +55,7 @@ class Venv:
         """The requirement, and for Keel's own editable install its pyproject's digest
         (a changed extra must reinstall)."""
         if "--editable" not in self.requirement:
-            return " ".join((self.requirement, *self.pins))
+            return " ".join((self.requirement, *self.extras))
         digest = hashlib.sha256((REPO_DIR / "pyproject.toml").read_bytes()).hexdigest()[:16]
         return f"{self.requirement} pyproject:{digest}"
 
@@ -71,11 +73,12 @@ class Venv:
         pip = [str(self.bin("python")), "-m", "pip", "install", "--quiet"]
         if self.no_deps:
             pip.append("--no-deps")
-        subprocess.run([*pip, self.requirement, *self.pins], check=True)
+        subprocess.run([*pip, self.requirement, *self.extras], check=True)
         (self.path / MARKER).write_text(self.stamp + "\n")
 
 
 MLFLOW_VENV = Venv("mlflow", f"mlflow=={MLFLOW_VERSION}")
+BENTOML_VENV = Venv("bentoml", f"bentoml=={BENTOML_VERSION}", extras=("scikit-learn",))
 FASTTRACKML_VENV = Venv("fasttrackml", f"fasttrackml=={FASTTRACKML_VERSION}", no_deps=True)
 
 Seeder = Callable[[Path, str, list[SeedRun]], None]

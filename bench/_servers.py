@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -60,6 +61,20 @@ def is_healthy(url: str) -> bool:
         return False
 
 
+def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
+    """POST ``body``; (status, answer), status 0 when nothing answered (not up yet)."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type}
+    )
+    try:
+        with _NO_PROXY_OPENER.open(request, timeout=30) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return 0, b""
+
+
 @dataclass(eq=False)
 class ServerProcess:
     """One started server; use :func:`start_server` to make one."""
@@ -73,8 +88,8 @@ class ServerProcess:
     log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def memory(self) -> dict[str, float]:
-        """Resident (RSS) and proportional (PSS) memory of the server's session, in MiB."""
-        processes = session_processes(self.process.pid)
+        """Resident (RSS) and proportional (PSS) memory of the server's processes, in MiB."""
+        processes = server_processes(self.process.pid)
         rss, pss = session_memory_kib(processes)
         return {"rss_mib": rss / 1024, "pss_mib": pss / 1024, "processes": len(processes)}
 
@@ -82,13 +97,18 @@ class ServerProcess:
         return tail(self.log_path, lines)
 
     def stop(self) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
+        """SIGTERM the process group, then SIGKILL whatever is left after a grace period,
+        including descendants that left the group (a server's own session)."""
+        strays = [int(proc.name) for proc in server_processes(self.process.pid)]
         _signal_group(self.process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=STOP_GRACE_S)
         _signal_group(self.process.pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.wait(timeout=STOP_GRACE_S)
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         if self.log_file is not None:
             self.log_file.close()
 
@@ -108,8 +128,12 @@ def start_server(
     cwd: Path,
     timeout_s: float = 120.0,
     env: dict[str, str] | None = None,
+    ready: Callable[[ServerProcess], bool] | None = None,
+    poll_s: float = HEALTH_POLL_S,
 ) -> ServerProcess:
-    """Spawn ``argv`` and return once ``health_path`` answers 200; raise with the log tail."""
+    """Spawn ``argv`` and return once ``health_path`` answers 200 (or ``ready(server)`` is
+    true, e.g. a first prediction answered), polling every ``poll_s``; raise with the log
+    tail. ``startup_s`` is the time from spawning to that first answer."""
     log_file = log_path.open("ab")
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -126,22 +150,28 @@ def start_server(
         name, process, base_url, base_url + health_path, log_path, log_file=log_file
     )
     try:
-        server.startup_s = _wait_healthy(server, start, timeout_s)
+        server.startup_s = _wait_healthy(server, start, timeout_s, ready, poll_s)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_healthy(server: ServerProcess, start: float, timeout_s: float) -> float:
+def _wait_healthy(
+    server: ServerProcess,
+    start: float,
+    timeout_s: float,
+    ready: Callable[[ServerProcess], bool] | None,
+    poll_s: float,
+) -> float:
     deadline = start + timeout_s
     while time.perf_counter() < deadline:
-        if is_healthy(server.health_url):
+        if ready(server) if ready is not None else is_healthy(server.health_url):
             return time.perf_counter() - start
         code = server.process.poll()
         if code is not None:
             raise ServerError(f"{server.name} exited with {code}:\n{server.log_tail()}")
-        time.sleep(HEALTH_POLL_S)
+        time.sleep(poll_s)
     raise ServerError(
         f"{server.name} not healthy at {server.health_url} after {timeout_s:.0f}s:\n"
         f"{server.log_tail()}"
@@ -162,6 +192,28 @@ def session_processes(session_id: int) -> list[Path]:
     return found
 
 
+def server_processes(session_id: int) -> list[Path]:
+    """The session's live processes and their descendants, also those that started a
+    session of their own (BentoML's workers do)."""
+    parents: dict[int, int] = {}
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent, session = _parent_and_session(entry)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # the process ended while we looked
+        parents[int(entry.name)] = parent
+        if session == session_id:
+            found.add(int(entry.name))
+    while True:
+        children = {pid for pid, parent in parents.items() if parent in found} - found
+        if not children:
+            return [Path(f"/proc/{pid}") for pid in sorted(found)]
+        found |= children
+
+
 def session_memory_kib(processes: list[Path]) -> tuple[int, int]:
     """(RSS, PSS) summed over ``processes``.
 
@@ -178,10 +230,14 @@ def session_memory_kib(processes: list[Path]) -> tuple[int, int]:
 
 
 def _session_of(proc_dir: Path) -> int:
+    return _parent_and_session(proc_dir)[1]
+
+
+def _parent_and_session(proc_dir: Path) -> tuple[int, int]:
     stat = (proc_dir / "stat").read_text()
     # Fields after the parenthesised command: state ppid pgrp session ...
     after_comm = stat[stat.rindex(")") + 2 :].split()
-    return int(after_comm[3])
+    return int(after_comm[1]), int(after_comm[3])
 
 
 def _field_kib(path: Path, name: str) -> int:

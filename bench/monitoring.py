@@ -39,7 +39,7 @@ from _monitoring_data import CATEGORICAL, NUMERIC
 from _report import format_number, machine_summary
 
 EVIDENTLY_VERSION = ">=0.7,<0.8"
-EVIDENTLY_VENV = Venv("evidently", f"evidently{EVIDENTLY_VERSION}", pins=("pandas<3",))
+EVIDENTLY_VENV = Venv("evidently", f"evidently{EVIDENTLY_VERSION}", extras=("pandas<3",))
 WORKLOAD = Path(__file__).resolve().parent / "workloads" / "monitoring_workload.py"
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL = {"sizes": [100_000, 1_000_000], "seeds": 5, "stream_rows": 10_000_000}
