@@ -6,6 +6,7 @@
         --channel slack=https://hooks.slack.com/services/T/B/X
     keel monitors run fraud-drift
     keel monitors show fraud-drift
+    keel monitors drift train.parquet window.parquet --html report.html
 """
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ from typing import Any
 
 import typer
 
+from keel.cli import monitors_drift
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, when
 from keel.errors import InvalidArgument
 
-app = typer.Typer(help="Monitor deployments for drift, with alerts.", no_args_is_help=True)
+app = typer.Typer(
+    help="Drift and performance: compare two files now (drift), or monitor a deployment "
+    "on a schedule, with alerts (create, run, show, ...).",
+    no_args_is_help=True,
+)
+app.command("drift")(monitors_drift.drift)
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

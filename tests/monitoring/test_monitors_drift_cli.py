@@ -1,4 +1,4 @@
-"""``keel monitoring drift`` through the real command."""
+"""``keel monitors drift`` through the real command."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
 def test_drift_prints_a_table_and_writes_the_report_and_profile(tmp_path: Path) -> None:
     ref, cur = _files(tmp_path)
     html, profile = tmp_path / "report.html", tmp_path / "profile.json"
-    app = build_app("monitoring")
-    args = ["monitoring", "drift", str(ref), str(cur), "--html", str(html)]
+    app = build_app("monitors")
+    args = ["monitors", "drift", str(ref), str(cur), "--html", str(html)]
     result = runner.invoke(app, [*args, "--save-reference", str(profile)])
     assert result.exit_code == 0, result.output
     assert "wasserstein" in result.output and "jensenshannon" in result.output
@@ -33,7 +33,7 @@ def test_drift_prints_a_table_and_writes_the_report_and_profile(tmp_path: Path) 
     assert json.loads(profile.read_text())["format"].startswith("keel.monitoring.reference/")
 
     again = runner.invoke(
-        app, ["monitoring", "drift", str(profile), str(cur), "--columns", "age,size", "--json"]
+        app, ["monitors", "drift", str(profile), str(cur), "--columns", "age,size", "--json"]
     )
     assert again.exit_code == 0, again.output
     data = json.loads(again.output)
@@ -44,7 +44,16 @@ def test_drift_prints_a_table_and_writes_the_report_and_profile(tmp_path: Path) 
 def test_drift_names_a_missing_file(tmp_path: Path) -> None:
     ref, _ = _files(tmp_path)
     result = runner.invoke(
-        build_app("monitoring"), ["monitoring", "drift", str(ref), str(tmp_path / "no.parquet")]
+        build_app("monitors"), ["monitors", "drift", str(ref), str(tmp_path / "no.parquet")]
     )
     assert result.exit_code != 0
     assert "no such Parquet file" in str(result.exception)
+
+
+def test_drift_lives_beside_the_monitor_commands_in_one_group() -> None:
+    app = build_app()
+    listed = runner.invoke(app, ["monitors", "--help"])
+    assert listed.exit_code == 0, listed.output
+    for command in ("drift", "create", "run", "show", "alerts"):
+        assert command in listed.output
+    assert runner.invoke(app, ["monitoring", "drift", "--help"]).exit_code != 0

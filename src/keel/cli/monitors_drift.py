@@ -1,4 +1,5 @@
-"""``keel monitoring``"""
+"""``keel monitors drift``: compare two files (or a saved reference profile and a file) now,
+without a monitor or a server."""
 
 from __future__ import annotations
 
@@ -8,13 +9,7 @@ import typer
 
 from keel.cli.output import Json, print_json, print_table
 
-app = typer.Typer(
-    help="Compare a window of data with a reference: drift and data quality.",
-    no_args_is_help=True,
-)
 
-
-@app.command("drift")
 def drift(
     reference: str = typer.Argument(
         ..., help="The reference: a Parquet file, or a profile saved with --save-reference."
