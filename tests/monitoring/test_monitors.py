@@ -311,3 +311,22 @@ def test_performance_from_labels_that_arrive_later(
     assert [n["status"] for n in later.notifications] == ["firing"]
     (series,) = local.monitors.results("fraud-quality", column="metric:accuracy")[-1:]
     assert series.score == pytest.approx(0.76)
+
+
+def test_a_file_reference_is_checked_at_create_and_kept_absolute(
+    local: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reference(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFound, match=r"'file:missing.parquet': no such file .* datasets:/"):
+        local.monitors.create("m", deployment="fraud-api", reference="file:missing.parquet")
+    with pytest.raises(InvalidArgument, match=r"a \.parquet table or a \.json reference profile"):
+        local.monitors.create("m", deployment="fraud-api", reference="file:reference.csv")
+    assert local.monitors.list_monitors() == []
+
+    local.monitors.create("m", deployment="fraud-api", reference="file:reference.parquet")
+    assert local.monitors.get("m").spec.reference == f"file:{tmp_path / 'reference.parquet'}"
+    _write_predictions(local, "fraud-api", int(time.time() * 1000) - 60_000, shift=30.0)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")  # a later run from another folder finds it
+    assert local.monitors.run("m").result["dataset"]["drifted"] is True

@@ -166,6 +166,12 @@ class LocalMonitors:
             settings=self.settings,
             performance=performance,
         )
+        if spec.reference.startswith("file:"):
+            from dataclasses import replace
+
+            from keel.monitoring.backend_sources import absolute_file_reference
+
+            spec = replace(spec, reference=absolute_file_reference(spec.reference))
         return self.store.create(spec, actor=self.actor, now=now_ms())
 
     def get(self, name: str) -> Monitor:
