@@ -57,3 +57,28 @@ def test_drift_lives_beside_the_monitor_commands_in_one_group() -> None:
     for command in ("drift", "create", "run", "show", "alerts"):
         assert command in listed.output
     assert runner.invoke(app, ["monitoring", "drift", "--help"]).exit_code != 0
+
+
+def test_tests_and_thresholds_per_column_and_the_notes(tmp_path: Path) -> None:
+    ref, _ = _files(tmp_path)
+    small = tmp_path / "small.parquet"
+    make_table(5, seed=3).to_parquet(small, index=False)
+    app = build_app("monitors")
+    noisy = runner.invoke(app, ["monitors", "drift", str(ref), str(small), "--columns", "age"])
+    assert noisy.exit_code == 0, noisy.output
+    assert "Note: the current window has only 5 rows" in noisy.output
+    args = ["monitors", "drift", str(ref), str(small), "--columns", "age,size"]
+    chosen = runner.invoke(app, [*args, "--test", "age=ks", "--threshold", "size=0.3", "--json"])
+    assert chosen.exit_code == 0, chosen.output
+    data = json.loads(chosen.output)
+    assert [(c["test"], c["threshold"]) for c in data["columns"]] == [
+        ("ks", 0.05),
+        ("jensenshannon", 0.3),
+    ]
+    for bad, message in [
+        (["--test", "age"], "--test 'age': must be COLUMN=VALUE"),
+        (["--threshold", "age=high"], "--threshold age=high: the threshold must be a number"),
+        (["--test", "age=foo"], "unknown test 'foo'"),
+    ]:
+        refused = runner.invoke(app, [*args, *bad])
+        assert refused.exit_code != 0 and message in str(refused.exception), bad

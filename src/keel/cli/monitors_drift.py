@@ -4,6 +4,7 @@ without a monitor or a server."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,6 +18,12 @@ def drift(
     current: str = typer.Argument(..., help="The current window: a Parquet file."),
     columns: str | None = typer.Option(
         None, "--columns", help="Comma-separated columns to compare (default: all)."
+    ),
+    tests: list[str] = typer.Option(
+        [], "--test", help="COLUMN=TEST (ks, chisquare, z, psi, wasserstein, jensenshannon)."
+    ),
+    thresholds: list[str] = typer.Option(
+        [], "--threshold", help="COLUMN=VALUE: the column's threshold for its test."
     ),
     as_json: bool = Json,
     html: Path | None = typer.Option(
@@ -41,7 +48,15 @@ def drift(
         profile = ReferenceProfile.of(reference, names)
     if save_reference is not None:
         profile.save(save_reference)
-    result = compare(profile, current, columns=names)
+    result = compare(
+        profile,
+        current,
+        columns=names,
+        tests=dict(_pair(t, "--test", "amount=ks") for t in tests),
+        thresholds={
+            c: _number(v, c) for c, v in (_pair(t, "--threshold", "amount=0.2") for t in thresholds)
+        },
+    )
     if html is not None:
         html.write_text(result.to_html(), encoding="utf-8")
     if as_json:
@@ -49,17 +64,20 @@ def drift(
         return
     from rich.markup import escape
 
+    from keel.monitoring.notes import drift_rule
+
     print_table(
         None,
-        ["column", "kind", "test", "score", "threshold", "drifted"],
+        ["column", "kind", "test", "score", "drifts when", "verdict", "nulls (ref)"],
         [
             [
                 escape(c.column),
                 c.kind,
                 c.test or "-",
-                c.status if c.score is None else f"{c.score:.4g}",
-                "-" if c.threshold is None else f"{c.threshold:g}",
-                "yes" if c.drifted else "no",
+                "-" if c.score is None else f"{c.score:.4g}",
+                drift_rule(c.test, c.threshold),
+                c.status if c.status != "ok" else "DRIFT" if c.drifted else "ok",
+                _nulls(c.quality),
             ]
             for c in result.columns
         ],
@@ -71,5 +89,34 @@ def drift(
         verdict = "drifted" if dataset.drifted else "no drift"
         typer.echo(
             f"Dataset: {verdict} ({dataset.drifted_columns} of {dataset.columns} columns, "
-            f"share {dataset.share:.2f}, threshold {dataset.threshold:g})."
+            f"share {dataset.share:.2f}, drifts at {dataset.threshold:g}); reference "
+            f"{dataset.reference_rows:,} rows, current {dataset.current_rows:,} rows."
         )
+    for line in [*result.violations, *result.notes]:
+        typer.echo(f"Note: {line}")
+
+
+def _pair(text: str, option: str, example: str) -> tuple[str, str]:
+    from keel.errors import InvalidArgument
+
+    column, sep, value = text.partition("=")
+    if not sep or not column.strip() or not value.strip():
+        raise InvalidArgument(f"{option} {text!r}: must be COLUMN=VALUE, e.g. {example}")
+    return column.strip(), value.strip()
+
+
+def _number(text: str, column: str) -> float:
+    from keel.errors import InvalidArgument
+
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidArgument(
+            f"--threshold {column}={text}: the threshold must be a number"
+        ) from None
+
+
+def _nulls(quality: Any) -> str:
+    if quality is None or quality.rows == 0:
+        return "-"
+    return f"{quality.null_share:.0%} ({quality.reference_null_share:.0%})"
