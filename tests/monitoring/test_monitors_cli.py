@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keel.cli.monitors import parse_rule, sparkline
+from keel.cli.monitors import every_text, parse_rule, sparkline
 from keel.client import Client
 from keel.errors import InvalidArgument
 from monitoring.receivers import SECRET, Receiver
@@ -100,5 +100,14 @@ def test_rule_option_and_sparkline() -> None:
     }
     with pytest.raises(InvalidArgument, match="for=N"):
         parse_rule("x=dataset.drifted;every=2")
-    assert sparkline([0.0, 0.5, 1.0, None]) == "▁▅█ "
+    assert sparkline([0.0, 0.5, 1.0, None]) == "▁▅█ "  # a metric: smallest to largest
     assert sparkline([None, None]) == "  "
+    # A drift score is drawn from none to twice its threshold: steady drift stays high,
+    # a calm series low, whatever the spread between windows.
+    assert sparkline([1.0, 1.0, 1.0], threshold=0.5) == "███"
+    assert sparkline([0.01, 0.01], threshold=0.1) == "▁▁"
+    assert sparkline([0.05, 0.1, 0.2], threshold=0.1) == "▃▅█"
+    # A p-value: smaller is more drift, so it is drawn as -log10(p).
+    assert sparkline([0.9, 0.05, 1e-300], threshold=0.05, test="ks") == "▁▁█"
+    assert sparkline([0.9, 0.05, 0.0025], threshold=0.05, test="ks") == "▁▅█"
+    assert [every_text(s) for s in (3600, 900, 86400, 90)] == ["1h", "15m", "1d", "90s"]

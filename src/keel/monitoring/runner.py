@@ -174,7 +174,14 @@ def _rows(result: Mapping[str, Any], start: int, end: int, count: int) -> list[R
     dataset = result["dataset"]
     rows = [
         ResultRow(
-            start, end, None, "share", dataset.get("share"), None, bool(dataset["drifted"]), count
+            start,
+            end,
+            None,
+            "share",
+            dataset.get("share"),
+            dataset.get("threshold"),
+            bool(dataset["drifted"]),
+            count,
         )
     ]
     for column in result["columns"]:
