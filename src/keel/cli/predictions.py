@@ -74,6 +74,11 @@ def list_predictions(
     if json:
         print_json(rows)
         return
+    if not rows:
+        window = f" from {since}" if since else ""
+        window += f" until {until}" if until else ""
+        typer.echo(f"no predictions of {deployment!r}{window}", err=True)
+        return
     print_table(
         None,
         ["prediction id", "time", "model", "prediction", "latency ms", "inputs"],
