@@ -3,6 +3,8 @@ note that explains what the verdict alone does not say."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,3 +89,15 @@ def test_the_rule_reads_the_way_the_test_decides() -> None:
     assert drift_rule("chisquare", 0.05) == "p < 0.05"
     assert drift_rule("wasserstein", 0.1) == "≥ 0.1"
     assert drift_rule(None, None) == "-"
+
+
+def test_the_report_shows_the_rule_the_spread_and_the_notes() -> None:
+    rng = np.random.default_rng(5)
+    plan = rng.choice(["a", "b", "c", "<new>"], N, p=[0.45, 0.3, 0.2, 0.05])
+    current = _table(N, seed=1, x=rng.normal(0, 2, N), plan=plan)
+    html = drift(REFERENCE, current).to_html()
+    assert "<th>drifts when</th>" in html and "<td>≥ 0.1</td>" in html
+    std = float(current["x"].std(ddof=0))
+    assert re.search(rf"mean -?0\.0\d+ \(ref -?0\.0\d+\)<br>std {std:.4g} \(ref 0\.99\d*\)", html)
+    assert "To read with the verdicts:" in html
+    assert "plan: 1 value(s) the reference never had" in html and "&#x27;&lt;new&gt;&#x27;" in html

@@ -83,17 +83,23 @@ def _row(entry: ColumnDrift, result: DriftResult) -> str:
         "-" if entry.score is None else f"{entry.score:.4g}",
         escape(drift_rule(entry.test, entry.threshold)),
         verdict,
-        _quality(entry),
+        _quality(entry, sketch[0] if sketch else None),
         chart,
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _quality(entry: ColumnDrift) -> str:
+def _quality(entry: ColumnDrift, ref: Any) -> str:
+    """The window's counts beside the reference's: nulls, and for a numeric column its
+    mean and std (a change of spread alone shows here)."""
     q = entry.quality
     if q is None:
         return ""
-    parts = [f"nulls {q.null_share:.1%}"]
+    parts = [f"nulls {q.null_share:.1%} (ref {q.reference_null_share:.1%})"]
+    if isinstance(ref, NumericReference) and ref.count and q.mean is not None:
+        parts.append(f"mean {q.mean:.4g} (ref {ref.mean:.4g})")
+        if q.std is not None:
+            parts.append(f"std {q.std:.4g} (ref {ref.std:.4g})")
     if q.posinf or q.neginf:
         parts.append(f"+inf {q.posinf:,}, -inf {q.neginf:,}")
     if q.below_min or q.above_max:
