@@ -179,6 +179,8 @@ def test_bad_monitors_are_refused_and_nothing_is_kept(
         ({"channels": [{"kind": "webhook", "url": receiver.url, "secret": "short"}]},
          InvalidArgument, "at least 16 bytes"),
         ({"channels": [{"kind": "pager"}]}, InvalidArgument, "kind 'pager'"),
+        ({"tests": {"amount": "foo"}}, InvalidArgument,
+         r"tests\['amount'\]: unknown test 'foo'; choose one of ks, chisquare"),
         ({"channels": [{"kind": "email", "to": ["a@example.com"]}]},
          InvalidArgument, "KEEL_SMTP_URL"),
     ]  # fmt: skip
@@ -193,6 +195,8 @@ def test_bad_monitors_are_refused_and_nothing_is_kept(
         _create(local, receiver, reference, name="once")
     with pytest.raises(NotFound, match="no such monitor"):
         local.monitors.run("never-made")
+    with pytest.raises(InvalidArgument, match="alert status 'open': must be firing or resolved"):
+        local.monitors.alerts(status="open")
 
 
 def test_secrets_never_leave_the_store(local: Client, receiver: Receiver, tmp_path: Path) -> None:
@@ -241,6 +245,12 @@ def test_through_a_server_the_scheduler_runs_due_monitors(
         assert remote.monitors.get("fraud-drift").to_dict()["channels"][0]["secret"] == "***"
         run = remote.monitors.run("fraud-drift")  # on demand too, answered by the server
         assert run.result["dataset"]["drifted"] is True
+        with pytest.raises(InvalidArgument, match="alert status 'open'"):
+            remote.monitors.alerts(status="open")
+        with pytest.raises(InvalidArgument, match="unknown test 'foo'"):
+            remote.monitors.create(
+                "bad", deployment="fraud-api", reference="datasets:/a@1", tests={"a": "foo"}
+            )
         with pytest.raises(InvalidArgument, match="comparison"):
             remote.monitors.create(
                 "bad", deployment="fraud-api", reference="file:/x.parquet",

@@ -26,6 +26,7 @@ from keel.entities.monitor import (
     MonitorRun,
     MonitorSpec,
     ResultRow,
+    check_alert_status,
     parse_duration,
 )
 from keel.errors import Conflict, InvalidArgument
@@ -116,6 +117,15 @@ def check_spec(
         isinstance(tests, Mapping) and all(isinstance(v, str) for v in tests.values())
     ):
         raise InvalidArgument("monitor tests: a mapping of column name to test name")
+    if tests:
+        from keel.monitoring.stattests import TESTS
+
+        for column, test in tests.items():
+            if test not in TESTS:
+                raise InvalidArgument(
+                    f"monitor tests[{column!r}]: unknown test {test!r}; choose one of "
+                    f"{', '.join(TESTS)}"
+                )
     return MonitorSpec(
         name=name,
         deployment=deployment,
@@ -211,8 +221,7 @@ class LocalMonitors:
         return self.store.results(name, since=since, column=column, limit=limit)
 
     def alerts(self, monitor: str | None = None, status: str | None = None) -> list[AlertRecord]:
-        if status is not None and status not in ("firing", "resolved"):
-            raise InvalidArgument(f"alert status {status!r}: firing or resolved")
+        check_alert_status(status)
         return self.store.alerts(monitor, status)
 
     def events(
