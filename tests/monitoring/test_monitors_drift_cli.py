@@ -79,6 +79,8 @@ def test_tests_and_thresholds_per_column_and_the_notes(tmp_path: Path) -> None:
         (["--test", "age"], "--test 'age': must be COLUMN=VALUE"),
         (["--threshold", "age=high"], "--threshold age=high: the threshold must be a number"),
         (["--test", "age=foo"], "unknown test 'foo'"),
+        (["--save-reference", str(tmp_path / "p.parquet")], "p.parquet: must end in .json"),
+        (["--html", str(tmp_path / "no" / "r.html")], f"no such folder {tmp_path / 'no'}"),
     ]:
         refused = runner.invoke(app, [*args, *bad])
         assert refused.exit_code != 0 and message in str(refused.exception), bad

@@ -41,6 +41,8 @@ def drift(
     from keel.monitoring import drift as compare
 
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    _check_output(html, "--html", ".html")
+    _check_output(save_reference, "--save-reference", ".json")
     if reference.endswith(".json"):
         profile = ReferenceProfile.load(reference)
         profile = profile if names is None else profile.select(names)
@@ -94,6 +96,18 @@ def drift(
         )
     for line in [*result.violations, *result.notes]:
         typer.echo(f"Note: {line}")
+
+
+def _check_output(path: Path | None, option: str, suffix: str) -> None:
+    """Refuse, before any work, a file that could not be written or read back."""
+    from keel.errors import InvalidArgument
+
+    if path is None:
+        return
+    if path.suffix != suffix:
+        raise InvalidArgument(f"{option} {path}: must end in {suffix}")
+    if not path.parent.is_dir():
+        raise InvalidArgument(f"{option} {path}: no such folder {path.parent}")
 
 
 def _pair(text: str, option: str, example: str) -> tuple[str, str]:
