@@ -158,6 +158,8 @@ def sparkline(
         return " " * len(values)
     if threshold is None:
         low, high = min(known), max(known)
+        if high == low:  # a steady metric: level, halfway up
+            return "".join(" " if v is None else SPARKS[len(SPARKS) // 2 - 1] for v in values)
     else:
         low, high = 0.0, max(max(known), 2 * threshold)
     span = high - low
@@ -224,6 +226,7 @@ def show(
         latest = by_end[max(by_end)]
         scores = [by_end[e].score if e in by_end else None for e in ends]
         drifted = sum(1 for e in ends if e in by_end and by_end[e].drifted)
+        metric = column is not None and column.startswith("metric:")
         table.append(
             (
                 "(dataset: share drifted)" if column is None else column,
@@ -235,10 +238,8 @@ def show(
                 if latest.score is not None
                 else "",
                 drift_rule(latest.test, latest.threshold) if latest.threshold is not None else "",
-                "DRIFT" if latest.drifted else "ok",
-                ""
-                if column is not None and column.startswith("metric:")
-                else f"{drifted} of {len(ends)}",
+                "" if metric else "DRIFT" if latest.drifted else "ok",
+                "" if metric else f"{drifted} of {len(ends)}",
             )
         )
     print_table(

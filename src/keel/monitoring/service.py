@@ -198,7 +198,10 @@ class LocalMonitors:
         at = now_ms() if at_ms is None else at_ms
         monitor = self.store.claim(name, at, LEASE_MS)
         if monitor is None:
-            raise Conflict(f"monitor {name!r}: a run is already in progress")
+            raise Conflict(
+                f"monitor {name!r}: a run is already in progress (another client's, or the "
+                "server's schedule); its results show in keel monitors show once it ends"
+            )
         return run_monitor(self.store, monitor, self.sources, now_ms=at, actor=self.actor)
 
     def due(self, at_ms: int) -> list[Monitor]:
