@@ -286,11 +286,27 @@ def test_a_model_versions_training_data_is_a_reference(
     logged = local.log_model(bare.run_id, model)
     local.end_run(bare.run_id)
     local.registry.register_model(logged.model_uri, "bare")
-    _create(local, receiver, "models:/bare/1", name="bare-drift")
     with pytest.raises(NotFound, match="has no single training dataset"):
-        local.monitors.run("bare-drift", at_ms=T0 + 120_000)
-    # The failed run let go of its claim: the next one may run it.
-    assert local.backend.monitors.claim("bare-drift", T0 + 130_000, 1000) is not None
+        _create(local, receiver, "models:/bare/1", name="bare-drift")
+    with pytest.raises(NotFound, match=r"'datasets:/fraud-train@7': no dataset version"):
+        _create(local, receiver, "datasets:/fraud-train@7", name="typo-drift")
+    with pytest.raises(
+        NotFound, match="'models:/fraud/9': version 9 of model 'fraud': no such version"
+    ):
+        _create(local, receiver, "models:/fraud/9", name="typo-drift")
+    assert [m.name for m in local.monitors.list_monitors()] == ["fraud-drift"]
+
+
+def test_a_failed_run_lets_go_of_its_claim(
+    local: Client, receiver: Receiver, tmp_path: Path
+) -> None:
+    reference = _reference(tmp_path)
+    _create(local, receiver, reference, name="gone-drift")
+    Path(reference[len("file:") :]).unlink()  # removed after the monitor was made
+    _write_predictions(local, "fraud-api", T0 + 60_000, shift=40.0)
+    with pytest.raises(NotFound, match="no such file"):
+        local.monitors.run("gone-drift", at_ms=T0 + 120_000)
+    assert local.backend.monitors.claim("gone-drift", T0 + 130_000, 1000) is not None
 
 
 def test_performance_from_labels_that_arrive_later(

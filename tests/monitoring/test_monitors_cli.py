@@ -124,6 +124,9 @@ def test_show_draws_several_windows(tmp_path: Path) -> None:
         "--every", "1h", "--performance", "classifier",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
+    fresh = _keel(tmp_path, "show", "pay").stdout
+    assert "no runs yet: keel server runs it on its schedule" in fresh
+    assert "run it now with: keel monitors run pay" in fresh and "windows" not in fresh
     local = Client(f"sqlite:///{tmp_path / 'keel.db'}", settings=_settings(tmp_path))
     try:
         for back, shift in ((3, 0.0), (2, 20.0), (1, 40.0)):

@@ -216,6 +216,11 @@ def show(
         f"{monitor.spec.reference}, every {every_text(monitor.spec.every_seconds)}, next run "
         f"{when(monitor.next_run_at)}"
     )
+    if not ends:
+        typer.echo(
+            f"no runs yet: keel server runs it on its schedule (next at "
+            f"{when(monitor.next_run_at)}); run it now with: keel monitors run {monitor.name}"
+        )
     series: dict[str | None, dict[int, Any]] = {}
     for r in rows:
         if r.window_end in ends:
@@ -242,19 +247,9 @@ def show(
                 "" if metric else f"{drifted} of {len(ends)}",
             )
         )
-    print_table(
-        None,
-        [
-            "column",
-            "test",
-            f"last {len(ends)} windows",
-            "score",
-            "drifts when",
-            "latest",
-            "drifted",
-        ],
-        table,
-    )
+    if ends:
+        header = ["column", "test", f"last {len(ends)} windows", "score", "drifts when"]
+        print_table(None, [*header, "latest", "drifted"], table)
     if alerts:
         print_table(
             "alerts",

@@ -54,12 +54,39 @@ def backend_sources(
 
         return read(backend.prediction_files, deployment, since_ms, None).collect()
 
+    def check_reference(reference: str) -> str:
+        if reference.startswith("file:"):
+            return absolute_file_reference(reference)
+        if reference.startswith("models:/"):
+            try:
+                training = training_data_of(backend, reference)
+            except NotFound as error:
+                if str(error).startswith("monitor reference"):
+                    raise
+                raise NotFound(f"monitor reference {reference!r}: {error}") from None
+            _dataset_exists(backend, training, reference)
+        elif reference.startswith("datasets:/"):
+            _dataset_exists(backend, reference, reference)
+        return reference
+
     return Sources(
         read_window=read_window,
         load_reference=load_reference,
         channel=channel,
         read_feedback=read_feedback,
+        check_reference=check_reference,
     )
+
+
+def _dataset_exists(backend: Backend, dataset_uri: str, reference: str) -> None:
+    name, _, version = dataset_uri[len("datasets:/") :].rpartition("@")
+    try:
+        backend.datasets.get_dataset_version(name, int(version))
+    except NotFound:
+        raise NotFound(
+            f"monitor reference {reference!r}: no dataset version {dataset_uri} in this store "
+            "(keel data list shows what there is)"
+        ) from None
 
 
 def _file_reference(reference: str) -> Any:

@@ -176,12 +176,10 @@ class LocalMonitors:
             settings=self.settings,
             performance=performance,
         )
-        if spec.reference.startswith("file:"):
+        if self.sources.check_reference is not None:
             from dataclasses import replace
 
-            from keel.monitoring.backend_sources import absolute_file_reference
-
-            spec = replace(spec, reference=absolute_file_reference(spec.reference))
+            spec = replace(spec, reference=self.sources.check_reference(spec.reference))
         return self.store.create(spec, actor=self.actor, now=now_ms())
 
     def get(self, name: str) -> Monitor:
