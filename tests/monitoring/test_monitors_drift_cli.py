@@ -84,3 +84,16 @@ def test_tests_and_thresholds_per_column_and_the_notes(tmp_path: Path) -> None:
     ]:
         refused = runner.invoke(app, [*args, *bad])
         assert refused.exit_code != 0 and message in str(refused.exception), bad
+
+
+def test_csv_files_are_read_too(tmp_path: Path) -> None:
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    make_table(3000, seed=1).to_csv(ref, index=False)
+    make_table(3000, shift=0.5, seed=2).to_csv(cur, index=False)
+    app = build_app("monitors")
+    result = runner.invoke(app, ["monitors", "drift", str(ref), str(cur), "--json"])
+    assert result.exit_code == 0, result.output
+    from_parquet = runner.invoke(app, ["monitors", "drift", *map(str, _files(tmp_path)), "--json"])
+    assert json.loads(result.output)["dataset"] == json.loads(from_parquet.output)["dataset"]
+    missing = runner.invoke(app, ["monitors", "drift", str(ref), str(tmp_path / "no.csv")])
+    assert "current: no such CSV file" in str(missing.exception)

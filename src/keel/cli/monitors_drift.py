@@ -13,9 +13,12 @@ from keel.cli.output import Json, print_json, print_table
 
 def drift(
     reference: str = typer.Argument(
-        ..., help="The reference: a Parquet file, or a profile saved with --save-reference."
+        ...,
+        help="The reference: a Parquet or CSV file, or a profile saved with --save-reference.",
     ),
-    current: str = typer.Argument(..., help="The current window: a Parquet file."),
+    current: str = typer.Argument(
+        ..., help="The current window: a Parquet file (read in batches) or a CSV file."
+    ),
     columns: str | None = typer.Option(
         None, "--columns", help="Comma-separated columns to compare (default: all)."
     ),
@@ -47,12 +50,12 @@ def drift(
         profile = ReferenceProfile.load(reference)
         profile = profile if names is None else profile.select(names)
     else:
-        profile = ReferenceProfile.of(reference, names)
+        profile = ReferenceProfile.of(_table(reference, "reference"), names)
     if save_reference is not None:
         profile.save(save_reference)
     result = compare(
         profile,
-        current,
+        _table(current, "current"),
         columns=names,
         tests=dict(_pair(t, "--test", "amount=ks") for t in tests),
         thresholds={
@@ -96,6 +99,23 @@ def drift(
         )
     for line in [*result.violations, *result.notes]:
         typer.echo(f"Note: {line}")
+
+
+def _table(path: str, role: str) -> Any:
+    """A CSV file read as a table (polars infers the column types); anything else is
+    passed on as a path, for Parquet's streamed reading and its errors."""
+    if not path.lower().endswith(".csv"):
+        return path
+    import polars as pl
+
+    from keel.errors import InvalidArgument
+
+    if not Path(path).is_file():
+        raise InvalidArgument(f"{role}: no such CSV file: {path}")
+    try:
+        return pl.read_csv(path, infer_schema_length=10_000)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as error:
+        raise InvalidArgument(f"{role}: {path} is not a readable CSV file: {error}") from None
 
 
 def _check_output(path: Path | None, option: str, suffix: str) -> None:
