@@ -94,13 +94,14 @@ def test_public_functions_go_through_the_tracking_uri_in_use(tmp_path: Path) -> 
 
 def test_a_batch_job_logs_its_predictions_in_one_call(tmp_path: Path) -> None:
     import pandas as pd
+    import polars as pl
 
     uri = str(tmp_path / "store")
     frame = pd.DataFrame({"amount": [12.0, 250.0, 31.5], "country": ["fr", "de", "fr"]})
     ids = keel.predictions.log_predictions(
         "fraud-api", frame, [0, 1, 0], model_name="fraud", model_version=2,
         scores=[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]], score_labels=[0, 1],
-        time_ms=T0, tracking_uri=uri,
+        time_ms=T0, latency_ms=0.4, tracking_uri=uri,
     )  # fmt: skip
     assert len(ids) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     keel.predictions.log_feedback("fraud-api", ids[1:2], [1], tracking_uri=uri)
@@ -110,6 +111,10 @@ def test_a_batch_job_logs_its_predictions_in_one_call(tmp_path: Path) -> None:
     assert rows["score.1"].to_list() == [0.1, 0.8, 0.3]
     assert rows["model_version"].unique().to_list() == [2]
     assert rows["label"].to_list() == [None, 1.0, None]
+    from keel.predictions.reader import json_rows
+
+    assert rows["latency_ms"].dtype == pl.Float32  # what the log keeps
+    assert [r["latency_ms"] for r in json_rows(rows)] == [0.4, 0.4, 0.4]  # as given
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,11 @@ def list_predictions(
 
 
 def _inputs(row: dict[str, Any]) -> str:
-    text = ", ".join(f"{k[6:]}={v}" for k, v in row.items() if k.startswith("input."))
+    text = ", ".join(
+        f"{k[6:]}={v:.6g}" if isinstance(v, float) else f"{k[6:]}={v}"
+        for k, v in row.items()
+        if k.startswith("input.")
+    )
     return text if len(text) <= 80 else text[:79] + "…"
 
 
