@@ -56,7 +56,11 @@ def _notification(status: str = "firing") -> Notification:
         ("http:///x", InvalidArgument, "has no host"),
         ("http://127.0.0.1/a b", InvalidArgument, "spaces or control characters"),
         ("http://127.0.0.1:99999/x", InvalidArgument, "port must be 1 to 65535"),
-        ("http://evil.example/x", Forbidden, "not on the allow-list"),
+        (
+            "http://evil.example/x",
+            Forbidden,
+            r"allow-list; list it in KEEL_ALERT_ALLOWED_HOSTS \(e.g. \w+=evil\.example\)",
+        ),
         ("http://169.254.169.254/latest/meta-data", Forbidden, "not on the allow-list"),
     ],
 )

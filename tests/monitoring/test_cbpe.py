@@ -133,3 +133,63 @@ def test_bad_reference_is_refused_with_the_reason() -> None:
     assert estimator.calibrated == {"1": False}
     with pytest.raises(InvalidArgument, match="score columns"):
         estimator.estimate(reference.drop("score.1"))
+
+
+def test_a_six_row_window_against_hand_computation() -> None:
+    """Without calibration each row is positive with its score: the expected confusion
+    matrix is a sum of scores, and every metric follows from it by hand."""
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 400)
+    reference = pl.DataFrame(
+        {
+            "time": [START + timedelta(minutes=i) for i in range(400)],
+            "prediction": (p > 0.5).astype(np.int64),
+            "score.1": p,
+            "label": (rng.uniform(size=400) < p).astype(np.int64),
+        }
+    )
+    q = [0.9, 0.8, 0.3, 0.6, 0.1, 0.45]
+    current = pl.DataFrame(
+        {
+            "time": [START + timedelta(days=1, minutes=i) for i in range(6)],
+            "prediction": [1, 1, 0, 1, 0, 0],
+            "score.1": q,
+        }
+    )
+    (window,) = CBPE.fit(reference, calibration="none").estimate(current, window="1h").windows
+    tp, fp = 0.9 + 0.8 + 0.6, 0.1 + 0.2 + 0.4  # predicted 1: scores, and 1 - scores
+    fn, tn = 0.3 + 0.1 + 0.45, 0.7 + 0.9 + 0.55  # predicted 0
+    # ROC AUC: expected concordant pairs over expected positive-negative pairs.
+    concordant = sum(a * (1 - b) for a in q for b in q if a > b)
+    pairs = sum(q) * sum(1 - a for a in q) - sum(a * (1 - a) for a in q)
+    assert window.metrics == pytest.approx(
+        {
+            "accuracy": (tp + tn) / 6,  # 0.7417
+            "precision": tp / (tp + fp),  # 0.7667
+            "recall": tp / (tp + fn),  # 0.7302
+            "f1": 2 * tp / (2 * tp + fp + fn),  # 0.7480
+            "roc_auc": concordant / pairs,  # 0.8558
+        }
+    )
+
+
+def test_the_realised_metrics_of_three_rows_by_hand() -> None:
+    frame = pl.DataFrame(
+        {
+            "time": [START + timedelta(minutes=m) for m in (1, 20, 50)],
+            "prediction": [1, 0, 1],
+            "score.1": [0.9, 0.2, 0.6],
+            "label": [1.0, 0.0, 0.0],
+        }
+    )
+    (window,) = realised_performance(frame, window="1h").windows
+    assert window.metrics == pytest.approx(
+        {
+            "accuracy": 2 / 3,
+            "precision": 1 / 2,
+            "recall": 1.0,
+            "f1": 2 / 3,
+            "roc_auc": 1.0,  # 0.9 ranks above both negatives
+            "log_loss": -(np.log(0.9) + np.log(0.8) + np.log(0.4)) / 3,
+        }
+    )

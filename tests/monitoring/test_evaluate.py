@@ -223,5 +223,15 @@ def test_bad_input_is_refused_before_anything_is_logged(client: keel.Client) -> 
             model, data, targets="label", model_type="classifier",
             model_version=("nobody", 1), client=client,
         )  # fmt: skip
+    with pytest.raises(NotFound, match="baseline 'models:/nobody/1': "):
+        keel.evaluate(
+            model, data, targets="label", model_type="classifier",
+            baseline="models:/nobody/1", client=client,
+        )  # fmt: skip
+    with pytest.raises(InvalidArgument, match="baseline: a string must be"):
+        keel.evaluate(
+            model, data, targets="label", model_type="classifier", baseline="nobody",
+            client=client,
+        )  # fmt: skip
     experiments = [e.experiment_id for e in client.search_experiments()]
     assert not experiments or not client.search_runs(experiments)

@@ -192,6 +192,8 @@ def test_bad_monitors_are_refused_and_nothing_is_kept(
         ({"channels": [{"kind": "webhook", "url": receiver.url, "secret": "short"}]},
          InvalidArgument, "at least 16 bytes"),
         ({"channels": [{"kind": "pager"}]}, InvalidArgument, "kind 'pager'"),
+        ({"tests": {"amount": "foo"}}, InvalidArgument,
+         r"tests\['amount'\]: unknown test 'foo'; choose one of ks, chisquare"),
         ({"channels": [{"kind": "email", "to": ["a@example.com"]}]},
          InvalidArgument, "KEEL_SMTP_URL"),
     ]  # fmt: skip
@@ -208,6 +210,8 @@ def test_bad_monitors_are_refused_and_nothing_is_kept(
         _create(local, receiver, reference, name="once")
     with pytest.raises(NotFound, match="no such monitor"):
         local.monitors.run("never-made")
+    with pytest.raises(InvalidArgument, match="alert status 'open': must be firing or resolved"):
+        local.monitors.alerts(status="open")
 
 
 def test_secrets_never_leave_the_store(local: Client, receiver: Receiver, tmp_path: Path) -> None:
@@ -257,6 +261,12 @@ def test_through_a_server_the_scheduler_runs_due_monitors(
         assert remote.monitors.get("fraud-drift").to_dict()["channels"][0]["secret"] == "***"
         run = remote.monitors.run("fraud-drift")  # on demand too, answered by the server
         assert run.result["dataset"]["drifted"] is True
+        with pytest.raises(InvalidArgument, match="alert status 'open'"):
+            remote.monitors.alerts(status="open")
+        with pytest.raises(InvalidArgument, match="unknown test 'foo'"):
+            remote.monitors.create(
+                "bad", deployment="fraud-api", reference="datasets:/a@1", tests={"a": "foo"}
+            )
         with pytest.raises(InvalidArgument, match="comparison"):
             remote.monitors.create(
                 "bad", deployment="fraud-api", reference="file:/x.parquet",
@@ -292,11 +302,27 @@ def test_a_model_versions_training_data_is_a_reference(
     logged = local.log_model(bare.run_id, model)
     local.end_run(bare.run_id)
     local.registry.register_model(logged.model_uri, "bare")
-    _create(local, receiver, "models:/bare/1", name="bare-drift")
     with pytest.raises(NotFound, match="has no single training dataset"):
-        local.monitors.run("bare-drift", at_ms=T0 + 120_000)
-    # The failed run let go of its claim: the next one may run it.
-    assert local.backend.monitors.claim("bare-drift", T0 + 130_000, 1000) is not None
+        _create(local, receiver, "models:/bare/1", name="bare-drift")
+    with pytest.raises(NotFound, match=r"'datasets:/fraud-train@7': no dataset version"):
+        _create(local, receiver, "datasets:/fraud-train@7", name="typo-drift")
+    with pytest.raises(
+        NotFound, match="'models:/fraud/9': version 9 of model 'fraud': no such version"
+    ):
+        _create(local, receiver, "models:/fraud/9", name="typo-drift")
+    assert [m.name for m in local.monitors.list_monitors()] == ["fraud-drift"]
+
+
+def test_a_failed_run_lets_go_of_its_claim(
+    local: Client, receiver: Receiver, tmp_path: Path
+) -> None:
+    reference = _reference(tmp_path)
+    _create(local, receiver, reference, name="gone-drift")
+    Path(reference[len("file:") :]).unlink()  # removed after the monitor was made
+    _write_predictions(local, "fraud-api", T0 + 60_000, shift=40.0)
+    with pytest.raises(NotFound, match="no such file"):
+        local.monitors.run("gone-drift", at_ms=T0 + 120_000)
+    assert local.backend.monitors.claim("gone-drift", T0 + 130_000, 1000) is not None
 
 
 def test_performance_from_labels_that_arrive_later(
@@ -327,3 +353,22 @@ def test_performance_from_labels_that_arrive_later(
     assert [n["status"] for n in later.notifications] == ["firing"]
     (series,) = local.monitors.results("fraud-quality", column="metric:accuracy")[-1:]
     assert series.score == pytest.approx(0.76)
+
+
+def test_a_file_reference_is_checked_at_create_and_kept_absolute(
+    local: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reference(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFound, match=r"'file:missing.parquet': no such file .* datasets:/"):
+        local.monitors.create("m", deployment="fraud-api", reference="file:missing.parquet")
+    with pytest.raises(InvalidArgument, match=r"a \.parquet table or a \.json reference profile"):
+        local.monitors.create("m", deployment="fraud-api", reference="file:reference.csv")
+    assert local.monitors.list_monitors() == []
+
+    local.monitors.create("m", deployment="fraud-api", reference="file:reference.parquet")
+    assert local.monitors.get("m").spec.reference == f"file:{tmp_path / 'reference.parquet'}"
+    _write_predictions(local, "fraud-api", int(time.time() * 1000) - 60_000, shift=30.0)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")  # a later run from another folder finds it
+    assert local.monitors.run("m").result["dataset"]["drifted"] is True

@@ -110,6 +110,8 @@ def test_list_shows_the_newest_predictions(trained: tuple[Path, dict[str, str], 
         cli("predictions", "list", "-d", "fraud-api", "--until", "2000-01-01", "--json", env=env)
     )
     assert none == []
+    empty = cli("predictions", "list", "-d", "fraud-api", "--until", "2000-01-01", env=env)
+    assert "no predictions of 'fraud-api' until 2000-01-01" in empty
 
 
 def test_feedback_then_export_with_labels(trained: tuple[Path, dict[str, str], dict]) -> None:

@@ -90,3 +90,56 @@ def test_public_functions_go_through_the_tracking_uri_in_use(tmp_path: Path) -> 
     assert frame["label"].to_list() == [1.0, None, None]
     with pytest.raises(InvalidArgument, match="labels"):
         keel.predictions.log_feedback("fraud-api", [made.ids[0]], [], tracking_uri=uri)
+
+
+def test_a_batch_job_logs_its_predictions_in_one_call(tmp_path: Path) -> None:
+    import pandas as pd
+    import polars as pl
+
+    uri = str(tmp_path / "store")
+    frame = pd.DataFrame({"amount": [12.0, 250.0, 31.5], "country": ["fr", "de", "fr"]})
+    ids = keel.predictions.log_predictions(
+        "fraud-api", frame, [0, 1, 0], model_name="fraud", model_version=2,
+        scores=[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]], score_labels=[0, 1],
+        time_ms=T0, latency_ms=0.4, tracking_uri=uri,
+    )  # fmt: skip
+    assert len(ids) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    keel.predictions.log_feedback("fraud-api", ids[1:2], [1], tracking_uri=uri)
+    rows = keel.predictions.load_predictions("fraud-api", feedback=True, tracking_uri=uri)
+    assert rows["prediction_id"].to_list() == ids
+    assert rows["input.country"].to_list() == ["fr", "de", "fr"]
+    assert rows["score.1"].to_list() == [0.1, 0.8, 0.3]
+    assert rows["model_version"].unique().to_list() == [2]
+    assert rows["label"].to_list() == [None, 1.0, None]
+    from keel.predictions.reader import json_rows
+
+    assert rows["latency_ms"].dtype == pl.Float32  # what the log keeps
+    assert [r["latency_ms"] for r in json_rows(rows)] == [0.4, 0.4, 0.4]  # as given
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"deployment": "Fraud API"}, "deployment 'Fraud API'"),
+        ({"predictions": [0, 1]}, r"inputs\['amount'\]: 3 rows, but predictions has 2"),
+        ({"inputs": [1, 2, 3]}, "inputs: must be a pandas or polars DataFrame, or a mapping"),
+        ({"model_version": 0}, "model_version 0: must be a whole number from 1"),
+        ({"scores": [[0.5, 0.5]]}, "scores: must be 3 rows"),
+        ({"scores": [[0.5, 0.5]] * 3}, "score_labels: must name each of the 2 classes"),
+    ],
+)
+def test_a_bad_batch_is_refused_before_anything_is_written(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    uri = str(tmp_path / "store")
+    args: dict[str, object] = {
+        "deployment": "fraud-api",
+        "inputs": {"amount": [1.0, 2.0, 3.0]},
+        "predictions": [0, 1, 0],
+        "model_name": "fraud",
+        "model_version": 1,
+        **change,
+    }
+    with pytest.raises(InvalidArgument, match=message):
+        keel.predictions.log_predictions(tracking_uri=uri, **args)  # type: ignore[arg-type]
+    assert not (tmp_path / "store").exists() or not list((tmp_path / "store").rglob("*.parquet"))

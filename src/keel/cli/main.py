@@ -26,7 +26,6 @@ GROUPS: dict[str, str] = {
     "tokens": "keel.cli.tokens",
     "projects": "keel.cli.projects",
     "groups": "keel.cli.groups",
-    "monitoring": "keel.cli.monitoring",
     "monitors": "keel.cli.monitors",
     "predictions": "keel.cli.predictions",
     "deployments": "keel.cli.deployments",

@@ -6,18 +6,26 @@
         --channel slack=https://hooks.slack.com/services/T/B/X
     keel monitors run fraud-drift
     keel monitors show fraud-drift
+    keel monitors drift train.parquet window.parquet --html report.html
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import typer
 
+from keel.cli import monitors_drift
 from keel.cli.output import Json, TrackingUri, client, print_json, print_table, when
 from keel.errors import InvalidArgument
 
-app = typer.Typer(help="Monitor deployments for drift, with alerts.", no_args_is_help=True)
+app = typer.Typer(
+    help="Drift and performance: compare two files now (drift), or monitor a deployment "
+    "on a schedule, with alerts (create, run, show, ...).",
+    no_args_is_help=True,
+)
+app.command("drift")(monitors_drift.drift)
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -123,7 +131,7 @@ def list_monitors(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
                 m.name,
                 m.spec.deployment,
                 m.spec.reference,
-                f"{m.spec.every_seconds}s",
+                every_text(m.spec.every_seconds),
                 when(m.next_run_at),
                 ", ".join(r for r, s in m.alert_states.items() if s.get("status") == "firing"),
             )
@@ -132,20 +140,50 @@ def list_monitors(json: bool = Json, tracking_uri: str = TrackingUri) -> None:
     )
 
 
-def sparkline(values: list[float | None]) -> str:
-    """One character per window, scaled between the smallest and largest score; a window
-    without data is a space."""
+def sparkline(
+    values: list[float | None], threshold: float | None = None, test: str | None = None
+) -> str:
+    """One character per window; a window without data is a space.
+
+    With a threshold, the bars measure drift on one scale from none to twice the threshold
+    (or the largest score), so the threshold sits at most halfway up, a steady drift
+    stays high and a calm series stays low; a p-value test's scores are drawn as
+    -log10(p), so a smaller p (more drift) is a higher bar. Without a threshold (a
+    performance metric) the bars span the smallest to the largest value."""
+    if threshold is not None and test is not None and _is_p_value(test):
+        values = [None if v is None else -math.log10(max(v, 1e-300)) for v in values]
+        threshold = -math.log10(max(threshold, 1e-300))
     known = [v for v in values if v is not None]
     if not known:
         return " " * len(values)
-    low, high = min(known), max(known)
+    if threshold is None:
+        low, high = min(known), max(known)
+        if high == low:  # a steady metric: level, halfway up
+            return "".join(" " if v is None else SPARKS[len(SPARKS) // 2 - 1] for v in values)
+    else:
+        low, high = 0.0, max(max(known), 2 * threshold)
     span = high - low
     return "".join(
         " "
         if v is None
-        else SPARKS[0 if span == 0 else min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))]
+        else SPARKS[0 if span <= 0 else min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))]
         for v in values
     )
+
+
+def _is_p_value(test: str) -> bool:
+    from keel.monitoring.stattests import TESTS
+
+    known = TESTS.get(test)
+    return known is not None and known.score == "p_value"
+
+
+def every_text(seconds: int) -> str:
+    """3600 -> 1h, 90 -> 90s: the way --every is written."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @app.command("show")
@@ -157,6 +195,8 @@ def show(
 ) -> None:
     """A monitor, a sparkline of each column's drift score over its recent windows, and
     its alerts."""
+    from keel.monitoring.notes import drift_rule
+
     with client(tracking_uri) as c:
         monitor = c.monitors.get(name)
         rows = c.monitors.results(name, limit=10_000)
@@ -173,9 +213,14 @@ def show(
         return
     typer.echo(
         f"{monitor.name}: deployment {monitor.spec.deployment}, reference "
-        f"{monitor.spec.reference}, every {monitor.spec.every_seconds}s, next run "
+        f"{monitor.spec.reference}, every {every_text(monitor.spec.every_seconds)}, next run "
         f"{when(monitor.next_run_at)}"
     )
+    if not ends:
+        typer.echo(
+            f"no runs yet: keel server runs it on its schedule (next at "
+            f"{when(monitor.next_run_at)}); run it now with: keel monitors run {monitor.name}"
+        )
     series: dict[str | None, dict[int, Any]] = {}
     for r in rows:
         if r.window_end in ends:
@@ -185,23 +230,26 @@ def show(
         by_end = series[column]
         latest = by_end[max(by_end)]
         scores = [by_end[e].score if e in by_end else None for e in ends]
+        drifted = sum(1 for e in ends if e in by_end and by_end[e].drifted)
+        metric = column is not None and column.startswith("metric:")
         table.append(
             (
                 "(dataset: share drifted)" if column is None else column,
                 latest.test or "",
-                sparkline(scores),
+                sparkline(scores, latest.threshold, latest.test),
                 "no data"
                 if latest.no_data
                 else f"{latest.score:.4g}"
                 if latest.score is not None
                 else "",
-                "" if latest.threshold is None else f"{latest.threshold:g}",
-                "DRIFT" if latest.drifted else "ok",
+                drift_rule(latest.test, latest.threshold) if latest.threshold is not None else "",
+                "" if metric else "DRIFT" if latest.drifted else "ok",
+                "" if metric else f"{drifted} of {len(ends)}",
             )
         )
-    print_table(
-        None, ["column", "test", f"last {len(ends)} windows", "score", "threshold", "latest"], table
-    )
+    if ends:
+        header = ["column", "test", f"last {len(ends)} windows", "score", "drifts when"]
+        print_table(None, [*header, "latest", "drifted"], table)
     if alerts:
         print_table(
             "alerts",
@@ -238,6 +286,8 @@ def run(
     dataset = result["dataset"]
     verdict = "DRIFTED" if dataset["drifted"] else "no drift"
     typer.echo(f"{name}: {verdict} ({dataset['share']:.0%} of columns drifted)")
+    for note in result.get("notes", []):
+        typer.echo(f"note: {note}")
     for note in outcome.notifications:
         typer.echo(f"alert {note['rule']}: {note['status']}")
     for error in outcome.delivery_errors:

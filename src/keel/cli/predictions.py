@@ -74,6 +74,11 @@ def list_predictions(
     if json:
         print_json(rows)
         return
+    if not rows:
+        window = f" from {since}" if since else ""
+        window += f" until {until}" if until else ""
+        typer.echo(f"no predictions of {deployment!r}{window}", err=True)
+        return
     print_table(
         None,
         ["prediction id", "time", "model", "prediction", "latency ms", "inputs"],
@@ -92,7 +97,11 @@ def list_predictions(
 
 
 def _inputs(row: dict[str, Any]) -> str:
-    text = ", ".join(f"{k[6:]}={v}" for k, v in row.items() if k.startswith("input."))
+    text = ", ".join(
+        f"{k[6:]}={v:.6g}" if isinstance(v, float) else f"{k[6:]}={v}"
+        for k, v in row.items()
+        if k.startswith("input.")
+    )
     return text if len(text) <= 80 else text[:79] + "…"
 
 

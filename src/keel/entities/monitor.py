@@ -64,6 +64,12 @@ def parse_time_ms(value: str, field: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def check_alert_status(status: str | None) -> None:
+    """An alerts query's ``status``: None (any), firing or resolved."""
+    if status is not None and status not in ("firing", "resolved"):
+        raise InvalidArgument(f"alert status {status!r}: must be firing or resolved")
+
+
 def check_reference(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument("monitor reference: must be a non-empty string")

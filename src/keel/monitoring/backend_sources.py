@@ -54,26 +54,70 @@ def backend_sources(
 
         return read(backend.prediction_files, deployment, since_ms, None).collect()
 
+    def check_reference(reference: str) -> str:
+        if reference.startswith("file:"):
+            return absolute_file_reference(reference)
+        if reference.startswith("models:/"):
+            try:
+                training = training_data_of(backend, reference)
+            except NotFound as error:
+                if str(error).startswith("monitor reference"):
+                    raise
+                raise NotFound(f"monitor reference {reference!r}: {error}") from None
+            _dataset_exists(backend, training, reference)
+        elif reference.startswith("datasets:/"):
+            _dataset_exists(backend, reference, reference)
+        return reference
+
     return Sources(
         read_window=read_window,
         load_reference=load_reference,
         channel=channel,
         read_feedback=read_feedback,
+        check_reference=check_reference,
     )
 
 
+def _dataset_exists(backend: Backend, dataset_uri: str, reference: str) -> None:
+    name, _, version = dataset_uri[len("datasets:/") :].rpartition("@")
+    try:
+        backend.datasets.get_dataset_version(name, int(version))
+    except NotFound:
+        raise NotFound(
+            f"monitor reference {reference!r}: no dataset version {dataset_uri} in this store "
+            "(keel data list shows what there is)"
+        ) from None
+
+
 def _file_reference(reference: str) -> Any:
-    path = Path(reference[len("file:") :]).expanduser()
-    if not path.is_file():
-        raise NotFound(f"monitor reference {reference!r}: no such file on this host")
+    path = _file_path(reference)
     if path.suffix == ".json":
         from keel.monitoring.reference import ReferenceProfile
 
         return ReferenceProfile.load(path)
-    if path.suffix != ".parquet":
+    return path
+
+
+def absolute_file_reference(reference: str) -> str:
+    """``file:<path>`` with the path made absolute, once it is known to name a ``.parquet``
+    table or a ``.json`` profile here: a monitor created from one folder then runs from
+    any other (a later ``keel monitors run`` in a subfolder, the server's scheduler)."""
+    return f"file:{_file_path(reference)}"
+
+
+def _file_path(reference: str) -> Path:
+    path = Path(reference[len("file:") :]).expanduser().absolute()
+    if path.suffix not in (".parquet", ".json"):
         raise InvalidArgument(
             f"monitor reference {reference!r}: a file reference is a .parquet table or a "
             ".json reference profile"
+        )
+    if not path.is_file():
+        raise NotFound(
+            f"monitor reference {reference!r}: no such file ({path}) where the monitor runs; "
+            "a file: path is read by the process that runs the monitor, which is keel "
+            "server when the tracking URI is a server: give datasets:/<name>@<version> "
+            "(keel data add) there instead"
         )
     return path
 

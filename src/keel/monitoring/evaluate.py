@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from keel.errors import InvalidArgument
+from keel.errors import InvalidArgument, NotFound
 from keel.extras import require
 from keel.monitoring import evaluation_scores
 from keel.monitoring.evaluation_artifacts import write_artifacts
@@ -122,10 +122,11 @@ def evaluate(
     tracking = _process_client() if client is None else client
     if model_version is not None:  # NotFound before anything is computed or logged
         tracking.registry.get_model_version(*model_version)
-    scored = _score(_resolve(model, tracking), features, truth, model_type, positive_label, average)
+    candidate = _resolve(model, tracking, "model")
+    base_model = None if baseline is None else _resolve(baseline, tracking, "baseline")
+    scored = _score(candidate, features, truth, model_type, positive_label, average)
     base: Scored | None = None
-    if baseline is not None:
-        base_model = _resolve(baseline, tracking)
+    if base_model is not None:
         base = _score(base_model, features, truth, model_type, positive_label, average)
     metrics = _known(scored.metrics)
     base_metrics = _known(base.metrics) if base is not None else {}
@@ -243,16 +244,19 @@ def _process_client() -> Client:
     return fluent._client()
 
 
-def _resolve(model: Any, client: Client) -> Any:
+def _resolve(model: Any, client: Client, field: str) -> Any:
     if isinstance(model, str):
         if not model.startswith(("models:/", "runs:/")):
             raise InvalidArgument(
-                f"model: a string must be a models:/ or runs:/ URI, got {model!r}"
+                f"{field}: a string must be a models:/ or runs:/ URI, got {model!r}"
             )
-        return client.load_model(model)
+        try:
+            return client.load_model(model)
+        except NotFound as error:
+            raise NotFound(f"{field} {model!r}: {error}") from None
     if not callable(getattr(model, "predict", None)):
         raise InvalidArgument(
-            f"model: must be a Keel model, a models:/ or runs:/ URI, or have predict(); "
+            f"{field}: must be a Keel model, a models:/ or runs:/ URI, or have predict(); "
             f"got {type(model).__name__}"
         )
     return model

@@ -117,7 +117,9 @@ class OutboundPolicy:
             raise InvalidArgument(f"{field} {url!r}: has no host")
         if not self._host_allowed(host):
             raise Forbidden(
-                f"{field} host {host!r}: not on the allow-list (KEEL_ALERT_ALLOWED_HOSTS)"
+                f"{field} host {host!r}: not on the allow-list; list it in "
+                f"KEEL_ALERT_ALLOWED_HOSTS (e.g. KEEL_ALERT_ALLOWED_HOSTS={host}) where the "
+                "monitors run: this machine on an embedded store, keel server through one"
             )
         return parts
 

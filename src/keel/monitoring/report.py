@@ -8,6 +8,7 @@ import math
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from keel.monitoring.notes import drift_rule
 from keel.monitoring.reference import NumericReference
 from keel.monitoring.window import CategoricalWindow, NumericWindow
 
@@ -43,11 +44,11 @@ def render(result: DriftResult) -> str:
         f"<p>{dataset.drifted_columns} of {dataset.columns} columns drifted "
         f"(share {dataset.share:.2f}; the dataset drifts at {dataset.threshold:.2f}). "
         f"Reference {dataset.reference_rows:,} rows, current {dataset.current_rows:,} rows.</p>"
-        f"{_violations(result.violations)}"
+        f"{_violations(result.violations)}{_notes(result.notes)}"
         "<p class='legend'><span style='background:#4c78a8'></span>reference"
         "<span style='background:#f58518'></span>current</p>"
         "<table><tr><th>column</th><th>kind</th><th>test</th><th>score</th>"
-        "<th>threshold</th><th>verdict</th><th>quality</th><th>distribution</th></tr>"
+        "<th>drifts when</th><th>verdict</th><th>quality</th><th>distribution</th></tr>"
         f"{rows}</table></body></html>"
     )
 
@@ -57,6 +58,13 @@ def _violations(violations: list[str]) -> str:
         return ""
     items = "".join(f"<li>{escape(v)}</li>" for v in violations)
     return f"<p class='drift'>The window breaks the model's signature:</p><ul>{items}</ul>"
+
+
+def _notes(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return f"<p>To read with the verdicts:</p><ul>{items}</ul>"
 
 
 def _row(entry: ColumnDrift, result: DriftResult) -> str:
@@ -73,19 +81,25 @@ def _row(entry: ColumnDrift, result: DriftResult) -> str:
         escape(entry.kind),
         escape(entry.test or "-"),
         "-" if entry.score is None else f"{entry.score:.4g}",
-        "-" if entry.threshold is None else f"{entry.threshold:.4g}",
+        escape(drift_rule(entry.test, entry.threshold)),
         verdict,
-        _quality(entry),
+        _quality(entry, sketch[0] if sketch else None),
         chart,
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _quality(entry: ColumnDrift) -> str:
+def _quality(entry: ColumnDrift, ref: Any) -> str:
+    """The window's counts beside the reference's: nulls, and for a numeric column its
+    mean and std (a change of spread alone shows here)."""
     q = entry.quality
     if q is None:
         return ""
-    parts = [f"nulls {q.null_share:.1%}"]
+    parts = [f"nulls {q.null_share:.1%} (ref {q.reference_null_share:.1%})"]
+    if isinstance(ref, NumericReference) and ref.count and q.mean is not None:
+        parts.append(f"mean {q.mean:.4g} (ref {ref.mean:.4g})")
+        if q.std is not None:
+            parts.append(f"std {q.std:.4g} (ref {ref.std:.4g})")
     if q.posinf or q.neginf:
         parts.append(f"+inf {q.posinf:,}, -inf {q.neginf:,}")
     if q.below_min or q.above_max:

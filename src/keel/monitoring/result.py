@@ -81,6 +81,14 @@ class DriftResult:
     def drifted_columns(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
 
+    @property
+    def notes(self) -> list[str]:
+        """Sentences on what the verdicts alone do not say: a window too small for its
+        tests, a column gone null, new categories."""
+        from keel.monitoring.notes import drift_notes
+
+        return drift_notes(self)
+
     def to_dict(self) -> dict[str, Any]:
         """``{"dataset": {"share", "drifted", ...}, "columns": [{"column", "test",
         "score", "threshold", "drifted", ...}, ...]}``."""
@@ -88,6 +96,7 @@ class DriftResult:
             "dataset": asdict(self.dataset),
             "columns": [c.to_dict() for c in self.columns],
             "violations": self.violations,
+            "notes": self.notes,
         }
 
     def to_json(self, indent: int | None = None) -> str:

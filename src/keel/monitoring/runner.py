@@ -46,6 +46,10 @@ class Sources:
     read_feedback: Callable[[str, int], Any] | None = None
     """(deployment, since_ms) -> the labels logged for it since then (``prediction_id``,
     ``time``, ``label``), for monitors that score performance."""
+    check_reference: Callable[[str], str] | None = None
+    """reference -> the reference as kept (a ``file:`` path made absolute), once it is
+    known to name something; NotFound when it does not (checked when a monitor is
+    created, so a typo fails then and not at every run)."""
 
 
 def window_of(monitor: Monitor, now_ms: int) -> tuple[int, int]:
@@ -174,7 +178,14 @@ def _rows(result: Mapping[str, Any], start: int, end: int, count: int) -> list[R
     dataset = result["dataset"]
     rows = [
         ResultRow(
-            start, end, None, "share", dataset.get("share"), None, bool(dataset["drifted"]), count
+            start,
+            end,
+            None,
+            "share",
+            dataset.get("share"),
+            dataset.get("threshold"),
+            bool(dataset["drifted"]),
+            count,
         )
     ]
     for column in result["columns"]:

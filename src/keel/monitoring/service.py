@@ -26,6 +26,7 @@ from keel.entities.monitor import (
     MonitorRun,
     MonitorSpec,
     ResultRow,
+    check_alert_status,
     parse_duration,
 )
 from keel.errors import Conflict, InvalidArgument
@@ -117,6 +118,15 @@ def check_spec(
         isinstance(tests, Mapping) and all(isinstance(v, str) for v in tests.values())
     ):
         raise InvalidArgument("monitor tests: a mapping of column name to test name")
+    if tests:
+        from keel.monitoring.stattests import TESTS
+
+        for column, test in tests.items():
+            if test not in TESTS:
+                raise InvalidArgument(
+                    f"monitor tests[{column!r}]: unknown test {test!r}; choose one of "
+                    f"{', '.join(TESTS)}"
+                )
     return MonitorSpec(
         name=name,
         deployment=deployment,
@@ -177,6 +187,10 @@ class LocalMonitors:
         )
         if self.deployments is not None:
             self.deployments.get_deployment(spec.deployment)  # NotFound names it
+        if self.sources.check_reference is not None:
+            from dataclasses import replace
+
+            spec = replace(spec, reference=self.sources.check_reference(spec.reference))
         return self.store.create(spec, actor=self.actor, now=now_ms())
 
     def get(self, name: str) -> Monitor:
@@ -193,7 +207,10 @@ class LocalMonitors:
         at = now_ms() if at_ms is None else at_ms
         monitor = self.store.claim(name, at, LEASE_MS)
         if monitor is None:
-            raise Conflict(f"monitor {name!r}: a run is already in progress")
+            raise Conflict(
+                f"monitor {name!r}: a run is already in progress (another client's, or the "
+                "server's schedule); its results show in keel monitors show once it ends"
+            )
         return run_monitor(self.store, monitor, self.sources, now_ms=at, actor=self.actor)
 
     def due(self, at_ms: int) -> list[Monitor]:
@@ -216,8 +233,7 @@ class LocalMonitors:
         return self.store.results(name, since=since, column=column, limit=limit)
 
     def alerts(self, monitor: str | None = None, status: str | None = None) -> list[AlertRecord]:
-        if status is not None and status not in ("firing", "resolved"):
-            raise InvalidArgument(f"alert status {status!r}: firing or resolved")
+        check_alert_status(status)
         return self.store.alerts(monitor, status)
 
     def events(

@@ -106,12 +106,16 @@ def prediction_query(prediction_id: str, deployment: str | None = None) -> LogQu
 
 def json_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """The rows of ``frame`` as plain values: times as milliseconds since the epoch,
-    nested lists as lists."""
+    nested lists as lists, 32-bit floats (``latency_ms``) to the 7 digits they hold (0.4,
+    not 0.4000000059604645)."""
     import polars as pl
 
     times = [name for name, kind in frame.schema.items() if isinstance(kind, pl.Datetime)]
     if times:
         frame = frame.with_columns(pl.col(c).dt.epoch("ms") for c in times)
+    singles = [name for name, kind in frame.schema.items() if kind == pl.Float32]
+    if singles:
+        frame = frame.with_columns(pl.col(c).cast(pl.Float64).round_sig_figs(7) for c in singles)
     return frame.to_dicts()
 
 

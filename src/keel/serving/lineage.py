@@ -96,7 +96,10 @@ def trace_prediction(
     try:
         version = registry.get_model_version(name, number)
     except NotFound:
-        gaps.append(f"model version models:/{name}/{number} no longer exists")
+        gaps.append(
+            f"model version models:/{name}/{number} is not in the registry (deleted since, or "
+            "never registered)"
+        )
         return Lineage(row, gaps=gaps)
     model = {
         "name": version.name,
@@ -111,7 +114,7 @@ def trace_prediction(
     try:
         run = tracking.get_run(version.run_id)
     except NotFound:
-        gaps.append(f"run {version.run_id} (which made the version) no longer exists")
+        gaps.append(f"run {version.run_id} (which made the version) is not in the store (deleted)")
         return Lineage(row, model, gaps=gaps)
     info = run.info
     run_view = {
@@ -135,7 +138,7 @@ def trace_prediction(
         try:
             entry["digest"] = datasets.get_dataset_version(link.name, link.version).digest
         except NotFound:
-            gaps.append(f"dataset version {entry['uri']} no longer exists")
+            gaps.append(f"dataset version {entry['uri']} is not in the store (deleted)")
         used.append(entry)
     code = run.code_version
     code_view = None

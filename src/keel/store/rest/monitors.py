@@ -13,6 +13,7 @@ from keel.entities.monitor import (
     Monitor,
     MonitorRun,
     ResultRow,
+    check_alert_status,
     monitor_from_dict,
     result_row_from_dict,
 )
@@ -77,6 +78,7 @@ class RestMonitors:
         return [result_row_from_dict(r) for r in found["results"]]
 
     def alerts(self, monitor: str | None = None, status: str | None = None) -> list[AlertRecord]:
+        check_alert_status(status)
         params = {k: v for k, v in {"monitor": monitor, "status": status}.items() if v}
         found = self.http.request(*routes.LIST_ALERTS.at(), params=params)
         return [AlertRecord(**a) for a in found["alerts"]]
