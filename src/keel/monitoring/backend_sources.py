@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 
 
 def backend_sources(
-    backend: Backend, settings: Settings, *, load_dataset: Callable[[str], Any]
+    backend: Backend,
+    settings: Settings,
+    *,
+    load_dataset: Callable[[str], Any],
+    file_root: Path | None = None,
 ) -> Sources:
     """``load_dataset`` reads ``datasets:/name@version`` as a table (the data client's
-    ``load``)."""
+    ``load``); ``file:`` references must lie under ``file_root`` when one is given."""
 
     def read_window(deployment: str, start_ms: int, end_ms: int) -> Any:
         from keel.predictions.reader import read_predictions
@@ -44,7 +48,7 @@ def backend_sources(
             return load_dataset(reference)
         if reference.startswith("models:/"):
             return load_dataset(training_data_of(backend, reference))
-        return _file_reference(reference)
+        return _file_reference(reference, file_root)
 
     def channel(raw: Mapping[str, Any]) -> Channel:
         return build_channel(raw, settings)
@@ -59,11 +63,40 @@ def backend_sources(
         load_reference=load_reference,
         channel=channel,
         read_feedback=read_feedback,
+        file_root=file_root,
     )
 
 
-def _file_reference(reference: str) -> Any:
-    path = Path(reference[len("file:") :]).expanduser()
+def server_references(settings: Settings) -> Path:
+    """The one folder a ``keel server`` reads ``file:`` references from."""
+    return settings.home / "references"
+
+
+def file_reference_path(reference: str, root: Path | None) -> Path:
+    """The file a ``file:`` reference names. Under ``root`` (a server's references folder)
+    a relative path is taken from it and the file, its links followed, must lie inside:
+    ``..``, absolute paths elsewhere and symbolic links out are refused, naming the rule,
+    without saying whether such a file exists."""
+    text = reference[len("file:") :]
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidArgument(
+            f"monitor reference {reference!r}: a file path without control characters"
+        )
+    if root is None:
+        return Path(text).expanduser()
+    base = root.resolve()
+    found = (base / text).resolve()  # an absolute text replaces base: then checked
+    if not found.is_relative_to(base):
+        raise InvalidArgument(
+            f"monitor reference {reference!r}: through a server, a file reference names a "
+            "file in the server's references folder ($KEEL_HOME/references), such as "
+            "file:train.parquet; upload the data as a dataset and use datasets:/<name>@<version>"
+        )
+    return found
+
+
+def _file_reference(reference: str, root: Path | None) -> Any:
+    path = file_reference_path(reference, root)
     if not path.is_file():
         raise NotFound(f"monitor reference {reference!r}: no such file on this host")
     if path.suffix == ".json":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -46,6 +47,9 @@ class Sources:
     read_feedback: Callable[[str, int], Any] | None = None
     """(deployment, since_ms) -> the labels logged for it since then (``prediction_id``,
     ``time``, ``label``), for monitors that score performance."""
+    file_root: Path | None = None
+    """Where ``file:`` references must lie (a server's: a remote caller must not read the
+    server's other files); ``None`` for a store on the user's own machine."""
 
 
 def window_of(monitor: Monitor, now_ms: int) -> tuple[int, int]:

@@ -126,6 +126,15 @@ class Caller:
         found = self.auth.store.get_project(canonical_name(project, "project"))
         self.check(permission(name), found.id)
 
+    def check_deployment(self, name: str, deployment: str) -> None:
+        """Check ``name`` on the project of ``deployment``: where deployments belong to
+        projects (``PATH_KEYS`` has them), that one; until then, the default project.
+        Blocking on a cache miss: call from a thread."""
+        if "deployment" in PATH_KEYS:
+            self.check_resources(name, "deployment", [deployment])
+        else:
+            self.check_default(name)
+
     def check_resources(self, name: str, kind: str, keys: Iterable[str]) -> None:
         """Check ``name`` on the project of each resource (``run`` ids, ``experiment``
         ids, ...): for routes whose resources are in the body. Blocking on a cache miss:

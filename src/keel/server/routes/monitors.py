@@ -18,6 +18,7 @@ from keel.entities.monitor import result_row_to_dict
 from keel.monitoring.service import LocalMonitors
 from keel.server.auth import Caller, requires
 from keel.server.responses import JSON
+from keel.uri import parse_model_uri
 
 router = APIRouter(tags=["monitors"])
 
@@ -51,6 +52,7 @@ async def create_monitor(
     body: MonitorIn, request: Request, caller: Annotated[Caller, requires("monitor:write")]
 ) -> JSON:
     monitors = _monitors(request, caller)
+    await run_in_threadpool(_check_reads, caller, body)
     created = await run_in_threadpool(
         lambda: monitors.create(
             body.name,
@@ -66,6 +68,19 @@ async def create_monitor(
         )
     )
     return JSON(created.to_dict(), status_code=201)
+
+
+def _check_reads(caller: Caller, body: MonitorIn) -> None:
+    """A monitor reads its deployment's log and its reference, and its results (drift
+    statistics) are shown to whoever may read monitors: its creator must be able to read
+    each of them, on their own projects."""
+    caller.check_deployment("deployment:read", body.deployment)
+    reference = body.reference
+    if reference.startswith("datasets:/"):
+        name = reference[len("datasets:/") :].rpartition("@")[0]
+        caller.check_resources("dataset:read", "dataset", [name])
+    elif reference.startswith("models:/"):
+        caller.check_resources("model:read", "model", [parse_model_uri(reference).name])
 
 
 @router.get("/monitors")

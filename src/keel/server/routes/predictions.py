@@ -6,7 +6,7 @@ builds the file's path itself from the checked deployment name, the hour it read
 the rows and the checked file name: a client never names a path. Reads come back as
 Arrow IPC streams, a page at a time (``X-Keel-Next-Offset`` names the next page).
 
-Permissions are judged on the deployment's project (:func:`_check_deployment`): the guard
+Permissions are judged on the deployment's project (``Caller.check_deployment``): the guard
 only asks for the role on some project, then each route checks the deployment its path
 names, or, for a prediction found by id, the deployment its row names, before anything
 is read or stored.
@@ -32,7 +32,7 @@ from keel.errors import PayloadTooLarge
 from keel.predictions.checks import MAX_LOG_FILE_BYTES, check_log_file
 from keel.predictions.ids import check_prediction_id
 from keel.predictions.reader import check_window, prediction_query
-from keel.server.auth import PATH_KEYS, Caller, requires
+from keel.server.auth import Caller, requires
 from keel.server.responses import JSON
 from keel.store.prediction_files import PredictionFiles
 from keel.wire.predictions import ARROW_STREAM, NEXT_OFFSET
@@ -43,17 +43,6 @@ PAGE_ROWS = 200_000
 """The most rows one answer holds."""
 MAX_QUERY_INT = 2**62
 """The largest offset, time or version a query may give (polars takes 64-bit integers)."""
-
-
-def _check_deployment(caller: Caller, needed: str, deployment: str) -> None:
-    """``Forbidden`` unless the caller holds ``needed`` on the project of ``deployment``.
-    Where deployments belong to projects (the authenticator resolves ``deployment`` as it
-    does models), that project; until then, every deployment is the default project's.
-    Blocking on a cache miss: call from a thread."""
-    if "deployment" in PATH_KEYS:
-        caller.check_resources(needed, "deployment", [deployment])
-    else:
-        caller.check_default(needed)
 
 
 def _files(request: Request) -> PredictionFiles:
@@ -93,7 +82,7 @@ async def _put(kind: LogKind, deployment: str, name: str, request: Request, call
     check_deployment_name(deployment, "deployment")
     check_file_name(name)
     # Judged before the body is read: a caller who may not write sends nothing in.
-    await run_in_threadpool(_check_deployment, caller, "deployment:predict", deployment)
+    await run_in_threadpool(caller.check_deployment, "deployment:predict", deployment)
     data = await _body(request, MAX_LOG_FILE_BYTES)
     files = _files(request)
 
@@ -138,7 +127,7 @@ def read_log(
     """One page of the rows of a deployment's predictions (``kind=predictions``) or
     feedback (``kind=feedback``) in a window, in time order, as an Arrow IPC stream."""
     check_window(since_ms, until_ms)
-    _check_deployment(caller, "deployment:read", check_deployment_name(deployment, "deployment"))
+    caller.check_deployment("deployment:read", check_deployment_name(deployment, "deployment"))
     query = LogQuery(
         check_log_kind(kind),
         check_deployment_name(deployment, "deployment"),
@@ -170,7 +159,7 @@ def get_prediction(
     may read its deployment."""
     found = _files(request).scan(prediction_query(prediction_id)).head(1).collect()
     if found.height:
-        _check_deployment(caller, "deployment:read", str(found["deployment"][0]))
+        caller.check_deployment("deployment:read", str(found["deployment"][0]))
     return _arrow(found, {})
 
 
@@ -193,7 +182,7 @@ def get_lineage(
         tracking=state.store,
         datasets=state.datasets,
     )
-    _check_deployment(caller, "deployment:read", found.deployment)
+    caller.check_deployment("deployment:read", found.deployment)
     if found.model is not None:
         caller.check_resources("model:read", "model", [found.model["name"]])
     if found.run is not None:
