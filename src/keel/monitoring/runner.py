@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from keel.entities.monitor import AlertChange, Monitor, MonitorRun, ResultRow, RunRecord
+from keel.errors import KeelError
 from keel.monitoring.alert_state import AlertRule, AlertState, Notification
 from keel.monitoring.channels import Channel
-from keel.monitoring.outbound import DeliveryFailed
 
 if TYPE_CHECKING:
     from keel.store.sql.monitors import SqlMonitorStore
@@ -216,7 +216,7 @@ def _alerts(
     notes: list[Notification] = []
     changes = _Changes()
     errors: list[str] = []
-    channels = [sources.channel(c) for c in monitor.spec.channels]
+    channels, broken = _channels(monitor, sources)
     for raw in monitor.spec.rules:
         rule = AlertRule(**raw)
         state = AlertState.from_dict(monitor.alert_states.get(rule.name, {}))
@@ -225,7 +225,7 @@ def _alerts(
         if note is None:
             continue
         notes.append(note)
-        failed = _deliver(note, channels)
+        failed = broken + _deliver(note, channels)
         errors.extend(failed)
         kind = "resolve" if note.status == "resolved" else "remind" if note.reminder else "fire"
         changes.changes.append(
@@ -242,13 +242,32 @@ def _alerts(
     return notes, changes, errors
 
 
+def _channels(monitor: Monitor, sources: Sources) -> tuple[list[Channel], list[str]]:
+    """The monitor's channels built under this process's settings, and a line for each
+    that cannot be (its host taken off the allow-list since): the others still send, and
+    the run still lands. The line never repeats the URL (a Slack URL is a credential)."""
+    built: list[Channel] = []
+    broken: list[str] = []
+    for raw in monitor.spec.channels:
+        try:
+            built.append(sources.channel(raw))
+        except KeelError as exc:
+            url = raw.get("url")
+            message = exc.message.replace(url, "<url>") if isinstance(url, str) else exc.message
+            broken.append(f"{raw.get('kind')}: {message}")
+    return built, broken
+
+
 def _deliver(note: Notification, channels: list[Channel]) -> list[str]:
-    """Send to every channel; one failing does not stop the others (its error is kept)."""
+    """Send to every channel; one failing does not stop the others (its error is kept).
+    Refusals count as failures of that channel: an address the outbound guard refuses at
+    send time (a name that now resolves to a private address), a name that does not
+    resolve."""
     failed = []
     for channel in channels:
         try:
             channel.send(note)
-        except DeliveryFailed as exc:
-            log.warning("alert %s to %s failed: %s", note.dedup_key, channel.kind, exc)
+        except KeelError as exc:
+            log.warning("alert %s to %s failed: %s", note.dedup_key, channel.kind, exc.message)
             failed.append(f"{channel.kind}: {exc.message}")
     return failed
