@@ -180,7 +180,16 @@ class AuditRecordPublic(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     resource_type: Literal[
-        "model", "experiment", "run", "dataset", "user", "token", "project", "grant", "group"
+        "model",
+        "experiment",
+        "run",
+        "dataset",
+        "user",
+        "token",
+        "project",
+        "grant",
+        "group",
+        "monitor",
     ]
     request_id: str | None
 
