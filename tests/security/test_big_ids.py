@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from conftest import ServerProcess
+from keel.wire.predictions import ARROW_STREAM
 from server.support import log_problems
 
 BAD_NUMBERS = ("9223372036854775808", "99999999999999999999999", "-1", "1e309", "0x10")
@@ -29,6 +30,8 @@ def test_out_of_range_ids_in_paths_never_answer_500(
         for route in get_routes:
             path = re.sub(r"\{[^}]+\}", number, route)
             r = api.get(path)
+            if r.headers.get("content-type") == ARROW_STREAM and r.status_code == 200:
+                continue  # a deployment may be named with digits alone: its (empty) log
             if r.status_code >= 500 or "error" not in r.json():
                 problems.append(f"{route}: {r.status_code} {r.text[:200]}")
     assert problems == []
