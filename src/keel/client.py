@@ -3,7 +3,8 @@
 A client opens what its tracking URI gives once (:func:`keel.store.open_backend`: one
 engine, or one HTTP session) and hands each part only what it uses: tracking gets the
 tracking store and the artifact repository; the registry gets the registry store and
-the artifact reader; datasets get the dataset store and this machine's cache. Models
+the artifact reader; datasets get the dataset store and this machine's cache;
+deployments get the deployment service (or the server's routes) and the registry. Models
 are logged through tracking and loaded through the registry.
 
 >>> client = keel.Client("/tmp/keel-demo")                          # doctest: +SKIP
@@ -25,6 +26,7 @@ from keel.uri import RunArtifactUri
 
 if TYPE_CHECKING:
     from keel.data.client import DataClient
+    from keel.deployments import DeploymentClient
     from keel.entities.dataset import DatasetVersion
     from keel.models import LoadedModel
     from keel.models.log_options import LogOptions
@@ -47,6 +49,7 @@ class Client(TrackingClient, MlflowRegistryMethods):
     _registry: RegistryClient | None = None
     _data: DataClient | None = None
     _monitors: MonitorsApi | None = None
+    _deployments: DeploymentClient | None = None
 
     def close(self) -> None:
         if self._data is not None:
@@ -100,6 +103,15 @@ class Client(TrackingClient, MlflowRegistryMethods):
                     actor=self.user or "anonymous",
                 )
         return self._monitors
+
+    @property
+    def deployments(self) -> DeploymentClient:
+        """Deployments in the same store: create, set traffic, promote, roll back."""
+        if self._deployments is None:
+            from keel.deployments import open_deployments
+
+            self._deployments = open_deployments(self.backend, actor=self.user or "anonymous")
+        return self._deployments
 
     def log_dataset(
         self,

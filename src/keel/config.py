@@ -84,6 +84,11 @@ class Settings:
     smtp_url: str | None = None
     """``KEEL_SMTP_URL``: where alert e-mails go,
     ``smtp://user:password@host:587?starttls=true&from=keel@example.com``."""
+    serve_request_timeout: float = 30.0
+    """``KEEL_SERVE_REQUEST_TIMEOUT``: seconds a model server waits for a prediction before
+    answering 504 (``keel serve --request-timeout`` wins)."""
+    serve_options: str | None = None
+    """``KEEL_SERVE_OPTIONS``: what ``keel serve`` hands its worker processes (JSON)."""
     auth_cache_seconds: float = 30.0
     """``KEEL_AUTH_CACHE_SECONDS``: how long the server trusts what it read about a token
     and its principal's roles; revoking through this server takes effect at once, in
@@ -137,6 +142,8 @@ class Settings:
             alert_allowed_networks=_list(env, "KEEL_ALERT_ALLOWED_NETWORKS"),
             smtp_url=env.get("KEEL_SMTP_URL") or None,
             monitor_tick_seconds=_number(env, "KEEL_MONITOR_TICK_SECONDS", 30.0),
+            serve_request_timeout=_number(env, "KEEL_SERVE_REQUEST_TIMEOUT", 30.0),
+            serve_options=env.get("KEEL_SERVE_OPTIONS") or None,
             prediction_log_queue=int(_number(env, "KEEL_PREDICTION_LOG_QUEUE", 100_000)),
             prediction_log_flush_seconds=_number(env, "KEEL_PREDICTION_LOG_FLUSH_SECONDS", 5.0),
             max_upload_bytes=int(_number(env, "KEEL_MAX_UPLOAD_BYTES", 5 * 1024**3)),

@@ -12,6 +12,7 @@ figures and each model flavor come with an extra. A feature imports its library 
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 
 from keel.errors import MissingExtra
@@ -51,3 +52,18 @@ def require(module: str, *, extra: str, purpose: str) -> ModuleType:
 def _is_part_of(name: str, module: str) -> bool:
     """``name`` is ``module``, one of its parents or one of its children."""
     return name == module or module.startswith(name + ".") or name.startswith(module + ".")
+
+
+def loaded(name: str) -> ModuleType | None:
+    """The module ``name`` if it has been imported completely, else ``None``; importing
+    nothing. A module another thread is still importing is in ``sys.modules`` already,
+    half built (a model server's log writer may import pandas while a request checks
+    whether its data is a DataFrame): it counts as not loaded.
+
+    >>> loaded("sys") is sys.modules["sys"]
+    True
+    """
+    module = sys.modules.get(name)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return None
+    return module

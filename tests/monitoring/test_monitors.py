@@ -87,10 +87,23 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
+def deploy(client: Client, name: str = "fraud-api") -> None:
+    """A registered model (``fraud``) and a deployment of it: what a monitor watches."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    run = client.create_run(client.create_experiment(f"train-{name}"))
+    logged = client.log_model(run.run_id, LogisticRegression().fit(x, x[:, 0] > 0))
+    client.end_run(run.run_id)
+    version = client.registry.register_model(logged.model_uri, "fraud")
+    client.deployments.create(name, f"models:/fraud/{version.version}")
+
+
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[Client]:
     c = Client(f"sqlite:///{tmp_path / 'keel.db'}", settings=_settings(tmp_path))
     try:
+        deploy(c)
         yield c
     finally:
         c.close()
@@ -187,6 +200,8 @@ def test_bad_monitors_are_refused_and_nothing_is_kept(
             local.monitors.create("bad-monitor", **{**good, **change})
     with pytest.raises(InvalidArgument, match="monitor name"):
         local.monitors.create("Bad Name", **good)
+    with pytest.raises(NotFound, match="no-such-api"):
+        local.monitors.create("typo", deployment="no-such-api", reference=reference)
     assert local.monitors.list_monitors() == []
     _create(local, receiver, reference, name="once")
     with pytest.raises(AlreadyExists, match="already exists"):
@@ -232,6 +247,7 @@ def test_through_a_server_the_scheduler_runs_due_monitors(
     references.mkdir(parents=True)
     try:
         now = int(time.time() * 1000)
+        deploy(remote)
         _write_predictions(remote, "fraud-api", now - 60_000, shift=40.0)
         _create(remote, receiver, _reference(references))
         deadline = time.monotonic() + 20
@@ -267,9 +283,9 @@ def test_a_model_versions_training_data_is_a_reference(
     model = LogisticRegression().fit(numeric, numeric[:, 0] > 100)
     logged = local.log_model(run.run_id, model)
     local.end_run(run.run_id)
-    local.registry.register_model(logged.model_uri, "fraud")
+    trained = local.registry.register_model(logged.model_uri, "fraud").version
 
-    _create(local, receiver, "models:/fraud/1")
+    _create(local, receiver, f"models:/fraud/{trained}")
     _write_predictions(local, "fraud-api", T0 + 60_000, shift=40.0)
     outcome = local.monitors.run("fraud-drift", at_ms=T0 + 120_000)
     assert {c["column"] for c in outcome.result["columns"]} == {"amount", "age", "country"}

@@ -16,7 +16,7 @@ from keel.cli.monitors import parse_rule, sparkline
 from keel.client import Client
 from keel.errors import InvalidArgument
 from monitoring.receivers import SECRET, Receiver
-from monitoring.test_monitors import _reference, _settings, _write_predictions
+from monitoring.test_monitors import _reference, _settings, _write_predictions, deploy
 
 
 @pytest.fixture
@@ -43,6 +43,11 @@ def _keel(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_create_run_show_alerts_events_delete(tmp_path: Path, receiver: Receiver) -> None:
     reference = _reference(tmp_path)
+    local = Client(f"sqlite:///{tmp_path / 'keel.db'}", settings=_settings(tmp_path))
+    try:
+        deploy(local)
+    finally:
+        local.close()
     made = _keel(
         tmp_path, "create", "fraud-drift", "--deployment", "fraud-api", "--reference", reference,
         "--every", "1h", "--rule", "drift=dataset.drifted;severity=critical",

@@ -99,6 +99,28 @@ class Site:
             r.close()
 
 
+def _deploy(url: str) -> None:
+    """The deployment monitors watch: a registered model's version behind it."""
+    from registry.support import MANIFEST
+
+    with httpx.Client(base_url=f"{url}{API}", timeout=60) as api:
+        r = api.post("/experiments", json={"name": "monitored"})
+        assert r.status_code == 201, r.text
+        r = api.post("/runs", json={"experiment_id": r.json()["experiment_id"], "run_name": "r"})
+        run_id = r.json()["info"]["run_id"]
+        r = api.put(
+            f"/runs/{run_id}/artifacts/content",
+            params={"path": "model/keel-model.json"},
+            content=MANIFEST,
+        )
+        assert r.status_code == 201, r.text
+        body = {"source": f"runs:/{run_id}/model", "create_model": True}
+        assert api.post("/registered-models/fraud/versions", json=body).status_code == 201
+        body = {"name": DEPLOYMENT, "policy": {"targets": [{"model_uri": "models:/fraud/1"}]}}
+        r = api.post("/deployments", json=body)
+        assert r.status_code == 201, r.text
+
+
 def _write_log(url: str) -> tuple[tuple[int, int], list[str]]:
     """A calm hour long ago and a drifted window now: the reference window's bounds and
     the ids of the predictions in the current window."""
@@ -135,6 +157,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     s.canary.write_bytes(CANARY)
     s.server.start()
     try:
+        _deploy(s.server.url)
         s.window, s.current_ids = _write_log(s.server.url)  # type: ignore[attr-defined]
         yield s
     finally:

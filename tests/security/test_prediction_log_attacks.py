@@ -438,3 +438,32 @@ def test_reads_and_lineage_need_the_role_on_what_they_show(team: Team) -> None: 
         for path in (rows, f"{API}/predictions/{pid}", f"{API}/predictions/{pid}/lineage"):
             assert anonymous.get(path).status_code == 401
         assert anonymous.put(files, content=body, headers=PARQUET).status_code == 401
+
+
+def test_a_deployment_of_another_project_is_read_only_by_its_project(
+    team: Team,  # noqa: F811
+) -> None:
+    """erin's deployment lives in team-a: its log is hers to read and write; carol, a reader
+    of the default project, gets nothing of it, by deployment or by prediction id."""
+    model = _model_in_team_a(team)
+    deployment = _unique("team-a-api")
+    target = {"targets": [{"model_uri": f"models:/{model}/1"}]}
+    made = dataclasses.replace(batch(3, deployment=deployment), model_name=model, model_version=1)
+    body = parquet_bytes(prediction_tables([made])[0])
+    pid = made.ids[0]
+    files = f"{API}/predictions/deployments/{deployment}/files/{NAME}"
+    rows = f"{API}/predictions/deployments/{deployment}/rows"
+    with team.client("erin") as erin:
+        created = erin.post(
+            f"{API}/deployments", json={"name": deployment, "policy": target, "project": "team-a"}
+        )
+        assert created.status_code == 201, created.text
+        assert erin.put(files, content=body, headers=PARQUET).status_code == 201
+        assert erin.get(rows).status_code == 200
+        assert erin.get(f"{API}/predictions/{pid}").status_code == 200
+        assert erin.get(f"{API}/predictions/{pid}/lineage").status_code == 200
+    with team.client("carol") as carol:
+        assert_error(carol.get(rows), 403, "team-a")
+        assert_error(carol.get(f"{API}/predictions/{pid}"), 403, "team-a")
+        assert_error(carol.get(f"{API}/predictions/{pid}/lineage"), 403, "team-a")
+        assert_error(carol.put(files, content=body, headers=PARQUET), 403, "team-a")

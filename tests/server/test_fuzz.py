@@ -6,9 +6,10 @@ the document calls invalid must be refused.
 Two servers are fuzzed: an open one (loopback, no users) and one with an admin user whose
 bearer token every request carries, so the authenticated paths run too. Each is seeded
 first (an experiment, a run with a param, a metric and an artifact, a registered model
-with a version, an alias, a promotion request, a dataset of two files, a deployment's
-prediction-log and feedback files, and a monitor over them) and a third of the cases use
-those ids in their paths, so routes get past "no such run" to the code behind it.
+with a version, an alias, a promotion request, a deployment with a canary, a dataset of
+two files, a deployment's prediction-log and feedback files, and a monitor over them) and
+a third of the cases use those ids in their paths, so routes get past "no such run" to the
+code behind it.
 
 Bounded and deterministic for CI: ``derandomize`` fixes the examples, ``KEEL_FUZZ_EXAMPLES``
 (default 8) the number per operation and mode; raise it, or set ``KEEL_FUZZ_SEED`` for
@@ -82,6 +83,8 @@ class Target:
             return {**self.ids, **self.log_ids}
         if "/monitors" in path:
             return {**self.ids, "name": self.log_ids["monitor"]}
+        if "/deployments" in path:
+            return {**self.ids, "name": self.ids["deployment"]}
         return self.ids
 
 
@@ -99,7 +102,7 @@ def seed_dataset(url: str, token: str | None, root: Path) -> dict[str, Any]:
     return {"name": added.name, "version": str(added.version), "digest": added.digest}
 
 
-def seed_log(url: str, headers: dict[str, str]) -> dict[str, Any]:
+def seed_log(url: str, headers: dict[str, str], deployment: str) -> dict[str, Any]:
     """A deployment's prediction-log and feedback files, sent as a model server's writer
     sends them, and a monitor comparing its latest hour with an earlier one."""
     import time
@@ -109,7 +112,6 @@ def seed_log(url: str, headers: dict[str, str]) -> dict[str, Any]:
     from keel.predictions.tables import parquet_bytes, prediction_tables
     from predictions.support import batch
 
-    deployment = "fuzz-api"
     now = int(time.time() * 1000)
     earlier, recent = (
         batch(8, deployment=deployment, time_ms=now - 3 * 3_600_000),
@@ -190,12 +192,21 @@ def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
                 f"{models}/{model}/promotion-requests", json={"version": version, "alias": "prod"}
             )
         )
+        # A 90/10 canary over the version and its alias, so promote and rollback have work.
+        canary = [
+            {"model_uri": f"models:/{model}/{version}", "weight": 90},
+            {"model_uri": f"models:/{model}@{ALIAS}", "weight": 10},
+        ]
+        deployment = unique("fuzz-dep")
+        body = {"name": deployment, "policy": {"targets": canary}}
+        ok(api.post(f"{API}/deployments", json=body))
         for path in (  # each id names a resource: the seeded strategy relies on it
             f"{API}/experiments/{exp}",
             f"{API}/runs/{run_id}",
             f"{models}/{model}/versions/{version}",
             f"{models}/{model}/aliases/{ALIAS}",
             f"{API}/promotion-requests/{request['id']}",
+            f"{API}/deployments/{deployment}",
         ):
             ok(api.get(path))
     return {
@@ -205,6 +216,7 @@ def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
         "version": version,
         "alias": ALIAS,
         "request_id": request["id"],
+        "deployment": deployment,
     }
 
 
@@ -214,13 +226,9 @@ def open_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     server = ServerProcess(f"sqlite:///{root / 'keel.db'}", root / "artifacts", root / "log")
     server.start()
     try:
-        yield Target(
-            server,
-            {},
-            seed(server.url, {}),
-            seed_dataset(server.url, None, root),
-            seed_log(server.url, {}),
-        )
+        ids = seed(server.url, {})
+        dataset = seed_dataset(server.url, None, root)
+        yield Target(server, {}, ids, dataset, seed_log(server.url, {}, ids["deployment"]))
     finally:
         server.stop()
 
@@ -234,9 +242,10 @@ def auth_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     server.start()
     headers = {"Authorization": f"Bearer {token}"}
     try:
+        ids = seed(server.url, headers)
         dataset = seed_dataset(server.url, token, root)
-        log = seed_log(server.url, headers)
-        yield Target(server, headers, seed(server.url, headers), dataset, log)
+        log = seed_log(server.url, headers, ids["deployment"])
+        yield Target(server, headers, ids, dataset, log)
     finally:
         server.stop()
 

@@ -19,7 +19,7 @@ class Permission:
     name: str
     resource: str
     """What the project is found from: ``experiment``, ``run``, ``model``, ``dataset``,
-    or ``server`` (nothing in the path names one)."""
+    ``deployment``, or ``server`` (nothing in the path names one)."""
     role: Role
 
 
@@ -41,14 +41,16 @@ PERMISSIONS: dict[str, Permission] = _table(
     ("model:review", Role.MAINTAINER),
     ("dataset:read", Role.READER),
     ("dataset:write", Role.EDITOR),
+    # Deployments: changing one changes what production answers, a maintainer's call;
+    # reading one covers its prediction log.
+    ("deployment:read", Role.READER),
+    ("deployment:write", Role.MAINTAINER),
     ("audit:read", Role.MAINTAINER),
     # Monitors watch deployments and send alerts out: changing them is a maintainer's.
     ("monitor:read", Role.READER),
     ("monitor:write", Role.MAINTAINER),
     # A model server's predict and feedback routes, once its store has users.
     ("deployment:predict", Role.READER),
-    # Reading a deployment and its prediction log.
-    ("deployment:read", Role.READER),
     # Only an authenticated principal: its own tokens, who it is.
     ("self", Role.READER),
     # Users, tokens of others, projects, groups, grants: never on a server without users.

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 DEFAULT_GRACE_SECONDS = 24 * 3600
 """How long a rotated token keeps working beside its replacement, by default."""
 MAX_TOKEN_DAYS = 3650
-RESOURCE_KINDS = ("experiment", "model", "dataset")
+RESOURCE_KINDS = ("experiment", "model", "dataset", "deployment")
 
 
 def now_ms() -> int:

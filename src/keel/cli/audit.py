@@ -19,13 +19,14 @@ def audit(
         None,
         "--resource",
         "-r",
-        help="A model's, dataset's, user's, project's or group's name, an experiment's, "
+        help="A model's, dataset's, deployment's, user's, project's or group's name, an "
+        "experiment's, "
         "run's or token's id.",
     ),
     resource_type: str = typer.Option(
         None,
         "--resource-type",
-        help="model, experiment, run, dataset, user, token, project, grant or group.",
+        help="model, experiment, run, dataset, deployment, user, token, project, grant or group.",
     ),
     action: str = typer.Option(None, "--action", help="e.g. alias.set, run.delete."),
     actor: str = typer.Option(None, "--actor", help="Only changes by this user."),

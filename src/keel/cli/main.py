@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "monitoring": "keel.cli.monitoring",
     "monitors": "keel.cli.monitors",
     "predictions": "keel.cli.predictions",
+    "deployments": "keel.cli.deployments",
 }
 """Command group -> the module whose ``app`` holds its commands."""
 
@@ -49,6 +50,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.server import server
 
         app.command("server")(server)
+    if only is None or only == "serve":
+        from keel.cli.serve import serve
+
+        app.command("serve")(serve)
     if only is None or only == "audit":
         from keel.cli.audit import audit
 
@@ -61,6 +66,10 @@ def build_app(only: str | None = None) -> typer.Typer:
         from keel.cli.login import login
 
         app.command("login")(login)
+    if only is None or only == "predict":
+        from keel.cli.predict import predict
+
+        app.command("predict")(predict)
     for name, module in GROUPS.items():
         if only is None or only == name:
             app.add_typer(import_module(module).app, name=name)
@@ -104,14 +113,17 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    light = first in GROUPS or first in (
+    commands = (
         "server",
+        "serve",
         "audit",
         "lineage",
         "login",
+        "predict",
         "version",
         "--version",
     )
+    light = first in GROUPS or first in commands
     app = build_app(first if light else None)
     try:
         app()

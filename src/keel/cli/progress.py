@@ -44,7 +44,45 @@ def make_console() -> Console:
     return Console(stderr=True)
 
 
-class TransferBar:
+class LateBar:
+    """A Rich bar on ``console`` (a terminal only) that shows itself once ``delay``
+    seconds have passed; ``close`` takes it off. Subclasses count what it shows."""
+
+    def __init__(
+        self,
+        label: str,
+        console: Console | None,
+        delay: float,
+        make_bar: Callable[[Console], Any],
+        **fields: Any,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        self._task: Any = None
+        self._timer: threading.Timer | None = None
+        if console is not None and console.is_terminal:
+            self._bar = make_bar(console)
+            self._task = self._bar.add_task(label, total=None, **fields)
+            self._timer = threading.Timer(delay, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._bar is not None:
+                self._bar.start()
+
+    def close(self) -> None:
+        """Stop drawing and take the bar off the terminal (the command prints its line)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.stop()
+
+
+class TransferBar(LateBar):
     """Counts what a transfer moved and draws it as a bar; safe to call from threads."""
 
     def __init__(self, label: str, console: Console | None, delay: float) -> None:
@@ -54,16 +92,7 @@ class TransferBar:
         self.files = 0
         self.files_done = 0
         self.started = False  # has a phase been started (the counts mean something)?
-        self._lock = threading.Lock()
-        self._bar: Any = None
-        self._task: Any = None
-        self._timer: threading.Timer | None = None
-        if console is not None and console.is_terminal:
-            self._bar = _rich_bar(console)
-            self._task = self._bar.add_task(label, total=None, files="")
-            self._timer = threading.Timer(delay, self._show)
-            self._timer.daemon = True
-            self._timer.start()
+        super().__init__(label, console, delay, _rich_bar, files="")
 
     # keel.entities.Progress -------------------------------------------------------------
 
@@ -88,22 +117,6 @@ class TransferBar:
             self.files_done += 1
             if self._bar is not None:
                 self._bar.update(self._task, files=f"{self.files_done:,}/{self.files:,}")
-
-    # drawing ----------------------------------------------------------------------------
-
-    def _show(self) -> None:
-        with self._lock:
-            if self._bar is not None:
-                self._bar.start()
-
-    def close(self) -> None:
-        """Stop drawing and take the bar off the terminal (the command prints its line)."""
-        if self._timer is not None:
-            self._timer.cancel()
-        with self._lock:
-            bar, self._bar = self._bar, None
-        if bar is not None:
-            bar.stop()
 
     def done_so_far(self) -> str:
         """``12 of 40 files pushed``, for the line after a Ctrl-C."""
@@ -158,6 +171,77 @@ def transfer(
         bar.close()
         advice = resume if isinstance(resume, str) else resume(bar)
         sys.stderr.write(f"interrupted: {bar.done_so_far()}; {advice}\n")
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
+    finally:
+        bar.close()
+
+
+class RowBar(LateBar):
+    """Counts the rows a batch job scored (a ``keel.entities.progress.RowProgress``) and
+    draws them as a bar, on the same terms as :class:`TransferBar`."""
+
+    def __init__(self, label: str, console: Console | None, delay: float) -> None:
+        self.what = label
+        self.total_rows: int | None = None
+        self.rows_done = 0
+        super().__init__(label, console, delay, _rows_bar)
+
+    def start(self, total_rows: int | None, what: str) -> None:
+        with self._lock:
+            self.what, self.total_rows, self.rows_done = what, total_rows, 0
+            if self._bar is not None:
+                self._bar.reset(self._task, total=total_rows, description=what)
+
+    def advance(self, rows: int) -> None:
+        with self._lock:
+            self.rows_done += rows
+            if self._bar is not None:
+                self._bar.advance(self._task, rows)
+
+    def done_so_far(self) -> str:
+        """``40,000 of 100,000 rows scored``, for the line after a Ctrl-C."""
+        total = "" if self.total_rows is None else f" of {self.total_rows:,}"
+        return f"{self.rows_done:,}{total} rows scored"
+
+
+def _rows_bar(console: Console) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@contextmanager
+def scoring(
+    label: str, *, resume: str, console: Console | None = None, delay: float | None = None
+) -> Iterator[RowBar]:
+    """A bar for a batch job's rows; on Ctrl-C prints ``interrupted: <how far>;
+    <resume>`` on standard error and exits 130, as :func:`transfer` does."""
+    bar = RowBar(
+        label,
+        make_console() if console is None else console,
+        DELAY_SECONDS if delay is None else delay,
+    )
+    try:
+        yield bar
+    except KeyboardInterrupt:
+        bar.close()
+        sys.stderr.write(f"interrupted: {bar.done_so_far()}; {resume}\n")
         raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
     finally:
         bar.close()

@@ -113,16 +113,22 @@ def move(
     experiment: str = typer.Option(None, "--experiment", help="An experiment's id."),
     model: str = typer.Option(None, "--model", help="A registered model's name."),
     dataset: str = typer.Option(None, "--dataset", help="A dataset's name."),
+    deployment: str = typer.Option(None, "--deployment", help="A deployment's name."),
     tracking_uri: str = TrackingUri,
 ) -> None:
-    """Place an experiment (with its runs), a registered model or a dataset in a project."""
-    chosen = [
-        (k, v) for k, v in (("experiment", experiment), ("model", model), ("dataset", dataset)) if v
-    ]
+    """Place an experiment (with its runs), a registered model, a dataset or a deployment
+    in a project."""
+    named = (
+        ("experiment", experiment),
+        ("model", model),
+        ("dataset", dataset),
+        ("deployment", deployment),
+    )
+    chosen = [(k, v) for k, v in named if v]
     if len(chosen) != 1:
         from keel.errors import InvalidArgument
 
-        raise InvalidArgument("name one of --experiment, --model or --dataset")
+        raise InvalidArgument("name one of --experiment, --model, --dataset or --deployment")
     kind, key = chosen[0]
     with open_target(tracking_uri) as access:
         found = access.move(kind, key, project)

@@ -6,7 +6,7 @@ grants, groups), written in the transaction of the change.
 A record names its resource by type and name (``model``/``fraud``,
 ``experiment``/``12``, ``run``/``<run id>``, ``dataset``/``customers``, ``user``/``bob``,
 ``token``/``<token id>``, ``project``/``fraud``, ``grant``/``<project>``,
-``group``/``data-team``), who acted, when,
+``group``/``data-team``, ``deployment``/``fraud-api``), who acted, when,
 the request it came with (a server's ``X-Request-ID``) and the resource's fields before
 and after. The database refuses to update or delete a record (a trigger on SQLite and
 PostgreSQL), so no code path, Keel's or anyone's with the database's password, rewrites it.
@@ -43,6 +43,7 @@ class ResourceType(StrEnum):
     """A role on a project, by the project's name; the grantee is in ``after``/``before``."""
     GROUP = "group"
     MONITOR = "monitor"
+    DEPLOYMENT = "deployment"
 
     @classmethod
     def parse(cls, value: object) -> ResourceType:
@@ -111,6 +112,11 @@ class AuditAction(StrEnum):
     GROUP_DELETE = "group.delete"
     GROUP_MEMBER_ADD = "group.member.add"
     GROUP_MEMBER_REMOVE = "group.member.remove"
+    DEPLOYMENT_CREATE = "deployment.create"
+    DEPLOYMENT_TRAFFIC = "deployment.traffic"
+    DEPLOYMENT_PROMOTE = "deployment.promote"
+    DEPLOYMENT_ROLLBACK = "deployment.rollback"
+    DEPLOYMENT_DELETE = "deployment.delete"
 
     @classmethod
     def parse(cls, value: object) -> AuditAction:
@@ -128,6 +134,7 @@ class AuditRecord:
     name: str
     """The resource's name or id: a model's or dataset's name, an experiment's or run's id."""
     version: int | None = None
+    """A model's or dataset's version; for a deployment, the revision the change made."""
     alias: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from keel.errors import InvalidArgument
+from keel.errors import Conflict, InvalidArgument
 from keel.uri import parse_model_uri
 
 MAX_TARGETS = 10
@@ -116,7 +117,9 @@ class TrafficPolicy:
         total = sum(t.weight for t in live)
         if total != 100:
             shares = ", ".join(f"{t.model_uri}={t.weight}" for t in live)
-            raise InvalidArgument(f"traffic: live weights must add up to 100, got {total} ({shares})")
+            raise InvalidArgument(
+                f"traffic: live weights must add up to 100, got {total} ({shares})"
+            )
         if self.sticky_key is not None and not _HEADER.fullmatch(self.sticky_key):
             raise InvalidArgument(
                 f"traffic sticky_key {self.sticky_key!r}: must be a header name "
@@ -127,7 +130,9 @@ class TrafficPolicy:
             or not isinstance(self.sampling, int | float)
             or not 0.0 <= self.sampling <= 1.0
         ):
-            raise InvalidArgument(f"traffic sampling: must be between 0 and 1, got {self.sampling!r}")
+            raise InvalidArgument(
+                f"traffic sampling: must be between 0 and 1, got {self.sampling!r}"
+            )
 
     @property
     def live(self) -> tuple[Target, ...]:
@@ -194,3 +199,106 @@ class Deployment:
             "created_by": self.created_by,
             "tags": dict(self.tags),
         }
+
+
+class DeploymentAction(StrEnum):
+    """What made a revision of a deployment's policy."""
+
+    CREATE = "create"
+    TRAFFIC = "traffic"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRevision:
+    """One revision of a deployment's policy, as it was set: history and rollback read
+    these, so a rollback restores exactly what was there."""
+
+    name: str
+    revision: int
+    policy: TrafficPolicy
+    action: DeploymentAction
+    actor: str
+    at: int
+    """Milliseconds since the epoch."""
+    request_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "revision": self.revision,
+            "policy": self.policy.to_dict(),
+            "action": self.action.value,
+            "actor": self.actor,
+            "at": self.at,
+            "request_id": self.request_id,
+        }
+
+
+def check_revision(value: object, field: str = "expected_revision") -> int:
+    """A revision number: a whole number from 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(f"{field}: must be a whole number from 1, got {value!r}")
+    return value
+
+
+def weighted_policy(
+    weights: dict[str, int],
+    *,
+    shadows: list[str] | tuple[str, ...] = (),
+    sticky_key: str | None = None,
+    sampling: float = 1.0,
+) -> TrafficPolicy:
+    """A policy from ``{model_uri: weight}`` and shadow model URIs, in the order given.
+
+    >>> weighted_policy({"models:/fraud/3": 90, "models:/fraud/4": 10}).live[1].weight
+    10
+    """
+    if not isinstance(weights, dict) or not weights:
+        raise InvalidArgument("traffic: give at least one model with its weight ({uri: percent})")
+    targets = [Target(uri, weight) for uri, weight in weights.items()]
+    targets += [Target(uri, 0, shadow=True) for uri in shadows]
+    return TrafficPolicy(tuple(targets), sticky_key=sticky_key, sampling=sampling)
+
+
+def canary_of(policy: TrafficPolicy, name: str = "deployment") -> Target:
+    """The live target that is not the largest: the one a plain promote moves to 100%.
+    Exactly two live targets with different weights have one; one live target is
+    promoted already (``Conflict``); otherwise the caller must name the model."""
+    live = policy.live
+    if len(live) == 1:
+        raise Conflict(
+            f"{name}: {live[0].model_uri} takes all live traffic already; nothing to promote"
+        )
+    if len(live) != 2 or live[0].weight == live[1].weight:
+        shares = ", ".join(f"{t.model_uri}={t.weight}" for t in live)
+        raise InvalidArgument(
+            f"{name}: no single canary to promote among its live targets ({shares}); "
+            "name the model to promote"
+        )
+    return min(live, key=lambda t: t.weight)
+
+
+def promoted(
+    policy: TrafficPolicy, model_uri: str | None = None, name: str = "deployment"
+) -> TrafficPolicy:
+    """``model_uri`` (a live or shadow target; default: the canary) takes 100% of live
+    traffic; the other live targets go, shadows stay, sticky key and sampling are kept."""
+    if model_uri is None:
+        chosen = canary_of(policy, name).model_uri
+    else:
+        known = [t.model_uri for t in policy.targets]
+        if model_uri not in known:
+            raise InvalidArgument(
+                f"{name}: model {model_uri!r} is not one of its targets ({', '.join(known)}); "
+                "promote one of them, or set the traffic to a new model"
+            )
+        chosen = model_uri
+    live = policy.live
+    if len(live) == 1 and live[0].model_uri == chosen:
+        raise Conflict(f"{name}: {chosen} takes all live traffic already; nothing to promote")
+    shadows = tuple(t for t in policy.shadows if t.model_uri != chosen)
+    return TrafficPolicy(
+        (Target(chosen, 100), *shadows), sticky_key=policy.sticky_key, sampling=policy.sampling
+    )

@@ -27,3 +27,17 @@ class Progress(Protocol):
     def file_done(self) -> None:
         """One more file (or object) is whole where it was going."""
         ...
+
+
+class RowProgress(Protocol):
+    """Told how many rows a batch job will score, then as each chunk is scored
+    (``keel predict``; the command line draws it as a bar)."""
+
+    def start(self, total_rows: int | None, what: str) -> None:
+        """Scoring begins: ``total_rows`` rows, or None where the input does not say how
+        many it holds (a CSV file is not counted ahead)."""
+        ...
+
+    def advance(self, rows: int) -> None:
+        """``rows`` more rows were scored and written."""
+        ...

@@ -11,19 +11,19 @@ so enforcement may fit them to the signature's width by value (see ``enforcement
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keel.errors import InvalidArgument
+from keel.extras import loaded
 from keel.models.extras import require_pandas
 
 ACCEPTED = "a pandas DataFrame, a polars DataFrame, a numpy array, a list of dicts or a dict"
 
 
 def _is(data: Any, module: str, name: str) -> bool:
-    loaded = sys.modules.get(module)
-    return loaded is not None and isinstance(data, getattr(loaded, name))
+    found = loaded(module)
+    return found is not None and isinstance(data, getattr(found, name))
 
 
 def kind_of(

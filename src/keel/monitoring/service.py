@@ -36,6 +36,7 @@ from keel.monitoring.runner import LEASE_MS, Sources, run_monitor
 
 if TYPE_CHECKING:
     from keel.store.backend import Backend
+    from keel.store.deployments import DeploymentReader
     from keel.store.sql.monitors import SqlMonitorStore
 
 
@@ -133,12 +134,20 @@ def check_spec(
 
 class LocalMonitors:
     def __init__(
-        self, store: SqlMonitorStore, sources: Sources, settings: Settings, *, actor: str
+        self,
+        store: SqlMonitorStore,
+        sources: Sources,
+        settings: Settings,
+        *,
+        actor: str,
+        deployments: DeploymentReader | None = None,
     ) -> None:
         self.store = store
         self.sources = sources
         self.settings = settings
         self.actor = actor
+        self.deployments = deployments
+        """When given, a monitor is made only for a deployment that exists."""
 
     def create(
         self,
@@ -171,6 +180,8 @@ class LocalMonitors:
             from keel.monitoring.backend_sources import file_reference_path
 
             file_reference_path(spec.reference, self.sources.file_root)
+        if self.deployments is not None:
+            self.deployments.get_deployment(spec.deployment)  # NotFound names it
         return self.store.create(spec, actor=self.actor, now=now_ms())
 
     def get(self, name: str) -> Monitor:
@@ -232,4 +243,6 @@ def open_monitors(
         settings, lambda: backend.datasets, actor=actor, remote=lambda: dataset_objects(backend)
     )
     sources = backend_sources(backend, settings, load_dataset=data.load, file_root=file_root)
-    return LocalMonitors(backend.monitors, sources, settings, actor=actor)
+    return LocalMonitors(
+        backend.monitors, sources, settings, actor=actor, deployments=backend.deployments
+    )

@@ -112,13 +112,32 @@ def load_model(
 ) -> LoadedModel:
     """Download the package ``uri`` names into a private folder and load it from there
     (see :func:`keel.models.load_model` for ``trust`` and ``flavor``)."""
+    return load_located(
+        uri, source.locate(uri), source, settings=settings, trust=trust, flavor=flavor
+    )
+
+
+def load_located(
+    uri: str,
+    where: Located,
+    source: ModelSource,
+    *,
+    settings: Settings,
+    trust: bool = False,
+    flavor: str | None = None,
+    workdir: Path | None = None,
+) -> LoadedModel:
+    """Load the package ``where`` (what ``source.locate(uri)`` answered) points at: for a
+    caller that also needs the version it resolved to (a batch job writes it beside every
+    prediction), without resolving an alias twice. ``workdir``: an empty folder to
+    download into, which the caller removes once done with the model (default: a private
+    folder that lives as long as the process)."""
     from keel.models import load_model as load_package
 
-    where = source.locate(uri)
     # Trust follows review, not names: a models:/ address is trusted only for a digest a
     # reviewer approved (or pinned), never because the alias it names is listed.
     trusted = trust or where.trusted(settings)
-    folder = Path(tempfile.mkdtemp(prefix="keel-model-"))
+    folder = Path(tempfile.mkdtemp(prefix="keel-model-", dir=workdir))
     try:
         local = source.download(where.source, folder / "pkg")
         return load_package(local, trust=trusted, source=uri, settings=settings, flavor=flavor)

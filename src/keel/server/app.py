@@ -17,6 +17,7 @@ from keel.access.service import AccessService
 from keel.artifacts.store import ArtifactStore
 from keel.config import Settings
 from keel.data.remote import StoreObjects
+from keel.deployments.service import DeploymentService
 from keel.errors import InvalidArgument
 from keel.monitoring.backend_sources import server_references
 from keel.monitoring.service import LocalMonitors, open_monitors
@@ -34,6 +35,7 @@ from keel.server.routes import (
     artifacts,
     audit,
     datasets,
+    deployments,
     experiments,
     model_versions,
     models,
@@ -62,6 +64,7 @@ ROUTERS = (
     promotions.router,
     audit.router,
     datasets.router,
+    deployments.router,
     access.router,
     monitors.router,
     predictions.router,
@@ -100,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = backend.registry
         app.state.datasets = backend.datasets
         app.state.prediction_files = backend.prediction_files
+        app.state.deployments = DeploymentService(backend.deployment_store, backend.registry)
         app.state.auth = Authenticator(backend.access, ttl=settings.auth_cache_seconds)
         app.state.rate_limit = rate_limit(settings.rate_limit)
         app.state.access = AccessService(backend.access, on_change=app.state.auth.invalidate)
@@ -113,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.monitor_store = monitors_.store
         app.state.monitor_sources = monitors_.sources
+        app.state.monitor_deployments = monitors_.deployments
         scheduler = asyncio.create_task(_run_monitors_forever(monitors_, settings))
         reaper = asyncio.create_task(_reap_forever(store, settings.run_timeout))
         sweeper = asyncio.create_task(_sweep_partial_writes(backend.artifact_root))

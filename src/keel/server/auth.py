@@ -37,6 +37,7 @@ PATH_KEYS = {
     "experiment": ("experiment_id", "experiment"),
     "model": ("name", "model"),
     "dataset": ("name", "dataset"),
+    "deployment": ("name", "deployment"),
 }
 """For each resource a permission is about: the path parameter naming it, and the kind
 of resource the authenticator resolves it as."""
@@ -127,13 +128,11 @@ class Caller:
         self.check(permission(name), found.id)
 
     def check_deployment(self, name: str, deployment: str) -> None:
-        """Check ``name`` on the project of ``deployment``: where deployments belong to
-        projects (``PATH_KEYS`` has them), that one; until then, the default project.
-        Blocking on a cache miss: call from a thread."""
-        if "deployment" in PATH_KEYS:
-            self.check_resources(name, "deployment", [deployment])
-        else:
-            self.check_default(name)
+        """Check ``name`` on the project of ``deployment`` (the default project for one
+        that does not exist: creating it, or the 404 that follows, is judged there), for
+        routes whose path names it otherwise than ``{name}``, or whose rows do. Blocking
+        on a cache miss: call from a thread."""
+        self.check_resources(name, "deployment", [deployment])
 
     def check_resources(self, name: str, kind: str, keys: Iterable[str]) -> None:
         """Check ``name`` on the project of each resource (``run`` ids, ``experiment``

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from keel.access.exposure import is_loopback, refuse_open_exposure
 from keel.config import Settings
-from keel.errors import InvalidArgument
+
+__all__ = ["host_allow_list", "is_loopback", "refuse_open_exposure", "serve"]
 
 
 def serve(
@@ -50,30 +52,6 @@ def serve(
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
-    )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    import ipaddress
-
-    if host.strip().lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to anything
-
-
-def refuse_open_exposure(host: str, *, has_users: bool, insecure_no_auth: bool) -> None:
-    """Deny by default: a server others can reach needs users (so that authentication
-    is on) unless the operator says otherwise, knowingly."""
-    if has_users or insecure_no_auth or is_loopback(host):
-        return
-    raise InvalidArgument(
-        f"--host {host}: this store has no users, so anyone who can reach the server could "
-        "do anything. Create an admin first (keel users create NAME --admin -t <store URI>) "
-        "or bind to 127.0.0.1; --insecure-no-auth serves it open anyway"
     )
 
 

@@ -17,7 +17,6 @@ slice of the outputs with ``split``. The columns are already checked and convert
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from keel.extras import loaded
 from keel.models.signature import Signature
 
 TENSOR = "input"
@@ -109,7 +109,7 @@ def split(outputs: Any, sizes: Sequence[int]) -> list[Any]:
     answered = len(outputs)
     if answered != total:
         raise ValueError(f"the model answered {answered} rows for {total} rows of input")
-    pandas = sys.modules.get("pandas")
+    pandas = loaded("pandas")  # not one another thread is importing now
     by_position = pandas is not None and isinstance(outputs, pandas.DataFrame | pandas.Series)
     cuts: list[Any] = []
     start = 0

@@ -1,5 +1,6 @@
 """Persistence behind one interface per concern: tracking metadata (:class:`TrackingStore`),
-the model registry (:class:`RegistryStore`) and dataset versions (:class:`DatasetStore`)."""
+the model registry (:class:`RegistryStore`), dataset versions (:class:`DatasetStore`) and
+deployments (:class:`DeploymentReader`, :class:`DeploymentStore`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,22 @@ if TYPE_CHECKING:
     from keel.store.backend import Backend
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
+    from keel.store.deployments import DeploymentReader, DeploymentStore
     from keel.store.registry import RegistryStore
 
-_PROTOCOLS = {"DatasetStore": "datasets", "RegistryStore": "registry", "TrackingStore": "base"}
+_PROTOCOLS = {
+    "DatasetStore": "datasets",
+    "DeploymentReader": "deployments",
+    "DeploymentStore": "deployments",
+    "RegistryStore": "registry",
+    "TrackingStore": "base",
+}
 """Loaded on first use: a command that opens one store does not build the others' types."""
 
 __all__ = [
     "DatasetStore",
+    "DeploymentReader",
+    "DeploymentStore",
     "RegistryStore",
     "TrackingStore",
     "open_backend",

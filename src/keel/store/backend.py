@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from keel.config import Settings
     from keel.store.base import TrackingStore
     from keel.store.datasets import DatasetStore
+    from keel.store.deployments import DeploymentReader
     from keel.store.prediction_files import PredictionFiles
     from keel.store.registry import RegistryStore
     from keel.store.rest.access import RestAccess
     from keel.store.rest.datasets import ServerObjects
+    from keel.store.rest.deployments import RestDeploymentStore
     from keel.store.rest.monitors import RestMonitors
     from keel.store.sql.access import SqlAccessStore
+    from keel.store.sql.deployments import SqlDeploymentStore
     from keel.store.sql.monitors import SqlMonitorStore
     from keel.store.sql.quotas import SqlQuotas
     from keel.store.sql.store import SqlTrackingStore
@@ -141,6 +144,35 @@ class Backend:
             from keel.store.sql.datasets import SqlDatasetStore
 
             return SqlDatasetStore(self._engine)
+
+    @cached_property
+    def deployments(self) -> DeploymentReader:
+        """Deployments and their history, read: the SQL store or the server's. A model
+        server follows a deployment through this (``get_deployment(name).revision``)."""
+        if self.remote:
+            return self.deployments_api
+        return self.deployment_store
+
+    @cached_property
+    def deployment_store(self) -> SqlDeploymentStore:
+        """A database's deployments, read and written (changes go through
+        ``keel.deployments.DeploymentService``, which holds their rules)."""
+        with self._lock:
+            if self.remote:
+                raise AssertionError("deployment_store is a database's; use deployments_api")
+            from keel.store.sql.deployments import SqlDeploymentStore
+
+            return SqlDeploymentStore(self._engine)
+
+    @cached_property
+    def deployments_api(self) -> RestDeploymentStore:
+        """Deployments through a ``keel server``: its routes apply the rules."""
+        with self._lock:
+            if not self.remote:
+                raise AssertionError("deployments_api is a server's; use deployment_store")
+            from keel.store.rest.deployments import RestDeploymentStore
+
+            return RestDeploymentStore(self._http)
 
     @cached_property
     def access(self) -> SqlAccessStore:

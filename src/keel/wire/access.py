@@ -127,7 +127,7 @@ class GrantList(BaseModel):
 
 
 class ResourceMove(Strict):
-    kind: str = Field(description="experiment, model or dataset")
+    kind: str = Field(description="experiment, model, dataset or deployment")
     key: str = Field(description="The experiment's id, or the model's or dataset's name.")
 
 

@@ -26,6 +26,22 @@ RequestState = Literal["OPEN", "APPROVED", "REJECTED", "CANCELLED"]
 # aliases and their policies -------------------------------------------------------------
 
 
+ResourceTypeName = Literal[
+    "model",
+    "experiment",
+    "run",
+    "dataset",
+    "deployment",
+    "user",
+    "token",
+    "project",
+    "grant",
+    "group",
+    "monitor",
+]
+"""What an audit record may be about (``keel.entities.audit.ResourceType``'s values)."""
+
+
 class AliasSet(Strict):
     version: StrictInt
 
@@ -179,18 +195,7 @@ class AuditRecordPublic(BaseModel):
     alias: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    resource_type: Literal[
-        "model",
-        "experiment",
-        "run",
-        "dataset",
-        "user",
-        "token",
-        "project",
-        "grant",
-        "group",
-        "monitor",
-    ]
+    resource_type: ResourceTypeName
     request_id: str | None
 
 

@@ -123,6 +123,16 @@ MISSING_OBJECTS = Route("POST", "/api/v1/dataset-objects/missing")
 UPLOAD_OBJECT = Route("PUT", "/api/v1/dataset-objects/{digest}")
 DOWNLOAD_OBJECT = Route("GET", "/api/v1/dataset-objects/{digest}")
 
+# deployments ----------------------------------------------------------------------------
+CREATE_DEPLOYMENT = Route("POST", "/api/v1/deployments")
+LIST_DEPLOYMENTS = Route("GET", "/api/v1/deployments")
+GET_DEPLOYMENT = Route("GET", "/api/v1/deployments/{name}")
+DELETE_DEPLOYMENT = Route("DELETE", "/api/v1/deployments/{name}")
+SET_DEPLOYMENT_TRAFFIC = Route("PUT", "/api/v1/deployments/{name}/traffic")
+PROMOTE_DEPLOYMENT = Route("POST", "/api/v1/deployments/{name}/promote")
+ROLLBACK_DEPLOYMENT = Route("POST", "/api/v1/deployments/{name}/rollback")
+DEPLOYMENT_HISTORY = Route("GET", "/api/v1/deployments/{name}/history")
+
 # identity and access ----------------------------------------------------------------------
 WHOAMI = Route("GET", "/api/v1/whoami")
 LIST_TOKENS = Route("GET", "/api/v1/tokens")
@@ -155,9 +165,6 @@ READ_PREDICTION_LOG = Route("GET", "/api/v1/predictions/deployments/{deployment}
 GET_PREDICTION = Route("GET", "/api/v1/predictions/{prediction_id}")
 GET_PREDICTION_LINEAGE = Route("GET", "/api/v1/predictions/{prediction_id}/lineage")
 
-ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
-"""Every route above, in the order listed."""
-
 # monitors (keel.monitoring) -------------------------------------------------------------
 
 CREATE_MONITOR = Route("POST", "/api/v1/monitors")
@@ -168,3 +175,6 @@ RUN_MONITOR = Route("POST", "/api/v1/monitors/{name}/run")
 MONITOR_RESULTS = Route("GET", "/api/v1/monitors/{name}/results")
 LIST_ALERTS = Route("GET", "/api/v1/alerts")
 LIST_EVENTS = Route("GET", "/api/v1/events")
+
+ROUTES: tuple[Route, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Route))
+"""Every route above, in the order listed."""

@@ -165,6 +165,22 @@ class ConvertedModel:
         (result,) = self.session.run([self.probability_output], {self.input: self._array(data)})
         return result
 
+    def predict_with_scores(self, data: Any) -> tuple[Any, Any]:
+        """``predict`` and ``predict_proba`` in one pass over the graph (a model server
+        answers both for each batch); scores are ``None`` for a regressor."""
+        return self.run_matrix(self._array(data))
+
+    def run_matrix(self, array: Any) -> tuple[Any, Any]:
+        """:meth:`predict_with_scores` of a 2-D array already in the model's feature order
+        and element type (nothing looks at what kind of data it is)."""
+        if self.probability_output is None:
+            (result,) = self.session.run([self.output], {self.input: array})
+            return result.reshape((len(array), *self.shape)), None
+        result, scores = self.session.run(
+            [self.output, self.probability_output], {self.input: array}
+        )
+        return result.reshape((len(array), *self.shape)), scores
+
     def _array(self, data: Any) -> Any:
         if self.feature_names and inputs.kind_of(data) == "pandas":
             data = data[self.feature_names]

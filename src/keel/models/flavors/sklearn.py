@@ -152,6 +152,18 @@ class SklearnModel:
     def predict(self, data: Any) -> Any:
         return self.estimator.predict(as_features(data, self.feature_names))
 
+    @property
+    def classes_(self) -> Any:
+        """The class labels of a classifier that gives probabilities, else None (as the
+        ONNX copy's ``classes_``: the columns of :meth:`predict_proba`)."""
+        if not hasattr(self.estimator, "predict_proba"):
+            return None
+        return getattr(self.estimator, "classes_", None)
+
+    def predict_proba(self, data: Any) -> Any:
+        """Class probabilities, columns in ``classes_`` order (classifiers only)."""
+        return self.estimator.predict_proba(as_features(data, self.feature_names))
+
 
 def native(model: SklearnModel, folder: Path, info: Mapping[str, Any]) -> Any:
     """The fitted estimator or pipeline, as it was logged (``keel.sklearn.load_model``)."""

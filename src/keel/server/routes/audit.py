@@ -3,7 +3,7 @@ store method, that changes or deletes a record; the database refuses both)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter
 
@@ -14,7 +14,7 @@ from keel.errors import Forbidden
 from keel.server.auth import Caller, requires
 from keel.server.deps import RegistryDep
 from keel.server.responses import JSON
-from keel.wire.governance import AuditPagePublic, audit_page_to_dict
+from keel.wire.governance import AuditPagePublic, ResourceTypeName, audit_page_to_dict
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -28,19 +28,7 @@ def list_audit(
     registry: RegistryDep,
     caller: Annotated[Caller, requires("audit:read", from_body=True)],
     name: str | None = None,
-    resource_type: Literal[
-        "model",
-        "experiment",
-        "run",
-        "dataset",
-        "user",
-        "token",
-        "project",
-        "grant",
-        "group",
-        "monitor",
-    ]
-    | None = None,
+    resource_type: ResourceTypeName | None = None,
     action: str | None = None,
     actor: str | None = None,
     since: int | None = None,
@@ -80,7 +68,7 @@ def _visible(caller: Caller, records: list[AuditRecord]) -> list[AuditRecord]:
     if caller.identity is None or caller.identity.principal.is_admin:
         return records
     kept: set[int] = set()
-    for kind in ("model", "experiment", "dataset"):
+    for kind in ("model", "experiment", "dataset", "deployment"):
         of_kind = [r for r in records if r.resource_type == kind]
         kept.update(r.id for r in caller.visible("audit:read", kind, of_kind, lambda r: r.name))
     if caller.allows(permission("audit:read"), DEFAULT_PROJECT_ID):

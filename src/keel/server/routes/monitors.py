@@ -43,7 +43,11 @@ class MonitorIn(BaseModel):
 def _monitors(request: Request, caller: Caller) -> LocalMonitors:
     state = request.app.state
     return LocalMonitors(
-        state.monitor_store, state.monitor_sources, state.settings, actor=caller.name
+        state.monitor_store,
+        state.monitor_sources,
+        state.settings,
+        actor=caller.name,
+        deployments=state.monitor_deployments,
     )
 
 

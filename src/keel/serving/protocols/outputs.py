@@ -3,10 +3,11 @@ one array per output column."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
+
+from keel.extras import loaded
 
 _NATIVE_KINDS = frozenset("biuf")
 
@@ -21,7 +22,7 @@ def jsonable(outputs: Any, *, frame_rows: bool = True) -> Any:
         if outputs.dtype.kind in _NATIVE_KINDS and outputs.dtype.itemsize > 2:
             return np.ascontiguousarray(outputs)
         return outputs.tolist()
-    pandas = sys.modules.get("pandas")
+    pandas = loaded("pandas")  # not one another thread is importing now
     if pandas is not None:
         if isinstance(outputs, pandas.DataFrame):
             if not frame_rows and len(outputs.columns) == 1:
@@ -49,7 +50,7 @@ def _plain(value: Any) -> Any:
 
 def as_array(outputs: Any) -> np.ndarray:
     """A model's predictions as one numpy array (a one-column DataFrame's column)."""
-    pandas = sys.modules.get("pandas")
+    pandas = loaded("pandas")  # not one another thread is importing now
     if pandas is not None:
         if isinstance(outputs, pandas.DataFrame):
             return (

@@ -36,6 +36,7 @@ from keel.store.sql.tables import (
     api_tokens,
     artifacts,
     datasets,
+    deployments,
     experiments,
     grants,
     group_grants,
@@ -52,6 +53,7 @@ RESOURCE_TABLES = {
     "experiment": (experiments, experiments.c.experiment_id),
     "model": (registered_models, registered_models.c.name),
     "dataset": (datasets, datasets.c.name),
+    "deployment": (deployments, deployments.c.name),
 }
 """The kinds of resource that belong to a project: table and key column."""
 

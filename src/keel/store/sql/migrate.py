@@ -30,6 +30,7 @@ REVISIONS = (
     "0006_audit",
     "0007_name_keys",
     "0008_project_quota",
+    "0009_deployments",
     "0010_monitors",
 )
 """Every revision this Keel knows, oldest first."""

@@ -634,3 +634,44 @@ events = Table(
     Column("payload", Text, nullable=False),
     Index("ix_events_kind_id", "kind", "id"),
 )
+
+
+# deployments (keel.deployments) --------------------------------------------------------
+# A deployment's name is a DNS-1123 label (lowercase ASCII), so the name is its own key:
+# no two names differ only by case or Unicode form.
+
+DEPLOYMENT_NAME = String(63)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("name", DEPLOYMENT_NAME, primary_key=True),
+    Column("project_id", Integer, nullable=False, server_default="1"),
+    Column("policy", Text, nullable=False),  # the current revision's policy, JSON
+    # Grows by one at every change; a write naming the revision it read is refused
+    # (Conflict) when another landed in between.
+    Column("revision", Integer, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("created_by", String(250), nullable=False),
+    Index("ix_deployments_project", "project_id"),
+)
+
+deployment_revisions = Table(
+    "deployment_revisions",
+    metadata,
+    Column(
+        "name",
+        DEPLOYMENT_NAME,
+        ForeignKey("deployments.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("policy", Text, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(250), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("request_id", String(128)),
+)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_monitors"
-down_revision = "0008_project_quota"  # re-chained onto 0009_deployments at merge
+down_revision = "0009_deployments"
 branch_labels = None
 depends_on = None
 
