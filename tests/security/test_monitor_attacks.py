@@ -489,3 +489,47 @@ def test_audit_of_a_monitor_by_name_on_a_server_with_users(team: Team) -> None: 
         assert answer.status_code == 200, answer.text
     with team.client("erin") as erin:  # maintainer on team-a only
         assert_error(erin.get(f"{API}/audit", params=params), 403, "default")
+
+
+def _model(team: Team, who: str, project: str) -> str:  # noqa: F811
+    """A registered model with one version, made by ``who`` in ``project``."""
+    from registry.support import MANIFEST
+
+    name = f"m-{os.urandom(4).hex()}"
+    with team.client(who) as api:
+        r = api.post(f"{API}/experiments", json={"name": f"e-{name}", "project": project})
+        assert r.status_code == 201, r.text
+        r = api.post(f"{API}/runs", json={"experiment_id": r.json()["experiment_id"]})
+        run_id = r.json()["info"]["run_id"]
+        r = api.put(
+            f"{API}/runs/{run_id}/artifacts/content",
+            params={"path": "model/keel-model.json"},
+            content=MANIFEST,
+        )
+        assert r.status_code == 201, r.text
+        body = {"source": f"runs:/{run_id}/model", "create_model": True, "project": project}
+        assert api.post(f"{API}/registered-models/{name}/versions", json=body).status_code == 201
+        body = {"name": name, "policy": {"targets": [{"model_uri": f"models:/{name}/1"}]}}
+        r = api.post(f"{API}/deployments", json={**body, "project": project})
+        assert r.status_code == 201, r.text
+    return name
+
+
+def test_a_monitor_needs_read_access_to_what_it_watches_and_compares(
+    team: Team,  # noqa: F811
+) -> None:
+    """Its results show statistics of the deployment's log and of its reference: alice,
+    maintainer of the default project only, may not point one at team-a's deployment nor
+    take team-a's model's training data as a reference."""
+    theirs = _model(team, "erin", "team-a")  # a model and a deployment, both named so
+    ours = _model(team, "alice", "default")
+    window = "window:0/3600000"
+    with team.client("alice") as alice:
+        body = {"name": f"x-{theirs}", "deployment": theirs, "reference": window}
+        assert_error(alice.post(f"{API}/monitors", json=body), 403, "team-a")
+        body = {"name": f"y-{ours}", "deployment": ours, "reference": f"models:/{theirs}/1"}
+        assert_error(alice.post(f"{API}/monitors", json=body), 403, "team-a")
+        body = {"name": f"z-{ours}", "deployment": ours, "reference": window}
+        assert alice.post(f"{API}/monitors", json=body).status_code == 201
+        names = [m["name"] for m in alice.get(f"{API}/monitors").json()["monitors"]]
+        assert f"x-{theirs}" not in names and f"y-{ours}" not in names
