@@ -533,3 +533,28 @@ def test_a_monitor_needs_read_access_to_what_it_watches_and_compares(
         assert alice.post(f"{API}/monitors", json=body).status_code == 201
         names = [m["name"] for m in alice.get(f"{API}/monitors").json()["monitors"]]
         assert f"x-{theirs}" not in names and f"y-{ours}" not in names
+
+
+def test_monitors_of_another_projects_deployment_are_not_shown(team: Team) -> None:  # noqa: F811
+    """root makes a monitor on erin's deployment in team-a: alice (maintainer of default
+    only, so she holds monitor:read and monitor:write) neither sees it nor its results or
+    events, nor may she run or delete it."""
+    theirs = _model(team, "erin", "team-a")
+    name = f"w-{theirs}"
+    body = {"name": name, "deployment": theirs, "reference": "window:0/3600000"}
+    with team.client("root") as root:
+        assert root.post(f"{API}/monitors", json=body).status_code == 201
+        assert name in [m["name"] for m in root.get(f"{API}/monitors").json()["monitors"]]
+    with team.client("alice") as alice:
+        assert name not in [m["name"] for m in alice.get(f"{API}/monitors").json()["monitors"]]
+        for answer in (
+            alice.get(f"{API}/monitors/{name}"),
+            alice.get(f"{API}/monitors/{name}/results"),
+            alice.post(f"{API}/monitors/{name}/run"),
+            alice.delete(f"{API}/monitors/{name}"),
+        ):
+            assert_error(answer, 403, "team-a")
+        events = alice.get(f"{API}/events").json()["events"]
+        assert all(e["payload"].get("deployment") != theirs for e in events)
+    with team.client("root") as root:
+        assert root.get(f"{API}/monitors/{name}").status_code == 200
