@@ -243,14 +243,17 @@ def test_through_a_server_the_scheduler_runs_due_monitors(
             "KEEL_ALERT_ALLOWED_HOSTS": "127.0.0.1",
             "KEEL_ALERT_ALLOWED_NETWORKS": "127.0.0.1/32",
             "KEEL_MONITOR_TICK_SECONDS": "0.2",
+            "KEEL_HOME": str(tmp_path / "server-home"),
         },
     ).start()
     remote = Client(server.url, settings=Settings(home=tmp_path / "client"))
+    references = tmp_path / "server-home" / "references"  # the only folder file: may name
+    references.mkdir(parents=True)
     try:
         now = int(time.time() * 1000)
         deploy(remote)
         _write_predictions(remote, "fraud-api", now - 60_000, shift=40.0)
-        _create(remote, receiver, _reference(tmp_path))
+        _create(remote, receiver, _reference(references))
         deadline = time.monotonic() + 20
         while not receiver.requests and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -6,9 +6,10 @@ the document calls invalid must be refused.
 Two servers are fuzzed: an open one (loopback, no users) and one with an admin user whose
 bearer token every request carries, so the authenticated paths run too. Each is seeded
 first (an experiment, a run with a param, a metric and an artifact, a registered model
-with a version, an alias, a promotion request, a deployment with a canary and a dataset
-of two files) and a third of
-the cases use those ids in their paths, so routes get past "no such run" to the code behind it.
+with a version, an alias, a promotion request, a deployment with a canary, a dataset of
+two files, a deployment's prediction-log and feedback files, and a monitor over them) and
+a third of the cases use those ids in their paths, so routes get past "no such run" to the
+code behind it.
 
 Bounded and deterministic for CI: ``derandomize`` fixes the examples, ``KEEL_FUZZ_EXAMPLES``
 (default 8) the number per operation and mode; raise it, or set ``KEEL_FUZZ_SEED`` for
@@ -70,11 +71,18 @@ class Target:
     ids: dict[str, Any]
     dataset_ids: dict[str, Any]
     """For the dataset routes, where ``name``, ``version`` and ``digest`` are a dataset's."""
+    log_ids: dict[str, Any]
+    """For the prediction-log routes (``name`` is a log file's) and the monitor routes
+    (``monitor`` is the name of the seeded monitor)."""
 
     def seeded(self, path: str) -> dict[str, Any]:
         """The real value of each path parameter of the operation at ``path``."""
         if "/dataset" in path:
             return {**self.ids, **self.dataset_ids}
+        if "/predictions" in path:
+            return {**self.ids, **self.log_ids}
+        if "/monitors" in path:
+            return {**self.ids, "name": self.log_ids["monitor"]}
         if "/deployments" in path:
             return {**self.ids, "name": self.ids["deployment"]}
         return self.ids
@@ -92,6 +100,57 @@ def seed_dataset(url: str, token: str | None, root: Path) -> dict[str, Any]:
     with Client(url, token=token, settings=Settings(home=root / "home")) as client:
         added = client.data.add(files, name=unique("fuzz-data")).version
     return {"name": added.name, "version": str(added.version), "digest": added.digest}
+
+
+def seed_log(url: str, headers: dict[str, str], deployment: str) -> dict[str, Any]:
+    """A deployment's prediction-log and feedback files, sent as a model server's writer
+    sends them, and a monitor comparing its latest hour with an earlier one."""
+    import time
+
+    import pyarrow as pa
+
+    from keel.predictions.tables import parquet_bytes, prediction_tables
+    from predictions.support import batch
+
+    now = int(time.time() * 1000)
+    earlier, recent = (
+        batch(8, deployment=deployment, time_ms=now - 3 * 3_600_000),
+        batch(8, deployment=deployment, time_ms=now - 60_000),
+    )
+    labels = pa.table(
+        {
+            "prediction_id": list(recent.ids),
+            "time": pa.array([now] * 8, pa.timestamp("ms", "UTC")),
+            "deployment": [deployment] * 8,
+            "label": pa.array([1.0] * 8),
+        }
+    )
+    logs = f"{API}/predictions/deployments/{deployment}"
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as api:
+        for i, made in enumerate((earlier, recent), start=1):
+            body = parquet_bytes(prediction_tables([made])[0])
+            r = api.put(f"{logs}/files/0123456789ab-00000{i}", content=body)
+            assert r.status_code == 201, r.text
+        r = api.put(f"{logs}/feedback/0123456789ab-000003", content=parquet_bytes(labels))
+        assert r.status_code == 201, r.text
+        start = earlier.time_ms - earlier.time_ms % 3_600_000
+        monitor = {
+            "name": "fuzz-monitor",
+            "deployment": deployment,
+            "reference": f"window:{start}/{start + 3_600_000}",
+            "every": "1h",
+            "rules": [{"name": "drift", "condition": "dataset.drifted"}],
+        }
+        r = api.post(f"{API}/monitors", json=monitor)
+        assert r.status_code == 201, r.text
+        r = api.post(f"{API}/monitors/fuzz-monitor/run")
+        assert r.status_code == 200, r.text
+    return {
+        "deployment": deployment,
+        "name": "0123456789ab-000009",
+        "prediction_id": recent.ids[0],
+        "monitor": "fuzz-monitor",
+    }
 
 
 def seed(url: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -167,7 +226,9 @@ def open_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     server = ServerProcess(f"sqlite:///{root / 'keel.db'}", root / "artifacts", root / "log")
     server.start()
     try:
-        yield Target(server, {}, seed(server.url, {}), seed_dataset(server.url, None, root))
+        ids = seed(server.url, {})
+        dataset = seed_dataset(server.url, None, root)
+        yield Target(server, {}, ids, dataset, seed_log(server.url, {}, ids["deployment"]))
     finally:
         server.stop()
 
@@ -181,8 +242,10 @@ def auth_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     server.start()
     headers = {"Authorization": f"Bearer {token}"}
     try:
+        ids = seed(server.url, headers)
         dataset = seed_dataset(server.url, token, root)
-        yield Target(server, headers, seed(server.url, headers), dataset)
+        log = seed_log(server.url, headers, ids["deployment"])
+        yield Target(server, headers, ids, dataset, log)
     finally:
         server.stop()
 

@@ -184,9 +184,23 @@ class Monitor:
 
 
 def _redacted(channel: dict[str, Any]) -> dict[str, Any]:
+    """A channel as shown: a webhook's secret as ``***``; a Slack URL's path and any
+    URL's query too, since they are credentials (whoever holds a Slack incoming-webhook
+    URL can post to the channel)."""
     shown = dict(channel)
     if "secret" in shown:
         shown["secret"] = "***"
+    url = shown.get("url")
+    if isinstance(url, str):
+        from urllib.parse import urlsplit, urlunsplit
+
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return {**shown, "url": "***"}
+        path = "/***" if shown.get("kind") == "slack" else parts.path
+        query = "***" if parts.query else ""
+        shown["url"] = urlunsplit((parts.scheme, parts.netloc, path, query, ""))
     return shown
 
 

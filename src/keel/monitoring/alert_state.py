@@ -47,6 +47,8 @@ _CONDITION = re.compile(
     r"\s*(?:(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?))?\s*$"
 )
 SEVERITIES = ("info", "warning", "critical")
+MAX_CONDITION = 500
+_RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class Condition:
     def parse(cls, text: object) -> Condition:
         if not isinstance(text, str):
             raise InvalidArgument("alert condition: must be a string")
+        if len(text) > MAX_CONDITION:
+            raise InvalidArgument(f"alert condition: at most {MAX_CONDITION} characters")
         match = _CONDITION.match(text)
         if match is None:
             raise InvalidArgument(
@@ -75,6 +79,8 @@ class Condition:
         )
         if numeric and op is None:
             raise InvalidArgument(f"alert condition {text!r}: a number needs a comparison")
+        if value is not None and not math.isfinite(float(value)):
+            raise InvalidArgument(f"alert condition {text!r}: the number must be finite")
         return cls(
             subject=match["subject"],
             op=op,
@@ -122,6 +128,12 @@ class AlertRule:
     severity: str = "warning"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _RULE_NAME.fullmatch(self.name):
+            shown = self.name[:40] if isinstance(self.name, str) else self.name
+            raise InvalidArgument(
+                f"alert rule name {shown!r}: 1 to 64 letters, digits, '_', '-' or '.', "
+                "starting with a letter or digit"
+            )
         Condition.parse(self.condition)
         if (
             isinstance(self.for_windows, bool)

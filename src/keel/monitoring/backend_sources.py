@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 
 
 def backend_sources(
-    backend: Backend, settings: Settings, *, load_dataset: Callable[[str], Any]
+    backend: Backend,
+    settings: Settings,
+    *,
+    load_dataset: Callable[[str], Any],
+    file_root: Path | None = None,
 ) -> Sources:
     """``load_dataset`` reads ``datasets:/name@version`` as a table (the data client's
-    ``load``)."""
+    ``load``); ``file:`` references must lie under ``file_root`` when one is given."""
 
     def read_window(deployment: str, start_ms: int, end_ms: int) -> Any:
         from keel.predictions.reader import read_predictions
@@ -44,7 +48,7 @@ def backend_sources(
             return load_dataset(reference)
         if reference.startswith("models:/"):
             return load_dataset(training_data_of(backend, reference))
-        return _file_reference(reference)
+        return _file_reference(reference, file_root)
 
     def channel(raw: Mapping[str, Any]) -> Channel:
         return build_channel(raw, settings)
@@ -56,7 +60,7 @@ def backend_sources(
 
     def check_reference(reference: str) -> str:
         if reference.startswith("file:"):
-            return absolute_file_reference(reference)
+            return f"file:{_file_path(reference, file_root)}"
         if reference.startswith("models:/"):
             try:
                 training = training_data_of(backend, reference)
@@ -75,6 +79,7 @@ def backend_sources(
         channel=channel,
         read_feedback=read_feedback,
         check_reference=check_reference,
+        file_root=file_root,
     )
 
 
@@ -89,36 +94,62 @@ def _dataset_exists(backend: Backend, dataset_uri: str, reference: str) -> None:
         ) from None
 
 
-def _file_reference(reference: str) -> Any:
-    path = _file_path(reference)
-    if path.suffix == ".json":
-        from keel.monitoring.reference import ReferenceProfile
-
-        return ReferenceProfile.load(path)
-    return path
+def server_references(settings: Settings) -> Path:
+    """The one folder a ``keel server`` reads ``file:`` references from."""
+    return settings.home / "references"
 
 
-def absolute_file_reference(reference: str) -> str:
-    """``file:<path>`` with the path made absolute, once it is known to name a ``.parquet``
-    table or a ``.json`` profile here: a monitor created from one folder then runs from
-    any other (a later ``keel monitors run`` in a subfolder, the server's scheduler)."""
-    return f"file:{_file_path(reference)}"
+def file_reference_path(reference: str, root: Path | None) -> Path:
+    """The file a ``file:`` reference names. Under ``root`` (a server's references folder)
+    a relative path is taken from it and the file, its links followed, must lie inside:
+    ``..``, absolute paths elsewhere and symbolic links out are refused, naming the rule,
+    without saying whether such a file exists."""
+    text = reference[len("file:") :]
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidArgument(
+            f"monitor reference {reference!r}: a file path without control characters"
+        )
+    if root is None:
+        # Absolute: a monitor made in one folder runs from any other.
+        return Path(text).expanduser().absolute()
+    base = root.resolve()
+    found = (base / text).resolve()  # an absolute text replaces base: then checked
+    if not found.is_relative_to(base):
+        raise InvalidArgument(
+            f"monitor reference {reference!r}: through a server, a file reference names a "
+            "file in the server's references folder ($KEEL_HOME/references), such as "
+            "file:train.parquet; upload the data as a dataset and use datasets:/<name>@<version>"
+        )
+    return found
 
 
-def _file_path(reference: str) -> Path:
-    path = Path(reference[len("file:") :]).expanduser().absolute()
+def _file_path(reference: str, root: Path | None) -> Path:
+    """The file a ``file:`` reference names, once it is known to be a ``.parquet`` table or
+    a ``.json`` profile that is there (under a server's ``root``, without naming the
+    server's paths)."""
+    path = file_reference_path(reference, root)
     if path.suffix not in (".parquet", ".json"):
         raise InvalidArgument(
             f"monitor reference {reference!r}: a file reference is a .parquet table or a "
             ".json reference profile"
         )
     if not path.is_file():
+        where = "in the server's references folder" if root is not None else f"({path})"
         raise NotFound(
-            f"monitor reference {reference!r}: no such file ({path}) where the monitor runs; "
-            "a file: path is read by the process that runs the monitor, which is keel "
-            "server when the tracking URI is a server: give datasets:/<name>@<version> "
-            "(keel data add) there instead"
+            f"monitor reference {reference!r}: no such file {where} where the monitor runs; "
+            "a file: path is read by the process that runs the monitor (keel server when the "
+            "tracking URI is a server): datasets:/<name>@<version> (keel data add) works "
+            "everywhere"
         )
+    return path
+
+
+def _file_reference(reference: str, root: Path | None) -> Any:
+    path = _file_path(reference, root)
+    if path.suffix == ".json":
+        from keel.monitoring.reference import ReferenceProfile
+
+        return ReferenceProfile.load(path)
     return path
 
 

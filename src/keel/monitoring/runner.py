@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from keel.entities.monitor import AlertChange, Monitor, MonitorRun, ResultRow, RunRecord
+from keel.errors import KeelError
 from keel.monitoring.alert_state import AlertRule, AlertState, Notification
 from keel.monitoring.channels import Channel
-from keel.monitoring.outbound import DeliveryFailed
 
 if TYPE_CHECKING:
     from keel.store.sql.monitors import SqlMonitorStore
@@ -50,6 +51,9 @@ class Sources:
     """reference -> the reference as kept (a ``file:`` path made absolute), once it is
     known to name something; NotFound when it does not (checked when a monitor is
     created, so a typo fails then and not at every run)."""
+    file_root: Path | None = None
+    """Where ``file:`` references must lie (a server's: a remote caller must not read the
+    server's other files); ``None`` for a store on the user's own machine."""
 
 
 def window_of(monitor: Monitor, now_ms: int) -> tuple[int, int]:
@@ -223,7 +227,7 @@ def _alerts(
     notes: list[Notification] = []
     changes = _Changes()
     errors: list[str] = []
-    channels = [sources.channel(c) for c in monitor.spec.channels]
+    channels, broken = _channels(monitor, sources)
     for raw in monitor.spec.rules:
         rule = AlertRule(**raw)
         state = AlertState.from_dict(monitor.alert_states.get(rule.name, {}))
@@ -232,7 +236,7 @@ def _alerts(
         if note is None:
             continue
         notes.append(note)
-        failed = _deliver(note, channels)
+        failed = broken + _deliver(note, channels)
         errors.extend(failed)
         kind = "resolve" if note.status == "resolved" else "remind" if note.reminder else "fire"
         changes.changes.append(
@@ -249,13 +253,32 @@ def _alerts(
     return notes, changes, errors
 
 
+def _channels(monitor: Monitor, sources: Sources) -> tuple[list[Channel], list[str]]:
+    """The monitor's channels built under this process's settings, and a line for each
+    that cannot be (its host taken off the allow-list since): the others still send, and
+    the run still lands. The line never repeats the URL (a Slack URL is a credential)."""
+    built: list[Channel] = []
+    broken: list[str] = []
+    for raw in monitor.spec.channels:
+        try:
+            built.append(sources.channel(raw))
+        except KeelError as exc:
+            url = raw.get("url")
+            message = exc.message.replace(url, "<url>") if isinstance(url, str) else exc.message
+            broken.append(f"{raw.get('kind')}: {message}")
+    return built, broken
+
+
 def _deliver(note: Notification, channels: list[Channel]) -> list[str]:
-    """Send to every channel; one failing does not stop the others (its error is kept)."""
+    """Send to every channel; one failing does not stop the others (its error is kept).
+    Refusals count as failures of that channel: an address the outbound guard refuses at
+    send time (a name that now resolves to a private address), a name that does not
+    resolve."""
     failed = []
     for channel in channels:
         try:
             channel.send(note)
-        except DeliveryFailed as exc:
-            log.warning("alert %s to %s failed: %s", note.dedup_key, channel.kind, exc)
+        except KeelError as exc:
+            log.warning("alert %s to %s failed: %s", note.dedup_key, channel.kind, exc.message)
             failed.append(f"{channel.kind}: {exc.message}")
     return failed

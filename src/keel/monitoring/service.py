@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from keel.config import Settings
@@ -185,6 +186,10 @@ class LocalMonitors:
             settings=self.settings,
             performance=performance,
         )
+        if spec.reference.startswith("file:"):
+            from keel.monitoring.backend_sources import file_reference_path
+
+            file_reference_path(spec.reference, self.sources.file_root)
         if self.deployments is not None:
             self.deployments.get_deployment(spec.deployment)  # NotFound names it
         if self.sources.check_reference is not None:
@@ -242,15 +247,18 @@ class LocalMonitors:
         return self.store.events(after_id=after_id, kind=kind, limit=limit)
 
 
-def open_monitors(backend: Backend, settings: Settings, *, actor: str) -> LocalMonitors:
-    """Monitors on ``backend``'s database, reading its prediction log and datasets."""
+def open_monitors(
+    backend: Backend, settings: Settings, *, actor: str, file_root: Path | None = None
+) -> LocalMonitors:
+    """Monitors on ``backend``'s database, reading its prediction log and datasets;
+    ``file:`` references only under ``file_root`` when given (a server's)."""
     from keel.data.client import dataset_objects, open_data_client
     from keel.monitoring.backend_sources import backend_sources
 
     data = open_data_client(
         settings, lambda: backend.datasets, actor=actor, remote=lambda: dataset_objects(backend)
     )
-    sources = backend_sources(backend, settings, load_dataset=data.load)
+    sources = backend_sources(backend, settings, load_dataset=data.load, file_root=file_root)
     return LocalMonitors(
         backend.monitors, sources, settings, actor=actor, deployments=backend.deployments
     )

@@ -19,6 +19,7 @@ from keel.config import Settings
 from keel.data.remote import StoreObjects
 from keel.deployments.service import DeploymentService
 from keel.errors import InvalidArgument
+from keel.monitoring.backend_sources import server_references
 from keel.monitoring.service import LocalMonitors, open_monitors
 from keel.monitoring.service import now_ms as monitors_now
 from keel.server.auth import authenticate, rate_limit
@@ -109,7 +110,11 @@ def create_app(settings: Settings) -> FastAPI:
         assert backend.artifact_root is not None  # a server's store is a database
         app.state.dataset_objects = StoreObjects(ArtifactStore(f"{backend.artifact_root}/datasets"))
         app.state.settings = settings
-        monitors_ = await run_in_threadpool(open_monitors, backend, settings, actor="keel-server")
+        monitors_ = await run_in_threadpool(
+            lambda: open_monitors(
+                backend, settings, actor="keel-server", file_root=server_references(settings)
+            )
+        )
         app.state.monitor_store = monitors_.store
         app.state.monitor_sources = monitors_.sources
         app.state.monitor_deployments = monitors_.deployments

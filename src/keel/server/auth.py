@@ -127,6 +127,13 @@ class Caller:
         found = self.auth.store.get_project(canonical_name(project, "project"))
         self.check(permission(name), found.id)
 
+    def check_deployment(self, name: str, deployment: str) -> None:
+        """Check ``name`` on the project of ``deployment`` (the default project for one
+        that does not exist: creating it, or the 404 that follows, is judged there), for
+        routes whose path names it otherwise than ``{name}``, or whose rows do. Blocking
+        on a cache miss: call from a thread."""
+        self.check_resources(name, "deployment", [deployment])
+
     def check_resources(self, name: str, kind: str, keys: Iterable[str]) -> None:
         """Check ``name`` on the project of each resource (``run`` ids, ``experiment``
         ids, ...): for routes whose resources are in the body. Blocking on a cache miss:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from keel.access.permissions import permission
+from keel.entities.access import DEFAULT_PROJECT_ID
 from keel.entities.audit import ACCESS_RESOURCE_TYPES, AuditPage, AuditRecord
 from keel.errors import Forbidden
 from keel.server.auth import Caller, requires
@@ -15,6 +17,10 @@ from keel.server.responses import JSON
 from keel.wire.governance import AuditPagePublic, ResourceTypeName, audit_page_to_dict
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+
+PROJECTLESS_TYPES = frozenset({"monitor"})
+"""Resources that belong to no project: their records are judged on the default one, as
+the routes that change them are."""
 
 
 @router.get("", response_model=AuditPagePublic)
@@ -36,6 +42,8 @@ def list_audit(
     ``audit:read``; records of users, tokens, projects, grants and groups only for admins."""
     if resource_type in ACCESS_RESOURCE_TYPES:
         caller.check_default("admin")  # who may do what belongs to no project
+    elif resource_type in PROJECTLESS_TYPES:
+        caller.check_default("audit:read")  # monitors belong to no project of their own
     elif name is not None:
         caller.check_resources("audit:read", resource_type or "model", [name])
     page = registry.list_audit(
@@ -63,6 +71,8 @@ def _visible(caller: Caller, records: list[AuditRecord]) -> list[AuditRecord]:
     for kind in ("model", "experiment", "dataset", "deployment"):
         of_kind = [r for r in records if r.resource_type == kind]
         kept.update(r.id for r in caller.visible("audit:read", kind, of_kind, lambda r: r.name))
+    if caller.allows(permission("audit:read"), DEFAULT_PROJECT_ID):
+        kept.update(r.id for r in records if r.resource_type in PROJECTLESS_TYPES)
     for record in records:
         if record.resource_type == "run":
             try:

@@ -5,6 +5,11 @@ Parquet file of the log's columns, every row of that deployment and of one hour,
 builds the file's path itself from the checked deployment name, the hour it read from
 the rows and the checked file name: a client never names a path. Reads come back as
 Arrow IPC streams, a page at a time (``X-Keel-Next-Offset`` names the next page).
+
+Permissions are judged on the deployment's project (``Caller.check_deployment``): the guard
+only asks for the role on some project, then each route checks the deployment its path
+names, or, for a prediction found by id, the deployment its row names, before anything
+is read or stored.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ router = APIRouter(prefix="/predictions", tags=["predictions"])
 
 PAGE_ROWS = 200_000
 """The most rows one answer holds."""
+MAX_QUERY_INT = 2**62
+"""The largest offset, time or version a query may give (polars takes 64-bit integers)."""
 
 
 def _files(request: Request) -> PredictionFiles:
@@ -45,27 +52,37 @@ def _files(request: Request) -> PredictionFiles:
 
 @router.put(
     "/deployments/{deployment}/files/{name}",
-    dependencies=[requires("deployment:predict")],
     status_code=201,
 )
-async def put_prediction_file(deployment: str, name: str, request: Request) -> JSON:
+async def put_prediction_file(
+    deployment: str,
+    name: str,
+    request: Request,
+    caller: Annotated[Caller, requires("deployment:predict", anywhere=True)],
+) -> JSON:
     """Store one file of predictions (a Parquet body)."""
-    return await _put("predictions", deployment, name, request)
+    return await _put("predictions", deployment, name, request, caller)
 
 
 @router.put(
     "/deployments/{deployment}/feedback/{name}",
-    dependencies=[requires("deployment:predict")],
     status_code=201,
 )
-async def put_feedback_file(deployment: str, name: str, request: Request) -> JSON:
+async def put_feedback_file(
+    deployment: str,
+    name: str,
+    request: Request,
+    caller: Annotated[Caller, requires("deployment:predict", anywhere=True)],
+) -> JSON:
     """Store one file of feedback (labels for earlier predictions; a Parquet body)."""
-    return await _put("feedback", deployment, name, request)
+    return await _put("feedback", deployment, name, request, caller)
 
 
-async def _put(kind: LogKind, deployment: str, name: str, request: Request) -> JSON:
+async def _put(kind: LogKind, deployment: str, name: str, request: Request, caller: Caller) -> JSON:
     check_deployment_name(deployment, "deployment")
     check_file_name(name)
+    # Judged before the body is read: a caller who may not write sends nothing in.
+    await run_in_threadpool(caller.check_deployment, "deployment:predict", deployment)
     data = await _body(request, MAX_LOG_FILE_BYTES)
     files = _files(request)
 
@@ -92,24 +109,25 @@ async def _body(request: Request, limit: int) -> bytes:
 
 @router.get(
     "/deployments/{deployment}/rows",
-    dependencies=[requires("deployment:read")],
     response_class=Response,
     responses={200: {"content": {ARROW_STREAM: {}}}},
 )
 def read_log(
     deployment: str,
     request: Request,
+    caller: Annotated[Caller, requires("deployment:read", anywhere=True)],
     kind: str = "predictions",
-    since_ms: int | None = Query(default=None, ge=0),
-    until_ms: int | None = Query(default=None, ge=0),
-    model_version: int | None = Query(default=None, ge=1),
+    since_ms: int | None = Query(default=None, ge=0, le=MAX_QUERY_INT),
+    until_ms: int | None = Query(default=None, ge=0, le=MAX_QUERY_INT),
+    model_version: int | None = Query(default=None, ge=1, le=2**31 - 1),
     prediction_id: str | None = None,
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_QUERY_INT),
     limit: int = Query(default=PAGE_ROWS, ge=1, le=PAGE_ROWS),
 ) -> Response:
     """One page of the rows of a deployment's predictions (``kind=predictions``) or
     feedback (``kind=feedback``) in a window, in time order, as an Arrow IPC stream."""
     check_window(since_ms, until_ms)
+    caller.check_deployment("deployment:read", check_deployment_name(deployment, "deployment"))
     query = LogQuery(
         check_log_kind(kind),
         check_deployment_name(deployment, "deployment"),
@@ -128,14 +146,20 @@ def read_log(
 
 @router.get(
     "/{prediction_id}",
-    dependencies=[requires("deployment:read")],
     response_class=Response,
     responses={200: {"content": {ARROW_STREAM: {}}}},
 )
-def get_prediction(prediction_id: str, request: Request) -> Response:
+def get_prediction(
+    prediction_id: str,
+    request: Request,
+    caller: Annotated[Caller, requires("deployment:read", anywhere=True)],
+) -> Response:
     """The logged row of one prediction (none when there is no such id), as an Arrow IPC
-    stream. Only the hour its id names is read."""
+    stream. Only the hour its id names is read; the row is answered only to a caller who
+    may read its deployment."""
     found = _files(request).scan(prediction_query(prediction_id)).head(1).collect()
+    if found.height:
+        caller.check_deployment("deployment:read", str(found["deployment"][0]))
     return _arrow(found, {})
 
 
@@ -143,10 +167,11 @@ def get_prediction(prediction_id: str, request: Request) -> Response:
 def get_lineage(
     prediction_id: str,
     request: Request,
-    caller: Annotated[Caller, requires("deployment:read")],
+    caller: Annotated[Caller, requires("deployment:read", anywhere=True)],
 ) -> JSON:
     """Where one prediction came from: deployment, model version, run, dataset versions
-    and git commit. Each link is shown only to a caller who may read it."""
+    and git commit. Answered only to a caller who may read the deployment and every link
+    it shows (the model, its run, the datasets the run used)."""
     from keel.serving.lineage import trace_prediction
 
     state = request.app.state
@@ -157,10 +182,13 @@ def get_lineage(
         tracking=state.store,
         datasets=state.datasets,
     )
+    caller.check_deployment("deployment:read", found.deployment)
     if found.model is not None:
         caller.check_resources("model:read", "model", [found.model["name"]])
     if found.run is not None:
         caller.check_resources("run:read", "run", [found.run["run_id"]])
+    if found.datasets:
+        caller.check_resources("dataset:read", "dataset", [d["name"] for d in found.datasets])
     return JSON(found.to_dict())
 
 
