@@ -124,6 +124,11 @@ def test_show_draws_several_windows(tmp_path: Path) -> None:
     hour = 3_600_000
     now = int(time.time() * 1000) // hour * hour
     reference = _reference(tmp_path)
+    deployer = Client(f"sqlite:///{tmp_path / 'keel.db'}", settings=_settings(tmp_path))
+    try:
+        deploy(deployer)
+    finally:
+        deployer.close()
     made = _keel(
         tmp_path, "create", "pay", "--deployment", "fraud-api", "--reference", reference,
         "--every", "1h", "--performance", "classifier",
