@@ -39,6 +39,7 @@ from keel.server.routes import (
     model_versions,
     models,
     monitors,
+    predict_access,
     predictions,
     promotions,
     runs,
@@ -67,6 +68,7 @@ ROUTERS = (
     access.router,
     monitors.router,
     predictions.router,
+    predict_access.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 

@@ -50,7 +50,7 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
 
         app = create_app(opts, settings=settings)
         auth = app.state.auth
-        has_users = auth.auth is not None and auth.refresh_enabled()
+        has_users = auth.checks and auth.refresh_enabled()
         refuse_open_exposure(opts.host, has_users=has_users, insecure_no_auth=opts.insecure_no_auth)
         _run_to_a_clean_exit(uvicorn.Server(uvicorn.Config(app, **common)))
     else:
@@ -93,7 +93,11 @@ def _store_has_users(opts: ServeOptions, settings: Settings) -> bool:
     from keel.store import open_backend
 
     with open_backend(settings.tracking_uri or str(settings.home), settings, migrate=False) as b:
-        return not b.remote and b.access.has_principals()
+        if not b.remote:
+            return b.access.has_principals()
+        from keel.serving.auth import server_has_users
+
+        return server_has_users(b.caller_access)
 
 
 def _exit_past_hung_models() -> None:
