@@ -156,3 +156,25 @@ def test_answers_are_cached_and_an_unreachable_server_fails_closed(
     time.sleep(max(0.0, cached_at + CACHE_SECONDS + 0.5 - time.monotonic()))
     assert predict(url, headers=setup.bearer("reader2")).status_code == 503
     assert predict(url).status_code == 401  # no token is refused without asking anyone
+
+
+def test_the_cache_of_answers_is_bounded(setup: Setup) -> None:
+    from keel.errors import Forbidden
+    from keel.serving.auth import ServerAuth
+    from keel.store.rest.access import CallerAccess
+
+    access = CallerAccess(setup.store.url, timeout=5)
+    auth = ServerAuth(access, ("model", "iris"), ttl=60, max_cached=2)
+    try:
+        assert auth.refresh_enabled() is True
+        auth.check(f"Bearer {setup.tokens['reader']}", blocking_ok=True)
+        with pytest.raises(Forbidden):
+            auth.check(f"Bearer {setup.tokens['stranger']}", blocking_ok=True)
+        auth.check(f"Bearer {setup.tokens['reader2']}", blocking_ok=True)
+        assert auth.cached_tokens == 2
+        # The oldest answer went first: it needs the server again, the newest does not.
+        auth.check(f"Bearer {setup.tokens['reader2']}", blocking_ok=False)
+        with pytest.raises(LookupError):
+            auth.check(f"Bearer {setup.tokens['reader']}", blocking_ok=False)
+    finally:
+        access.close()
