@@ -178,3 +178,22 @@ def test_the_cache_of_answers_is_bounded(setup: Setup) -> None:
             auth.check(f"Bearer {setup.tokens['reader']}", blocking_ok=False)
     finally:
         access.close()
+
+
+def test_nothing_passes_unchecked_before_the_keel_server_has_answered() -> None:
+    """Whether the keel server has users is unknown until it answers: until then a
+    request is refused with 503, not let through as on an open server."""
+    from conftest import free_port
+    from keel.errors import StoreUnavailable
+    from keel.serving.auth import ServerAuth
+    from keel.store.rest.access import CallerAccess
+
+    access = CallerAccess(f"http://127.0.0.1:{free_port()}", timeout=2)  # nobody there
+    auth = ServerAuth(access, ("deployment", "fraud-api"), ttl=60)
+    try:
+        assert auth.enabled_now() is None
+        with pytest.raises(StoreUnavailable, match="whether it has users"):
+            auth.refresh_enabled()
+        assert auth.enabled_now() is None
+    finally:
+        access.close()

@@ -178,13 +178,18 @@ class ServerAuth(PredictAuth):
 
     def refresh_enabled(self) -> bool:
         """On once the server refuses a request without a token, and from then on for
-        this process; a server that does not answer changes nothing."""
+        this process. A server that does not answer changes nothing, but while nothing
+        is known yet that is ``StoreUnavailable``: no request is let through unchecked."""
         self._checked_at = self._clock()
         if self._enabled:
             return True
         try:
             self._enabled = server_has_users(self.access, self.project)
         except Exception as exc:
+            if self._enabled is None:
+                raise StoreUnavailable(
+                    f"could not ask the keel server whether it has users ({exc}); retry"
+                ) from None
             log.warning("keel serve: could not ask the keel server about its users: %s", exc)
         return bool(self._enabled)
 
