@@ -92,8 +92,8 @@ def test_sigterm_drains_requests_in_flight(faulty_package: Path, tmp_path: Path)
     server.terminate()
     slow.join(20)
     assert server.proc is not None
-    # uvicorn re-raises the SIGTERM it handled once it is done: the exit says so.
-    assert server.proc.wait(30) in (0, -15)
+    # A drained stop is a clean exit (uvicorn's re-raised SIGTERM would make it -15).
+    assert server.proc.wait(30) == 0, server.log.read_text()[-2000:]
     assert [a.status_code for a in answers] == [200]
     assert answers[0].json()["predictions"] == [3.0]
 

@@ -4,13 +4,19 @@ protocol end to end, errors in each protocol's shape, batching seen in the metri
 from __future__ import annotations
 
 import concurrent.futures
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 
+from keel.serving.predict import MAX_HEADER_IDS
 from serving.support import ROW, ServeProcess, metric, predict
+
+IDS_HEADER = "x-keel-prediction-ids"
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +133,45 @@ def test_feedback_is_accepted(server: ServeProcess) -> None:
     assert r.status_code == 202 and r.json() == {"accepted": 2}
     r = httpx.post(f"{server.url}/feedback", json={"prediction_ids": ["nope"], "labels": [1]})
     assert r.status_code == 400 and "prediction_ids[0]" in r.json()["error"]["message"]
+
+
+def test_every_protocol_sends_the_prediction_ids_in_a_header(
+    server: ServeProcess, model_store: dict[str, str]
+) -> None:
+    """``X-Keel-Prediction-Ids``: the ids of the rows in order, for MLflow callers (whose
+    body stays MLflow's) as for the others; they are the logged ids, and take feedback."""
+    rows = [ROW, {**ROW, "f0": -3.0, "f1": -3.0}]
+    split = {"dataframe_split": {"columns": list(ROW), "data": [list(r.values()) for r in rows]}}
+    r = httpx.post(f"{server.url}/invocations", json=split)
+    assert r.status_code == 200 and r.json() == {"predictions": [1, 0]}
+    mlflow_ids = r.headers[IDS_HEADER].split(",")
+    assert len(mlflow_ids) == 2 and all(re.fullmatch("[0-9a-f]{32}", i) for i in mlflow_ids)
+    r = httpx.post(f"{server.url}/feedback", json={"prediction_ids": mlflow_ids, "labels": [1, 0]})
+    assert r.status_code == 202 and r.json() == {"accepted": 2}
+
+    r = predict(server.url, rows)
+    assert r.headers[IDS_HEADER].split(",") == r.json()["ids"]
+    body = {"inputs": [{"name": k, "shape": [1], "datatype": "FP64", "data": [v]}
+                       for k, v in ROW.items()]}  # fmt: skip
+    r = httpx.post(f"{server.url}/v2/models/iris/infer", json=body)
+    assert r.headers[IDS_HEADER].split(",") == r.json()["parameters"]["prediction_ids"]
+    # Errors have no ids; answers past MAX_HEADER_IDS rows carry them in the body only.
+    r = httpx.post(f"{server.url}/invocations", json={"dataframe_records": [{"f0": "x"}]})
+    assert r.status_code == 400 and IDS_HEADER not in r.headers
+    r = predict(server.url, [ROW] * (MAX_HEADER_IDS + 1))
+    assert r.status_code == 200 and len(r.json()["ids"]) == MAX_HEADER_IDS + 1
+    assert IDS_HEADER not in r.headers
+
+    # The MLflow answer's ids are those of the prediction log.
+    db = Path(model_store["KEEL_TRACKING_URI"].removeprefix("sqlite:///"))
+    logged: set[str] = set()
+    deadline = time.monotonic() + 20
+    while not set(mlflow_ids) <= logged and time.monotonic() < deadline:
+        time.sleep(0.2)
+        files = db.parent.rglob("predictions/model-iris/**/*.parquet")
+        logged = {i for f in files for i in pq.read_table(f, columns=["prediction_id"])
+                  .column("prediction_id").to_pylist()}  # fmt: skip
+    assert set(mlflow_ids) <= logged
 
 
 def test_digest_mismatch_refuses_to_start(model_store: dict[str, str], tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from keel.server.routes import (
     model_versions,
     models,
     monitors,
+    predict_access,
     predictions,
     promotions,
     runs,
@@ -68,6 +69,7 @@ ROUTERS = (
     access.router,
     monitors.router,
     predictions.router,
+    predict_access.router,
 )
 """Every router of the API, one per resource; none names ``/api/v1`` itself."""
 

@@ -133,7 +133,7 @@ def create_app(
     ``sink``: where predictions are logged; by default the prediction log of the
     tracking URI, ``None`` for none."""
     from keel.serving.app_state import ServingState
-    from keel.serving.auth import PredictAuth
+    from keel.serving.auth import predict_auth
     from keel.serving.host import ModelHost
     from keel.serving.metrics import ServingMetrics
     from keel.serving.prediction_log import open_feedback, open_sink
@@ -158,22 +158,10 @@ def create_app(
     if log_sink is not None and hasattr(log_sink, "dropped_rows"):  # the log counts drops
         metrics.watch_log_drops(lambda: int(log_sink.dropped_rows))
     state = ServingState(
-        opts, settings, host, metrics, PredictAuth(*_authenticator(host, settings)),
+        opts, settings, host, metrics, predict_auth(host, settings),
         feedback=open_feedback(host.backend, settings) if sink == "default" else None,
     )  # fmt: skip
     return ServingApp(state)
-
-
-def _authenticator(host: Any, settings: Settings) -> tuple[Any, tuple[str, str] | None]:
-    backend = host.backend
-    if backend is None or backend.remote:
-        return None, None
-    from keel.access.authenticator import Authenticator
-
-    project = None
-    if host.target.kind != "deployment":
-        project = ("model", host.routing.models()[0].name)
-    return Authenticator(backend.access, ttl=settings.auth_cache_seconds), project
 
 
 def _api(app: ServingApp) -> FastAPI:

@@ -50,7 +50,7 @@ class ServingState:
     async def check_access(self, authorization: str | None) -> None:
         """Returns when the caller may predict (see :mod:`keel.serving.auth`)."""
         auth = self.auth
-        if auth.auth is None:
+        if not auth.checks:
             return
         loop = asyncio.get_running_loop()
         enabled = auth.enabled_now()

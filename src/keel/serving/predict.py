@@ -7,6 +7,10 @@ has users, pick the version by the traffic policy, decode the body into a checke
 ``Table`` with the protocol's decoder, give every row a prediction id, wait for the
 batch, encode the answer. Shadow versions get a copy whose answer is logged, not sent.
 
+Every answer of up to :data:`MAX_HEADER_IDS` rows carries its prediction ids in the
+``X-Keel-Prediction-Ids`` header, comma-separated in row order, whatever the protocol: an
+MLflow caller, whose body must stay MLflow's, can send feedback with them too.
+
 Every failure is an answer with a status and a short JSON body (Keel's
 ``{"error": {"code", "message"}}``; MLflow's ``{"error_code", "message"}`` on
 ``/invocations``; ``{"error": "..."}`` on V2 routes), never a traceback.
@@ -34,6 +38,11 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("keel.serving")
+IDS_HEADER = b"x-keel-prediction-ids"
+MAX_HEADER_IDS = 100
+"""Answers of more rows leave the header out: 100 ids are 3,299 bytes, under the 4 KiB a
+proxy such as ingress-nginx reads response headers into by default (past it, it answers
+502). ``/predict`` and the V2 route carry the ids in their bodies as well."""
 _ERROR_KINDS = {
     400: "bad_request", 401: "unauthorized", 403: "unauthorized", 404: "not_found",
     413: "too_large", 415: "bad_request", 422: "unprocessable", 500: "model_error",
@@ -113,6 +122,7 @@ class PredictHandler:
         sticky = routing.sticky_header
         head = _read_head(scope, sticky.encode() if sticky else None)
         served: ServedModel | None = None
+        ids: list[str] | None = None
         try:
             await state.check_access(head.authorization)
             body = await read_body(receive, self.limit, head.content_length)
@@ -126,7 +136,9 @@ class PredictHandler:
                 served = found
             served.in_flight += 1
             try:
-                status, content, media = await self._predict(served, routing, codec, body, head)
+                status, content, media, ids = await self._predict(
+                    served, routing, codec, body, head
+                )
             finally:
                 served.in_flight -= 1
         except ConnectionError:
@@ -143,16 +155,13 @@ class PredictHandler:
             status, content, media = codec.error(
                 _Internal(f"unexpected error; error id {error_id} (see the server's log)")
             )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", media.encode("latin-1")),
-                    (b"content-length", str(len(content)).encode("latin-1")),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", media.encode("latin-1")),
+            (b"content-length", str(len(content)).encode("latin-1")),
+        ]
+        if ids is not None and len(ids) <= MAX_HEADER_IDS:
+            headers.append((IDS_HEADER, ",".join(ids).encode("ascii")))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
         name, version = (served.name, str(served.version)) if served else ("", "")
         metrics = state.metrics
@@ -162,7 +171,7 @@ class PredictHandler:
 
     async def _predict(
         self, served: ServedModel, routing: Routing, codec: Codec, body: bytes, head: _Head
-    ) -> tuple[int, bytes, str]:
+    ) -> tuple[int, bytes, str, list[str]]:
         table, echo = codec.decode(body, head.content_type, served)
         arrived_ms = time.time_ns() // 1_000_000
         ids = new_prediction_ids(table.rows, now_ms=arrived_ms)
@@ -174,7 +183,7 @@ class PredictHandler:
                 )
         answer = await served.batcher.submit(job, table.rows, self.timeout)
         content, media = codec.encode(served, answer, ids, head.accept, echo)
-        return 200, content, media
+        return 200, content, media, ids
 
     async def _shadow(self, shadow: ServedModel, job: Job) -> None:
         """Answer ``job`` on a shadow version: logged by its batch, never returned; a

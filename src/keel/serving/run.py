@@ -5,13 +5,15 @@ load stops the command with its reason. With several, each uvicorn worker proces
 its own from ``KEEL_SERVE_OPTIONS``.
 
 SIGTERM (or Ctrl-C): uvicorn stops accepting connections and lets open requests finish,
-then the app answers what is still queued, flushes the prediction log and exits.
+then the app answers what is still queued, flushes the prediction log and exits; after
+SIGTERM with status 0 (a drained stop is a clean one, as orchestrators read it).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import Any
@@ -48,9 +50,9 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
 
         app = create_app(opts, settings=settings)
         auth = app.state.auth
-        has_users = auth.auth is not None and auth.refresh_enabled()
+        has_users = auth.checks and auth.refresh_enabled()
         refuse_open_exposure(opts.host, has_users=has_users, insecure_no_auth=opts.insecure_no_auth)
-        uvicorn.Server(uvicorn.Config(app, **common)).run()
+        _run_to_a_clean_exit(uvicorn.Server(uvicorn.Config(app, **common)))
     else:
         refuse_open_exposure(
             opts.host, has_users=_store_has_users(opts, settings),
@@ -64,6 +66,25 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
     _exit_past_hung_models()
 
 
+def _run_to_a_clean_exit(server: Any) -> None:
+    """Run the uvicorn ``server`` until SIGTERM and its drain. uvicorn raises the SIGTERM
+    it handled again once it is done, and under Python's default handler that ends the
+    process as killed by it (-15) though every request was answered: while it runs, the
+    handler it restores and raises into only notes the signal, so the command returns."""
+    if threading.current_thread() is not threading.main_thread():
+        server.run()  # uvicorn catches no signals there either
+        return
+    previous = signal.signal(signal.SIGTERM, _drained)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _drained(signum: int, frame: object) -> None:
+    log.debug("keel serve: stopped by SIGTERM, drained")
+
+
 def _store_has_users(opts: ServeOptions, settings: Settings) -> bool:
     from keel.serving.host import ServeTarget
 
@@ -72,7 +93,11 @@ def _store_has_users(opts: ServeOptions, settings: Settings) -> bool:
     from keel.store import open_backend
 
     with open_backend(settings.tracking_uri or str(settings.home), settings, migrate=False) as b:
-        return not b.remote and b.access.has_principals()
+        if not b.remote:
+            return b.access.has_principals()
+        from keel.serving.auth import server_has_users
+
+        return server_has_users(b.caller_access)
 
 
 def _exit_past_hung_models() -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from keel.store.deployments import DeploymentReader
     from keel.store.prediction_files import PredictionFiles
     from keel.store.registry import RegistryStore
-    from keel.store.rest.access import RestAccess
+    from keel.store.rest.access import CallerAccess, RestAccess
     from keel.store.rest.datasets import ServerObjects
     from keel.store.rest.deployments import RestDeploymentStore
     from keel.store.rest.monitors import RestMonitors
@@ -209,6 +209,16 @@ class Backend:
         return RestAccess(self._http)
 
     @cached_property
+    def caller_access(self) -> CallerAccess:
+        """A ``keel server``'s answers about other callers' tokens (a model server's
+        checks), through a session of its own that carries no token."""
+        from keel.store.rest.access import CallerAccess
+
+        if not self.remote:
+            raise AssertionError("caller_access is a server's; use access for a database")
+        return CallerAccess(self.target.uri, timeout=min(self._settings.http_timeout, 10.0))
+
+    @cached_property
     def artifacts(self) -> ArtifactRepository:
         """Run artifacts: bytes under each run's artifact location and records in the
         tracking store, or both through the server."""
@@ -270,6 +280,8 @@ class Backend:
             self._engine.dispose()
         if "_http" in self.__dict__:
             self._http.close()
+        if "caller_access" in self.__dict__:
+            self.caller_access.close()
 
     def __enter__(self) -> Backend:
         return self

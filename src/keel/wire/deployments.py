@@ -121,6 +121,18 @@ class RevisionList(BaseModel):
     revisions: list[RevisionPublic] = Field(description="Newest first")
 
 
+class AccessPublic(BaseModel):
+    """The answer to "may the caller do ``permission`` here?" when it may (a refusal is a
+    401 or 403, as for any other route)."""
+
+    allowed: bool = Field(description="Always true: a caller who may not gets 401 or 403")
+    permission: str = Field(description="The permission asked about: deployment:predict")
+    principal: str = Field(description="Who the token belongs to; anonymous on an open server")
+    authenticated: bool = Field(
+        description="False on a server without users, where everyone may (no token is checked)"
+    )
+
+
 def deployment_to_dict(d: Deployment) -> dict[str, Any]:
     return d.to_dict()
 

@@ -132,6 +132,10 @@ SET_DEPLOYMENT_TRAFFIC = Route("PUT", "/api/v1/deployments/{name}/traffic")
 PROMOTE_DEPLOYMENT = Route("POST", "/api/v1/deployments/{name}/promote")
 ROLLBACK_DEPLOYMENT = Route("POST", "/api/v1/deployments/{name}/rollback")
 DEPLOYMENT_HISTORY = Route("GET", "/api/v1/deployments/{name}/history")
+# May the caller (by its own token) predict from the model servers of a deployment, or of
+# a model served bare? A model server over this server asks it for each new token.
+DEPLOYMENT_ACCESS = Route("GET", "/api/v1/deployments/{name}/access")
+MODEL_ACCESS = Route("GET", "/api/v1/registered-models/{name}/access")
 
 # identity and access ----------------------------------------------------------------------
 WHOAMI = Route("GET", "/api/v1/whoami")

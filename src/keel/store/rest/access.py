@@ -120,3 +120,28 @@ class RestAccess:
             *routes.MOVE_TO_PROJECT.at(project=project), json={"kind": kind, "key": key}
         )
         return project_from_dict(found)
+
+
+class CallerAccess:
+    """A ``keel server``'s answer to whether *another* caller may predict from a model
+    server (``/deployments/{name}/access``, ``/registered-models/{name}/access``), asked
+    with that caller's ``Authorization`` header. Its session sends no token of its own, so
+    a caller never borrows the model server's rights."""
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        self.http = Http(base_url, timeout=timeout)
+
+    def may_predict(self, kind: str, name: str, authorization: str | None) -> dict[str, Any]:
+        """``kind``: ``deployment`` or ``model``. The server's answer when the caller may;
+        ``Unauthenticated`` or ``Forbidden`` when it may not; ``StoreUnavailable`` when
+        the server does not answer."""
+        route = routes.DEPLOYMENT_ACCESS if kind == "deployment" else routes.MODEL_ACCESS
+        found: dict[str, Any] = self.http.request(
+            *route.at(name=name),
+            params={"permission": "deployment:predict"},
+            headers={"Authorization": authorization} if authorization else None,
+        )
+        return found
+
+    def close(self) -> None:
+        self.http.close()
