@@ -291,6 +291,55 @@ CASES += [
 ]
 
 
+def _deployment(*, sparse: bool) -> Any:
+    from keel.entities.deployment import Deployment, Target, TrafficPolicy
+
+    policy = (
+        TrafficPolicy.single("models:/fraud@champion")
+        if sparse
+        else TrafficPolicy(
+            (
+                Target("models:/fraud/3", 90),
+                Target("models:/fraud/4", 10),
+                Target("models:/fraud@challenger", 0, shadow=True),
+            ),
+            sticky_key="X-User-Id",
+            sampling=0.5,
+        )
+    )
+    return Deployment("fraud-api", policy, 2, "", 1, 2, "ann", {} if sparse else {"team": "risk"})
+
+
+for _sparse in (True, False):
+    from keel.entities.deployment import DeploymentAction, DeploymentRevision
+    from keel.wire import deployments as wire_deployments
+
+    _made = _deployment(sparse=_sparse)
+    _revision = DeploymentRevision(
+        "fraud-api", 2, _made.policy, DeploymentAction("traffic"), "ann", 2,
+        None if _sparse else "req-1",
+    )  # fmt: skip
+    _kind = "sparse" if _sparse else "full"
+    CASES += [
+        (wire_deployments.DeploymentPublic, _kind, wire_deployments.deployment_to_dict(_made)),
+        (wire_deployments.RevisionPublic, _kind, wire_deployments.revision_to_dict(_revision)),
+        (wire_deployments.PolicyPublic, _kind, _made.policy.to_dict()),
+        (wire_deployments.TargetPublic, _kind, _made.policy.targets[-1].to_dict()),
+    ]
+CASES += [
+    (
+        wire_deployments.AccessPublic,
+        "full",
+        {
+            "allowed": True,
+            "permission": "deployment:predict",
+            "principal": "ann",
+            "authenticated": True,
+        },
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("schema", "encoded"),
     [
