@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PredictionBatch:
+    """Not frozen: a model server builds one per batch on its hot path, and a frozen
+    dataclass takes five times as long to build. Nothing changes one once recorded."""
+
     deployment: str
     """The deployment's name; a bare ``keel serve models:/...`` logs under the model's
     name with the prefix ``model-`` (``model-fraud``)."""

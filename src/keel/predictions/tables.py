@@ -95,12 +95,14 @@ def _latencies(batches: list[PredictionBatch], counts: list[int]) -> np.ndarray:
     given = [b.latency_ms for b in batches]
     if all(isinstance(value, int | float) for value in given):
         return np.repeat(np.asarray(given, dtype=np.float32), counts)
-    return np.concatenate(
-        [
-            np.broadcast_to(np.asarray(value, dtype=np.float32), n)
-            for value, n in zip(given, counts, strict=True)
-        ]
-    )
+    return np.concatenate([_latency_rows(value, n) for value, n in zip(given, counts, strict=True)])
+
+
+def _latency_rows(value: Any, rows: int) -> np.ndarray:
+    if isinstance(value, int | float):
+        return np.full(rows, value, dtype=np.float32)
+    array = np.asarray(value, dtype=np.float32)
+    return array if array.shape == (rows,) else np.broadcast_to(array, rows)
 
 
 def _joined(arrays: list[Any]) -> np.ndarray:
