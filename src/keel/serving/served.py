@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from keel.entities.ids import new_id
 from keel.errors import KeelError
-from keel.predictions.records import PredictionBatch
+from keel.predictions.records import MatrixColumns, PredictionBatch
 from keel.serving.batcher import Batcher, BatchStats
 from keel.serving.scoring import Scored, scorer
 
@@ -169,10 +169,13 @@ class ServedModel:
         if sink is None or self.logs.sampling <= 0:  # the log samples rows itself
             return
         now = time.monotonic()
+        inputs: Mapping[str, Any] = table.columns
+        if table.matrix is not None:  # joined with other batches' at once by the log
+            inputs = MatrixColumns(tuple(table.columns), table.matrix)
         if len(jobs) == 1:
             job = jobs[0]
             latency: Any = (now - job.started) * 1000  # one value for all its rows
-            self._record(sink, job.ids, table.columns, predictions, scores, labels,
+            self._record(sink, job.ids, inputs, predictions, scores, labels,
                          job.arrived_ms, latency, job.shadow)  # fmt: skip
             return
         import numpy as np
@@ -189,7 +192,7 @@ class ServedModel:
                 ids: Sequence[str] = [job.ids[0] for job in jobs]
             else:
                 ids = list(chain.from_iterable(job.ids for job in jobs))
-            self._record(sink, ids, table.columns, predictions, scores, labels, time_ms,
+            self._record(sink, ids, inputs, predictions, scores, labels, time_ms,
                          latency, shadows[0])  # fmt: skip
             return
         for flag in (False, True):
