@@ -72,6 +72,7 @@ def _serve(target: str, settings: Settings | None, options: dict[str, Any]) -> N
         os.environ["KEEL_SERVE_OPTIONS"] = opts.to_json()
         if settings.tracking_uri:
             os.environ["KEEL_TRACKING_URI"] = settings.tracking_uri
+        gc.enable()  # this process only watches the workers, which start their own
         uvicorn.run("keel.serving.app:app_from_env", factory=True, workers=opts.workers, **common)
     _exit_past_hung_models()
 
