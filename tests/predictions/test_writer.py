@@ -226,3 +226,35 @@ def test_a_file_the_store_refuses_for_good_is_set_aside_not_retried(tmp_path: Pa
     assert len(list((tmp_path / "spool" / "rejected").glob("*.parquet"))) == 1
     assert list((tmp_path / "spool").glob("*.parquet")) == []  # not blocking what follows
     log.close(10)
+
+
+def test_inputs_read_as_one_matrix_are_written_as_the_same_columns() -> None:
+    from dataclasses import replace
+
+    from keel.predictions.records import MatrixColumns
+    from keel.predictions.tables import prediction_tables
+
+    names = ["a", "b", "c"]
+    batches = [batch(rows) for rows in (1, 3, 2)]
+    matrices = [np.arange(rows * 3, dtype=np.float64).reshape(rows, 3) + 10 * i
+                for i, rows in enumerate((1, 3, 2))]  # fmt: skip
+    as_columns = [
+        replace(b, inputs=dict(zip(names, m.T, strict=True)), latency_ms=0.5 + i)
+        for i, (b, m) in enumerate(zip(batches, matrices, strict=True))
+    ]
+    as_matrix = [
+        replace(b, inputs=MatrixColumns(names, m), latency_ms=0.5 + i)
+        for i, (b, m) in enumerate(zip(batches, matrices, strict=True))
+    ]
+    assert as_matrix[1].inputs["b"].tolist() == [11.0, 14.0, 17.0]
+    assert list(as_matrix[1].inputs) == names and len(as_matrix[1].inputs) == 3
+    with pytest.raises(KeyError):
+        as_matrix[1].inputs["z"]
+    (expected,) = prediction_tables(as_columns)
+    (written,) = prediction_tables(as_matrix)
+    assert written.equals(expected)
+    assert written.column("input.a").to_pylist() == [0.0, 10.0, 13.0, 16.0, 20.0, 23.0]
+    assert written.column("latency_ms").to_pylist() == [0.5, 1.5, 1.5, 1.5, 2.5, 2.5]
+    # One batch given column by column: the others' matrices are read column by column.
+    (mixed,) = prediction_tables([as_columns[0], *as_matrix[1:]])
+    assert mixed.equals(expected)

@@ -31,6 +31,36 @@ def test_concat_keeps_the_order_of_rows_and_requests() -> None:
     assert concat([a]) is a
 
 
+def test_rows_of_one_dtype_are_read_as_one_matrix_and_joined_as_one() -> None:
+    from keel.serving.decoding import from_records
+
+    schema = RequestSchema(Signature([ColumnSpec("a", "float64"), ColumnSpec("b", "float64")]))
+    first = from_records([{"a": 1.0, "b": 2.0}], schema, where="records")
+    second = from_records([{"a": 3, "b": 4.5}, {"a": 5.0, "b": 6.0}], schema, where="records")
+    assert first.matrix is not None and second.matrix is not None
+    np.testing.assert_array_equal(second.matrix, [[3.0, 4.5], [5.0, 6.0]])
+    joined = concat([first, second])
+    assert joined.matrix is not None and joined.rows == 3
+    np.testing.assert_array_equal(joined.matrix, [[1.0, 2.0], [3.0, 4.5], [5.0, 6.0]])
+    assert list(joined.columns) == ["a", "b"]
+    np.testing.assert_array_equal(joined.columns["a"], [1.0, 3.0, 5.0])
+    np.testing.assert_array_equal(joined.columns["b"], [2.0, 4.5, 6.0])
+    # A table read column by column has no matrix: the join goes column by column.
+    plain = Table({"a": np.array([7.0]), "b": np.array([8.0])}, rows=1)
+    mixed = concat([first, plain])
+    assert mixed.matrix is None
+    np.testing.assert_array_equal(mixed.columns["b"], [2.0, 8.0])
+
+
+def test_rows_of_several_dtypes_have_no_matrix() -> None:
+    from keel.serving.decoding import from_records
+
+    schema = RequestSchema(Signature([ColumnSpec("a", "float64"), ColumnSpec("n", "int64")]))
+    table = from_records([{"a": 1.0, "n": 2}], schema, where="records")
+    assert table.matrix is None
+    assert table.columns["n"].dtype == np.int64
+
+
 def test_concat_fills_an_optional_column_a_request_left_out() -> None:
     with_it = Table({"x": np.array([1.0]), "opt": np.array([0.5])}, rows=1)
     without = Table({"x": np.array([2.0, 3.0])}, rows=2)

@@ -3,13 +3,16 @@ model version answered, columns as numpy arrays (no pandas, no per-row Python ob
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PredictionBatch:
+    """Not frozen: a model server builds one per batch on its hot path, and a frozen
+    dataclass takes five times as long to build. Nothing changes one once recorded."""
+
     deployment: str
     """The deployment's name; a bare ``keel serve models:/...`` logs under the model's
     name with the prefix ``model-`` (``model-fraud``)."""
@@ -32,6 +35,30 @@ class PredictionBatch:
     """The class of each ``scores`` column."""
     shadow: bool = False
     """Answered by a shadow target: logged, never returned to the caller."""
+
+
+class MatrixColumns(Mapping[str, Any]):
+    """Input columns that are the columns of one 2-D array (rows x columns, one dtype):
+    what a model server read a body into. The prediction log joins many batches'
+    matrices with one call, instead of column by column."""
+
+    __slots__ = ("matrix", "names")
+
+    def __init__(self, names: Sequence[str], matrix: Any) -> None:
+        self.names = tuple(names)
+        self.matrix = matrix
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.matrix[:, self.names.index(name)]
+        except ValueError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 class PredictionSink(Protocol):

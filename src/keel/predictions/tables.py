@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from keel.predictions.records import PredictionBatch
+from keel.predictions.records import MatrixColumns, PredictionBatch
 
 TIME = pa.timestamp("ms", tz="UTC")
 
@@ -77,13 +77,11 @@ def _shape_table(batches: list[PredictionBatch]) -> pa.Table:
         "shadow": pa.array(np.full(rows, first.shadow, dtype=bool)),
         "latency_ms": pa.array(_latencies(batches, counts)),
     }
-    for name in first.inputs:
-        columns[f"input.{name}"] = arrow_column(_joined([b.inputs[name] for b in batches]))
+    for name, values in _inputs(batches).items():
+        columns[f"input.{name}"] = arrow_column(values)
     columns["prediction"] = arrow_column(_joined([b.predictions for b in batches]))
     if first.scores is not None:
-        scores = np.concatenate(
-            [np.asarray(b.scores).reshape(n, -1) for b, n in zip(batches, counts, strict=True)]
-        )
+        scores = _scores(batches, counts)
         labels = list(first.score_labels or range(scores.shape[1]))
         for j, label in enumerate(labels):
             columns[f"score.{label}"] = pa.array(scores[:, j])
@@ -95,11 +93,36 @@ def _latencies(batches: list[PredictionBatch], counts: list[int]) -> np.ndarray:
     given = [b.latency_ms for b in batches]
     if all(isinstance(value, int | float) for value in given):
         return np.repeat(np.asarray(given, dtype=np.float32), counts)
+    return np.concatenate([_latency_rows(value, n) for value, n in zip(given, counts, strict=True)])
+
+
+def _latency_rows(value: Any, rows: int) -> np.ndarray:
+    if isinstance(value, int | float):
+        return np.full(rows, value, dtype=np.float32)
+    array = np.asarray(value, dtype=np.float32)
+    return array if array.shape == (rows,) else np.broadcast_to(array, rows)
+
+
+def _inputs(batches: list[PredictionBatch]) -> dict[str, np.ndarray]:
+    """Each input column over the batches: their matrices joined at once where every
+    batch holds one (``MatrixColumns``) of one dtype, else column by column."""
+    first = batches[0].inputs
+    if isinstance(first, MatrixColumns):
+        dtype = first.matrix.dtype
+        matrices = [b.inputs.matrix for b in batches if isinstance(b.inputs, MatrixColumns)]
+        if len(matrices) == len(batches) and all(m.dtype == dtype for m in matrices):
+            by_column = np.ascontiguousarray(np.concatenate(matrices).T)
+            return dict(zip(first.names, by_column, strict=True))
+    return {name: _joined([b.inputs[name] for b in batches]) for name in first}
+
+
+def _scores(batches: list[PredictionBatch], counts: list[int]) -> np.ndarray:
+    """The class probabilities of the batches, one row per row."""
+    given = [b.scores for b in batches]
+    if all(isinstance(value, np.ndarray) and value.ndim == 2 for value in given):
+        return np.concatenate(given)
     return np.concatenate(
-        [
-            np.broadcast_to(np.asarray(value, dtype=np.float32), n)
-            for value, n in zip(given, counts, strict=True)
-        ]
+        [np.asarray(value).reshape(n, -1) for value, n in zip(given, counts, strict=True)]
     )
 
 

@@ -18,6 +18,7 @@ prediction log and closes the models.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,10 @@ class ServingApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # What start-up made lives as long as the server: never scanned again
+                # (a full collection over it would be a stall in the latencies).
+                gc.freeze()
+                gc.enable()
                 self.state.host.start_polling()
                 # A moment later: the first requests, often waiting at the door, go first.
                 warm = threading.Timer(WARM_UP_AFTER, self._warm_up)
@@ -102,6 +107,9 @@ class ServingApp:
             import pyarrow  # noqa: F401
 
             import keel.predictions.tables  # noqa: F401
+        # What start-up and these imports made lives as long as the server: out of the
+        # collector's way (its full passes over them are stalls in the latencies).
+        gc.freeze()
 
     def close(self) -> None:
         """Flush the prediction and feedback logs, close the models and the store."""

@@ -72,7 +72,7 @@ def from_records(
         raise BadRequest(f"{where}: expected a list of row objects, got {_kind(records)}")
     plan = schema.plan
     if plan is not None and records and all(isinstance(row, dict) for row in records):
-        fast = fastpath.from_records(plan, records)
+        fast = fastpath.read_records(plan, records)
         if fast is not None:
             return _fast_table(fast, len(records), schema, params)
     names: dict[str, None] = {}
@@ -113,7 +113,7 @@ def from_lists(
     fast path where it serves, else ``from_columns``."""
     plan = schema.plan
     if plan is not None and rows:
-        fast = fastpath.from_lists(plan, data, rows)
+        fast = fastpath.read_lists(plan, data, rows)
         if fast is not None:
             return _fast_table(fast, rows, schema, params)
     return from_columns(data, schema, where=where, params=params, rows=rows)
@@ -229,12 +229,12 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _fast_table(
-    columns: dict[str, np.ndarray], rows: int, schema: RequestSchema, params: object
-) -> Table:
+def _fast_table(read: fastpath.Read, rows: int, schema: RequestSchema, params: object) -> Table:
     problems: list[str] = []
     checked = params_of(params, schema, problems)
-    return _table(columns, rows, checked, problems)
+    if problems:
+        raise Unprocessable(problems)
+    return Table(read.columns, rows=rows, params=checked, matrix=read.matrix)
 
 
 def _table(

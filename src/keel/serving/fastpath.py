@@ -35,6 +35,18 @@ class Plan:
     text: tuple[str, ...]
     dtypes: dict[str, str]
     """Each column's dtype, by name."""
+    single: str | None = None
+    """The dtype of every column when they all have one numeric dtype: the rows are then
+    read as one matrix (``Read.matrix``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """The columns the fast path read, and, where the plan has one dtype, the matrix they
+    are views of (rows x columns, in the signature's order)."""
+
+    columns: dict[str, np.ndarray]
+    matrix: np.ndarray | None = None
 
 
 def plan_of(signature: Signature) -> Plan | None:
@@ -53,15 +65,36 @@ def plan_of(signature: Signature) -> Plan | None:
     text = tuple(spec.name for spec in specs if spec.dtype == "string")
     names = tuple(spec.name for spec in specs)
     dtypes = {spec.name: spec.dtype for spec in specs}
-    return Plan(names, frozenset(names), groups, text, dtypes)
+    single = groups[0][0] if len(groups) == 1 and not text else None
+    return Plan(names, frozenset(names), groups, text, dtypes, single)
 
 
 def from_records(plan: Plan, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray] | None:
     """Columns from row objects that each hold exactly the signature's columns."""
+    read = read_records(plan, records)
+    return None if read is None else read.columns
+
+
+def from_lists(
+    plan: Plan, data: Mapping[str, list[Any]], rows: int
+) -> dict[str, np.ndarray] | None:
+    """Columns from one list per column (equal lengths, checked by the caller)."""
+    read = read_lists(plan, data, rows)
+    return None if read is None else read.columns
+
+
+def read_records(plan: Plan, records: Sequence[Mapping[str, Any]]) -> Read | None:
+    """``from_records``, with the matrix where the plan has one dtype."""
     for row in records:
         if row.keys() != plan.name_set:
             return None
     rows = len(records)
+    if plan.single is not None:
+        flat = _array([row[name] for row in records for name in plan.names], plan.single)
+        if flat is None:
+            return None
+        matrix = flat.reshape(rows, len(plan.names))
+        return Read(dict(zip(plan.names, matrix.T, strict=True)), matrix)
     out: dict[str, np.ndarray] = {}
     for dtype, names in plan.groups:
         array = _array([row[name] for row in records for name in names], dtype)
@@ -77,13 +110,11 @@ def from_records(plan: Plan, records: Sequence[Mapping[str, Any]]) -> dict[str, 
         if column is None:
             return None
         out[name] = column
-    return {name: out[name] for name in plan.names}
+    return Read({name: out[name] for name in plan.names})
 
 
-def from_lists(
-    plan: Plan, data: Mapping[str, list[Any]], rows: int
-) -> dict[str, np.ndarray] | None:
-    """Columns from one list per column (equal lengths, checked by the caller)."""
+def read_lists(plan: Plan, data: Mapping[str, list[Any]], rows: int) -> Read | None:
+    """``from_lists``, with the matrix where the plan has one dtype."""
     if data.keys() != plan.name_set:
         return None
     out: dict[str, np.ndarray] = {}
@@ -102,7 +133,7 @@ def from_lists(
         if column is None:
             return None
         out[name] = column
-    return {name: out[name] for name in plan.names}
+    return Read({name: out[name] for name in plan.names})
 
 
 def _array(values: list[Any], dtype: str) -> np.ndarray | None:

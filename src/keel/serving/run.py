@@ -11,6 +11,7 @@ SIGTERM with status 0 (a drained stop is a clean one, as orchestrators read it).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -34,6 +35,17 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
 
     >>> keel.serving.serve("models:/fraud@champion", port=8080)       # doctest: +SKIP
     """
+    # Start-up imports modules and loads the model: many thousands of long-lived objects
+    # the garbage collector would pass over again and again (a fifth of the start-up's
+    # CPU). It is paused until the app starts, which freezes what is there by then.
+    gc.disable()
+    try:
+        _serve(target, settings, options)
+    finally:
+        gc.enable()
+
+
+def _serve(target: str, settings: Settings | None, options: dict[str, Any]) -> None:
     import uvicorn
 
     opts = ServeOptions(target, **options)
@@ -62,6 +74,7 @@ def serve(target: str, *, settings: Settings | None = None, **options: Any) -> N
         os.environ["KEEL_SERVE_OPTIONS"] = opts.to_json()
         if settings.tracking_uri:
             os.environ["KEEL_TRACKING_URI"] = settings.tracking_uri
+        gc.enable()  # this process only watches the workers, which start their own
         uvicorn.run("keel.serving.app:app_from_env", factory=True, workers=opts.workers, **common)
     _exit_past_hung_models()
 

@@ -42,10 +42,14 @@ def scorer(
         order = model.feature_names or (
             [c.name for c in signature.columns] if signature and not signature.is_tensor else None
         )
+        in_order = tuple(order or ())
 
         def converted(table: Table, params: Mapping[str, Any] | None) -> Scored:
             # Numeric columns straight into one matrix: no DataFrame on the hot path.
-            matrix = _matrix(table, order, model.element)
+            if table.matrix is not None and tuple(table.columns) == in_order:
+                matrix = table.matrix.astype(model.element, copy=False)  # read as one
+            else:
+                matrix = _matrix(table, order, model.element)
             if matrix is None:
                 predictions, scores = model.predict_with_scores(to_model_input(table, signature))
             else:

@@ -8,11 +8,13 @@ import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keel.entities.ids import new_id
 from keel.errors import KeelError
+from keel.predictions.records import MatrixColumns, PredictionBatch
 from keel.serving.batcher import Batcher, BatchStats
 from keel.serving.scoring import Scored, scorer
 
@@ -78,6 +80,8 @@ class ServedModel:
     batcher: Batcher[Job, Answer] = field(init=False)
     _call: Callable[[Table, Mapping[str, Any] | None], Scored] = field(init=False)
     labels: list[Any] | None = field(init=False)
+    _score_labels: list[str] | None = field(init=False)
+    """``labels`` as the prediction log's score columns name them."""
     schema: Any = field(init=False)
     """What the protocols' decoders check a body against (``RequestSchema``)."""
 
@@ -85,6 +89,7 @@ class ServedModel:
         from keel.serving.decoding import RequestSchema
 
         self._call, self.labels = scorer(self.loaded)
+        self._score_labels = None if self.labels is None else [str(c) for c in self.labels]
         self.schema = RequestSchema.of(self.loaded)
         self.batcher = Batcher(
             self.run,
@@ -158,41 +163,63 @@ class ServedModel:
     def _log(
         self, jobs: Sequence[Job], table: Table, predictions: Any, scores: Any, labels: Any
     ) -> None:
+        """Hand the batch to the prediction log: a few objects per batch, whatever its
+        size (this runs on the event loop for ONNX graphs; the log's thread does the rest)."""
         sink = self.logs.sink
         if sink is None or self.logs.sampling <= 0:  # the log samples rows itself
             return
+        now = time.monotonic()
+        inputs: Mapping[str, Any] = table.columns
+        if table.matrix is not None:  # joined with other batches' at once by the log
+            inputs = MatrixColumns(tuple(table.columns), table.matrix)
+        if len(jobs) == 1:
+            job = jobs[0]
+            latency: Any = (now - job.started) * 1000  # one value for all its rows
+            self._record(sink, job.ids, inputs, predictions, scores, labels,
+                         job.arrived_ms, latency, job.shadow)  # fmt: skip
+            return
         import numpy as np
 
-        from keel.predictions.records import PredictionBatch
-
-        now = time.monotonic()
         rows = [job.table.rows for job in jobs]
-        latency = np.repeat(
-            np.array([(now - job.started) * 1000 for job in jobs], dtype=np.float32), rows
-        )
-        flags = {job.shadow for job in jobs}
-        for flag in flags:
-            if len(flags) == 1:
-                mask = None
-                ids: list[str] = [i for job in jobs for i in job.ids]
+        single = rows.count(1) == len(rows)  # the common case: one row per request
+        latency = np.array([(now - job.started) * 1000 for job in jobs], dtype=np.float32)
+        if not single:
+            latency = np.repeat(latency, rows)
+        time_ms = min(job.arrived_ms for job in jobs)
+        shadows = [job.shadow for job in jobs]
+        if not any(shadows) or all(shadows):
+            if single:
+                ids: Sequence[str] = [job.ids[0] for job in jobs]
             else:
-                mask = np.repeat(np.array([job.shadow == flag for job in jobs]), rows)
-                ids = [i for job in jobs if job.shadow == flag for i in job.ids]
-            sink.record(
-                PredictionBatch(
-                    deployment=self.logs.deployment,
-                    model_name=self.name,
-                    model_version=self.version,
-                    ids=ids,
-                    inputs=_rows(table.columns, mask),
-                    predictions=_rows(predictions, mask),
-                    time_ms=min(job.arrived_ms for job in jobs),
-                    latency_ms=_rows(latency, mask),
-                    scores=_rows(scores, mask),
-                    score_labels=None if labels is None else [str(label) for label in labels],
-                    shadow=flag,
-                )
+                ids = list(chain.from_iterable(job.ids for job in jobs))
+            self._record(sink, ids, inputs, predictions, scores, labels, time_ms,
+                         latency, shadows[0])  # fmt: skip
+            return
+        for flag in (False, True):
+            mask = np.repeat(np.array([shadow == flag for shadow in shadows]), rows)
+            kept = list(chain.from_iterable(job.ids for job in jobs if job.shadow == flag))
+            self._record(sink, kept, _rows(table.columns, mask), _rows(predictions, mask),
+                         _rows(scores, mask), labels, time_ms, latency[mask], flag)  # fmt: skip
+
+    def _record(
+        self, sink: PredictionSink, ids: Sequence[str], inputs: Any, predictions: Any,
+        scores: Any, labels: Any, time_ms: int, latency: Any, shadow: bool,
+    ) -> None:  # fmt: skip
+        sink.record(
+            PredictionBatch(
+                deployment=self.logs.deployment,
+                model_name=self.name,
+                model_version=self.version,
+                ids=ids,
+                inputs=inputs,
+                predictions=predictions,
+                time_ms=time_ms,
+                latency_ms=latency,
+                scores=scores,
+                score_labels=None if labels is None else self._score_labels,
+                shadow=shadow,
             )
+        )
 
     # lifecycle -----------------------------------------------------------------------------
 

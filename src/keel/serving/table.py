@@ -43,6 +43,10 @@ class Table:
     rows: int
     params: dict[str, Any] | None = None
     tensor: bool = False
+    matrix: np.ndarray | None = None
+    """The columns side by side (rows x columns, in ``columns``' order, one dtype) when
+    the decoder read them so: ``columns`` are then its columns' views, and batches are
+    joined and handed to an ONNX graph as one array."""
 
     @property
     def batch_key(self) -> tuple[Any, ...]:
@@ -71,6 +75,17 @@ def concat(tables: Sequence[Table]) -> Table:
             "concat: the tables differ in params or tensor shape and cannot be predicted "
             "in one call; batch only tables with equal batch_key"
         )
+    if first.matrix is not None and all(
+        table.matrix is not None
+        and table.matrix.dtype == first.matrix.dtype
+        and table.columns.keys() == first.columns.keys()
+        for table in tables
+    ):
+        matrix = np.concatenate([table.matrix for table in tables])  # type: ignore[misc]
+        return Table(
+            dict(zip(first.columns, matrix.T, strict=True)),
+            rows=len(matrix), params=first.params, matrix=matrix,
+        )  # fmt: skip
     names: dict[str, np.ndarray] = {}
     for table in tables:
         for name, array in table.columns.items():
