@@ -81,7 +81,7 @@ def concat(tables: Sequence[Table]) -> Table:
         and table.columns.keys() == first.columns.keys()
         for table in tables
     ):
-        matrix = np.concatenate([table.matrix for table in tables])  # type: ignore[misc]
+        matrix = np.concatenate([table.matrix for table in tables])
         return Table(
             dict(zip(first.columns, matrix.T, strict=True)),
             rows=len(matrix), params=first.params, matrix=matrix,
