@@ -67,11 +67,14 @@ def test_the_keel_server_answers_whether_a_caller_may_predict(setup: Setup) -> N
                         "principal": "reader", "authenticated": True}  # fmt: skip
     r = httpx.get(f"{url}/registered-models/iris/access", headers=setup.bearer("default-reader"))
     assert r.status_code == 403 and "deployment:predict" in r.json()["error"]["message"]
-    # A name that is no deployment is judged on the default project.
+    # A name that is no deployment is judged on the default project, then not found: a
+    # caller without the role there is not told whether it exists.
     r = httpx.get(f"{url}/deployments/nope/access", headers=setup.bearer("default-reader"))
-    assert r.status_code == 200 and r.json()["principal"] == "default-reader"
+    assert r.status_code == 404 and "nope" in r.json()["error"]["message"]
     r = httpx.get(f"{url}/deployments/nope/access", headers=setup.bearer("reader"))
     assert r.status_code == 403
+    r = httpx.get(f"{url}/registered-models/nope/access", headers=setup.bearer("reader"))
+    assert r.status_code in (403, 404)
     assert httpx.get(f"{url}/deployments/nope/access").status_code == 401
     r = httpx.get(
         f"{url}/deployments/nope/access",

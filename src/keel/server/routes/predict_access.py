@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from keel.errors import InvalidArgument
 from keel.server.auth import Caller, requires
@@ -30,26 +31,33 @@ Permission = Annotated[
 
 
 @router.get("/deployments/{name}/access", response_model=AccessPublic)
-def deployment_access(
+async def deployment_access(
     name: str,
+    request: Request,
     caller: Annotated[Caller, requires(PREDICT)],
     permission: Permission = PREDICT,
 ) -> JSON:
-    """200 when the caller holds ``deployment:predict`` on the deployment's project (the
-    default project for a name that is no deployment)."""
+    """200 when the caller holds ``deployment:predict`` on the deployment's project; 404
+    for a name that is no deployment (after the check: whether one exists is not told to
+    a caller who may not predict on the default project)."""
+    _check_question(permission)
+    await run_in_threadpool(request.app.state.deployments.get_deployment, name)
     return _allowed(caller, permission)
 
 
 @router.get("/registered-models/{name}/access", response_model=AccessPublic)
-def model_access(
+async def model_access(
     name: str,
+    request: Request,
     caller: Annotated[Caller, requires(PREDICT, from_body=True)],
     permission: Permission = PREDICT,
 ) -> JSON:
     """200 when the caller holds ``deployment:predict`` on the model's project (checked
-    here: the path names a model, not the deployment the permission is about)."""
+    here: the path names a model, not the deployment the permission is about); 404 for a
+    name that is no registered model."""
     _check_question(permission)
-    caller.check_resources(PREDICT, "model", [name])
+    await run_in_threadpool(caller.check_resources, PREDICT, "model", [name])
+    await run_in_threadpool(request.app.state.registry.get_registered_model, name)
     return _allowed(caller, permission)
 
 
