@@ -182,8 +182,22 @@ def _example(model: ServedModel) -> Any:
 
     to_dict = getattr(example, "to_dict", None)
     if callable(to_dict):
-        return {"records": jsonable(to_dict(orient="records"))}
-    return {"inputs": jsonable(example)}
+        return {"records": _lists(jsonable(to_dict(orient="records")))}
+    return {"inputs": _lists(jsonable(example))}
+
+
+def _lists(value: Any) -> Any:
+    """Arrays as lists: this answer goes through FastAPI's encoder, which writes no numpy
+    (the prediction routes write numpy arrays with orjson directly)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lists(item) for item in value]
+    return value
 
 
 # metrics and feedback ----------------------------------------------------------------------
