@@ -32,11 +32,11 @@ from keel.errors import AlreadyExists, Conflict, NotFound
 from keel.store.acting import current_actor
 from keel.store.sql import audit
 from keel.store.sql.engine import read_transaction, write_transaction
+from keel.store.sql.production_tables import deployments
 from keel.store.sql.tables import (
     api_tokens,
     artifacts,
     datasets,
-    deployments,
     experiments,
     grants,
     group_grants,

@@ -30,8 +30,8 @@ from keel.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from keel.store.acting import current_request_id
 from keel.store.sql import audit
 from keel.store.sql.engine import make_engine, now_ms, read_transaction, write_transaction
+from keel.store.sql.production_tables import deployment_revisions, deployments
 from keel.store.sql.project_placement import project_id_named
-from keel.store.sql.tables import deployment_revisions, deployments
 
 _AUDIT_ACTIONS = {
     DeploymentAction.CREATE: AuditAction.DEPLOYMENT_CREATE,

@@ -26,8 +26,8 @@ from keel.entities.monitor import (
 )
 from keel.errors import AlreadyExists, NotFound
 from keel.store.sql.audit import Entry, append_many
+from keel.store.sql.production_tables import alerts, events, monitor_results, monitors
 from keel.store.sql.registry_rows import from_json, to_json
-from keel.store.sql.tables import alerts, events, monitor_results, monitors
 
 MAX_RESULTS = 10_000
 
